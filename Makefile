@@ -1,0 +1,44 @@
+# ta-outcomes: `make demo` then `make test` do all set-up on a fresh machine (Python >= 3.11 and make).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DB     ?= data/cases.duckdb
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint format lab bench clean-demo
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with its dev extras (cheap when up to date)
+
+demo: install  ## generate the synthetic demo data, load it, render the latest month's report
+	$(BIN)/ta-outcomes demo --db $(DB)
+	$(BIN)/ta-outcomes report outcome_report --last month --db $(DB) --no-progress
+
+test: install  ## lint, then the whole test suite (notebooks and a headless-Chromium check included)
+	$(BIN)/ruff check analysis tests bench
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: install  ## ruff lint and format check
+	$(BIN)/ruff check analysis tests bench
+	$(BIN)/ruff format --check analysis tests bench
+
+format: install  ## ruff format
+	$(BIN)/ruff format analysis tests bench
+
+lab: install  ## JupyterLab on notebooks/ with the project's kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: install  ## benchmarks at 1M and 10M cases (see docs/performance.md); ROWS="1000000" to choose
+	$(BIN)/python bench/run.py $(if $(ROWS),--rows $(ROWS),)
+
+clean-demo:  ## remove the demo store, demo exports and reports
+	rm -rf data/raw/demo data/cases.duckdb data/cases.duckdb.wal data/cases.duckdb.lock reports/*

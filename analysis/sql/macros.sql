@@ -1,0 +1,88 @@
+-- Parsing macros for the staging layer. Created as TEMP macros on each ingest connection.
+-- Each parser returns NULL for text it cannot read; the staging SQL turns a NULL from a non-blank
+-- input into a quarantine reason that names the field. None of them can raise.
+
+-- A value that is really "nothing": blank, or a spreadsheet's null marker.
+CREATE OR REPLACE TEMP MACRO ta_blank(s) AS
+    CASE WHEN s IS NULL OR lower(trim(s)) IN ('', 'null', 'nan', 'n/a', '#n/a', 'nat') THEN NULL
+         ELSE trim(s) END;
+
+-- The lookup key of a vocabulary value: lower case, runs of non-alphanumerics as one space.
+CREATE OR REPLACE TEMP MACRO ta_key(s) AS
+    trim(regexp_replace(lower(coalesce(s, '')), '[^\p{L}\p{N}]+', ' ', 'g'));
+
+-- The currency an amount's text carries ('$12,500.00' -> USD, '12,500 EUR' -> EUR), or NULL.
+-- Bare '$' is taken as US dollars and bare '¥' as Chinese yuan (the platform's suppliers' currency).
+CREATE OR REPLACE TEMP MACRO ta_amount_currency(s) AS
+    CASE
+        WHEN s IS NULL OR NOT regexp_matches(s, '[^0-9.,\s()+-]') THEN NULL
+        WHEN regexp_matches(upper(s), 'HK\$') THEN 'HKD'
+        WHEN regexp_matches(upper(s), '(AU|A)\$') THEN 'AUD'
+        WHEN regexp_matches(upper(s), '(CA|C)\$') THEN 'CAD'
+        WHEN regexp_matches(upper(s), 'NZ\$') THEN 'NZD'
+        WHEN regexp_matches(upper(s), 'S\$') THEN 'SGD'
+        WHEN regexp_matches(upper(s), 'R\$') THEN 'BRL'
+        WHEN regexp_matches(upper(s), 'JP¥') THEN 'JPY'
+        WHEN regexp_matches(upper(s), 'RMB|CN¥|[¥￥元]') THEN 'CNY'
+        WHEN regexp_matches(upper(s), '[A-Z]{3}') THEN regexp_extract(upper(s), '([A-Z]{3})', 1)
+        WHEN regexp_matches(s, '\$') THEN 'USD'
+        WHEN regexp_matches(s, '€') THEN 'EUR'
+        WHEN regexp_matches(s, '£') THEN 'GBP'
+        WHEN regexp_matches(s, '₹') THEN 'INR'
+        WHEN regexp_matches(s, '₩') THEN 'KRW'
+        WHEN regexp_matches(s, '₺') THEN 'TRY'
+        ELSE NULL END;
+
+-- An amount's text without currency marks and spaces: '€ 1.234,56' -> '1.234,56'.
+CREATE OR REPLACE TEMP MACRO ta_amount_stripped(s) AS
+    regexp_replace(upper(trim(s)),
+        '(HK|AU|CA|NZ|US|A|C|S|R)?\$|JP¥|CN¥|RMB|[A-Z]{3}|[€£¥￥元₹₩₺]|[\s\x{00A0}\x{202F}'']', '', 'g');
+
+-- The unsigned number of a stripped amount, made castable ('1.234,56' -> '1234.56'), or NULL.
+-- Separators: '12,500.00', '1.234,56' and '1 234,56' are thousands + decimal; a lone comma
+-- followed by one or two digits is a decimal comma ('400,50'); a lone separator followed by
+-- exactly three digits is a thousands separator ('12,500', '1.234'), since money has two decimals.
+CREATE OR REPLACE TEMP MACRO ta_amount_unsigned(core) AS
+    CASE
+        WHEN regexp_full_match(core, '\d+(\.\d{1,2}|\.\d{4,})?') THEN core
+        WHEN regexp_full_match(core, '[1-9]\d{0,2}(,\d{3})+(\.\d+)?') THEN replace(core, ',', '')
+        WHEN regexp_full_match(core, '[1-9]\d{0,2}(\.\d{3})+(,\d+)?') THEN replace(replace(core, '.', ''), ',', '.')
+        WHEN regexp_full_match(core, '\d+\.\d{3}') THEN core
+        WHEN regexp_full_match(core, '\d+,\d{1,2}') THEN replace(core, ',', '.')
+        ELSE NULL END;
+
+-- The amount as DECIMAL(18,2), negative when written with '-' or in parentheses; NULL if unreadable.
+-- Plain numbers ('12500', '12500.5') take the fast path of a direct cast.
+CREATE OR REPLACE TEMP MACRO ta_amount(s) AS
+    coalesce(
+        try_cast(CASE WHEN regexp_full_match(s, '-?\d+(\.\d{1,2})?') THEN s END AS DECIMAL(18, 2)),
+        CASE WHEN regexp_full_match(ta_amount_stripped(s), '\((.*)\)|-.*') THEN -1 ELSE 1 END
+        * try_cast(ta_amount_unsigned(regexp_replace(regexp_replace(ta_amount_stripped(s), '^\((.*)\)$', '\1'), '^[-+]', ''))
+                   AS DECIMAL(18, 2)));
+
+-- A date in one of the accepted forms; a numeric d/m/y or m/d/y date only when the order is
+-- unambiguous (one part above 12, or both parts equal) unless a format is declared.
+CREATE OR REPLACE TEMP MACRO ta_date(s, declared) AS
+    coalesce(
+        CASE WHEN declared IS NOT NULL THEN try_strptime(trim(s), declared)::DATE END,
+        -- ISO dates, and ISO timestamps (the date part: a tracker's clock time is not the dispute's day)
+        try_cast(CASE WHEN regexp_full_match(trim(s), '\d{4}-\d{2}-\d{2}([T ].*)?') THEN substr(trim(s), 1, 10) END AS DATE),
+        try_strptime(trim(s), ['%Y/%m/%d', '%Y.%m.%d', '%Y-%m-%d', '%d %b %Y', '%d %B %Y', '%b %d, %Y',
+                         '%B %d, %Y', '%b %d %Y', '%B %d %Y', '%d-%b-%Y', '%d %b, %Y'])::DATE,
+        CASE WHEN declared IS NULL AND regexp_full_match(trim(s), '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}') THEN
+            CASE WHEN regexp_extract(trim(s), '^(\d{1,2})', 1)::INT > 12
+                   OR regexp_extract(trim(s), '^(\d{1,2})', 1) = regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)
+                 THEN try_strptime(regexp_replace(trim(s), '[.-]', '/', 'g'), '%d/%m/%Y')::DATE
+                 WHEN regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)::INT > 12
+                 THEN try_strptime(regexp_replace(trim(s), '[.-]', '/', 'g'), '%m/%d/%Y')::DATE
+            END
+        END);
+
+-- Why ta_date gave NULL for a non-blank value.
+CREATE OR REPLACE TEMP MACRO ta_date_problem(s, declared) AS
+    CASE WHEN declared IS NULL
+              AND regexp_full_match(trim(s), '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}')
+              AND regexp_extract(trim(s), '^(\d{1,2})', 1)::INT <= 12
+              AND regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)::INT <= 12
+         THEN 'ambiguous day/month order; declare date_format in a --mapping file'
+         ELSE 'not a date' END;
