@@ -108,10 +108,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
     con.execute("DROP TABLE IF EXISTS raw_input")
     reader = {"csv": _read_csv, "tsv": _read_csv, "xlsx": _read_xlsx, "json": _read_json,
               "parquet": _read_parquet}[fmt]
-    raw = reader(con, path, fmt, mapping)
-    if raw.rows_read == 0:
-        raise BadFile(f"{path}: no data rows (the file has a header only)")
-    return raw
+    return reader(con, path, fmt, mapping)
 
 
 # --- CSV / TSV -------------------------------------------------------------------------------
@@ -204,10 +201,11 @@ def _duckdb_csv(con, path: Path, source: Path, fmt: str, delim: str, columns: li
         # Explicit columns, quoting and no type sniffing: every value arrives as the text it was.
         con.execute(
             """
-            CREATE OR REPLACE TEMP TABLE raw_csv AS
-            SELECT * FROM read_csv(?, delim = ?, quote = '"', escape = '"', header = true,
-                                   auto_detect = false, columns = ?, store_rejects = true,
-                                   max_line_size = ?, strict_mode = true)
+            CREATE OR REPLACE TEMP TABLE raw_input AS
+            SELECT row_number() OVER () AS _row, *
+            FROM read_csv(?, delim = ?, quote = '"', escape = '"', header = true,
+                          auto_detect = false, columns = ?, store_rejects = true,
+                          max_line_size = ?, strict_mode = true)
             """,
             [str(source), delim, col_spec, MAX_LINE_BYTES],
         )
@@ -222,28 +220,26 @@ def _duckdb_csv(con, path: Path, source: Path, fmt: str, delim: str, columns: li
     reject_list = [
         Reject(int(r[0]), _reject_reason(r[1], r[2]), (r[3] or "")[:10000]) for r in rejects
     ]
-    n = con.execute("SELECT count(*) FROM raw_csv").fetchone()[0]
-    # Number the accepted records around the rejected ones: record k of the output is the k-th
-    # record number that is not a reject (DuckDB preserves the file's order).
-    con.execute("CREATE OR REPLACE TEMP TABLE _rejected(row_number BIGINT)")
+    n = con.execute("SELECT count(*) FROM raw_input").fetchone()[0]
     if reject_list:
+        # Renumber the accepted records around the rejected ones: accepted record k is the k-th
+        # record number that is not a reject (DuckDB keeps the file's order).
+        con.execute("CREATE OR REPLACE TEMP TABLE _rejected(row_number BIGINT)")
         con.executemany("INSERT INTO _rejected VALUES (?)", [[r.row_number] for r in reject_list])
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE raw_input AS
-        WITH good_numbers AS (
-            SELECT range + 1 AS row_number, row_number() OVER (ORDER BY range) AS k
-            FROM range(?) WHERE range + 1 NOT IN (SELECT row_number FROM _rejected)
-        ), good_rows AS (
-            SELECT row_number() OVER () AS k, * FROM raw_csv
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE raw_input AS
+            WITH good_numbers AS (
+                SELECT range + 1 AS row_number, row_number() OVER (ORDER BY range) AS k
+                FROM range(?) WHERE range + 1 NOT IN (SELECT row_number FROM _rejected)
+            )
+            SELECT g.row_number AS _row, r.* EXCLUDE (_row)
+            FROM raw_input r JOIN good_numbers g ON g.k = r._row
+            ORDER BY _row
+            """,
+            [n + len(reject_list)],
         )
-        SELECT g.row_number AS _row, r.* EXCLUDE (k)
-        FROM good_rows r JOIN good_numbers g USING (k)
-        ORDER BY _row
-        """,
-        [n + len(reject_list)],
-    )
-    con.execute("DROP TABLE raw_csv; DROP TABLE _rejected")
+        con.execute("DROP TABLE _rejected")
     try:
         con.execute("DELETE FROM reject_errors; DELETE FROM reject_scans")
     except duckdb.Error:
@@ -335,7 +331,7 @@ def _pick_sheet(path: Path, book, mapping: Mapping):
 def _read_json(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
     with open(path, "rb") as fh:
         head = fh.read(4096).lstrip(codecs.BOM_UTF8).lstrip()
-    if not head[:1] in (b"[", b"{"):
+    if head[:1] not in (b"[", b"{"):
         raise BadFile(f"{path}: not JSON records (expected an array of objects or one object per line)")
     try:
         rel = con.sql(
@@ -369,7 +365,7 @@ def _read_json(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
         selects.append(f'{expr} AS "{canon}"')
     try:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, "
+            "CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, "  # noqa: S608 (identifiers only; values are bound)
             + ", ".join(selects)
             + " FROM read_json(?, format = 'auto', records = 'auto', sample_size = -1, "
             "maximum_object_size = ?, union_by_name = true)",
@@ -392,7 +388,7 @@ def _read_parquet(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
         '"{}"::VARCHAR AS "{}"'.format(n.replace('"', '""'), c) for n, c in zip(names, columns, strict=True)
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, {selects} "
+        f"CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, {selects} "  # noqa: S608 (identifiers only; values are bound)
         "FROM read_parquet(?)",
         [str(path)],
     )

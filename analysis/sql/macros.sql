@@ -3,8 +3,9 @@
 -- input into a quarantine reason that names the field. None of them can raise.
 
 -- A value that is really "nothing": blank, or a spreadsheet's null marker.
+-- (The length test first keeps lower() and the list off the long, ordinary values.)
 CREATE OR REPLACE TEMP MACRO ta_blank(s) AS
-    CASE WHEN s IS NULL OR lower(trim(s)) IN ('', 'null', 'nan', 'n/a', '#n/a', 'nat') THEN NULL
+    CASE WHEN length(s) < 12 AND lower(trim(s)) IN ('', 'null', 'nan', 'n/a', '#n/a', 'nat') THEN NULL
          ELSE trim(s) END;
 
 -- The lookup key of a vocabulary value: lower case, runs of non-alphanumerics as one space.
@@ -51,14 +52,18 @@ CREATE OR REPLACE TEMP MACRO ta_amount_unsigned(core) AS
         WHEN regexp_full_match(core, '\d+,\d{1,2}') THEN replace(core, ',', '.')
         ELSE NULL END;
 
--- The amount as DECIMAL(18,2), negative when written with '-' or in parentheses; NULL if unreadable.
--- Plain numbers ('12500', '12500.5') take the fast path of a direct cast.
-CREATE OR REPLACE TEMP MACRO ta_amount(s) AS
-    coalesce(
-        try_cast(CASE WHEN regexp_full_match(s, '-?\d+(\.\d{1,2})?') THEN s END AS DECIMAL(18, 2)),
-        CASE WHEN regexp_full_match(ta_amount_stripped(s), '\((.*)\)|-.*') THEN -1 ELSE 1 END
-        * try_cast(ta_amount_unsigned(regexp_replace(regexp_replace(ta_amount_stripped(s), '^\((.*)\)$', '\1'), '^[-+]', ''))
-                   AS DECIMAL(18, 2)));
+-- The amount of a stripped text as DECIMAL(18,2), negative when written with '-' or in
+-- parentheses; NULL if unreadable. Plain numbers ('12500', '12500.5') take the direct path.
+CREATE OR REPLACE TEMP MACRO ta_amount_of_stripped(t) AS
+    try_cast(
+        CASE WHEN regexp_full_match(t, '-?\d+(\.\d{1,2})?') THEN t
+             WHEN regexp_full_match(t, '[-(]?[0-9.,]+\)?')
+             THEN CASE WHEN starts_with(t, '-') OR starts_with(t, '(') THEN '-' ELSE '' END
+                  || ta_amount_unsigned(trim(t, '-()'))
+        END AS DECIMAL(18, 2));
+
+-- The amount in an amount's text ('€1.234,56' -> 1234.56); NULL if unreadable.
+CREATE OR REPLACE TEMP MACRO ta_amount(s) AS ta_amount_of_stripped(ta_amount_stripped(s));
 
 -- A date in one of the accepted forms; a numeric d/m/y or m/d/y date only when the order is
 -- unambiguous (one part above 12, or both parts equal) unless a format is declared.

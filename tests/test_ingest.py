@@ -1,0 +1,414 @@
+"""Ingest: every rule of the intake format on small hand-written files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from analysis import ingest
+from analysis.errors import BadFile
+from analysis.mapping import Mapping
+from tests.conftest import TODAY, fetch, good_row, write_csv
+
+
+def load(path: Path, db: Path, **kw) -> ingest.LoadResult:
+    return ingest.ingest_file(path, db, today=TODAY, **kw)
+
+
+def case(db: Path, case_id: str, cols: str) -> tuple:
+    return fetch(db, f"SELECT {cols} FROM cases WHERE case_id = ?", [case_id])[0]  # noqa: S608 (identifiers only; values are bound)
+
+
+def reasons(db: Path) -> dict[int, str]:
+    return dict(fetch(db, "SELECT row_number, reason FROM quarantine ORDER BY row_number"))
+
+
+# --- values that must be understood ---------------------------------------------------------
+
+AMOUNTS = [
+    ("12500", Decimal("12500.00"), "USD"),
+    ("12,500.00", Decimal("12500.00"), "USD"),
+    ("$12,500.00", Decimal("12500.00"), "USD"),
+    ("USD 12,500.5", Decimal("12500.50"), "USD"),
+    ("12,500.00 USD", Decimal("12500.00"), "USD"),
+    ("€1.234,56", Decimal("1234.56"), "EUR"),
+    ("EUR 1234.56", Decimal("1234.56"), "EUR"),
+    ("£99.00", Decimal("99.00"), "GBP"),
+    ("400,50", Decimal("400.50"), "USD"),
+]
+
+
+def test_every_amount_spelling(tmp_path, db):
+    # The currency column is left blank where the amount carries one; '400,50' and '12500'
+    # carry none, so those rows name USD in the column.
+    rows = []
+    for i, (text, _, cur) in enumerate(AMOUNTS):
+        carries = any(m in text for m in "$€£") or any(c in text for c in ("USD", "EUR"))
+        rows.append(good_row(f"A{i}", order_value=text, claim_amount=text, refund_amount="0",
+                             currency="" if carries else cur))
+    r = load(write_csv(tmp_path / "amounts.csv", rows), db)
+    assert (r.inserted, r.quarantined) == (len(AMOUNTS), 0)
+    for i, (_, value, cur) in enumerate(AMOUNTS):
+        assert case(db, f"A{i}", "order_value, claim_amount, currency") == (value, value, cur)
+
+
+DATES = ["2026-03-05", "2026/03/05", "5 Mar 2026", "05 Mar 2026", "Mar 5, 2026", " 2026-03-05 "]
+
+
+def test_every_date_spelling(tmp_path, db):
+    rows = [good_row(f"D{i}", opened_date=d) for i, d in enumerate(DATES)]
+    r = load(write_csv(tmp_path / "dates.csv", rows), db)
+    assert r.inserted == len(DATES)
+    opened = {row[0] for row in fetch(db, "SELECT DISTINCT opened_date::VARCHAR FROM cases")}
+    assert opened == {"2026-03-05"}
+
+
+def test_ambiguous_numeric_date_needs_declared_format(tmp_path, db):
+    rows = [good_row("X1", opened_date="03/05/2026", closed_date="2026-06-01"),
+            good_row("X2", opened_date="13/05/2026", closed_date="2026-06-01")]
+    path = write_csv(tmp_path / "ambiguous.csv", rows)
+    r = load(path, db)
+    # 03/05 is quarantined; 13/05 can only be 13 May.
+    assert (r.inserted, r.quarantined) == (1, 1)
+    assert "opened_date: ambiguous day/month order" in reasons(db)[1]
+    assert str(case(db, "X2", "opened_date")[0]) == "2026-05-13"
+    # With a declared day-first format the same file loads fully: 3 May 2026.
+    db2 = db.parent / "declared.duckdb"
+    r2 = load(path, db2, mapping=Mapping(date_format="%d/%m/%Y"))
+    assert (r2.inserted, r2.quarantined) == (2, 0)
+    assert str(case(db2, "X1", "opened_date")[0]) == "2026-05-03"
+
+
+OUTCOMES = {
+    "full_refund": "full_refund", "full refund": "full_refund", "Refunded in full": "full_refund",
+    "partial refund": "partial_refund", "rejected": "no_refund", "No Refund": "no_refund",
+    "denied": "no_refund", "replacement": "replacement", "withdrawn": "withdrawn",
+    "cancelled": "cancelled", "out of coverage": "out_of_coverage", "open": "open",
+    "pending": "open", "In Progress": "open", " OUT_OF_COVERAGE ": "out_of_coverage",
+}
+
+
+def test_every_outcome_spelling(tmp_path, db):
+    rows = []
+    for i, text in enumerate(OUTCOMES):
+        final = OUTCOMES[text] != "open"
+        rows.append(good_row(f"O{i}", outcome=text, refund_amount="100" if final else "",
+                             closed_date="2026-04-01" if final else ""))
+    r = load(write_csv(tmp_path / "outcomes.csv", rows), db)
+    assert (r.inserted, r.quarantined) == (len(OUTCOMES), 0)
+    for i, slug in enumerate(OUTCOMES.values()):
+        assert case(db, f"O{i}", "outcome")[0] == slug
+
+
+def test_categories_slug_display_name_synonym_and_unmapped(tmp_path, db):
+    spellings = {"machinery": "machinery", "Apparel & Textiles": "apparel_textiles",
+                 "  HOME   & garden ": "home_garden", "Packaging & Printing": "packaging",
+                 "auto_parts": "auto_parts", "Health & Medical": "health_medical",
+                 "clothing": "apparel_textiles", "Industrial Lasers": "other"}
+    rows = [good_row(f"K{i}", product_category=t) for i, t in enumerate(spellings)]
+    r = load(write_csv(tmp_path / "cats.csv", rows), db)
+    assert r.inserted == len(spellings) and r.unmapped_categories == 1
+    for i, (raw, slug) in enumerate(spellings.items()):
+        assert case(db, f"K{i}", "category, category_raw") == (slug, raw.strip())
+    assert fetch(db, "SELECT case_id FROM cases WHERE NOT category_mapped") == [("K7",)]
+
+
+def test_claim_type_synonyms(tmp_path, db):
+    spellings = {"quality": "quality", "colour mismatch": "quality", "Not as described": "quality",
+                 "short shipment": "quantity", "damaged": "damaged", "late delivery": "late_shipment",
+                 "never arrived": "non_delivery", "falsified certificates": "compliance",
+                 "other": "other"}
+    rows = [good_row(f"T{i}", claim_type=t) for i, t in enumerate(spellings)]
+    assert load(write_csv(tmp_path / "types.csv", rows), db).inserted == len(spellings)
+    for i, slug in enumerate(spellings.values()):
+        assert case(db, f"T{i}", "claim_type")[0] == slug
+
+
+def test_optional_fields_are_cleaned(tmp_path, db):
+    row = good_row("P1", evidence="Photos; video,inspection report", inspection="Bureau Veritas",
+                   decided_by="Alibaba", coverage="post delivery", escalated_date="10 Mar 2026",
+                   inspection_fee="€300", currency="EUR", order_value="€1.000,00",
+                   claim_amount="1000", refund_amount="250,50", description="  Colour <b>off</b> ")
+    load(write_csv(tmp_path / "opt.csv", [row]), db)
+    got = case(db, "P1", "evidence, inspection, decided_by, coverage, escalated_date::VARCHAR, "
+                         "inspection_fee, refund_amount, description")
+    assert got == (["inspection_report", "photos", "video"], "bv", "platform", "post_delivery",
+                   "2026-03-10", Decimal("300.00"), Decimal("250.50"), "Colour <b>off</b>")
+
+
+# --- FX ----------------------------------------------------------------------------------------
+
+def test_usd_at_the_ecb_rate_of_opened_date(tmp_path, db):
+    # ECB reference rates of 2 Jan 2024: 1 EUR = 1.0956 USD, 1 EUR = 0.86645 GBP,
+    # so 1 GBP = 1.0956 / 0.86645 USD. Sat 6 Jan 2024 has no fixing: the library interpolates
+    # linearly between Fri 5 Jan (1.0921) and Mon 8 Jan (1.0946): 1.0921 + 0.0025/3.
+    rows = [
+        good_row("E1", currency="EUR", opened_date="2024-01-02", closed_date="2024-02-01",
+                 order_value="2000", claim_amount="1000", refund_amount="100"),
+        good_row("G1", currency="GBP", opened_date="2024-01-02", closed_date="2024-02-01",
+                 claim_amount="1000", refund_amount="0"),
+        good_row("E2", currency="EUR", opened_date="2024-01-06", closed_date="2024-02-01",
+                 claim_amount="1000", refund_amount="0"),
+    ]
+    load(write_csv(tmp_path / "fx.csv", rows), db)
+    ov, claim, refund, rate, fb = case(db, "E1", "order_value_usd, claim_usd, refund_usd, usd_per_unit, fx_fallback")
+    assert rate == pytest.approx(1.0956) and not fb
+    assert (ov, claim, refund) == pytest.approx((2191.2, 1095.6, 109.56))
+    assert case(db, "G1", "claim_usd")[0] == pytest.approx(1000 * 1.0956 / 0.86645)
+    assert case(db, "E2", "usd_per_unit")[0] == pytest.approx(1.0921 + 0.0025 / 3)
+
+
+def test_fx_after_the_shipped_history_uses_the_latest_rate_flagged(tmp_path, db):
+    from analysis import fx
+
+    last = fx.last_rate_date()
+    opened = last.replace(day=1).replace(year=last.year + 1)  # past the history, before "today"
+    row = good_row("F1", currency="EUR", opened_date=opened.isoformat(),
+                   closed_date=opened.isoformat(), claim_amount="100", refund_amount="0")
+    r = ingest.ingest_file(write_csv(tmp_path / "late.csv", [row]), db, today=opened)
+    assert r.fx_fallbacks == 1
+    rate, rate_date, fb = case(db, "F1", "usd_per_unit, fx_rate_date, fx_fallback")
+    assert fb and rate_date == last
+    assert rate == pytest.approx(fx.converter().convert(1, "EUR", "USD", date=last))
+
+
+# --- quarantine --------------------------------------------------------------------------------
+
+QUARANTINE_CASES = [
+    (dict(supplier_id=""), "supplier_id: missing"),
+    (dict(case_id=""), "case_id: missing"),
+    (dict(product_category=""), "product_category: missing"),
+    (dict(opened_date=""), "opened_date: missing"),
+    (dict(order_value=""), "order_value: missing"),
+    (dict(claim_amount="twelve"), "claim_amount: cannot read amount 'twelve'"),
+    (dict(opened_date="2026-02-30"), "opened_date: not a date '2026-02-30'"),
+    (dict(claim_amount="-5"), "claim_amount: negative"),
+    (dict(refund_amount="(10)"), "refund_amount: negative"),
+    (dict(order_value="0"), "order_value: zero"),
+    (dict(claim_amount="0.00"), "claim_amount: zero"),
+    (dict(refund_amount="1000.01"), "refund_amount: greater than claim_amount (1000.01 > 1000.00)"),
+    (dict(closed_date=""), "closed_date: missing for final outcome 'no_refund'"),
+    (dict(closed_date="2026-03-01"), "closed_date: before opened_date (2026-03-01 < 2026-03-05)"),
+    (dict(opened_date="2026-07-01", closed_date="2026-07-02"), "opened_date: in the future (2026-07-01)"),
+    (dict(outcome="won in court"), "outcome: unknown value 'won in court'"),
+    (dict(claim_type="bad vibes"), "claim_type: unknown value 'bad vibes'"),
+    (dict(currency="XYZ"), "currency: unknown currency 'XYZ'"),
+    (dict(currency="", order_value="1000", claim_amount="1000"), "currency: missing"),
+    (dict(currency="USD", claim_amount="€1000"), "currency: amounts written in EUR but the case's currency is USD"),
+    (dict(outcome="partial refund", refund_amount=""), "refund_amount: missing for outcome 'partial_refund'"),
+]
+
+
+@pytest.mark.parametrize(("override", "reason"), QUARANTINE_CASES)
+def test_each_quarantine_reason(tmp_path, db, override, reason):
+    rows = [good_row("OK1"), good_row(**{"case_id": "BAD", **override})]
+    r = load(write_csv(tmp_path / "q.csv", rows), db)
+    assert (r.rows_read, r.inserted, r.quarantined) == (2, 1, 1)
+    got = reasons(db)[2]
+    assert got.startswith(reason), got
+    assert fetch(db, "SELECT count(*) FROM cases WHERE case_id = 'BAD'") == [(0,)]
+
+
+def test_several_problems_are_all_named(tmp_path, db):
+    row = good_row("M1", claim_amount="-1", outcome="??", opened_date="someday")
+    load(write_csv(tmp_path / "m.csv", [row]), db)
+    text = reasons(db)[1]
+    for part in ("outcome: unknown value '??'", "opened_date: not a date 'someday'",
+                 "claim_amount: negative"):
+        assert part in text
+    assert text.count("; ") == 2
+
+
+def test_quarantine_keeps_raw_record_and_case_id(tmp_path, db):
+    load(write_csv(tmp_path / "q.csv", [good_row("Q1", claim_amount="abc")]), db)
+    (load_id, case_id, raw) = fetch(db, "SELECT load_id, case_id, raw_record FROM quarantine")[0]
+    assert case_id == "Q1" and load_id == 1
+    assert json.loads(raw)["claim_amount"] == "abc"
+
+
+# --- repeats, snapshots and counts -----------------------------------------------------------
+
+def test_identical_row_in_one_file_counts_once(tmp_path, db):
+    rows = [good_row("R1"), good_row("R1"), good_row("R2"), good_row("R1")]
+    r = load(write_csv(tmp_path / "rep.csv", rows), db)
+    assert (r.rows_read, r.inserted, r.repeats, r.quarantined) == (4, 2, 2, 0)
+
+
+def test_same_case_written_differently_is_a_repeat(tmp_path, db):
+    rows = [good_row("R1", claim_amount="1000"), good_row("R1", claim_amount="$1,000.00", currency="")]
+    r = load(write_csv(tmp_path / "rep.csv", rows), db)
+    assert (r.inserted, r.repeats) == (1, 1)
+
+
+def test_conflicting_versions_in_one_file_are_quarantined(tmp_path, db):
+    rows = [good_row("R1", refund_amount="0"), good_row("R1", refund_amount="10"), good_row("R2")]
+    r = load(write_csv(tmp_path / "conf.csv", rows), db)
+    assert (r.inserted, r.quarantined) == (1, 2)
+    assert reasons(db)[1] == "case_id: 'R1' appears on rows 1, 2 of this file with different values"
+
+
+def test_snapshot_updates_replace_the_case(tmp_path, db):
+    old = [good_row("S1", outcome="open", refund_amount="", closed_date=""), good_row("S2")]
+    new = [good_row("S1", outcome="partial refund", refund_amount="400", closed_date="2026-05-01"),
+           good_row("S2"), good_row("S3")]
+    r1 = load(write_csv(tmp_path / "snap1.csv", old), db)
+    first_loaded = case(db, "S1", "first_loaded_at")[0]
+    r2 = load(write_csv(tmp_path / "snap2.csv", new), db)
+    assert (r1.inserted, r2.inserted, r2.updated, r2.unchanged) == (2, 1, 1, 1)
+    outcome, refund, load_id, first, updated = case(
+        db, "S1", "outcome, refund_amount, load_id, first_loaded_at, updated_at")
+    assert (outcome, refund, load_id) == ("partial_refund", Decimal("400.00"), r2.load_id)
+    assert first == first_loaded and updated > first
+    assert fetch(db, "SELECT count(*) FROM cases") == [(3,)]
+
+
+def test_counts_add_up_and_are_logged(tmp_path, db):
+    rows = [good_row("C1"), good_row("C1"), good_row("C2", claim_amount="x"), good_row("C3")]
+    r = load(write_csv(tmp_path / "c.csv", rows), db)
+    assert r.adds_up() and (r.rows_read, r.inserted, r.repeats, r.quarantined) == (4, 2, 1, 1)
+    logged = fetch(db, "SELECT rows_read, inserted, updated, unchanged, repeats, quarantined, "
+                       "file_sha256 FROM loads")[0]
+    sha = hashlib.sha256((tmp_path / "c.csv").read_bytes()).hexdigest()
+    assert logged == (4, 2, 0, 0, 1, 1, sha)
+    assert "read 4 = inserted 2 + updated 0 + unchanged 0 + repeats 1 + quarantined 1" in ingest.format_result(r)
+
+
+def test_identical_file_twice_changes_nothing(tmp_path, db):
+    path = write_csv(tmp_path / "same.csv", [good_row("C1"), good_row("C2", claim_amount="?")])
+    load(path, db)
+    before = fetch(db, "SELECT * FROM cases ORDER BY case_id"), fetch(db, "SELECT * FROM quarantine")
+    r = load(path, db)
+    assert (r.inserted, r.updated, r.unchanged, r.quarantined) == (0, 0, 1, 1)
+    after = fetch(db, "SELECT * FROM cases ORDER BY case_id"), fetch(db, "SELECT * FROM quarantine")
+    assert before == after
+    assert fetch(db, "SELECT count(*) FROM loads") == [(2,)]
+
+
+def test_failing_file_leaves_the_store_byte_for_byte_unchanged(tmp_path, db):
+    load(write_csv(tmp_path / "good.csv", [good_row("C1")]), db)
+    before = db.read_bytes()
+    bad = write_csv(tmp_path / "bad.csv", [{"case_id": "C9", "supplier_id": "S"}])
+    with pytest.raises(BadFile, match=r"bad\.csv: required column\(s\) missing: product_category"):
+        load(bad, db)
+    assert db.read_bytes() == before
+
+
+# --- privacy --------------------------------------------------------------------------------
+
+def test_buyer_ref_is_pseudonymised_and_never_stored(tmp_path, db):
+    from analysis import pseudonym
+
+    rows = [good_row("B1", buyer_ref="alice@example.com"), good_row("B2", buyer_ref=" ALICE@example.com"),
+            good_row("B3", buyer_ref="bob@example.com", claim_amount="bad")]
+    load(write_csv(tmp_path / "b.csv", rows), db)
+    k1, k2 = case(db, "B1", "buyer_key")[0], case(db, "B2", "buyer_key")[0]
+    secret = pseudonym.secret_for(db)
+    assert k1 == k2 == hashlib.sha256(f"{secret}:alice@example.com".encode()).hexdigest()[:20]
+    store_bytes = db.read_bytes()
+    assert b"alice@example.com" not in store_bytes and b"bob@example.com" not in store_bytes
+    raw = json.loads(fetch(db, "SELECT raw_record FROM quarantine")[0][0])
+    assert raw["buyer_ref"] == "buyer_key:" + ingest.buyer_key(secret, "bob@example.com")
+    assert (pseudonym.key_path(db).stat().st_mode & 0o777) == 0o600
+
+
+# --- formats, encodings, mapping -------------------------------------------------------------
+
+def test_semicolon_csv_with_decimal_commas_in_cp1252(tmp_path, db):
+    path = tmp_path / "euro.csv"
+    write_csv(path, [good_row("W1", currency="", order_value="€1.234,56", claim_amount="€400,50",
+                              refund_amount="€0", product_category="Électronique")],
+              delimiter=";", encoding="cp1252")
+    r = load(path, db)
+    assert r.inserted == 1
+    assert case(db, "W1", "order_value, claim_amount, currency, category_raw") == (
+        Decimal("1234.56"), Decimal("400.50"), "EUR", "Électronique")
+
+
+def test_utf8_bom_and_tsv(tmp_path, db):
+    write_csv(tmp_path / "bom.csv", [good_row("U1")], encoding="utf-8-sig")
+    write_csv(tmp_path / "tab.tsv", [good_row("U2")], delimiter="\t")
+    results = ingest.ingest_paths([tmp_path], db, today=TODAY)
+    assert [r.inserted for r in results] == [1, 1]
+
+
+def test_utf16_with_bom(tmp_path, db):
+    write_csv(tmp_path / "u16.csv", [good_row("U3", supplier_id="Fábrica")], encoding="utf-16")
+    assert load(tmp_path / "u16.csv", db).inserted == 1
+    assert case(db, "U3", "supplier_id")[0] == "Fábrica"
+
+
+def test_json_array_and_lines_excel_and_parquet(tmp_path, db):
+    import openpyxl
+    import pandas as pd
+
+    (tmp_path / "a.json").write_text(json.dumps([good_row("J1", evidence=None) | {"evidence": ["photos", "video"]}]))
+    (tmp_path / "b.jsonl").write_text("\n".join(json.dumps(good_row(f"J{i}")) for i in (2, 3)))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(good_row().keys()))
+    import datetime as dt
+    ws.append([*good_row("X1").values()][:4] + [dt.datetime(2026, 3, 5)] + [*good_row("X1").values()][5:])
+    wb.save(tmp_path / "c.xlsx")
+    pd.DataFrame([good_row("P1")]).assign(claim_amount=1000.0).to_parquet(tmp_path / "d.parquet")
+    results = ingest.ingest_paths([tmp_path], db, today=TODAY)
+    assert [(Path(r.source_file).name, r.inserted, r.quarantined) for r in results] == [
+        ("a.json", 1, 0), ("b.jsonl", 2, 0), ("c.xlsx", 1, 0), ("d.parquet", 1, 0)]
+    assert case(db, "J1", "evidence")[0] == ["photos", "video"]
+    assert str(case(db, "X1", "opened_date")[0]) == "2026-03-05"
+    assert case(db, "P1", "claim_amount")[0] == Decimal("1000.00")
+
+
+def test_mapping_file_renames_columns_and_maps_values(tmp_path, db):
+    (tmp_path / "map.yaml").write_text(
+        "columns:\n  Dispute No.: case_id\n  Vendor: supplier_id\n  Status: outcome\n"
+        "values:\n  outcome:\n    Closed - seller won: no_refund\n    Closed - buyer won: full_refund\n"
+        "date_format: '%d/%m/%Y'\ncurrency: GBP\n"
+    )
+    rows = [{"Dispute No.": "M1", "Vendor": "V1", "product_category": "toys", "claim_type": "damaged",
+             "opened_date": "03/05/2026", "Status": "Closed - seller won", "order_value": "50",
+             "claim_amount": "50", "closed_date": "04/05/2026"}]
+    path = write_csv(tmp_path / "foreign.csv", rows)
+    results = ingest.ingest_paths([path], db, mapping=tmp_path / "map.yaml", today=TODAY)
+    assert results[0].inserted == 1, results[0]
+    assert case(db, "M1", "supplier_id, outcome, currency, opened_date::VARCHAR, refund_amount") == (
+        "V1", "no_refund", "GBP", "2026-05-03", Decimal("0.00"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"case_id,supplier_id\n", "required column(s) missing"),
+        (b"\x00\x01\x02binary\x00", "binary content"),
+    ],
+)
+def test_unusable_files_are_refused_with_one_line(tmp_path, db, content, message):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(content)
+    with pytest.raises(BadFile) as err:
+        load(path, db)
+    assert message in str(err.value) and "broken.csv" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_header_only_file(tmp_path, db):
+    path = tmp_path / "header.csv"
+    path.write_text(",".join(good_row().keys()) + "\n")
+    with pytest.raises(BadFile, match="header only"):
+        load(path, db)
+
+
+def test_malformed_line_is_quarantined_and_the_rest_loads(tmp_path, db):
+    header = ",".join(good_row().keys())
+    ok = ",".join(good_row("L1").values())
+    extra = ",".join(good_row("L2").values()) + ",surplus"
+    ok3 = ",".join(good_row("L3").values())
+    (tmp_path / "m.csv").write_text("\n".join([header, ok, extra, ok3]) + "\n")
+    r = load(tmp_path / "m.csv", db)
+    assert (r.rows_read, r.inserted, r.quarantined) == (3, 2, 1)
+    assert reasons(db)[2].startswith("row: wrong number of fields")
+    assert fetch(db, "SELECT source_row FROM cases WHERE case_id = 'L3'") == [(3,)]

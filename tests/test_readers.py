@@ -1,0 +1,82 @@
+"""Readers: column names, formats, sheets."""
+
+import duckdb
+import openpyxl
+import pytest
+
+from analysis import readers
+from analysis.errors import BadFile
+from analysis.mapping import Mapping
+from tests.conftest import good_row
+
+
+def test_canonical_column_names_and_aliases():
+    assert readers.canonical_column(" Opened Date ") == "opened_date"
+    assert readers.canonical_column("Category") == "product_category"
+    assert readers.canonical_column("Refund") == "refund_amount"
+    assert readers.canonical_column("Case-ID") == "case_id"
+
+
+def test_unsupported_extension(tmp_path):
+    with pytest.raises(BadFile, match=r"unsupported file type '\.pdf'"):
+        readers.detect_format(tmp_path / "x.pdf")
+
+
+def _sheet(wb, title, rows):
+    ws = wb.create_sheet(title)
+    for r in rows:
+        ws.append(r)
+
+
+def test_workbook_picks_the_one_sheet_with_cases(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["just notes"])
+    _sheet(wb, "Cases", [list(good_row()), list(good_row("C1").values()), [None] * 11])
+    wb.save(tmp_path / "w.xlsx")
+    con = duckdb.connect()
+    raw = readers.read_raw(con, tmp_path / "w.xlsx", Mapping())
+    assert raw.rows == 1 and raw.note == "sheet 'Cases'"
+    assert con.execute("SELECT _row, case_id FROM raw_input").fetchall() == [(1, "C1")]
+
+
+def test_workbook_with_two_case_sheets_is_refused(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title in ("2025", "2026"):
+        _sheet(wb, title, [list(good_row()), list(good_row("C1").values())])
+    wb.save(tmp_path / "two.xlsx")
+    with pytest.raises(BadFile, match="several sheets hold cases"):
+        readers.read_raw(duckdb.connect(), tmp_path / "two.xlsx", Mapping())
+    raw = readers.read_raw(duckdb.connect(), tmp_path / "two.xlsx", Mapping(sheet="2026"))
+    assert raw.rows == 1
+
+
+def test_formula_cells_give_their_cached_value(tmp_path):
+    # openpyxl writes formulas without a cached value: such a cell reads as empty, and the
+    # ingest then quarantines the row for the missing amount rather than storing '=A1*2'.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(good_row()))
+    row = list(good_row("F1").values())
+    row[7] = "=G2*1"
+    ws.append(row)
+    wb.save(tmp_path / "f.xlsx")
+    con = duckdb.connect()
+    readers.read_raw(con, tmp_path / "f.xlsx", Mapping())
+    assert con.execute("SELECT claim_amount FROM raw_input").fetchone() == (None,)
+
+
+def test_json_that_is_not_records(tmp_path):
+    (tmp_path / "obj.json").write_text('{"cases": [{"case_id": "C1"}]}')
+    with pytest.raises(BadFile, match="not a list of records"):
+        readers.read_raw(duckdb.connect(), tmp_path / "obj.json", Mapping())
+    (tmp_path / "scalar.json").write_text("42")
+    with pytest.raises(BadFile, match="not JSON records"):
+        readers.read_raw(duckdb.connect(), tmp_path / "scalar.json", Mapping())
+
+
+def test_duplicated_intake_column(tmp_path):
+    (tmp_path / "d.csv").write_text("case_id,Case ID,supplier_id\nA,B,S\n")
+    with pytest.raises(BadFile, match="column 'case_id' appears more than once"):
+        readers.read_raw(duckdb.connect(), tmp_path / "d.csv", Mapping())

@@ -1,0 +1,123 @@
+"""Intervals, tests and survival curves (analysis/stats.py), checked against hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from analysis.errors import BadParameter
+from analysis.stats import kaplan_meier, two_proportion_test, wilson, wilson_many
+
+Z95 = 1.959963984540054  # the 97.5% normal quantile
+
+
+def test_wilson_by_hand():
+    # k=3, n=10, p=0.3, z^2=3.841459:
+    #   denominator 1 + z^2/n = 1.384146
+    #   centre (p + z^2/(2n)) / 1.384146 = (0.3 + 0.192073) / 1.384146 = 0.355507
+    #   half   z * sqrt(p(1-p)/n + z^2/(4n^2)) / 1.384146
+    #          = 1.959964 * sqrt(0.021 + 0.009604) / 1.384146 = 0.247718
+    #   -> [0.107789, 0.603225]
+    low, high = wilson(3, 10)
+    assert low == pytest.approx(0.10779, abs=1e-5)
+    assert high == pytest.approx(0.60322, abs=1e-5)
+
+
+def test_wilson_edges():
+    assert wilson(0, 0) == (None, None)
+    # k = 0: the interval is [0, z^2 / (n + z^2)] = [0, 3.841459 / 8.841459] = [0, 0.434482]
+    low, high = wilson(0, 5)
+    assert low == pytest.approx(0.0, abs=1e-12)
+    assert high == pytest.approx(Z95**2 / (5 + Z95**2))
+    # k = n: [n / (n + z^2), 1] = [5 / 8.841459, 1] = [0.565518, 1]
+    low, high = wilson(5, 5)
+    assert low == pytest.approx(5 / (5 + Z95**2))
+    assert high == pytest.approx(1.0)
+    # A lower confidence gives a narrower interval around the same centre.
+    low90, high90 = wilson(3, 10, confidence=0.90)
+    assert 0.10779 < low90 < high90 < 0.60322
+    with pytest.raises(BadParameter):
+        wilson(3, 10, confidence=1.0)
+    with pytest.raises(ValueError):
+        wilson(11, 10)
+
+
+def test_wilson_many_matches_wilson_and_leaves_empty_groups_nan():
+    low, high = wilson_many([3, 0, 5], [10, 0, 8])
+    assert (low[0], high[0]) == pytest.approx(wilson(3, 10))
+    assert math.isnan(low[1]) and math.isnan(high[1])
+    # 5 of 8 by hand: centre (0.625 + 0.240091) / 1.480182 = 0.584450, half 0.278707
+    assert (low[2], high[2]) == pytest.approx((0.305742, 0.863156), abs=1e-5)
+
+
+def test_two_proportion_test_by_hand():
+    # 30/100 against 20/100: pooled p = 50/200 = 0.25,
+    # se = sqrt(0.25 * 0.75 * (1/100 + 1/100)) = 0.0612372, z = 0.10 / 0.0612372 = 1.632993,
+    # two-sided p = 2 * (1 - Phi(1.632993)) = 0.102470
+    result = two_proportion_test(30, 100, 20, 100)
+    assert result["diff"] == pytest.approx(0.10)
+    assert result["z"] == pytest.approx(1.632993, abs=1e-6)
+    assert result["p_value"] == pytest.approx(0.102470, abs=1e-6)
+
+
+def test_two_proportion_test_degenerate():
+    # Nothing to compare against.
+    assert two_proportion_test(1, 2, 0, 0) == {"diff": None, "z": None, "p_value": None}
+    # 0/10 and 0/20 (or 10/10 and 20/20): no variance, no difference.
+    assert two_proportion_test(0, 10, 0, 20) == {"diff": 0.0, "z": 0.0, "p_value": 1.0}
+    assert two_proportion_test(10, 10, 20, 20) == {"diff": 0.0, "z": 0.0, "p_value": 1.0}
+
+
+def test_kaplan_meier_with_censoring_by_hand():
+    # days:   2   3   3   5   8   10
+    # closed: yes yes no  yes no  yes
+    # t=2:  6 at risk, 1 closes -> S = 5/6 = 0.833333
+    # t=3:  5 at risk (the case censored at 3 is still at risk at 3), 1 closes
+    #       -> S = 5/6 * 4/5 = 2/3
+    # t=5:  3 at risk (5, 8, 10), 1 closes -> S = 2/3 * 2/3 = 4/9 = 0.444444
+    # t=10: 1 at risk, 1 closes -> S = 0
+    # median: the first t with S(t) <= 0.5 -> 5
+    result = kaplan_meier([2, 3, 3, 5, 8, 10], [True, True, False, True, False, True])
+    curve = result["curve"]
+    assert curve["days"].tolist() == [0, 2, 3, 5, 10]
+    assert curve["survival"].tolist() == pytest.approx([1, 5 / 6, 2 / 3, 4 / 9, 0])
+    assert (result["n"], result["events"], result["censored"]) == (6, 4, 2)
+    assert result["median"] == 5
+    # Pointwise log(-log) interval at t=2: Greenwood sum 1/(6*5) = 1/30, se(log S) = 0.182574,
+    # theta = log(-log(5/6)) = log(0.182322) = -1.701983, se(theta) = 0.182574/0.182322 = 1.001385,
+    # low = exp(-exp(theta + 1.959964 * 1.001385)) = exp(-exp(0.260696)) = 0.273123
+    assert curve.loc[1, "ci_low"] == pytest.approx(0.273123, abs=1e-5)
+    assert curve.loc[1, "ci_low"] < 5 / 6 < curve.loc[1, "ci_high"] < 1
+    # Median interval (inverted tests, log(-log) scale): |g(S) - g(0.5)| / (g'(S) se) is
+    # 1.33 at t=2, 0.75 at t=3, 0.25 at t=5 (all <= 1.96), undefined at S=0 (t=10); the lower
+    # limit is the first accepted time (2), the upper the time after the last accepted (10).
+    assert (result["median_ci_low"], result["median_ci_high"]) == (2, 10)
+
+
+def test_kaplan_meier_median_exactly_one_half_and_not_reached():
+    # Four closures on days 1-4: S = 3/4, 1/2, 1/4, 0. S(2) is exactly 0.5 -> median 2 (the
+    # usual "S(t) <= 0.5" rule; floating point gives 0.5 +- 1e-16 here).
+    assert kaplan_meier([1, 2, 3, 4], [True] * 4)["median"] == 2
+    # One closure on day 1, three cases still open: S stays at 3/4, the median is not reached.
+    result = kaplan_meier([1, 2, 3, 4], [True, False, False, False])
+    assert result["median"] is None
+    assert result["median_ci_high"] is None
+
+
+def test_kaplan_meier_empty_and_no_events():
+    empty = kaplan_meier([], [])
+    assert empty["n"] == 0 and empty["median"] is None and empty["curve"].empty
+    # All censored: nobody closed, the curve stays at 1.
+    open_only = kaplan_meier([3, 7], [False, False])
+    assert open_only["curve"]["survival"].tolist() == [1.0]
+    assert (open_only["events"], open_only["censored"], open_only["median"]) == (0, 2, None)
+
+
+def test_kaplan_meier_closure_on_day_zero_has_no_extra_start_row():
+    # Closed the day it opened: S(0) = 1/2 already, so no row (0, 1) is prepended.
+    result = kaplan_meier(np.array([0, 4]), np.array([True, True]))
+    assert result["curve"]["days"].tolist() == [0, 4]
+    assert result["curve"]["survival"].tolist() == pytest.approx([0.5, 0.0])
+    assert result["median"] == 0
