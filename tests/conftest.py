@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 from pathlib import Path
 
 import duckdb
 import pytest
-
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: The date the ingest tests treat as today (opened_date after it is "in the future").
 TODAY = dt.date(2026, 6, 30)

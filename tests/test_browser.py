@@ -1,0 +1,177 @@
+"""The report and the catalogue in a real browser: Debian's Chromium, headless, via Playwright.
+
+Opens the hostile fixture report (tests/notebooks/hostile.ipynb run by papermill and exported)
+and a catalogue, and checks what a reader's browser would do: no script error, no alert, no
+request leaving the file, working contents links and table sorting, a page that is not blank.
+Skipped only where Chromium is missing outside CI; in CI (.ci/run installs it) it must run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from analysis import catalogue
+from analysis.htmlexport import export_html
+from analysis.runner import execute_notebook
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not CHROMIUM.exists() and not os.environ.get("CI"):
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("browser")
+    executed = folder / "hostile_run.ipynb"
+    execute_notebook(NOTEBOOKS / "hostile.ipynb", executed, {"period": "2026-10"}, progress=False)
+    return export_html(executed, folder / "reports" / "hostile" / "2026-10" / "hostile_2026-10.html",
+                       title="Hostile fixture \u2014 2026-10")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 390, "height": 844},  # a phone
+        )
+        yield context
+        context.close()
+
+
+def _open(context, path: Path):
+    """Open ``path``; return the page and what it did: console errors, dialogs, requests."""
+    page = context.new_page()
+    seen = {"console_errors": [], "page_errors": [], "dialogs": [], "requests": []}
+    page.on("console", lambda m: m.type == "error" and seen["console_errors"].append(m.text))
+    page.on("pageerror", lambda e: seen["page_errors"].append(str(e)))
+
+    def on_dialog(dialog):
+        seen["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_timeout(300)  # let any (unwanted) timer or late handler fire
+    return page, seen
+
+
+def _assert_quiet(seen):
+    assert seen["console_errors"] == []
+    assert seen["page_errors"] == []
+    assert seen["dialogs"] == []
+    assert [u for u in seen["requests"] if not u.startswith(("file:", "data:"))] == []
+
+
+def test_report_runs_nothing_fetches_nothing(browser_context, report):
+    page, seen = _open(browser_context, report)
+    _assert_quiet(seen)
+    # Hostile case text is on the page as text, and the only script is our sorter.
+    main_text = page.inner_text("main")
+    assert "<script>alert('df-script')</script>" in main_text
+    assert "<img src=x onerror=alert('df-img')>" in main_text
+    assert page.evaluate("document.scripts.length") == 1
+    page.close()
+
+
+def test_contents_links_navigate(browser_context, report):
+    page, seen = _open(browser_context, report)
+    hrefs = page.eval_on_selector_all(
+        "#ta-toc a", "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert hrefs == ["#sec-hostile-markdown", "#sec-case-table", "#sec-styled-table",
+                     "#sec-raw-outputs", "#sec-figures"]  # fmt: skip
+    for href in hrefs:
+        page.click(f'#ta-toc a[href="{href}"]')
+        assert page.evaluate("location.hash") == href
+        assert page.evaluate("id => document.getElementById(id) !== null", href[1:])
+        # The target heading is scrolled into view.
+        top = page.evaluate(
+            "id => document.getElementById(id).getBoundingClientRect().top", href[1:]
+        )
+        assert -1 <= top < 844
+    _assert_quiet(seen)
+    page.close()
+
+
+def test_tables_sort_by_clicking_a_header(browser_context, report):
+    page, seen = _open(browser_context, report)
+    column = "table.dataframe tbody td:nth-of-type(2)"  # claimed_usd
+
+    def values():
+        return page.eval_on_selector_all(column, "cells => cells.map(c => c.textContent.trim())")
+
+    assert values() == ["10000.0", "150.0", "2500.5", "99.0", "12500.0"]  # notebook order
+    header = page.locator("table.dataframe thead th", has_text="claimed_usd")
+    header.click()
+    assert values() == ["99.0", "150.0", "2500.5", "10000.0", "12500.0"]  # numeric, not text order
+    assert header.get_attribute("aria-sort") == "ascending"
+    header.click()
+    assert values() == ["12500.0", "10000.0", "2500.5", "150.0", "99.0"]
+    assert header.get_attribute("aria-sort") == "descending"
+    _assert_quiet(seen)  # the sorter ran under the CSP: its hash matched
+    page.close()
+
+
+def test_page_is_not_blank(browser_context, report, tmp_path):
+    from PIL import Image
+
+    page, seen = _open(browser_context, report)
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    with Image.open(shot) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+        width, height = image.size
+    # Text, table rules, the red SVG square and the blue chart: far more than one colour, and a
+    # full page much taller than the phone's screen. (Saved under tmp_path for a look.)
+    assert colours is not None and len(colours) > 50
+    assert width == 390 and height > 1500
+    # Nothing wider than the phone: wide tables scroll inside their box instead.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _assert_quiet(seen)
+    page.close()
+
+
+def test_catalogue_page_is_quiet(browser_context, report):
+    out = report.parents[2]
+    (report.parent / "run.json").write_text(json.dumps({
+        "name": "hostile", "period": "2026-10", "status": "ok",
+        "generated_at": "2026-11-01T06:00:00+00:00", "html": report.name,
+        "headline": {"decided": 4, "supplier_sided_rate": 0.5, "supplier_sided_ci_low": 0.15,
+                     "supplier_sided_ci_high": 0.85, "refund_ratio_pooled": 0.185,
+                     "suppressed": False, "min_n": 0},
+        "error": "<script>alert('catalogue')</script>",
+    }))  # fmt: skip
+    page, seen = _open(browser_context, catalogue.build_index(out))
+    _assert_quiet(seen)
+    page.click("table.ta-catalogue a")
+    page.wait_for_load_state("load")
+    assert page.url == report.as_uri()
+    _assert_quiet(seen)
+    page.close()

@@ -1,0 +1,344 @@
+"""analysis.htmlexport: self-contained, script-free (but for the pinned sorter) report HTML.
+
+One real papermill run of tests/notebooks/hostile.ipynb (module fixture) checks what an
+executed notebook full of hostile text turns into; small notebooks built in memory check the
+page furniture (parameters box, hidden cells, contents) without a kernel.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from analysis import htmlexport
+from analysis.htmlexport import export_html, render_markdown, sanitize_html
+from analysis.runner import execute_notebook
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+
+
+# -- one executed hostile notebook -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """(html text, soup) of the hostile fixture notebook, executed by papermill and exported."""
+    folder = tmp_path_factory.mktemp("hostile")
+    executed = folder / "hostile_run.ipynb"
+    execute_notebook(
+        NOTEBOOKS / "hostile.ipynb",
+        executed,
+        {"db": "/srv/private/cases.duckdb", "period": "2026-10"},
+        progress=False,
+    )
+    page = export_html(executed, folder / "hostile.html", title="Hostile <b>fixture</b>")
+    text = page.read_text(encoding="utf-8")
+    return text, BeautifulSoup(text, "html.parser")
+
+
+def test_only_script_is_the_pinned_sorter(hostile):
+    text, soup = hostile
+    scripts = soup.find_all("script")
+    assert len(scripts) == 1
+    assert scripts[0].string == htmlexport.sorter_js()
+    assert "src" not in scripts[0].attrs
+    # The CSP names that script's hash and nothing else may run or be fetched.
+    csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"]
+    assert csp == htmlexport.content_security_policy(htmlexport.sorter_js())
+    assert csp.startswith("default-src 'none'; img-src data:;")
+    assert "script-src 'sha256-" in csp and "unsafe-inline'; base-uri" not in csp
+    # The hostile outputs' own scripts are gone, contents and all.
+    for marker in ("html-script", "js-output", "alert('svg')"):
+        assert marker not in text
+
+
+def test_no_event_handlers_or_active_elements(hostile):
+    _, soup = hostile
+    for tag in soup.find_all(True):
+        assert not [a for a in tag.attrs if a.lower().startswith("on")], tag.name
+    for name in ("iframe", "object", "embed", "form", "input", "base", "link", "frame"):
+        assert soup.find(name) is None, name
+    # The only <meta> elements are ours, in the head.
+    assert all(meta.parent.name == "head" for meta in soup.find_all("meta"))
+
+
+def test_nothing_is_fetched_from_the_network(hostile):
+    text, soup = hostile
+    # Every image is embedded; no element but a plain link names a URL.
+    for img in soup.find_all("img"):
+        assert img.get("src") is None or img["src"].startswith("data:image/"), img
+    for tag in soup.find_all(True):
+        for attr, value in tag.attrs.items():
+            value = " ".join(value) if isinstance(value, list) else value
+            if tag.name == "a" and attr == "href":
+                continue
+            assert not re.search(r"https?://", value), (tag.name, attr)
+    for style in soup.find_all("style"):
+        assert "url(" not in style.string and "@import" not in style.string
+    # The hostile notebook points at example.invalid from an iframe, a stylesheet link, a CSS
+    # background, a form and a Markdown image: all of it is gone.
+    assert "example.invalid" not in text
+
+
+def test_hostile_text_shows_as_text(hostile):
+    _, soup = hostile
+    visible = soup.main.get_text()
+    for shown in (
+        "<script>alert('df-script')</script>",  # DataFrame cell (pandas escapes)
+        "<img src=x onerror=alert('df-img')>",
+        "[x](javascript:alert('df-md'))",
+        "$\\href{javascript:alert('df-latex')}{x}$",
+        "<script>alert('md-script')</script>",  # raw HTML in a Markdown cell: escaped
+        "$\\href{javascript:alert('md-latex')}{x}$",  # no MathJax: LaTeX is inert text
+        "<script>alert('mdout-script')</script>",  # Markdown output
+        "$\\href{javascript:alert('latex-output')}{x}$",  # text/latex output
+        "<script>alert('param')</script>",  # printed parameter
+    ):
+        assert shown in visible, shown
+    # The styled table escapes its cells too (Styler with escape="html").
+    styled = soup.find("table", id=re.compile("^T_"))
+    assert styled is not None
+    assert "<script>alert('df-script')</script>" in styled.get_text()
+    # Links to javascript: are disarmed: the text stays, the href goes.
+    for link in soup.find_all("a"):
+        assert not link.get("href", "").lower().startswith(("javascript:", "data:"))
+    md_link = soup.find("a", string="javascript link")
+    assert md_link is not None and "href" not in md_link.attrs
+
+
+def test_hostile_parameter_value_is_escaped_in_the_box(hostile):
+    _, soup = hostile
+    box = dict(
+        zip(
+            [dt.get_text() for dt in soup.select(".ta-params dt")],
+            [dd.get_text() for dd in soup.select(".ta-params dd")],
+            strict=True,
+        )
+    )
+    # The fixture's default supplier_name is hostile, but only injected values are shown:
+    # db (as a file name, not the server's path) and period.
+    assert box == {"period": "2026-10", "db": "cases.duckdb"}
+    assert soup.title.string == "Hostile <b>fixture</b>"
+    assert soup.find("h1").get_text() == "Hostile <b>fixture</b>"
+
+
+def test_no_code_and_no_prompts(hostile):
+    text, soup = hostile
+    assert soup.find(class_="jp-InputArea-editor") is None
+    assert (
+        soup.find(class_="jp-InputPrompt") is None and soup.find(class_="jp-OutputPrompt") is None
+    )
+    for source_fragment in ("import pandas", "display(HTML(", "frame.style", "plt.subplots"):
+        assert source_fragment not in text
+    # The stand-in text of the dropped Javascript output is not shown either.
+    assert "IPython.core.display.Javascript" not in text
+
+
+def test_images_are_embedded(hostile):
+    _, soup = hostile
+    sources = [img.get("src", "") for img in soup.find_all("img")]
+    assert any(s.startswith("data:image/png;base64,") for s in sources)  # the matplotlib chart
+    assert any(
+        s.startswith("data:image/svg+xml;base64,") for s in sources
+    )  # SVG as an <img>: inert
+
+
+def test_tables_get_sortable_headers_and_column_alignment(hostile):
+    _, soup = hostile
+    table = soup.find("table", class_="dataframe")
+    headers = table.thead.find_all("th")
+    # The blank index header is not sortable; the two named columns are.
+    assert [h.get_text() for h in headers if "ta-sort" in h.get("class", [])] == [
+        "supplier",
+        "claimed_usd",
+    ]
+    first_row = table.tbody.find("tr").find_all(["th", "td"])
+    assert [c.get("class") for c in first_row] == [["ta-num"], ["ta-text"], ["ta-num"]]
+
+
+# -- page furniture, from notebooks built in memory ---------------------------------------------
+
+
+def _export(tmp_path, cells, parameters=None, title="Report title") -> BeautifulSoup:
+    nb = new_notebook()
+    nb.metadata["papermill"] = {
+        "parameters": parameters or {},
+        "input_path": "notebooks/report.ipynb",
+        "end_time": "2026-11-01T08:30:00+00:00",
+    }
+    nb.cells = cells
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(nb, path)
+    html = export_html(path, tmp_path / "out" / "report.html", title=title)
+    return BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+
+
+def _code(source, *outputs, tags=()):
+    cell = new_code_cell(source)
+    cell.outputs = list(outputs)
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def test_parameter_cells_hidden_and_parameters_boxed(tmp_path):
+    soup = _export(
+        tmp_path,
+        [
+            _code("SECRET_DEFAULT = 1", tags=["parameters"]),
+            _code(
+                "SECRET_INJECTED = 2",
+                new_output("stream", name="stdout", text="INJECTED_OUTPUT"),
+                tags=["injected-parameters"],
+            ),
+            _code("HIDDEN_CODE = 3", new_output("stream", name="stdout", text="visible output\n")),
+            _code("x", new_output("stream", name="stderr", text="a library warning\n")),
+            _code(
+                "y",
+                new_output("stream", name="stdout", text="REMOVED_OUTPUT"),
+                tags=["remove-output"],
+            ),
+        ],
+        parameters={
+            "db": "/srv/private/cases.duckdb",
+            "threshold": 0.2,
+            "category": None,
+            "period": "2026-10",
+            "show_watchlist": True,
+        },
+    )
+    text = str(soup)
+    for hidden in ("SECRET_DEFAULT", "SECRET_INJECTED", "INJECTED_OUTPUT", "HIDDEN_CODE",
+                   "a library warning", "REMOVED_OUTPUT", "/srv/private"):  # fmt: skip
+        assert hidden not in text, hidden
+    assert "visible output" in soup.main.get_text()
+    pairs = list(
+        zip(
+            [dt.get_text() for dt in soup.select(".ta-params dt")],
+            [dd.get_text() for dd in soup.select(".ta-params dd")],
+            strict=True,
+        )
+    )
+    # Order: period, start, end, category, threshold, lowball, min_n, the rest, db last.
+    assert pairs == [
+        ("period", "2026-10"),
+        ("category", "none"),
+        ("threshold", "0.2"),
+        ("show_watchlist", "yes"),
+        ("db", "cases.duckdb"),
+    ]
+    assert soup.select_one(".ta-generated").get_text() == "Generated 2026-11-01 08:30 UTC"
+    assert "from the notebook report.ipynb" in soup.select_one(".ta-footer").get_text()
+
+
+def test_table_of_contents_links_reach_unique_headings(tmp_path):
+    soup = _export(
+        tmp_path,
+        [
+            new_markdown_cell("# Report title\n\nIntro.\n\n## Results\n\nText.\n\n### Detail"),
+            _code(
+                "h",
+                new_output(
+                    "display_data", data={"text/html": "<h2>From output</h2>", "text/plain": "h"}
+                ),
+            ),  # fmt: skip
+            new_markdown_cell("## Results"),
+        ],
+    )
+    toc = soup.find("nav", id="ta-toc")
+    top = toc.find("ol", recursive=False) or toc.ol
+    entries = [
+        (li.a.get_text(), li.a["href"], [(s.a.get_text(), s.a["href"]) for s in li.select("ol li")])
+        for li in top.find_all("li", recursive=False)
+    ]
+    assert entries == [
+        ("Results", "#sec-results", [("Detail", "#sec-detail")]),
+        ("From output", "#sec-from-output", []),
+        ("Results", "#sec-results-2", []),
+    ]
+    for link in toc.find_all("a"):
+        targets = soup.find_all(id=link["href"][1:])
+        assert len(targets) == 1 and targets[0].name in ("h2", "h3")
+    # The notebook's own leading "# Report title" is replaced by the page title, not repeated.
+    assert [h.get_text() for h in soup.find_all("h1")] == ["Report title"]
+
+
+def test_no_headings_no_contents_box(tmp_path):
+    soup = _export(tmp_path, [_code("1", new_output("stream", name="stdout", text="plain\n"))])
+    assert soup.find("nav", id="ta-toc") is None
+
+
+def test_sortable_false_means_no_script_at_all(tmp_path):
+    nb = new_notebook()
+    nb.cells = [_code("t", new_output("display_data", data={"text/html": "<table><thead><tr>"
+        "<th>a</th></tr></thead><tbody><tr><td>2</td></tr><tr><td>1</td></tr></tbody></table>"}))]  # fmt: skip
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    html = export_html(tmp_path / "n.ipynb", tmp_path / "n.html", sortable=False)
+    soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+    assert soup.find("script") is None and soup.find(class_="ta-sort") is None
+    assert "script-src 'none'" in soup.find("meta", attrs={"http-equiv": True})["content"]
+    assert not list(tmp_path.glob(".*partial"))  # written beside, renamed into place
+
+
+def test_merged_cells_are_not_made_sortable(tmp_path):
+    merged = (
+        "<table><thead><tr><th>k</th><th>v</th></tr></thead><tbody>"
+        '<tr><th rowspan="2">a</th><td>1</td></tr><tr><td>2</td></tr>'
+        "<tr><th>b</th><td>3</td></tr></tbody></table>"
+    )
+    soup = _export(tmp_path, [_code("t", new_output("display_data", data={"text/html": merged}))])
+    assert soup.find(class_="ta-sort") is None
+
+
+# -- the sanitiser and the Markdown renderer ----------------------------------------------------
+
+
+def test_sanitize_html_keeps_formatting_and_drops_everything_active():
+    assert (
+        sanitize_html(
+            '<p onclick="steal()">a</p><script>alert(1)</script>'
+            '<img src="https://example.invalid/x.png" alt="x"><img src="data:image/png;base64,iVBORw0KGgo=">'
+        )
+        == '<p>a</p><img alt="x"><img src="data:image/png;base64,iVBORw0KGgo=">'
+    )
+    assert sanitize_html(
+        '<a href="javascript:alert(1)">j</a> <a href="https://example.org/page">w</a> '
+        '<a href="#sec-notes">n</a> <a href="notes.html">r</a>'
+    ) == (
+        '<a rel="noopener noreferrer">j</a> '
+        '<a href="https://example.org/page" rel="noopener noreferrer">w</a> '
+        '<a href="#sec-notes" rel="noopener noreferrer">n</a> <a rel="noopener noreferrer">r</a>'
+    )
+
+
+def test_sanitize_html_keeps_styler_css_but_not_css_that_fetches():
+    # pandas Styler colours cells from a <style> block keyed by ids: kept, with the ids.
+    assert sanitize_html(
+        '<style>#T_1 td { color: red; }</style><table id="T_1"><tr>'
+        '<td style="color: red; background-image: url(https://example.invalid/x)">1</td></tr></table>'
+    ) == (
+        '<style>#T_1 td { color: red; }</style><table id="T_1"><tbody><tr>'
+        '<td style="color:red">1</td></tr></tbody></table>'
+    )
+    assert (
+        sanitize_html("<style>td { background: url(https://example.invalid/x) }</style><b>k</b>")
+        == "<b>k</b>"
+    )
+    assert sanitize_html("<style>@import 'https://example.invalid/x.css';</style>") == ""
+
+
+def test_markdown_escapes_raw_html_and_disarms_links():
+    assert render_markdown(
+        "<b>raw</b> **bold** [x](javascript:alert(1)) $\\href{javascript:alert(1)}{x}$"
+    ) == (
+        '<p>&lt;b&gt;raw&lt;/b&gt; <strong>bold</strong> <a rel="noopener noreferrer">x</a> '
+        "$\\href{javascript:alert(1)}{x}$</p>\n"
+    )
+    assert render_markdown("![i](https://example.invalid/p.png) [ok](https://example.org/)") == (
+        '<p><img alt="i"> <a href="https://example.org/" rel="noopener noreferrer">ok</a></p>\n'
+    )

@@ -1,0 +1,455 @@
+"""analysis.runner: papermill runs of report notebooks, their outputs, failures, locks, notify.
+
+The fixture notebooks in tests/notebooks each test one scenario (ok.ipynb: a table from the
+store and a chart; failing.ipynb: a cell that raises; params.ipynb: typed parameters, never
+executed). The store is built by hand, so the figures below are worked out by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import threading
+import time
+from contextlib import redirect_stdout
+from datetime import date
+from io import StringIO
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+from bs4 import BeautifulSoup
+
+from analysis import cli, metrics, paths, runner
+from analysis.errors import BadParameter
+from analysis.store import StoreMissing
+from tests.casefactory import build_store
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+
+# October 2026, by hand (threshold 0.2: supplier-sided when refund < 0.2 x claim):
+#   C1 no_refund       claim 10000  refund    0   closed 10-05   0 < 2000     -> supplier-sided
+#   C2 full_refund     claim  2000  refund 2000   closed 10-10                -> not
+#   C3 partial_refund  claim  1000  refund  150   closed 10-20   150 < 200    -> supplier-sided
+#   C4 partial_refund  claim  4000  refund 1000   closed 10-25   1000 >= 800  -> not
+#   C5 no_refund       closed 2026-09-15: outside October.   C6 open: not closed.
+# decided = 4, supplier_sided = 2, rate = 0.5; at the default threshold 0.1, C3 (150 >= 100) is
+# not supplier-sided, so the rate would be 0.25.
+# refund_ratio_pooled = (0 + 2000 + 150 + 1000) / (10000 + 2000 + 1000 + 4000) = 3150 / 17000.
+OCTOBER_CASES = [
+    dict(case_id="C1", outcome="no_refund", claim_amount=10000, refund_amount=0,
+         opened_date="2026-09-20", closed_date="2026-10-05"),
+    dict(case_id="C2", outcome="full_refund", claim_amount=2000, refund_amount=2000,
+         opened_date="2026-09-25", closed_date="2026-10-10"),
+    dict(case_id="C3", outcome="partial_refund", claim_amount=1000, refund_amount=150,
+         opened_date="2026-10-01", closed_date="2026-10-20"),
+    dict(case_id="C4", outcome="partial_refund", claim_amount=4000, refund_amount=1000,
+         opened_date="2026-10-02", closed_date="2026-10-25"),
+    dict(case_id="C5", outcome="no_refund", claim_amount=500, refund_amount=0,
+         opened_date="2026-09-01", closed_date="2026-09-15"),
+    dict(case_id="C6", outcome="open", claim_amount=700, opened_date="2026-10-15"),
+]  # fmt: skip
+
+
+def _recorder_cmd(record: Path) -> str:
+    """A --notify-cmd that writes its arguments and TA_REPORT_* environment to ``record``."""
+    code = (
+        "import json, os, sys; open(sys.argv[1], 'w').write(json.dumps({'argv': sys.argv[2:], "
+        "'env': {k: v for k, v in os.environ.items() if k.startswith('TA_REPORT_')}}))"
+    )
+    return shlex.join([sys.executable, "-c", code, str(record)])
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return build_store(tmp_path_factory.mktemp("store") / "cases.duckdb", OCTOBER_CASES)
+
+
+@pytest.fixture(scope="module")
+def ok_run(store, tmp_path_factory):
+    """One successful run of ok.ipynb for 2026-10 with threshold 0.2 and min_n 0."""
+    out = tmp_path_factory.mktemp("reports")
+    record = out.parent / "notify-ok.json"
+    printed = StringIO()
+    with redirect_stdout(printed):
+        code = runner.main(
+            "ok",
+            period="2026-10",
+            db=store,
+            out=out,
+            params=["threshold=0.2", "min_n=0"],
+            notify_cmd=_recorder_cmd(record),
+            progress=False,
+            notebook_dir=NOTEBOOKS,
+        )
+    return {"code": code, "out": out, "dir": out / "ok" / "2026-10", "printed": printed.getvalue(),
+            "record": record}  # fmt: skip
+
+
+def test_ok_run_publishes_the_layout(ok_run):
+    report_dir = ok_run["dir"]
+    assert ok_run["code"] == 0
+    html = report_dir / "ok_2026-10.html"
+    assert ok_run["printed"].strip() == str(html)
+    assert sorted(p.name for p in report_dir.iterdir()) == [
+        ".lock",
+        "metrics.json",
+        "ok_2026-10.html",
+        "ok_2026-10.ipynb",
+        "run.json",
+    ]  # fmt: skip  (no .partial, .running or .failed file left behind)
+    assert (ok_run["out"] / "index.html").is_file()
+
+
+def test_metrics_json_is_the_metrics_of_the_period(ok_run, store):
+    written = json.loads((ok_run["dir"] / "metrics.json").read_text())
+    expected = metrics.outcome_metrics(
+        store, date(2026, 10, 1), date(2026, 10, 31), metrics.Params(threshold=0.2, min_n=0)
+    )
+    assert written == json.loads(json.dumps(expected, default=str))
+    # And by hand (see OCTOBER_CASES): the -p values reached the metrics.
+    assert written["params"]["threshold"] == 0.2 and written["params"]["min_n"] == 0
+    assert written["overall"]["decided"] == 4
+    assert written["overall"]["supplier_sided"] == 2
+    assert written["overall"]["supplier_sided_rate"] == 0.5
+    assert written["overall"]["refund_ratio_pooled"] == pytest.approx(3150 / 17000)
+
+
+def test_run_json_records_the_run(ok_run, store):
+    run = json.loads((ok_run["dir"] / "run.json").read_text())
+    assert run["status"] == "ok" and run["error"] is None and run["last_good"] is None
+    assert (run["name"], run["period"], run["start"], run["end"]) == (
+        "ok",
+        "2026-10",
+        "2026-10-01",
+        "2026-10-31",
+    )
+    assert (run["html"], run["ipynb"], run["metrics"]) == (
+        "ok_2026-10.html",
+        "ok_2026-10.ipynb",
+        "metrics.json",
+    )
+    assert run["params"] == {"category": None, "threshold": 0.2, "lowball": 0.05, "min_n": 0,
+                             "trace_file": "", "run_tag": ""}  # fmt: skip
+    assert run["headline"]["decided"] == 4
+    assert run["headline"]["supplier_sided_rate"] == 0.5
+    assert run["headline"]["refund_ratio_pooled"] == pytest.approx(3150 / 17000)
+    assert run["duration_s"] > 0
+
+
+def test_executed_notebook_got_the_runner_parameters(ok_run, store):
+    nb = nbformat.read(ok_run["dir"] / "ok_2026-10.ipynb", as_version=4)
+    injected = nb.metadata.papermill.parameters
+    assert injected["db"] == str(store.resolve())
+    assert (injected["period"], injected["start"], injected["end"]) == (
+        "2026-10",
+        "2026-10-01",
+        "2026-10-31",
+    )
+    assert injected["threshold"] == 0.2 and injected["min_n"] == 0
+    printed = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    # C1-C4 closed in October (C5 in September, C6 open).
+    assert "4 cases closed between 2026-10-01 and 2026-10-31" in printed
+
+
+def test_html_report_shows_the_outputs_but_no_code(ok_run):
+    soup = BeautifulSoup((ok_run["dir"] / "ok_2026-10.html").read_text(), "html.parser")
+    assert soup.title.string == "Fixture report \u2014 2026-10"
+    assert "4 cases closed between 2026-10-01 and 2026-10-31" in soup.main.get_text()
+    assert "store.query_df" not in str(soup)
+    assert any(img["src"].startswith("data:image/png;base64,") for img in soup.find_all("img"))
+    assert [s for s in soup.find_all("script") if s.get("src")] == []
+
+
+def test_notify_cmd_gets_status_and_report_path(ok_run):
+    heard = json.loads(ok_run["record"].read_text())
+    html = str((ok_run["dir"] / "ok_2026-10.html").resolve())
+    assert heard["argv"] == ["ok", html]
+    assert heard["env"] == {
+        "TA_REPORT_NAME": "ok",
+        "TA_REPORT_PERIOD": "2026-10",
+        "TA_REPORT_STATUS": "ok",
+        "TA_REPORT_PATH": html,
+        "TA_REPORT_ERROR": "",
+    }
+
+
+def test_notify_failure_is_reported_not_fatal(tmp_path, capsys):
+    result = runner.ReportResult(
+        name="ok", period="2026-10", status="ok", report_dir=tmp_path, html=tmp_path / "r.html",
+        ipynb=None, metrics=None, failed_ipynb=None, run_json=tmp_path / "run.json", error=None,
+        duration=1.0,
+    )  # fmt: skip
+    exits_3 = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    runner._notify(exits_3, result)
+    runner._notify([str(tmp_path / "no-such-command")], result)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"ta-outcomes report: warning: --notify-cmd {shlex.join(exits_3)} exited 3"
+    assert err[1].startswith("ta-outcomes report: warning: --notify-cmd failed: [Errno 2]")
+    assert len(err) == 2
+
+
+def test_catalogue_lists_the_run(ok_run):
+    soup = BeautifulSoup((ok_run["out"] / "index.html").read_text(), "html.parser")
+    rows = soup.select("table.ta-catalogue tbody tr")
+    assert len(rows) == 1
+    cells = [td.get_text(" ", strip=True) for td in rows[0].find_all("td")]
+    assert cells[:2] == ["ok", "2026-10"]
+    # Wilson 95% for 2 of 4: centre (0.5 + 1.96^2/8) / (1 + 1.96^2/4) = 0.5, half-width
+    # 1.96 * sqrt(0.25/4 + 1.96^2/64) / 1.9604 = 0.34997 -> 15.0% to 85.0%; 3150/17000 = 18.5%.
+    assert cells[3:] == ["ok", "4", "50.0% (15.0\u201385.0%)", "18.5%"]
+    assert rows[0].find("a")["href"] == "ok/2026-10/ok_2026-10.html"
+
+
+# -- failure ------------------------------------------------------------------------------------
+
+
+def test_failing_cell_keeps_last_good_report(store, tmp_path, monkeypatch, capsys):
+    # A previous good report of failing/2026-10, as a run would have left it.
+    report_dir = tmp_path / "out" / "failing" / "2026-10"
+    report_dir.mkdir(parents=True)
+    previous = {
+        "failing_2026-10.html": b"<!DOCTYPE html><title>previous good</title>",
+        "failing_2026-10.ipynb": b'{"previous": "good"}',
+        "metrics.json": b'{"previous": "metrics"}',
+    }
+    for name, content in previous.items():
+        (report_dir / name).write_bytes(content)
+    good_headline = {"decided": 7, "supplier_sided_rate": 0.25, "supplier_sided_ci_low": 0.1,
+                     "supplier_sided_ci_high": 0.5, "refund_ratio_pooled": 0.4, "suppressed": False,
+                     "min_n": 0}  # fmt: skip
+    (report_dir / "run.json").write_text(json.dumps({
+        "name": "failing", "period": "2026-10", "status": "ok",
+        "generated_at": "2026-11-01T06:00:00+00:00", "html": "failing_2026-10.html",
+        "ipynb": "failing_2026-10.ipynb", "metrics": "metrics.json", "headline": good_headline,
+    }))  # fmt: skip
+    record = tmp_path / "notify.json"
+    monkeypatch.setattr(paths, "notebooks_dir", lambda: NOTEBOOKS)
+
+    code = cli.main([
+        "report", "failing", "--period", "2026-10", "--db", str(store), "--out", str(tmp_path / "out"),
+        "--no-progress", "--notify-cmd", _recorder_cmd(record),
+    ])  # fmt: skip
+
+    assert code == 1
+    err_lines = capsys.readouterr().err.strip().splitlines()
+    assert len(err_lines) == 1  # one message, no traceback
+    message = err_lines[0]
+    # failing.ipynb: cell 1 markdown, 2 parameters, 3 `prepared = 1`, 4 tagged explode.
+    assert message.startswith(
+        "ta-outcomes report: failing 2026-10 failed in cell 4 [explode] "
+        '`raise ValueError("deliberate failure in the fixture")`: '
+        "ValueError: deliberate failure in the fixture; partial notebook: "
+    )
+    assert message.endswith("failing_2026-10.failed.ipynb")
+    # The last good report is untouched, byte for byte.
+    for name, content in previous.items():
+        assert (report_dir / name).read_bytes() == content, name
+    # The partial notebook is kept, with the error in it.
+    partial = nbformat.read(report_dir / "failing_2026-10.failed.ipynb", as_version=4)
+    errors = [
+        o
+        for c in partial.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
+    assert [(e.ename, e.evalue) for e in errors] == [
+        ("ValueError", "deliberate failure in the fixture")
+    ]
+    assert not list(report_dir.glob(".*partial")) and not list(report_dir.glob(".*running*"))
+    # run.json: failed, keeping the link to the last good report.
+    run = json.loads((report_dir / "run.json").read_text())
+    assert run["status"] == "failed"
+    assert run["error"].startswith("failing 2026-10 failed in cell 4 [explode]")
+    assert run["failed_ipynb"] == "failing_2026-10.failed.ipynb"
+    assert run["last_good"]["html"] == "failing_2026-10.html"
+    assert run["last_good"]["headline"] == good_headline
+    # The catalogue shows the failure, the error line and the last good report.
+    soup = BeautifulSoup((tmp_path / "out" / "index.html").read_text(), "html.parser")
+    row = soup.select_one("table.ta-catalogue tbody tr")
+    assert row.select_one(".status-failed").get_text() == "failed"
+    assert (
+        "ValueError: deliberate failure in the fixture" in row.select_one(".error-line").get_text()
+    )
+    links = {a.get_text(): a["href"] for a in row.find_all("a")}
+    assert links == {
+        "failing": "failing/2026-10/failing_2026-10.html",
+        "last good report": "failing/2026-10/failing_2026-10.html",
+        "partial notebook": "failing/2026-10/failing_2026-10.failed.ipynb",
+    }
+    assert "of 2026-11-01 06:00 UTC" in row.get_text()
+    # The notify command heard about it.
+    heard = json.loads(record.read_text())
+    assert heard["argv"] == ["failed", str((report_dir / "failing_2026-10.failed.ipynb").resolve())]
+    assert heard["env"]["TA_REPORT_ERROR"] == message.removeprefix("ta-outcomes report: ")
+
+
+# -- refused before any kernel starts ----------------------------------------------------------
+
+
+@pytest.fixture
+def no_kernel(monkeypatch):
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(papermill, "execute_notebook", refuse)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("name", "period", "params", "expected"),
+    [
+        ("nope", "2026-10", [], "unknown report 'nope' (available: failing, hostile, ok, params)"),
+        ("../notebooks/ok", "2026-10", [], "unknown report '../notebooks/ok'"),
+        ("ok", "2026-13", [], "period '2026-13': month 13 is not 01-12"),
+        ("ok", "last tuesday", [], "period 'last tuesday' not understood"),
+        ("ok", "2026-10", ["threshold=1.5"], "threshold must be between 0 and 1, got 1.5"),
+        ("ok", "2026-10", ["lowball=-0.1"], "lowball must be between 0 and 1, got -0.1"),
+        ("ok", "2026-10", ["threshold=abc"], "-p threshold=abc: expected a number"),
+        ("ok", "2026-10", ["min_n=2.5"], "-p min_n=2.5: expected a whole number"),
+        ("ok", "2026-10", ["min_n=-1"], "min_n must be 0 or more, got -1"),
+        ("ok", "2026-10", ["colour=red"], "-p colour: notebook 'ok' has no such parameter"),
+        ("ok", "2026-10", ["period=2026-09"], "-p period: set it with --period or --last, not -p"),
+        ("ok", "2026-10", ["db=/tmp/x"], "-p db: set it with --db, not -p"),
+        ("ok", "2026-10", ["threshold"], "-p 'threshold': expected KEY=VALUE"),
+        ("ok", "2026-10", ["category=gizmos"], "category 'gizmos': no case in the store has it"),
+    ],
+)
+def test_bad_request_refused_before_kernel_start(
+    no_kernel, store, tmp_path, name, period, params, expected
+):
+    with pytest.raises(BadParameter) as caught:
+        runner.main(name, period=period, db=store, out=tmp_path, params=params, progress=False,
+                    notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert str(caught.value).startswith(expected)
+    assert caught.value.exit_code == 2
+    assert no_kernel == []
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_missing_store_refused_with_the_stores_message(no_kernel, tmp_path):
+    missing = tmp_path / "nowhere" / "cases.duckdb"
+    with pytest.raises(StoreMissing) as caught:
+        runner.main("ok", period="2026-10", db=missing, out=tmp_path / "out", progress=False,
+                    notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert str(caught.value).startswith(f"{missing.resolve()}: no case store here yet.")
+    assert no_kernel == []
+
+
+def test_malformed_notify_command_refused(no_kernel, store, tmp_path):
+    with pytest.raises(BadParameter, match="--notify-cmd"):
+        runner.main("ok", period="2026-10", db=store, out=tmp_path, notify_cmd="mail 'unclosed",
+                    progress=False, notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert no_kernel == []
+
+
+# -- parameters ---------------------------------------------------------------------------------
+
+
+def test_parameters_coerced_to_their_declared_types():
+    period, params = runner.resolve_params(
+        "params",
+        period="2026-Q3",
+        params=["threshold=0.2", "min_n=12", "show_watchlist=no", "category=machinery", "top_n=5"],
+        notebook_dir=NOTEBOOKS,
+    )
+    assert (period.label, period.start, period.end) == (
+        "2026-Q3",
+        date(2026, 7, 1),
+        date(2026, 9, 30),
+    )
+    # Defaults for what -p does not set; db/period/start/end are the runner's, not here.
+    assert params == {"category": "machinery", "threshold": 0.2, "lowball": 0.05, "min_n": 12,
+                      "show_watchlist": False, "top_n": 5}  # fmt: skip
+    assert type(params["min_n"]) is int and type(params["top_n"]) is int
+    assert type(params["threshold"]) is float
+
+
+def test_parameters_none_for_optional_and_dict_form():
+    _, params = runner.resolve_params(
+        "params", period="2026", params={"category": "None", "threshold": "0.3", "show_watchlist": "true"},
+        notebook_dir=NOTEBOOKS,
+    )  # fmt: skip
+    assert (
+        params["category"] is None
+        and params["threshold"] == 0.3
+        and params["show_watchlist"] is True
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "today", "label", "start", "end"),
+    [
+        ("month", date(2026, 11, 27), "2026-10", date(2026, 10, 1), date(2026, 10, 31)),
+        ("month", date(2026, 1, 1), "2025-12", date(2025, 12, 1), date(2025, 12, 31)),
+        ("quarter", date(2026, 11, 27), "2026-Q3", date(2026, 7, 1), date(2026, 9, 30)),
+        ("quarter", date(2026, 10, 1), "2026-Q3", date(2026, 7, 1), date(2026, 9, 30)),
+        ("quarter", date(2026, 2, 10), "2025-Q4", date(2025, 10, 1), date(2025, 12, 31)),
+    ],
+)
+def test_last_picks_the_latest_complete_period(kind, today, label, start, end):
+    period, _ = runner.resolve_params("ok", last=kind, today=today, notebook_dir=NOTEBOOKS)
+    assert (period.label, period.start, period.end) == (label, start, end)
+
+
+def test_period_and_last_are_exclusive():
+    with pytest.raises(BadParameter, match="exactly one of --period"):
+        runner.resolve_params("ok", period="2026-10", last="month", notebook_dir=NOTEBOOKS)
+    with pytest.raises(BadParameter, match="exactly one of --period"):
+        runner.resolve_params("ok", notebook_dir=NOTEBOOKS)
+
+
+# -- two runs of the same report and period ----------------------------------------------------
+
+
+def test_concurrent_runs_of_one_period_do_not_interleave(store, tmp_path, capsys):
+    out = tmp_path / "out"
+    trace = tmp_path / "trace.txt"
+    results: dict[str, runner.ReportResult] = {}
+    errors: list[BaseException] = []
+
+    def run(tag: str) -> None:
+        try:
+            the_period, params = runner.resolve_params(
+                "ok", period="2026-10", params=[f"trace_file={trace}", f"run_tag={tag}", "min_n=0"],
+                notebook_dir=NOTEBOOKS,
+            )  # fmt: skip
+            results[tag] = runner.run_report("ok", the_period, store, out, params, progress=False,
+                                             notebook_dir=NOTEBOOKS)  # fmt: skip
+        except BaseException as exc:  # surfaced in the main thread below
+            errors.append(exc)
+
+    first = threading.Thread(target=run, args=("A",))
+    first.start()
+    # Start the second run once the first is inside its notebook, i.e. holds the report lock
+    # (the notebook sleeps 1 s after writing "begin A").
+    deadline = time.monotonic() + 120
+    while not (trace.exists() and "begin A" in trace.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = threading.Thread(target=run, args=("B",))
+    second.start()
+    first.join(timeout=300)
+    second.join(timeout=300)
+
+    assert errors == []
+    assert trace.read_text().splitlines() == ["begin A", "end A", "begin B", "end B"]
+    assert "another run of ok 2026-10 is in progress; waiting" in capsys.readouterr().err
+    assert results["A"].ok and results["B"].ok
+    report_dir = out / "ok" / "2026-10"
+    run = json.loads((report_dir / "run.json").read_text())
+    assert run["status"] == "ok" and run["params"]["run_tag"] == "B"  # the later run's record
+    nb = nbformat.read(report_dir / "ok_2026-10.ipynb", as_version=4)
+    assert nb.metadata.papermill.parameters["run_tag"] == "B"
+    soup = BeautifulSoup((report_dir / "ok_2026-10.html").read_text(), "html.parser")
+    assert soup.find("dt", string="run_tag").find_next("dd").get_text() == "B"
+    assert sorted(p.name for p in report_dir.iterdir()) == [
+        ".lock", "metrics.json", "ok_2026-10.html", "ok_2026-10.ipynb", "run.json",
+    ]  # fmt: skip
