@@ -1,0 +1,292 @@
+"""The report notebooks, executed with papermill against the fixture store (tests/fixture_store.py).
+
+Each notebook runs once per session (kernel ``python3``: the .venv's own ipykernel when pytest runs
+from .venv/bin). The tests then read what the notebook produced: the records it writes under
+:data:`analysis.sections.RECORD_MIME`, its HTML outputs, and the HTML export.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from analysis import metrics, periods, sections
+from tests.fixture_store import (
+    EMAIL,
+    HOSTILE_SUPPLIER,
+    PHONE,
+    TEST_MIN_N,
+    TEST_PERIOD,
+    build_fixture_store,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+NAMES = ("outcome_report", "data_quality")
+PAPERMILL = Path(sys.executable).parent / "papermill"
+
+
+def execute(name: str, output: Path, **parameters) -> nbformat.NotebookNode:
+    """Run notebooks/NAME.ipynb with papermill into ``output`` (kernel started in its folder)."""
+    papermill.execute_notebook(
+        str(NOTEBOOKS / f"{name}.ipynb"),
+        str(output),
+        parameters=parameters,
+        kernel_name="python3",
+        cwd=str(output.parent),
+        progress_bar=False,
+    )
+    return nbformat.read(output, as_version=4)
+
+
+def outputs(nb) -> list:
+    return [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+
+
+def records(nb) -> dict:
+    found = {}
+    for output in outputs(nb):
+        record = output.get("data", {}).get(sections.RECORD_MIME)
+        if record is not None:
+            found[record["name"]] = record["data"]
+    return found
+
+
+def html_outputs(nb) -> list[str]:
+    return [o["data"]["text/html"] for o in outputs(nb) if "text/html" in o.get("data", {})]
+
+
+def errors(nb) -> list:
+    return [o for o in outputs(nb) if o.get("output_type") == "error"]
+
+
+@pytest.fixture(scope="session")
+def fixture_db(tmp_path_factory) -> Path:
+    return build_fixture_store(tmp_path_factory.mktemp("store") / "cases.duckdb", synthetic=True)
+
+
+@pytest.fixture(scope="session")
+def report_path(fixture_db, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "outcome_report.ipynb"
+    execute("outcome_report", path, db=str(fixture_db), period=TEST_PERIOD, min_n=TEST_MIN_N)
+    return path
+
+
+@pytest.fixture(scope="session")
+def report(report_path):
+    return nbformat.read(report_path, as_version=4)
+
+
+@pytest.fixture(scope="session")
+def audit(fixture_db, tmp_path_factory):
+    path = tmp_path_factory.mktemp("audit") / "data_quality.ipynb"
+    return execute("data_quality", path, db=str(fixture_db))
+
+
+# -- the outcome report ----------------------------------------------------------------------
+
+
+def test_report_runs_every_section(report):
+    assert errors(report) == []
+    headings = [
+        line
+        for cell in report.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("## ")
+    ]
+    assert [h.split(".")[0] for h in headings] == [f"## {n}" for n in range(1, 12)]
+    # every code cell after the parameters shows something
+    code = [c for c in report.cells if c.cell_type == "code"]
+    shown = [c for c in code if "parameters" not in c.metadata.get("tags", [])
+             and "injected-parameters" not in c.metadata.get("tags", [])]  # fmt: skip
+    assert shown and all(c.outputs for c in shown)
+
+
+def test_headline_figures_equal_the_metrics_module(report, fixture_db):
+    period = periods.parse_period(TEST_PERIOD)
+    previous = periods.previous_period(period)
+    params = metrics.Params(min_n=TEST_MIN_N)
+    headline = records(report)["headline"]
+    assert headline["current"] == metrics.outcome_metrics(
+        fixture_db, period.start, period.end, params
+    )
+    assert headline["previous"] == metrics.outcome_metrics(
+        fixture_db, previous.start, previous.end, params
+    )
+    change = metrics.change_vs_previous(fixture_db, period, params)
+    # (NaN written as null, numpy numbers as plain ones; nothing rounded)
+    assert headline["change"] == sections._json_ready(change)
+    # ... and the table a reader sees shows those numbers
+    overall = headline["current"]["overall"]
+    table = next(
+        h for h in html_outputs(report) if "Headline" in h or "Supplier-sided rate (95%" in h
+    )
+    rate = sections.fmt_rate_ci(
+        overall["supplier_sided_rate"],
+        overall["supplier_sided_ci_low"],
+        overall["supplier_sided_ci_high"],
+        overall["suppressed"],
+        TEST_MIN_N,
+    )
+    assert not overall["suppressed"] and rate in table
+    assert f"<td>{overall['cases_closed']}</td>" in table
+
+
+def test_synthetic_banner_at_the_top(report):
+    first = outputs(report)[0]
+    assert "SYNTHETIC DATA" in first["data"]["text/html"]
+    assert records(report)["banner"]["synthetic"] is True
+
+
+def test_hostile_text_is_escaped(report):
+    pages = html_outputs(report)
+    joined = "\n".join(pages)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in joined  # the hostile supplier, as text
+    assert "<script" not in joined.lower()
+    assert "<img" not in joined.lower()  # the description's <img onerror=...> is text too
+    assert "&lt;img src=x onerror=alert(1)&gt;" in joined
+    kinds = {mime for o in outputs(report) for mime in o.get("data", {})}
+    # nothing a front end would render as Markdown, LaTeX or script
+    assert kinds <= {"text/html", "text/plain", "image/png", sections.RECORD_MIME}
+    assert HOSTILE_SUPPLIER in json.dumps(
+        [o.get("data", {}).get("text/plain") for o in outputs(report)]
+    )
+
+
+def test_contact_details_are_masked(report):
+    everything = json.dumps([o.get("data", {}) for o in outputs(report)])
+    assert EMAIL not in everything
+    assert PHONE not in everything and "138 0013" not in everything
+    assert "[email hidden]" in everything and "[phone hidden]" in everything
+
+
+def test_exported_html_is_safe_and_small(report_path, tmp_path):
+    from analysis.htmlexport import export_html
+
+    page = export_html(report_path, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert" not in page and EMAIL not in page
+    assert "SYNTHETIC DATA" in page
+    assert len(page.encode()) < 5_000_000
+
+
+def test_stamp_record(report, fixture_db):
+    stamp = records(report)["stamp"]["stamp"]
+    assert stamp["fingerprint"]["digest"] == sections.data_fingerprint(fixture_db)["digest"]
+    assert stamp["fingerprint"]["cases"] == 200
+    assert stamp["period"] == {"label": "2026-Q3", "start": "2026-07-01", "end": "2026-09-30"}
+    assert stamp["parameters"]["min_n"] == TEST_MIN_N
+    assert stamp["parameters"]["db"] == "cases.duckdb"  # no folder layout in a report
+    assert stamp["synthetic"] is True
+
+
+def test_missing_store_stops_with_what_to_do(tmp_path):
+    with pytest.raises(PapermillExecutionError) as caught:
+        execute("outcome_report", tmp_path / "out.ipynb", db=str(tmp_path / "none.duckdb"))
+    assert caught.value.ename == "StoreMissing"
+    assert "make demo" in caught.value.evalue and "ta-outcomes ingest" in caught.value.evalue
+    nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    (error,) = errors(nb)
+    # one plain line, not a traceback wall
+    assert error["traceback"] == [f"StoreMissing: {caught.value.evalue}"]
+    failed = next(c for c in nb.cells if c.cell_type == "code" and c.outputs)
+    assert "sections.open_report(" in failed.source  # the first cell after the parameters
+
+
+# -- the data-quality audit ------------------------------------------------------------------
+
+
+def test_audit_runs_and_shows_the_loads(audit):
+    assert errors(audit) == []
+    joined = "\n".join(html_outputs(audit))
+    assert "SYNTHETIC DATA" in joined
+    assert "cases_2026-06.csv" in joined and "cases_2026-10.xlsx" in joined
+    assert "/srv/exports" not in joined  # file names only
+    assert "<td>claim_amount: not a number</td>" in joined
+    assert "Gizmos &amp; &lt;b&gt;Gadgets&lt;/b&gt;" in joined
+    assert ">NO<" not in joined  # both fixture loads add up
+    assert records(audit)["stamp"]["stamp"]["fingerprint"]["cases"] == 200
+
+
+# -- the notebooks as committed --------------------------------------------------------------
+
+
+def parameter_lines(name: str) -> list[tuple[str, str, str, str]]:
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    pattern = re.compile(r"^(\w+): (\w+) = (.+?)  # (.+)$")
+    lines = [pattern.match(line) for line in cell.source.splitlines() if line.strip()]
+    assert all(lines), "every parameter line reads `name: type = value  # help`"
+    return [m.groups() for m in lines]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_help_notebook_explains_every_parameter(name):
+    result = subprocess.run(
+        [str(PAPERMILL), "--help-notebook", str(NOTEBOOKS / f"{name}.ipynb")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    text = " ".join(result.stdout.split())
+    declared = parameter_lines(name)
+    assert {n for n, *_ in declared} >= {"db", "period", "start", "end"}
+    for param, type_name, default, help_text in declared:
+        assert f"{param}: {type_name} (default {default})" in text
+        assert " ".join(help_text.split()) in text
+
+
+def test_outcome_report_parameters():
+    declared = {n: (t, d) for n, t, d, _ in parameter_lines("outcome_report")}
+    assert declared == {
+        "db": ("str", '"data/cases.duckdb"'),
+        "period": ("str", '""'),
+        "start": ("str", '""'),
+        "end": ("str", '""'),
+        "category": ("str", '""'),
+        "threshold": ("float", "0.10"),
+        "lowball": ("float", "0.05"),
+        "min_n": ("int", "30"),
+    }
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebooks_are_clean_and_thin(name):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and code[0] is tagged[0]
+    assert nb.cells[0].cell_type == "markdown" and "question" in nb.cells[0].source.lower()
+    for cell in code[1:]:
+        # one call into analysis and its display: no SQL, no data wrangling, no imports beyond
+        # the analysis package
+        assert "sections." in cell.source
+        assert not re.search(r"\b(SELECT|FROM|duckdb|query_df|pandas|pd\.|groupby)\b", cell.source)
+        imports = re.findall(r"^(?:from|import) (\S+)", cell.source, flags=re.M)
+        assert all(module == "analysis" for module in imports)
+
+
+def test_committed_notebooks_pass_nbstripout():
+    nbstripout = Path(sys.executable).parent / "nbstripout"
+    if not nbstripout.exists():
+        pytest.skip("nbstripout is not installed (pip install -e '.[dev]')")
+    result = subprocess.run(
+        [str(nbstripout), "--verify", *(str(NOTEBOOKS / f"{n}.ipynb") for n in NAMES)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
