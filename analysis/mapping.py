@@ -41,7 +41,7 @@ KNOWN_KEYS = {"columns", "values", "date_format", "currency", "sheet", "encoding
 
 
 def _canonical(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+    return re.sub(r"[\W_]+", "_", str(name).strip().lower()).strip("_")
 
 
 @dataclass
@@ -83,6 +83,7 @@ class Mapping:
                 raise BadFile(f"{path}: values.{col} must name an intake column and hold an object")
         if data.get("date_format") is not None and "%" not in str(data["date_format"]):
             raise BadFile(f"{path}: date_format must be a strftime pattern such as '%d/%m/%Y'")
+        _check_readers_settings(path, data)
         return cls(
             columns={_canonical(k): _canonical(v) for k, v in columns.items()},
             values={_canonical(c): {str(k): str(v) for k, v in m.items()} for c, m in values.items()},
@@ -101,3 +102,25 @@ class Mapping:
     def required_columns(self) -> set[str]:
         """Intake columns a file must have (currency may come from the mapping or the amounts)."""
         return set(REQUIRED_COLUMNS)
+
+
+def _check_readers_settings(path: Path | str, data: dict) -> None:
+    """Refuse, with one line, settings the readers would otherwise fail on mid-load."""
+    import codecs
+
+    import duckdb
+
+    if data.get("encoding") is not None:
+        try:
+            codecs.lookup(str(data["encoding"]))
+        except LookupError:
+            raise BadFile(f"{path}: encoding {data['encoding']!r} is not a known text encoding "
+                          "(e.g. utf-8, cp1252, utf-16)") from None
+    if data.get("delimiter") is not None and len(str(data["delimiter"])) != 1:
+        raise BadFile(f"{path}: delimiter must be one character, got {data['delimiter']!r}")
+    if data.get("date_format") is not None:
+        try:  # DuckDB parses the pattern itself; a pattern it rejects would fail the load later
+            duckdb.connect().execute("SELECT try_strptime('2026-01-02', ?)", [str(data["date_format"])])
+        except duckdb.Error:
+            raise BadFile(f"{path}: date_format {data['date_format']!r} is not a valid strftime "
+                          "pattern (e.g. '%d/%m/%Y')") from None

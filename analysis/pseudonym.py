@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
+
+from analysis.errors import UserError
 
 KEY_FILENAME = ".ta-outcomes-buyer.key"
 
@@ -26,15 +29,23 @@ def key_path(db: Path) -> Path:
 def secret_for(db: Path) -> str:
     """The store's secret (hex), created with mode 0600 on first use."""
     path = key_path(db)
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(32)
-    # O_EXCL: two first ingests at once must not write two different secrets.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(secret + "\n")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write a complete temp file, then link it into place: the link either creates the key
+        # file whole or fails because another process's key is already there. Nobody can ever
+        # read a half-written (empty) key.
+        fd, tmp = tempfile.mkstemp(prefix=".buyer-key-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < 32:
+        raise UserError(f"{path}: the buyer-key file is damaged (too short); restore it from a backup")
     return secret

@@ -84,7 +84,7 @@ class RawFile:
 
 def canonical_column(name: str) -> str:
     """`Opened Date ` -> `opened_date`; applies the common aliases."""
-    norm = re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+    norm = re.sub(r"[\W_]+", "_", str(name).strip().lower()).strip("_")
     return COLUMN_ALIASES.get(norm, norm)
 
 
@@ -153,7 +153,8 @@ def _transcode(path: Path, encoding: str) -> Path:
 
 def _header_fields(text: str, fmt: str) -> tuple[str, list[str]]:
     """Pick the delimiter from the header line and return (delimiter, column names)."""
-    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    lines = text.lstrip("\ufeff").splitlines()  # a file of only a BOM has no lines at all
+    first = lines[0] if lines else ""
     if not first.strip():
         raise BadFile("the first line (the header) is blank")
     candidates = ["\t"] if fmt == "tsv" else [",", ";", "\t", "|"]
@@ -173,17 +174,21 @@ def _read_csv(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
     if encoding.replace("_", "-").lower() not in ("utf-8", "utf8"):
         source = _transcode(path, encoding)
     try:
-        text_head = source.read_bytes()[: 1 << 20].decode("utf-8", errors="replace")
-        delim, names = _header_fields(text_head, fmt)
+        with open(source, "rb") as fh:  # the head only: the file may be gigabytes
+            text_head = fh.read(1 << 20).decode("utf-8", errors="replace")
+        try:
+            delim, names = _header_fields(text_head, fmt)
+        except BadFile as exc:
+            raise BadFile(f"{path}: {exc}") from None
         if mapping.delimiter:
             delim = mapping.delimiter
             names = next(csv.reader([text_head.lstrip("\ufeff").splitlines()[0]], delimiter=delim))
         columns = _unique_columns(path, names, mapping)
-        raw = _duckdb_csv(con, path, source, fmt, delim, columns)
+        raw = _duckdb_csv_any_newlines(con, path, source, fmt, delim, columns)
         if encoding == "utf-8" and any(r.reason.startswith("encoding") for r in raw.rejects):
             # Not UTF-8 after all (the sample was clean): read it again as Windows-1252.
             source = _transcode(path, "cp1252")
-            raw = _duckdb_csv(con, path, source, fmt, delim, columns)
+            raw = _duckdb_csv_any_newlines(con, path, source, fmt, delim, columns)
             encoding = "cp1252"
         raw.encoding = encoding
         raw.delimiter = delim
@@ -193,6 +198,35 @@ def _read_csv(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
     finally:
         if source != path:
             source.unlink(missing_ok=True)
+
+
+def _normalise_newlines(path: Path) -> Path:
+    """A temp copy of UTF-8 ``path`` with every line ending (CRLF, CR, LF) written as LF."""
+    tmp = tempfile.NamedTemporaryFile(prefix="ta-outcomes-", suffix=".csv", delete=False)
+    # surrogateescape: bytes that are not UTF-8 pass through unchanged, for the encoding check
+    with open(path, encoding="utf-8", errors="surrogateescape", newline=None) as src, open(
+        tmp.name, "w", encoding="utf-8", errors="surrogateescape", newline="\n"
+    ) as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+    return Path(tmp.name)
+
+
+def _duckdb_csv_any_newlines(con, path: Path, source: Path, fmt: str, delim: str,
+                             columns: list[str]) -> RawFile:
+    """:func:`_duckdb_csv`, retried on a copy with one kind of line ending if it fails.
+
+    DuckDB's strict parser stops at a file that mixes line endings (CRLF and LF, as when
+    exports from two tools are concatenated); its lenient mode drops rows instead.
+    """
+    try:
+        return _duckdb_csv(con, path, source, fmt, delim, columns)
+    except BadFile:
+        copy = _normalise_newlines(source)
+        try:
+            return _duckdb_csv(con, path, copy, fmt, delim, columns)
+        finally:
+            copy.unlink(missing_ok=True)
 
 
 def _duckdb_csv(con, path: Path, source: Path, fmt: str, delim: str, columns: list[str]) -> RawFile:
@@ -211,12 +245,22 @@ def _duckdb_csv(con, path: Path, source: Path, fmt: str, delim: str, columns: li
         )
         rejects = con.execute(
             """
-            SELECT line - 1 AS row_number, error_type, error_message, csv_line
-            FROM reject_errors ORDER BY line
+            SELECT line - 1 AS row_number, arg_min(error_type, column_idx),
+                   arg_min(error_message, column_idx), arg_min(csv_line, column_idx)
+            FROM reject_errors GROUP BY line ORDER BY line
             """
         ).fetchall()
     except duckdb.Error as exc:
         raise BadFile(f"{path}: cannot read as {fmt.upper()}: {_first_line(exc)}") from None
+    for r in rejects:
+        # A quote that is never closed swallows every later line into one value. Quarantining
+        # that as one record would silently drop the rows after it (a half-load): refuse the file.
+        swallowed = (r[3] or "").rstrip("\r\n").count("\n")
+        if "QUOTE" in (r[1] or "").upper() and swallowed >= 1:
+            raise BadFile(
+                f"{path}: record {int(r[0])} opens a quoted field that is never closed, so the "
+                f"{swallowed} line(s) after it cannot be split into records; fix the quote and load again"
+            )
     reject_list = [
         Reject(int(r[0]), _reject_reason(r[1], r[2]), (r[3] or "")[:10000]) for r in rejects
     ]
@@ -330,6 +374,27 @@ def _pick_sheet(path: Path, book, mapping: Mapping):
 
 def _read_json(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
     with open(path, "rb") as fh:
+        first = fh.read(4)
+    if first.startswith(codecs.BOM_UTF8):
+        bom_encoding = "utf-8-sig"
+    elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        bom_encoding = "utf-16"
+    else:
+        return _read_json_source(con, path, path, fmt, mapping)
+    # DuckDB's JSON reader takes neither a byte-order mark nor UTF-16: read a UTF-8 copy.
+    try:
+        copy = _transcode_to_utf8(path, bom_encoding)
+    except UnicodeDecodeError as exc:
+        raise BadFile(f"{path}: cannot decode as {bom_encoding}: {exc.reason} at byte {exc.start}") from None
+    try:
+        return _read_json_source(con, path, copy, fmt, mapping)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping) -> RawFile:
+    """Read JSON records from ``source`` (``path`` itself, or a UTF-8 copy of it)."""
+    with open(source, "rb") as fh:
         head = fh.read(4096).lstrip(codecs.BOM_UTF8).lstrip()
     if head[:1] not in (b"[", b"{"):
         raise BadFile(f"{path}: not JSON records (expected an array of objects or one object per line)")
@@ -337,7 +402,7 @@ def _read_json(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
         rel = con.sql(
             "SELECT * FROM read_json(?, format = 'auto', records = 'auto', sample_size = -1, "
             "maximum_object_size = ?, union_by_name = true)",
-            params=[str(path), MAX_LINE_BYTES],
+            params=[str(source), MAX_LINE_BYTES],
         )
         columns_types = list(zip(rel.columns, [str(t) for t in rel.types], strict=True))
     except duckdb.Error as exc:
@@ -360,6 +425,10 @@ def _read_json(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
             expr = f"array_to_string({quoted}, ';')"  # evidence as a JSON array
         elif typ.startswith(("STRUCT", "MAP")):
             expr = f"to_json({quoted})::VARCHAR"
+        elif typ == "JSON":
+            # Mixed value types in one field ("C1" here, 3 there): the text of a string without
+            # its JSON quotes, a number or a nested value as its JSON text.
+            expr = f"json_extract_string({quoted}, '$')"
         else:
             expr = f"{quoted}::VARCHAR"
         selects.append(f'{expr} AS "{canon}"')
@@ -369,7 +438,7 @@ def _read_json(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
             + ", ".join(selects)
             + " FROM read_json(?, format = 'auto', records = 'auto', sample_size = -1, "
             "maximum_object_size = ?, union_by_name = true)",
-            [str(path), MAX_LINE_BYTES],
+            [str(source), MAX_LINE_BYTES],
         )
     except duckdb.Error as exc:
         raise BadFile(f"{path}: cannot read as JSON: {_first_line(exc)}") from None
@@ -405,7 +474,9 @@ def _unique_columns(path: Path, names: list[str], mapping: Mapping) -> list[str]
     out: list[str] = []
     seen: set[str] = set()
     for i, name in enumerate(names):
-        canon = mapping.rename(canonical_column(name)) if str(name).strip() else f"column_{i + 1}"
+        # Letters of any script are kept (a Chinese export's 案件编号 stays a name a mapping can
+        # refer to); a name with no letter or digit at all gets its position.
+        canon = mapping.rename(canonical_column(name)) or f"column_{i + 1}"
         if canon in seen:
             if canon in INTAKE_COLUMNS:
                 raise BadFile(f"{path}: column '{canon}' appears more than once in the header")

@@ -55,7 +55,7 @@ def locked(db: Path | str, timeout: float = DEFAULT_LOCK_TIMEOUT, quiet: bool = 
     except Timeout:
         if not quiet:
             print(
-                f"waiting for another ta-outcomes process to release {db} (up to {timeout:.0f} s)...",
+                f"waiting for another ta-outcomes process to release {db} (up to {timeout:g} s)...",
                 file=sys.stderr,
                 flush=True,
             )
@@ -64,7 +64,7 @@ def locked(db: Path | str, timeout: float = DEFAULT_LOCK_TIMEOUT, quiet: bool = 
             lock.acquire(timeout=timeout)
         except Timeout:
             raise StoreError(
-                f"{db}: still locked by another ta-outcomes process after {timeout:.0f} s; try again later"
+                f"{db}: still locked by another ta-outcomes process after {timeout:g} s; try again later"
             ) from None
         if not quiet:
             print(f"lock acquired after {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)

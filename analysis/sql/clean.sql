@@ -33,7 +33,14 @@ FROM v;
 
 -- One version per case and what it does to the store, converted to USD.
 CREATE OR REPLACE TEMP TABLE actions AS
-SELECT s.* EXCLUDE (problems, buyer_ref),
+SELECT s._row, s.content_hash,
+    -- the columns of `cases` (analysis.ingest.CASE_COLUMNS), nothing more: this table is as long
+    -- as the file
+    s.case_id, s.order_id, s.buyer_key, s.supplier_id, s.supplier_name, s.supplier_country,
+    s.category, s.category_raw, s.category_mapped, s.claim_type, s.outcome, s.currency,
+    s.order_value, s.claim_amount, s.refund_amount, s.inspection_fee,
+    s.order_date, s.received_date, s.opened_date, s.escalated_date, s.closed_date,
+    s.decided_by, s.inspection, s.evidence, s.coverage, s.description,
     fx.usd_per_unit, fx.fx_rate_date, fx.fx_fallback,
     s.order_value * fx.usd_per_unit AS order_value_usd,
     s.claim_amount * fx.usd_per_unit AS claim_usd,

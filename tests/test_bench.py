@@ -1,0 +1,101 @@
+"""bench/: the generator writes the demo's mess, and the benchmark runs end to end (tiny size).
+
+No timing is asserted: the point is that `make bench` works and measures what it says.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis import ingest
+from tests.conftest import fetch
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import generate  # noqa: E402  (bench/ is a folder of scripts)
+import run  # noqa: E402
+
+TODAY = dt.date(2026, 11, 27)
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> tuple[Path, dict]:
+    path = tmp_path_factory.mktemp("bench") / "intake.csv"
+    return path, generate.generate(path, 2000, today=TODAY)
+
+
+def test_generator_writes_the_intake_columns_and_the_repeats(export):
+    path, info = export
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == generate.COLUMNS
+    # 2,000 cases plus the identical repeats (hash(i, 99) % 1000 < 3: about 0.3%, here a handful)
+    assert info["cases"] == 2000
+    assert info["rows"] == len(rows) > 2000
+    assert len({r["case_id"] for r in rows}) == 2000
+    # the same input gives the same file
+    again = path.with_name("again.csv")
+    generate.generate(again, 2000, today=TODAY)
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_generator_spells_values_the_demo_ways(export):
+    path, _ = export
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    amounts = [r["order_value"] for r in rows]
+    assert any(a.startswith("$") and "," in a for a in amounts)  # $12,500.00
+    assert any(a.startswith("USD ") for a in amounts)  # USD 12,500.5
+    assert any(a.endswith(" USD") for a in amounts)  # 12,500.00 USD
+    assert any(a.startswith("€") for a in amounts)  # €1.234,56
+    assert any(a.startswith("£") for a in amounts)  # £99.00
+    assert any("," in a and "." not in a and a[-3] == "," for a in amounts if len(a) > 3)  # 400,50
+    dates = [r["opened_date"] for r in rows]
+    assert any("/" in d for d in dates) and any(", " in d for d in dates)  # 2026/03/05, Mar 5, 2026
+    assert {"rejected", "denied", "pending"} <= {r["outcome"].strip().lower() for r in rows}
+    assert len({r["currency"] for r in rows}) >= 6
+    # amounts with cents are mostly distinct, as in real exports
+    assert len(set(amounts)) > 0.9 * len(rows)
+
+
+def test_generated_export_loads_with_about_one_percent_quarantined(export, tmp_path):
+    path, info = export
+    result = ingest.ingest_file(path, tmp_path / "cases.duckdb", today=TODAY)
+    assert result.ok and result.adds_up()
+    assert result.rows_read == info["rows"]
+    assert result.repeats >= info["rows"] - info["cases"]
+    # bad rows are ~1.12% of the cases by construction (14 kinds x 0.08%); allow sampling noise
+    assert 0.002 * info["cases"] < result.quarantined < 0.03 * info["cases"]
+    assert result.inserted == info["cases"] - result.quarantined
+    reasons = fetch(tmp_path / "cases.duckdb", "SELECT reason FROM quarantine")
+    assert any("opened_date" in r[0] for r in reasons)
+
+
+def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
+    out = tmp_path / "results.json"
+    # the report and the empty-notebook floor start Jupyter kernels: measured, but not here
+    monkeypatch.setattr(run, "REPORTS", False)
+    assert (
+        run.main(
+            ["--rows", "2000", "--repeat", "1", "--out", str(out), "--work", str(tmp_path / "w")]
+        )
+        == 0
+    )
+    results = json.loads(out.read_text())
+    tasks = results["sizes"]["2000"]
+    for task in ("floor", "ingest", "reload", "pandas", "metrics_quarter", "metrics_all_function"):
+        assert tasks[task]["n"] == 1
+        assert tasks[task]["wall_s"]["median"] > 0
+        assert tasks[task]["peak_rss_mb"]["max"] > 10
+    assert "inserted" in tasks["ingest"]["counts"]
+    # the reload of the same file changes nothing: every case unchanged
+    assert "inserted 0 + updated 0" in tasks["reload"]["counts"]
+    assert results["machine"]["nproc"] >= 1 and results["goals"]
+    assert not (tmp_path / "w" / "intake_2000.csv").exists()  # scratch removed unless --keep
