@@ -35,7 +35,7 @@ format: install  ## ruff format
 	$(BIN)/ruff format analysis tests bench
 
 lab: install  ## JupyterLab on notebooks/ with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: install  ## benchmarks at 1M and 10M cases (see docs/performance.md); ROWS="1000000" to choose
 	$(BIN)/python bench/run.py $(if $(ROWS),--rows $(ROWS),)
