@@ -24,15 +24,15 @@ demo: install  ## generate the synthetic demo data, load it, render the latest m
 	$(BIN)/ta-outcomes report outcome_report --last month --db $(DB) --no-progress
 
 test: install  ## lint, then the whole test suite (notebooks and a headless-Chromium check included)
-	$(BIN)/ruff check analysis tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: install  ## ruff lint and format check
-	$(BIN)/ruff check analysis tests bench
-	$(BIN)/ruff format --check analysis tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 format: install  ## ruff format
-	$(BIN)/ruff format analysis tests bench
+	$(BIN)/ruff format .
 
 lab: install  ## JupyterLab on notebooks/ with the project's kernel
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)

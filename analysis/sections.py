@@ -309,6 +309,28 @@ def fmt_rate(value: Any, suppressed: bool, min_n: int, formatter=fmt_pct) -> str
     return suppressed_text(min_n) if suppressed else formatter(value)
 
 
+def rate_ci_column(data: pd.DataFrame, min_n: int) -> list[str]:
+    """The supplier-sided rate with its interval, one text per row of a block frame."""
+    return [
+        fmt_rate_ci(r, lo, hi, s, min_n)
+        for r, lo, hi, s in zip(
+            data["supplier_sided_rate"],
+            data["supplier_sided_ci_low"],
+            data["supplier_sided_ci_high"],
+            data["suppressed"],
+            strict=True,
+        )
+    ]
+
+
+def rate_column(data: pd.DataFrame, column: str, min_n: int, formatter=fmt_pct) -> list[str]:
+    """A suppressible figure of a block frame, one text per row."""
+    return [
+        fmt_rate(v, s, min_n, formatter)
+        for v, s in zip(data[column], data["suppressed"], strict=True)
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Labels: display names from data/reference, readable words for the other breakdowns
 # ---------------------------------------------------------------------------------------------
@@ -712,16 +734,7 @@ def supplier_sided_by(ctx: ReportContext, by: str = "category") -> Table:
             BREAKDOWN_TITLES.get(by, by): data["label"],
             "Decided": data["decided"].map(fmt_count),
             "Supplier-sided": data["supplier_sided"].map(fmt_count),
-            f"Rate ({100 * ctx.params.confidence:g}% interval)": [
-                fmt_rate_ci(r, lo, hi, s, min_n)
-                for r, lo, hi, s in zip(
-                    data["supplier_sided_rate"],
-                    data["supplier_sided_ci_low"],
-                    data["supplier_sided_ci_high"],
-                    data["suppressed"],
-                    strict=True,
-                )
-            ],
+            f"Rate ({100 * ctx.params.confidence:g}% interval)": rate_ci_column(data, min_n),
         }
     )
     extra = (
@@ -788,14 +801,8 @@ def refund_ratio_by(ctx: ReportContext, by: str = "category") -> Table:
             "Monetary decisions": data["monetary_decisions"].map(fmt_count),
             "Claimed (USD)": data["claimed_usd"].map(fmt_usd),
             "Refunded (USD)": data["refunded_usd"].map(fmt_usd),
-            "Pooled ratio": [
-                fmt_rate(v, s, min_n)
-                for v, s in zip(data["refund_ratio_pooled"], data["suppressed"], strict=True)
-            ],
-            "Median case": [
-                fmt_rate(v, s, min_n)
-                for v, s in zip(data["refund_ratio_median"], data["suppressed"], strict=True)
-            ],
+            "Pooled ratio": rate_column(data, "refund_ratio_pooled", min_n),
+            "Median case": rate_column(data, "refund_ratio_median", min_n),
         }
     )
     caption = (
@@ -828,24 +835,9 @@ def trend(ctx: ReportContext, months: int = 12) -> Table:
             "Opened": data["cases_opened"].map(fmt_count),
             "Closed": data["cases_closed"].map(fmt_count),
             "Decided": data["decided"].map(fmt_count),
-            "Supplier-sided rate (interval)": [
-                fmt_rate_ci(r, lo, hi, s, min_n)
-                for r, lo, hi, s in zip(
-                    data["supplier_sided_rate"],
-                    data["supplier_sided_ci_low"],
-                    data["supplier_sided_ci_high"],
-                    data["suppressed"],
-                    strict=True,
-                )
-            ],
-            "Refund ratio, pooled": [
-                fmt_rate(v, s, min_n)
-                for v, s in zip(data["refund_ratio_pooled"], data["suppressed"], strict=True)
-            ],
-            "Escalation rate": [
-                fmt_rate(v, s, min_n)
-                for v, s in zip(data["escalation_rate"], data["suppressed"], strict=True)
-            ],
+            "Supplier-sided rate (interval)": rate_ci_column(data, min_n),
+            "Refund ratio, pooled": rate_column(data, "refund_ratio_pooled", min_n),
+            "Escalation rate": rate_column(data, "escalation_rate", min_n),
         }
     )
     caption = (
@@ -927,24 +919,9 @@ def outcomes_by(ctx: ReportContext, breakdowns: tuple[str, ...] | list[str]) -> 
             "Group": data["group_label"],
             "Closed": data["cases_closed"].map(fmt_count),
             "Decided": data["decided"].map(fmt_count),
-            "Supplier-sided rate (interval)": [
-                fmt_rate_ci(r, lo, hi, s, min_n)
-                for r, lo, hi, s in zip(
-                    data["supplier_sided_rate"],
-                    data["supplier_sided_ci_low"],
-                    data["supplier_sided_ci_high"],
-                    data["suppressed"],
-                    strict=True,
-                )
-            ],
-            "Refund ratio, pooled": [
-                fmt_rate(v, s, min_n)
-                for v, s in zip(data["refund_ratio_pooled"], data["suppressed"], strict=True)
-            ],
-            "Median days to close": [
-                fmt_rate(v, s, min_n, fmt_days)
-                for v, s in zip(data["median_days_to_close"], data["suppressed"], strict=True)
-            ],
+            "Supplier-sided rate (interval)": rate_ci_column(data, min_n),
+            "Refund ratio, pooled": rate_column(data, "refund_ratio_pooled", min_n),
+            "Median days to close": rate_column(data, "median_days_to_close", min_n, fmt_days),
         }
     )
     titles = ", ".join(BREAKDOWN_TITLES.get(b, b).lower() for b in breakdowns)
