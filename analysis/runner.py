@@ -466,7 +466,9 @@ def run_report(
     inject = {k: v for k, v in runner_values.items() if k in declared}
     inject.update(params)
 
-    label = _dir_label(period.label)
+    # A report restricted to one category is a different report: it must not replace the
+    # all-categories one for the same period.
+    label = _dir_label(period.label + (f"_{category}" if category else ""))
     out_dir = Path(out_dir)
     report_dir = out_dir / name / label
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -478,7 +480,9 @@ def run_report(
     }
     failed_ipynb = report_dir / f"{stem}.failed.ipynb"
     run_json = report_dir / "run.json"
-    title = f"{_notebook_title(nb_path, name)} \u2014 {period.label}"
+    title = f"{_notebook_title(nb_path, name)} \u2014 {period.label}" + (
+        f" ({category})" if category else ""
+    )
 
     with _report_lock(report_dir, f"{name} {period.label}", REPORT_LOCK_TIMEOUT):
         running = report_dir / f".{stem}.{os.getpid()}.running.ipynb"

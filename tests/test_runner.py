@@ -453,3 +453,17 @@ def test_concurrent_runs_of_one_period_do_not_interleave(store, tmp_path, capsys
     assert sorted(p.name for p in report_dir.iterdir()) == [
         ".lock", "metrics.json", "ok_2026-10.html", "ok_2026-10.ipynb", "run.json",
     ]  # fmt: skip
+
+
+def test_category_report_does_not_replace_the_all_categories_report(store, tmp_path):
+    # All six cases are in casefactory's default category, machinery: the figures agree, but the
+    # restricted report is filed under its own folder and title.
+    out = tmp_path / "reports"
+    with redirect_stdout(StringIO()):
+        code = runner.main("ok", period="2026-10", db=store, out=out,
+                           params=["category=machinery", "min_n=0"], progress=False,
+                           notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert code == 0
+    assert [p.name for p in (out / "ok").iterdir()] == ["2026-10_machinery"]
+    figures = json.loads((out / "ok" / "2026-10_machinery" / "metrics.json").read_text())
+    assert figures["overall"]["decided"] == 4 and list(figures["by_category"]) == ["machinery"]
