@@ -9,12 +9,12 @@ forbids every fetch, every value HTML-escaped.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from analysis.files import write_atomic
 from analysis.htmlexport import content_security_policy, escape, report_css
 
 #: The figures of metrics.json's ``overall`` block that the catalogue shows.
@@ -199,11 +199,5 @@ def build_index(out_dir: Path | str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / INDEX_NAME
     with FileLock(str(out_dir / ".index.lock")):
-        page = render_index(find_runs(out_dir))
-        partial = out_dir / f".{INDEX_NAME}.{os.getpid()}.partial"
-        try:
-            partial.write_text(page, encoding="utf-8")
-            os.replace(partial, index)
-        finally:
-            partial.unlink(missing_ok=True)
+        write_atomic(index, render_index(find_runs(out_dir)))
     return index

@@ -36,13 +36,14 @@ import copy
 import hashlib
 import html
 import logging
-import os
 import re
 from datetime import datetime
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+
+from analysis.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -515,14 +516,7 @@ def export_html(
         _prepare(nb), resources={"ta": ta, "metadata": {"name": Path(source_name).stem}}
     )
     page = _finish(page, sortable=sortable, our_script=script)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = html_path.with_name(f".{html_path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(page, encoding="utf-8")
-        os.replace(partial, html_path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return html_path
+    return write_atomic(html_path, page)
 
 
 def escape(text: Any) -> str:

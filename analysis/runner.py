@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis import paths
 from analysis.errors import BadParameter, UserError
+from analysis.files import write_atomic
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -391,15 +392,6 @@ def _read_json(path: Path) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def _last_good(previous: dict | None, report_dir: Path) -> dict | None:
     """The previous run's good result, carried over through any number of failed runs."""
     if not previous:
@@ -499,7 +491,7 @@ def run_report(
                     failed_ipynb.unlink(missing_ok=True)
                 error = _describe_failure(exc, failed_ipynb if failed_ipynb.exists() else None)
             else:
-                _write_atomic(final["metrics"], metrics_text + "\n")
+                write_atomic(final["metrics"], metrics_text + "\n")
                 os.replace(running, final["ipynb"])
                 # The HTML last: the catalogue's link goes live with everything else in place.
                 os.replace(html_partial, final["html"])
@@ -529,7 +521,7 @@ def run_report(
             "error": None if ok else f"{name} {period.label} failed {error}",
             "last_good": None if ok else _last_good(previous, report_dir),
         }
-        _write_atomic(run_json, json.dumps(record, indent=2, default=str) + "\n")
+        write_atomic(run_json, json.dumps(record, indent=2, default=str) + "\n")
 
     catalogue.build_index(out_dir)
     result = ReportResult(
