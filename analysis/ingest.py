@@ -249,25 +249,28 @@ def ingest_file(
 def _write(con, path, raw, mapping, file_sha, secret, started, synthetic) -> LoadResult:
     source = str(path.resolve())
     now = dt.datetime.now()
+    # The work tables (temp, so the store is not touched) are built before the transaction, under
+    # the store's lock; then the big ones the write no longer needs are dropped, so that at 10M
+    # rows their gigabytes are not held (or spilled to <db>.tmp) while the cases are inserted.
+    _release_raw_rows(con)
+    store.run_script(con, store.sql_text("clean.sql"), {"now": now})
+    staged_rows = con.execute("SELECT count(*) FROM staged").fetchone()[0]
+    con.execute("DROP TABLE staged")
     con.execute("BEGIN TRANSACTION")
     try:
         load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
-        store.run_script(
-            con,
-            store.sql_text("clean.sql"),
-            {"now": now},
-        )
         counts = con.execute(
             """
             SELECT
-                (SELECT count(*) FROM staged),
+                ?,
                 (SELECT count(*) FILTER (WHERE action = 'inserted') FROM actions),
                 (SELECT count(*) FILTER (WHERE action = 'updated') FROM actions),
                 (SELECT count(*) FILTER (WHERE action = 'unchanged') FROM actions),
                 (SELECT count(*) FROM rejected),
                 (SELECT count(*) FILTER (WHERE NOT category_mapped) FROM actions WHERE action <> 'unchanged'),
                 (SELECT count(*) FILTER (WHERE fx_fallback) FROM actions WHERE action <> 'unchanged')
-            """
+            """,
+            [staged_rows],
         ).fetchone()
         staged_rows, inserted, updated, unchanged, rejected_rows, unmapped, fallbacks = counts
         quarantined = rejected_rows + len(raw.rejects)
@@ -315,6 +318,24 @@ def _write(con, path, raw, mapping, file_sha, secret, started, synthetic) -> Loa
         con.execute("ROLLBACK")
         raise
     return result
+
+
+def _release_raw_rows(con) -> None:
+    """Keep of ``raw_input`` only the rows that may be quarantined (a problem, or a case_id seen
+    twice: a conflict), for their raw record; the rest are parsed into ``staged`` by now."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE raw_kept AS
+        SELECT r.* FROM raw_input r SEMI JOIN (
+            SELECT _row FROM staged WHERE len(problems) > 0
+            UNION ALL
+            SELECT _row FROM staged WHERE case_id IN (
+                SELECT case_id FROM staged GROUP BY case_id HAVING count(*) > 1)
+        ) k ON k._row = r._row
+        """
+    )
+    con.execute("DROP TABLE raw_input")
+    con.execute("ALTER TABLE raw_kept RENAME TO raw_input")
 
 
 def _write_quarantine(con, raw, load_id, source, file_sha, secret, now) -> None:

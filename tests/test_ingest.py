@@ -263,7 +263,7 @@ def test_snapshot_updates_replace_the_case(tmp_path, db):
         db, "S1", "outcome, refund_amount, load_id, first_loaded_at, updated_at")
     assert (outcome, refund, load_id) == ("partial_refund", Decimal("400.00"), r2.load_id)
     assert first == first_loaded and updated > first
-    assert fetch(db, "SELECT count(*) FROM cases") == [(3,)]
+    assert fetch(db, "SELECT count(*), count(DISTINCT case_id) FROM cases") == [(3, 3)]
 
 
 def test_counts_add_up_and_are_logged(tmp_path, db):

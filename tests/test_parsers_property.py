@@ -179,3 +179,15 @@ def test_staging_loads_or_quarantines_any_cell_text(cells):
         assert fetch(db, "SELECT rows_read, inserted + updated + unchanged + repeats + quarantined "
                          "FROM loads") == [(len(rows), len(rows))]
         assert fetch(db, "SELECT count(*) FROM quarantine") == [(result.quarantined,)]
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [("US$ 1,200.00", "USD"), ("CA$5", "CAD"), ("C$5", "CAD"), ("A$5", "AUD"), ("AU$5", "AUD"),
+     ("S$5", "SGD"), ("HK$ 5", "HKD"), ("NZ$5", "NZD"), ("R$5", "BRL"), ("$5", "USD"),
+     ("JP¥500", "JPY"), ("¥500", "CNY"), ("RMB 500", "CNY"), ("5 EUR", "EUR")],
+)  # fmt: skip
+def test_dollar_and_yen_prefixes_are_told_apart(text, currency):
+    con = duckdb.connect()
+    store.run_script(con, store.sql_text("macros.sql"))
+    assert con.execute("SELECT ta_amount_currency(?)", [text]).fetchone()[0] == currency

@@ -36,12 +36,14 @@ CREATE OR REPLACE TEMP MACRO ta_amount_currency(s) AS
                  WHEN contains(s, '€') THEN 'EUR' WHEN contains(s, '£') THEN 'GBP'
                  WHEN contains(s, '₹') THEN 'INR' WHEN contains(s, '₩') THEN 'KRW'
                  WHEN contains(s, '₺') THEN 'TRY' END
-        WHEN regexp_matches(upper(s), 'HK\$') THEN 'HKD'
-        WHEN regexp_matches(upper(s), '(AU|A)\$') THEN 'AUD'
-        WHEN regexp_matches(upper(s), '(CA|C)\$') THEN 'CAD'
-        WHEN regexp_matches(upper(s), 'NZ\$') THEN 'NZD'
-        WHEN regexp_matches(upper(s), 'S\$') THEN 'SGD'
-        WHEN regexp_matches(upper(s), 'R\$') THEN 'BRL'
+        -- dollar prefixes, each as a whole word ('US$' is not 'S$', 'CA$' is not 'A$')
+        WHEN regexp_matches(upper(s), '(^|[^A-Z])US\$') THEN 'USD'
+        WHEN regexp_matches(upper(s), '(^|[^A-Z])HK\$') THEN 'HKD'
+        WHEN regexp_matches(upper(s), '(^|[^A-Z])(AU|A)\$') THEN 'AUD'
+        WHEN regexp_matches(upper(s), '(^|[^A-Z])(CA|C)\$') THEN 'CAD'
+        WHEN regexp_matches(upper(s), '(^|[^A-Z])NZ\$') THEN 'NZD'
+        WHEN regexp_matches(upper(s), '(^|[^A-Z])S\$') THEN 'SGD'
+        WHEN regexp_matches(upper(s), '(^|[^A-Z])R\$') THEN 'BRL'
         WHEN regexp_matches(upper(s), 'JP¥') THEN 'JPY'
         WHEN regexp_matches(upper(s), 'RMB|CN¥|[¥￥元]') THEN 'CNY'
         WHEN regexp_matches(upper(s), '[A-Z]{3}') THEN regexp_extract(upper(s), '([A-Z]{3})', 1)
