@@ -36,15 +36,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="clean case exports into the store")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders of exports")
+    p.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="files or folders of exports"
+    )
     _add_db(p)
-    p.add_argument("--mapping", type=Path, help="YAML mapping of a foreign export onto the intake format")
+    p.add_argument(
+        "--mapping", type=Path, help="YAML mapping of a foreign export onto the intake format"
+    )
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("demo", help="generate the synthetic demo data set and load it")
     _add_db(p)
-    p.add_argument("--raw-dir", type=Path, default=paths.RAW_DIR / "demo", help="where the raw demo exports go")
-    p.add_argument("--cases", type=int, default=5000, help="number of synthetic cases (default 5000)")
+    p.add_argument(
+        "--raw-dir", type=Path, default=paths.RAW_DIR / "demo", help="where the raw demo exports go"
+    )
+    p.add_argument(
+        "--cases", type=int, default=5000, help="number of synthetic cases (default 5000)"
+    )
     p.add_argument("--seed", type=int, default=20261127, help="random seed (default fixed)")
     p.set_defaults(func=_cmd_demo)
 
@@ -53,21 +61,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", required=True, help="first day of the period (YYYY-MM-DD), inclusive")
     p.add_argument("--end", required=True, help="last day of the period (YYYY-MM-DD), inclusive")
     p.add_argument("--format", choices=["json", "table"], default="json")
-    p.add_argument("--threshold", type=float, default=0.10, help="supplier-sided below this share of the claim (0.10)")
-    p.add_argument("--lowball", type=float, default=0.05, help="lowball below this share of the claim (0.05)")
-    p.add_argument("--min-n", type=int, default=30, help="suppress groups with fewer decided cases (30)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.10,
+        help="supplier-sided below this share of the claim (0.10)",
+    )
+    p.add_argument(
+        "--lowball", type=float, default=0.05, help="lowball below this share of the claim (0.05)"
+    )
+    p.add_argument(
+        "--min-n", type=int, default=30, help="suppress groups with fewer decided cases (30)"
+    )
     p.add_argument("--category", help="restrict to one category slug")
     p.set_defaults(func=_cmd_metrics)
 
-    p = sub.add_parser("report", help="run a report notebook with papermill and export self-contained HTML")
+    p = sub.add_parser(
+        "report", help="run a report notebook with papermill and export self-contained HTML"
+    )
     p.add_argument("name", help="notebook name in notebooks/ (e.g. outcome_report, data_quality)")
     when = p.add_mutually_exclusive_group(required=True)
-    when.add_argument("--period", help="2026-10, 2026-Q3, 2026, or START:END (YYYY-MM-DD:YYYY-MM-DD)")
-    when.add_argument("--last", choices=["month", "quarter"], help="the latest complete month or quarter before today")
+    when.add_argument(
+        "--period", help="2026-10, 2026-Q3, 2026, or START:END (YYYY-MM-DD:YYYY-MM-DD)"
+    )
+    when.add_argument(
+        "--last",
+        choices=["month", "quarter"],
+        help="the latest complete month or quarter before today",
+    )
     _add_db(p)
-    p.add_argument("--out", type=Path, default=paths.REPORTS_DIR, help="output folder (default reports/)")
-    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="extra notebook parameter")
-    p.add_argument("--notify-cmd", help="command run after the report; gets STATUS and REPORT_PATH as arguments")
+    p.add_argument(
+        "--out", type=Path, default=paths.REPORTS_DIR, help="output folder (default reports/)"
+    )
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra notebook parameter",
+    )
+    p.add_argument(
+        "--notify-cmd",
+        help="command run after the report; gets STATUS and REPORT_PATH as arguments",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_report)
 

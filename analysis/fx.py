@@ -52,16 +52,26 @@ def usd_rates(pairs: pd.DataFrame) -> pd.DataFrame:
         used = min(max(day, lo), hi)
         rate = 1.0 if currency == "USD" else float(c.convert(1, currency, "USD", date=used))
         out.append((currency, day, rate, used, used != day and currency != "USD"))
-    return pd.DataFrame(out, columns=["currency", "rate_date", "usd_per_unit", "fx_rate_date", "fx_fallback"])
+    return pd.DataFrame(
+        out, columns=["currency", "rate_date", "usd_per_unit", "fx_rate_date", "fx_fallback"]
+    )
 
 
 def create_rate_table(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> None:
     """Create ``temp.fx_pairs`` with the rates for the pairs that ``pairs_sql`` selects."""
     pairs = con.execute(pairs_sql).df()
-    rates = usd_rates(pairs) if len(pairs) else pd.DataFrame(
-        {"currency": pd.Series(dtype=str), "rate_date": pd.Series(dtype="datetime64[ns]"),
-         "usd_per_unit": pd.Series(dtype=float), "fx_rate_date": pd.Series(dtype="datetime64[ns]"),
-         "fx_fallback": pd.Series(dtype=bool)}
+    rates = (
+        usd_rates(pairs)
+        if len(pairs)
+        else pd.DataFrame(
+            {
+                "currency": pd.Series(dtype=str),
+                "rate_date": pd.Series(dtype="datetime64[ns]"),
+                "usd_per_unit": pd.Series(dtype=float),
+                "fx_rate_date": pd.Series(dtype="datetime64[ns]"),
+                "fx_fallback": pd.Series(dtype=bool),
+            }
+        )
     )
     con.register("_fx_rates", rates)
     con.execute(

@@ -32,12 +32,39 @@ from analysis.errors import BadFile, UserError
 from analysis.mapping import INTAKE_COLUMNS, REQUIRED_COLUMNS, Mapping
 
 CASE_COLUMNS = (
-    "case_id", "order_id", "buyer_key", "supplier_id", "supplier_name", "supplier_country",
-    "category", "category_raw", "category_mapped", "claim_type", "outcome", "currency",
-    "order_value", "claim_amount", "refund_amount", "inspection_fee", "usd_per_unit",
-    "fx_rate_date", "fx_fallback", "order_value_usd", "claim_usd", "refund_usd",
-    "inspection_fee_usd", "order_date", "received_date", "opened_date", "escalated_date",
-    "closed_date", "decided_by", "inspection", "evidence", "coverage", "description",
+    "case_id",
+    "order_id",
+    "buyer_key",
+    "supplier_id",
+    "supplier_name",
+    "supplier_country",
+    "category",
+    "category_raw",
+    "category_mapped",
+    "claim_type",
+    "outcome",
+    "currency",
+    "order_value",
+    "claim_amount",
+    "refund_amount",
+    "inspection_fee",
+    "usd_per_unit",
+    "fx_rate_date",
+    "fx_fallback",
+    "order_value_usd",
+    "claim_usd",
+    "refund_usd",
+    "inspection_fee_usd",
+    "order_date",
+    "received_date",
+    "opened_date",
+    "escalated_date",
+    "closed_date",
+    "decided_by",
+    "inspection",
+    "evidence",
+    "coverage",
+    "description",
 )
 
 
@@ -97,11 +124,16 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     for p in map(Path, paths):
         if p.is_dir():
             found = sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in readers.SUPPORTED and not f.name.startswith(".")
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in readers.SUPPORTED
+                and not f.name.startswith(".")
             )
             if not found:
-                raise BadFile(f"{p}: the folder holds no .csv, .tsv, .xlsx, .json or .parquet files")
+                raise BadFile(
+                    f"{p}: the folder holds no .csv, .tsv, .xlsx, .json or .parquet files"
+                )
             out.extend(found)
         elif p.exists():
             out.append(p)
@@ -136,8 +168,10 @@ def main(paths: list[Path], db: Path, mapping: Path | None = None) -> int:
         print(format_result(r), file=sys.stdout if r.ok else sys.stderr)
     good = [r for r in results if r.ok]
     if len(results) > 1:
-        total = {k: sum(getattr(r, k) for r in good) for k in
-                 ("rows_read", "inserted", "updated", "unchanged", "repeats", "quarantined")}
+        total = {
+            k: sum(getattr(r, k) for r in good)
+            for k in ("rows_read", "inserted", "updated", "unchanged", "repeats", "quarantined")
+        }
         print(
             f"total over {len(good)} file(s): read {total['rows_read']} = inserted {total['inserted']} "
             f"+ updated {total['updated']} + unchanged {total['unchanged']} + repeats "
@@ -234,8 +268,13 @@ def ingest_file(
             store.run_script(
                 con,
                 store.sql_text("staged.sql"),
-                {"date_format": mapping.date_format, "default_currency": mapping.currency,
-                 "today": today, "secret": secret, "synthetic": synthetic},
+                {
+                    "date_format": mapping.date_format,
+                    "default_currency": mapping.currency,
+                    "today": today,
+                    "secret": secret,
+                    "synthetic": synthetic,
+                },
             )
             fx.create_rate_table(
                 con,
@@ -276,16 +315,27 @@ def _write(con, path, raw, mapping, file_sha, secret, started, synthetic) -> Loa
         quarantined = rejected_rows + len(raw.rejects)
         repeats = staged_rows - inserted - updated - unchanged - rejected_rows
         result = LoadResult(
-            source_file=source, rows_read=raw.rows_read, inserted=inserted, updated=updated,
-            unchanged=unchanged, repeats=repeats, quarantined=quarantined,
-            unmapped_categories=unmapped, fx_fallbacks=fallbacks, load_id=load_id,
-            file_sha256=file_sha, file_format=raw.file_format, note=raw.note,
+            source_file=source,
+            rows_read=raw.rows_read,
+            inserted=inserted,
+            updated=updated,
+            unchanged=unchanged,
+            repeats=repeats,
+            quarantined=quarantined,
+            unmapped_categories=unmapped,
+            fx_fallbacks=fallbacks,
+            load_id=load_id,
+            file_sha256=file_sha,
+            file_format=raw.file_format,
+            note=raw.note,
         )
         if not result.adds_up() or repeats < 0:
             raise RuntimeError(f"internal error: counts do not add up for {path}: {result}")
         _write_quarantine(con, raw, load_id, source, file_sha, secret, now)
         cols = ", ".join(CASE_COLUMNS)
-        con.execute("DELETE FROM cases WHERE case_id IN (SELECT case_id FROM actions WHERE action = 'updated')")
+        con.execute(
+            "DELETE FROM cases WHERE case_id IN (SELECT case_id FROM actions WHERE action = 'updated')"
+        )
         con.execute(
             f"""
             INSERT INTO cases ({cols}, is_synthetic, content_hash, source_file, source_row, load_id,
@@ -301,12 +351,25 @@ def _write(con, path, raw, mapping, file_sha, secret, started, synthetic) -> Loa
                 $finished, $read, $inserted, $updated, $unchanged, $repeats, $quarantined,
                 $unmapped, $fallbacks, $version)
             """,
-            {"load_id": load_id, "source": source, "sha": file_sha, "bytes": path.stat().st_size,
-             "fmt": raw.file_format, "mapping": str(mapping.source) if mapping.source else None,
-             "started": started, "finished": dt.datetime.now(), "read": result.rows_read,
-             "inserted": inserted, "updated": updated, "unchanged": unchanged, "repeats": repeats,
-             "quarantined": quarantined, "unmapped": unmapped, "fallbacks": fallbacks,
-             "version": __version__},
+            {
+                "load_id": load_id,
+                "source": source,
+                "sha": file_sha,
+                "bytes": path.stat().st_size,
+                "fmt": raw.file_format,
+                "mapping": str(mapping.source) if mapping.source else None,
+                "started": started,
+                "finished": dt.datetime.now(),
+                "read": result.rows_read,
+                "inserted": inserted,
+                "updated": updated,
+                "unchanged": unchanged,
+                "repeats": repeats,
+                "quarantined": quarantined,
+                "unmapped": unmapped,
+                "fallbacks": fallbacks,
+                "version": __version__,
+            },
         )
         key = "contains_synthetic" if synthetic else "contains_real_data"
         con.execute(
@@ -346,7 +409,8 @@ def _write_quarantine(con, raw, load_id, source, file_sha, secret, now) -> None:
     replace = (
         "REPLACE (CASE WHEN buyer_ref IS NULL THEN NULL ELSE 'buyer_key:' || "
         "substr(sha256($secret || ':' || lower(trim(buyer_ref))), 1, 20) END AS buyer_ref)"
-        if has_buyer else ""
+        if has_buyer
+        else ""
     )
     con.execute(
         f"""
@@ -356,8 +420,13 @@ def _write_quarantine(con, raw, load_id, source, file_sha, secret, now) -> None:
         JOIN (SELECT _row AS __row, * EXCLUDE (_row) {replace} FROM raw_input) t ON t.__row = j._row
         WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_sha256 = $sha AND q.row_number = j._row)
         """,  # noqa: S608 (identifiers only; values are bound)
-        {"load_id": load_id, "source": source, "sha": file_sha, "now": now,
-         **({"secret": secret} if has_buyer else {})},
+        {
+            "load_id": load_id,
+            "source": source,
+            "sha": file_sha,
+            "now": now,
+            **({"secret": secret} if has_buyer else {}),
+        },
     )
     if raw.rejects:
         buyer_index = raw.columns.index("buyer_ref") if has_buyer else None
@@ -369,8 +438,20 @@ def _write_quarantine(con, raw, load_id, source, file_sha, secret, now) -> None:
             SELECT ?, ?, ?, ?, NULL, ?, to_json({'raw_line': ?})::VARCHAR, ?
             WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_sha256 = ? AND q.row_number = ?)
             """,
-            [[load_id, source, file_sha, r.row_number, r.reason, r.raw_text, now, file_sha, r.row_number]
-             for r in raw.rejects],
+            [
+                [
+                    load_id,
+                    source,
+                    file_sha,
+                    r.row_number,
+                    r.reason,
+                    r.raw_text,
+                    now,
+                    file_sha,
+                    r.row_number,
+                ]
+                for r in raw.rejects
+            ],
         )
 
 

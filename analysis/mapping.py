@@ -28,13 +28,32 @@ import yaml
 from analysis.errors import BadFile
 
 REQUIRED_COLUMNS = (
-    "case_id", "supplier_id", "product_category", "claim_type", "opened_date", "outcome",
-    "order_value", "claim_amount",
+    "case_id",
+    "supplier_id",
+    "product_category",
+    "claim_type",
+    "opened_date",
+    "outcome",
+    "order_value",
+    "claim_amount",
 )
 OPTIONAL_COLUMNS = (
-    "currency", "order_id", "buyer_ref", "supplier_name", "supplier_country", "refund_amount",
-    "order_date", "received_date", "escalated_date", "closed_date", "decided_by", "inspection",
-    "inspection_fee", "evidence", "coverage", "description",
+    "currency",
+    "order_id",
+    "buyer_ref",
+    "supplier_name",
+    "supplier_country",
+    "refund_amount",
+    "order_date",
+    "received_date",
+    "escalated_date",
+    "closed_date",
+    "decided_by",
+    "inspection",
+    "inspection_fee",
+    "evidence",
+    "coverage",
+    "description",
 )
 INTAKE_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 KNOWN_KEYS = {"columns", "values", "date_format", "currency", "sheet", "encoding", "delimiter"}
@@ -65,19 +84,25 @@ class Mapping:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise BadFile(f"{path}: cannot read the mapping file ({str(exc).splitlines()[0]})") from None
+            raise BadFile(
+                f"{path}: cannot read the mapping file ({str(exc).splitlines()[0]})"
+            ) from None
         if not isinstance(data, dict):
             raise BadFile(f"{path}: a mapping file must be a YAML object (columns:, values:, ...)")
         unknown = set(data) - KNOWN_KEYS
         if unknown:
-            raise BadFile(f"{path}: unknown mapping key(s) {sorted(unknown)}; known: {sorted(KNOWN_KEYS)}")
+            raise BadFile(
+                f"{path}: unknown mapping key(s) {sorted(unknown)}; known: {sorted(KNOWN_KEYS)}"
+            )
         columns = data.get("columns") or {}
         values = data.get("values") or {}
         if not isinstance(columns, dict) or not isinstance(values, dict):
             raise BadFile(f"{path}: 'columns' and 'values' must be objects")
         for target in columns.values():
             if _canonical(target) not in INTAKE_COLUMNS:
-                raise BadFile(f"{path}: columns maps onto '{target}', which is not an intake column")
+                raise BadFile(
+                    f"{path}: columns maps onto '{target}', which is not an intake column"
+                )
         for col, vmap in values.items():
             if _canonical(col) not in INTAKE_COLUMNS or not isinstance(vmap, dict):
                 raise BadFile(f"{path}: values.{col} must name an intake column and hold an object")
@@ -86,7 +111,9 @@ class Mapping:
         _check_readers_settings(path, data)
         return cls(
             columns={_canonical(k): _canonical(v) for k, v in columns.items()},
-            values={_canonical(c): {str(k): str(v) for k, v in m.items()} for c, m in values.items()},
+            values={
+                _canonical(c): {str(k): str(v) for k, v in m.items()} for c, m in values.items()
+            },
             date_format=data.get("date_format"),
             currency=str(data["currency"]).strip().upper() if data.get("currency") else None,
             sheet=data.get("sheet"),
@@ -114,13 +141,19 @@ def _check_readers_settings(path: Path | str, data: dict) -> None:
         try:
             codecs.lookup(str(data["encoding"]))
         except LookupError:
-            raise BadFile(f"{path}: encoding {data['encoding']!r} is not a known text encoding "
-                          "(e.g. utf-8, cp1252, utf-16)") from None
+            raise BadFile(
+                f"{path}: encoding {data['encoding']!r} is not a known text encoding "
+                "(e.g. utf-8, cp1252, utf-16)"
+            ) from None
     if data.get("delimiter") is not None and len(str(data["delimiter"])) != 1:
         raise BadFile(f"{path}: delimiter must be one character, got {data['delimiter']!r}")
     if data.get("date_format") is not None:
         try:  # DuckDB parses the pattern itself; a pattern it rejects would fail the load later
-            duckdb.connect().execute("SELECT try_strptime('2026-01-02', ?)", [str(data["date_format"])])
+            duckdb.connect().execute(
+                "SELECT try_strptime('2026-01-02', ?)", [str(data["date_format"])]
+            )
         except duckdb.Error:
-            raise BadFile(f"{path}: date_format {data['date_format']!r} is not a valid strftime "
-                          "pattern (e.g. '%d/%m/%Y')") from None
+            raise BadFile(
+                f"{path}: date_format {data['date_format']!r} is not a valid strftime "
+                "pattern (e.g. '%d/%m/%Y')"
+            ) from None

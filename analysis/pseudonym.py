@@ -47,5 +47,7 @@ def secret_for(db: Path) -> str:
             os.unlink(tmp)
     secret = path.read_text(encoding="ascii").strip()
     if len(secret) < 32:
-        raise UserError(f"{path}: the buyer-key file is damaged (too short); restore it from a backup")
+        raise UserError(
+            f"{path}: the buyer-key file is damaged (too short); restore it from a backup"
+        )
     return secret

@@ -25,8 +25,17 @@ import duckdb
 from analysis.errors import BadFile
 from analysis.mapping import Mapping
 
-SUPPORTED = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-             ".json": "json", ".jsonl": "json", ".ndjson": "json", ".parquet": "parquet"}
+SUPPORTED = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".parquet": "parquet",
+}
 #: Longest CSV record we accept (DuckDB's default is 2 MB; exports carry long descriptions).
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
@@ -106,12 +115,18 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping | None
     if path.stat().st_size == 0:
         raise BadFile(f"{path}: the file is empty")
     con.execute("DROP TABLE IF EXISTS raw_input")
-    reader = {"csv": _read_csv, "tsv": _read_csv, "xlsx": _read_xlsx, "json": _read_json,
-              "parquet": _read_parquet}[fmt]
+    reader = {
+        "csv": _read_csv,
+        "tsv": _read_csv,
+        "xlsx": _read_xlsx,
+        "json": _read_json,
+        "parquet": _read_parquet,
+    }[fmt]
     return reader(con, path, fmt, mapping)
 
 
 # --- CSV / TSV -------------------------------------------------------------------------------
+
 
 def _sniff_encoding(head: bytes) -> str:
     if head.startswith(codecs.BOM_UTF8):
@@ -133,9 +148,10 @@ def _sniff_encoding(head: bytes) -> str:
 def _transcode_to_utf8(path: Path, encoding: str) -> Path:
     """Copy ``path`` to a UTF-8 temp file (streamed), for encodings DuckDB cannot read itself."""
     tmp = tempfile.NamedTemporaryFile(prefix="ta-outcomes-", suffix=".csv", delete=False)
-    with open(path, encoding=encoding, newline="") as src, open(
-        tmp.name, "w", encoding="utf-8", newline=""
-    ) as dst:
+    with (
+        open(path, encoding=encoding, newline="") as src,
+        open(tmp.name, "w", encoding="utf-8", newline="") as dst,
+    ):
         while chunk := src.read(1 << 20):
             dst.write(chunk)
     return Path(tmp.name)
@@ -194,7 +210,9 @@ def _read_csv(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
         raw.delimiter = delim
         return raw
     except UnicodeDecodeError as exc:
-        raise BadFile(f"{path}: cannot decode as {encoding}: {exc.reason} at byte {exc.start}") from None
+        raise BadFile(
+            f"{path}: cannot decode as {encoding}: {exc.reason} at byte {exc.start}"
+        ) from None
     finally:
         if source != path:
             source.unlink(missing_ok=True)
@@ -204,16 +222,18 @@ def _normalise_newlines(path: Path) -> Path:
     """A temp copy of UTF-8 ``path`` with every line ending (CRLF, CR, LF) written as LF."""
     tmp = tempfile.NamedTemporaryFile(prefix="ta-outcomes-", suffix=".csv", delete=False)
     # surrogateescape: bytes that are not UTF-8 pass through unchanged, for the encoding check
-    with open(path, encoding="utf-8", errors="surrogateescape", newline=None) as src, open(
-        tmp.name, "w", encoding="utf-8", errors="surrogateescape", newline="\n"
-    ) as dst:
+    with (
+        open(path, encoding="utf-8", errors="surrogateescape", newline=None) as src,
+        open(tmp.name, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as dst,
+    ):
         while chunk := src.read(1 << 20):
             dst.write(chunk)
     return Path(tmp.name)
 
 
-def _duckdb_csv_any_newlines(con, path: Path, source: Path, fmt: str, delim: str,
-                             columns: list[str]) -> RawFile:
+def _duckdb_csv_any_newlines(
+    con, path: Path, source: Path, fmt: str, delim: str, columns: list[str]
+) -> RawFile:
     """:func:`_duckdb_csv`, retried on a copy with one kind of line ending if it fails.
 
     DuckDB's strict parser stops at a file that mixes line endings (CRLF and LF, as when
@@ -306,6 +326,7 @@ def _reject_reason(error_type: str, message: str) -> str:
 
 # --- Excel, JSON, Parquet ---------------------------------------------------------------------
 
+
 def _cell_text(value) -> str | None:
     if value is None:
         return None
@@ -326,7 +347,9 @@ def _read_xlsx(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
         # data_only: a formula cell gives the value Excel last calculated, not the formula text.
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise BadFile(f"{path}: cannot open as an Excel workbook ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise BadFile(
+            f"{path}: cannot open as an Excel workbook ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
     try:
         sheet = _pick_sheet(path, book, mapping)
         rows = sheet.iter_rows(values_only=True)
@@ -344,8 +367,12 @@ def _read_xlsx(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
                 data[j].append(_cell_text(row[j]) if j < len(row) else None)
     finally:
         book.close()
-    table = pa.table({"_row": pa.array(numbers, pa.int64()),
-                      **{c: pa.array(col, pa.string()) for c, col in zip(columns, data, strict=True)}})
+    table = pa.table(
+        {
+            "_row": pa.array(numbers, pa.int64()),
+            **{c: pa.array(col, pa.string()) for c, col in zip(columns, data, strict=True)},
+        }
+    )
     con.register("_xlsx", table)
     con.execute("CREATE OR REPLACE TEMP TABLE raw_input AS SELECT * FROM _xlsx")
     con.unregister("_xlsx")
@@ -355,7 +382,9 @@ def _read_xlsx(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
 def _pick_sheet(path: Path, book, mapping: Mapping):
     if mapping.sheet:
         if mapping.sheet not in book.sheetnames:
-            raise BadFile(f"{path}: no sheet named '{mapping.sheet}' (sheets: {', '.join(book.sheetnames)})")
+            raise BadFile(
+                f"{path}: no sheet named '{mapping.sheet}' (sheets: {', '.join(book.sheetnames)})"
+            )
         return book[mapping.sheet]
     required = mapping.required_columns()
     candidates = []
@@ -385,7 +414,9 @@ def _read_json(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
     try:
         copy = _transcode_to_utf8(path, bom_encoding)
     except UnicodeDecodeError as exc:
-        raise BadFile(f"{path}: cannot decode as {bom_encoding}: {exc.reason} at byte {exc.start}") from None
+        raise BadFile(
+            f"{path}: cannot decode as {bom_encoding}: {exc.reason} at byte {exc.start}"
+        ) from None
     try:
         return _read_json_source(con, path, copy, fmt, mapping)
     finally:
@@ -397,7 +428,9 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
     with open(source, "rb") as fh:
         head = fh.read(4096).lstrip(codecs.BOM_UTF8).lstrip()
     if head[:1] not in (b"[", b"{"):
-        raise BadFile(f"{path}: not JSON records (expected an array of objects or one object per line)")
+        raise BadFile(
+            f"{path}: not JSON records (expected an array of objects or one object per line)"
+        )
     try:
         rel = con.sql(
             "SELECT * FROM read_json(?, format = 'auto', records = 'auto', sample_size = -1, "
@@ -408,8 +441,11 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
     except duckdb.Error as exc:
         raise BadFile(f"{path}: cannot read as JSON: {_first_line(exc)}") from None
     names = [c for c, _ in columns_types]
-    if names == ["json"] or (len(names) == 1 and not columns_types[0][1].startswith("STRUCT")
-                             and canonical_column(names[0]) not in mapping.required_columns()):
+    if names == ["json"] or (
+        len(names) == 1
+        and not columns_types[0][1].startswith("STRUCT")
+        and canonical_column(names[0]) not in mapping.required_columns()
+    ):
         raise BadFile(f"{path}: not a list of records (each item must be an object of fields)")
     if len(columns_types) == 1 and columns_types[0][1].startswith("STRUCT("):
         # {"cases": [...]} or similar: a single object wrapping the records.
@@ -454,7 +490,8 @@ def _read_parquet(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
         raise BadFile(f"{path}: cannot read as Parquet: {_first_line(exc)}") from None
     columns = _unique_columns(path, names, mapping)
     selects = ", ".join(
-        '"{}"::VARCHAR AS "{}"'.format(n.replace('"', '""'), c) for n, c in zip(names, columns, strict=True)
+        '"{}"::VARCHAR AS "{}"'.format(n.replace('"', '""'), c)
+        for n, c in zip(names, columns, strict=True)
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, {selects} "  # noqa: S608 (identifiers only; values are bound)
@@ -466,6 +503,7 @@ def _read_parquet(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
 
 
 # --- shared -----------------------------------------------------------------------------------
+
 
 def _unique_columns(path: Path, names: list[str], mapping: Mapping) -> list[str]:
     """Canonical, unique column names; a duplicated intake column is an error."""
@@ -492,5 +530,3 @@ def _unique_columns(path: Path, names: list[str], mapping: Mapping) -> list[str]
 def _first_line(exc: object) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
-
-

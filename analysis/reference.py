@@ -28,7 +28,9 @@ def load_reference(con: duckdb.DuckDBPyConnection, reference_dir: Path | None = 
     Raises :class:`BadFile` when a reference file is missing or one key maps to two slugs.
     """
     ref = Path(reference_dir or paths.reference_dir())
-    con.execute("CREATE OR REPLACE TEMP TABLE ref_lookup(field VARCHAR, key VARCHAR, slug VARCHAR, display_name VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ref_lookup(field VARCHAR, key VARCHAR, slug VARCHAR, display_name VARCHAR)"
+    )
     for field_name, filename in FILES.items():
         path = ref / filename
         _check(path)
@@ -84,7 +86,9 @@ def load_reference(con: duckdb.DuckDBPyConnection, reference_dir: Path | None = 
 
 def add_value_map(con: duckdb.DuckDBPyConnection, values: dict[str, dict[str, str]]) -> None:
     """Add a mapping file's value maps: ``temp.value_map(field, key, replacement)``."""
-    con.execute("CREATE OR REPLACE TEMP TABLE value_map(field VARCHAR, key VARCHAR, replacement VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE value_map(field VARCHAR, key VARCHAR, replacement VARCHAR)"
+    )
     rows = [[f, raw, new] for f, vmap in values.items() for raw, new in vmap.items()]
     if rows:
         con.executemany("INSERT INTO value_map VALUES (?, ta_key(?), ?)", rows)

@@ -47,7 +47,9 @@ def lock_for(db: Path | str) -> FileLock:
 
 
 @contextlib.contextmanager
-def locked(db: Path | str, timeout: float = DEFAULT_LOCK_TIMEOUT, quiet: bool = False) -> Iterator[None]:
+def locked(
+    db: Path | str, timeout: float = DEFAULT_LOCK_TIMEOUT, quiet: bool = False
+) -> Iterator[None]:
     """Hold the store's lock; tell the user on stderr when we have to wait for it."""
     lock = lock_for(db)
     try:
@@ -77,12 +79,18 @@ def locked(db: Path | str, timeout: float = DEFAULT_LOCK_TIMEOUT, quiet: bool = 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the store's tables if they are missing (idempotent, and writes nothing when the
     schema is already there, so a refused load leaves the file byte-for-byte as it was)."""
-    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary"
+        ).fetchall()
+    }
     if {"cases", "quarantine", "loads", "store_meta"} <= have:
         return
     con.execute(sql_text("schema.sql"))
     con.execute(
-        "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
+        "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+        [SCHEMA_VERSION],
     )
 
 

@@ -13,17 +13,33 @@ import pytest
 TODAY = dt.date(2026, 6, 30)
 
 HEADER = [
-    "case_id", "supplier_id", "product_category", "claim_type", "opened_date", "outcome",
-    "order_value", "claim_amount", "currency", "refund_amount", "closed_date",
+    "case_id",
+    "supplier_id",
+    "product_category",
+    "claim_type",
+    "opened_date",
+    "outcome",
+    "order_value",
+    "claim_amount",
+    "currency",
+    "refund_amount",
+    "closed_date",
 ]
 
 
 def good_row(case_id: str = "C1", **overrides) -> dict:
     """A valid closed case; override any field."""
     row = {
-        "case_id": case_id, "supplier_id": "S1", "product_category": "machinery",
-        "claim_type": "quality", "opened_date": "2026-03-05", "outcome": "no_refund",
-        "order_value": "1000", "claim_amount": "1000", "currency": "USD", "refund_amount": "0",
+        "case_id": case_id,
+        "supplier_id": "S1",
+        "product_category": "machinery",
+        "claim_type": "quality",
+        "opened_date": "2026-03-05",
+        "outcome": "no_refund",
+        "order_value": "1000",
+        "claim_amount": "1000",
+        "currency": "USD",
+        "refund_amount": "0",
         "closed_date": "2026-04-01",
     }
     row.update(overrides)

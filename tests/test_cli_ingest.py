@@ -10,8 +10,13 @@ from tests.conftest import fetch, good_row, write_csv
 
 
 def test_ingest_prints_counts_and_exits_zero(tmp_path, db, capsys):
-    path = write_csv(tmp_path / "a.csv", [good_row("C1", opened_date="2025-03-05", closed_date="2025-04-01"),
-                                          good_row("C2", claim_amount="x", opened_date="2025-03-05")])
+    path = write_csv(
+        tmp_path / "a.csv",
+        [
+            good_row("C1", opened_date="2025-03-05", closed_date="2025-04-01"),
+            good_row("C2", claim_amount="x", opened_date="2025-03-05"),
+        ],
+    )
     assert cli.main(["ingest", str(path), "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "a.csv: read 2 = inserted 1 + updated 0 + unchanged 0 + repeats 0 + quarantined 1" in out
@@ -19,7 +24,10 @@ def test_ingest_prints_counts_and_exits_zero(tmp_path, db, capsys):
 
 
 def test_bad_file_among_good_ones_exits_one_and_names_the_file(tmp_path, db, capsys):
-    good = write_csv(tmp_path / "1-good.csv", [good_row("C1", opened_date="2025-03-05", closed_date="2025-04-01")])
+    good = write_csv(
+        tmp_path / "1-good.csv",
+        [good_row("C1", opened_date="2025-03-05", closed_date="2025-04-01")],
+    )
     (tmp_path / "2-bad.csv").write_text("case_id\nX\n")
     assert cli.main(["ingest", str(tmp_path), "--db", str(db)]) == 1
     captured = capsys.readouterr()
@@ -39,8 +47,11 @@ def test_missing_path_and_unsupported_type(tmp_path, db, capsys):
 
 def test_no_traceback_from_the_console_script(tmp_path, db):
     (tmp_path / "empty.csv").write_bytes(b"")
-    run = subprocess.run([sys.executable, "-m", "analysis", "ingest", str(tmp_path / "empty.csv"),
-                          "--db", str(db)], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "analysis", "ingest", str(tmp_path / "empty.csv"), "--db", str(db)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1
     assert run.stderr.strip().endswith("empty.csv: the file is empty")
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1

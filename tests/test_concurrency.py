@@ -26,14 +26,21 @@ def _big_csv(path: Path, prefix: str, n: int) -> Path:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(",".join(HEADER) + ",buyer_ref\n")
         for i in range(n):
-            fh.write(f"{prefix}{i},S{i % 40},machinery,quality,2025-03-{1 + i % 28:02d},no_refund,"
-                     f"{1000 + i % 97},{900 + i % 89},USD,0,2025-04-01,d,buyer-{i % 50}\n")
+            fh.write(
+                f"{prefix}{i},S{i % 40},machinery,quality,2025-03-{1 + i % 28:02d},no_refund,"
+                f"{1000 + i % 97},{900 + i % 89},USD,0,2025-04-01,d,buyer-{i % 50}\n"
+            )
     return path
 
 
 def _ingest(path: Path, db: Path, err) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "analysis", "ingest", str(path), "--db", str(db)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "analysis", "ingest", str(path), "--db", str(db)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=err,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -48,7 +55,10 @@ def test_two_ingests_at_once_both_land(tmp_path):
     out_b, err_b = pb.communicate(timeout=300)
     assert (pa.returncode, pb.returncode) == (0, 0), err_a + err_b
     assert "read 30000 = inserted 30000" in out_a and "read 20000 = inserted 20000" in out_b
-    loads = fetch(db, "SELECT regexp_extract(source_file, '[^/]+$'), rows_read, inserted FROM loads ORDER BY 1")
+    loads = fetch(
+        db,
+        "SELECT regexp_extract(source_file, '[^/]+$'), rows_read, inserted FROM loads ORDER BY 1",
+    )
     assert loads == [("a.csv", 30000, 30000), ("b.csv", 20000, 20000)]
     assert fetch(db, "SELECT count(*) FROM cases") == [(50_000,)]
     # both processes keyed the buyers with the same (non-empty) secret: buyer-7 is one key
@@ -75,8 +85,12 @@ def test_a_read_during_an_ingest_waits_then_sees_the_whole_load(tmp_path, capfd)
     db = tmp_path / "store" / "cases.duckdb"
     first = tmp_path / "first.csv"
     first.write_text(csv_text([row("F1"), row("F2", outcome="full_refund", refund_amount="1000")]))
-    subprocess.run([sys.executable, "-m", "analysis", "ingest", str(first), "--db", str(db)],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "analysis", "ingest", str(first), "--db", str(db)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     start, end = dt.date(2025, 3, 1), dt.date(2025, 4, 30)
     before = metrics.outcome_metrics(db, start, end)
     big = _big_csv(tmp_path / "big.csv", "G", 200_000)
@@ -103,8 +117,10 @@ def test_a_waiting_read_gives_up_after_its_bound_with_one_line(tmp_path):
     holder = FileLock(str(db) + ".lock")
     holder.acquire()
     try:
-        with pytest.raises(UserError, match=r"still locked by another ta-outcomes process"), \
-                store.connect(db, timeout=0.3):
+        with (
+            pytest.raises(UserError, match=r"still locked by another ta-outcomes process"),
+            store.connect(db, timeout=0.3),
+        ):
             pass
     finally:
         holder.release()
@@ -135,8 +151,12 @@ def test_two_runs_of_one_report_do_not_interleave(tmp_path):
     message) and writes nothing; it completes once the first is done."""
     db = tmp_path / "store" / "cases.duckdb"
     src = _big_csv(tmp_path / "c.csv", "R", 200)
-    subprocess.run([sys.executable, "-m", "analysis", "ingest", str(src), "--db", str(db)],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "analysis", "ingest", str(src), "--db", str(db)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     out = tmp_path / "reports"
     report_dir = out / "outcome_report" / "2025-03"
     report_dir.mkdir(parents=True)
@@ -145,12 +165,30 @@ def test_two_runs_of_one_report_do_not_interleave(tmp_path):
     err_path = tmp_path / "second.err"
     with open(err_path, "w") as err:
         second = subprocess.Popen(
-            [sys.executable, "-m", "analysis", "report", "outcome_report", "--period", "2025-03",
-             "--db", str(db), "--out", str(out), "--no-progress"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+            [
+                sys.executable,
+                "-m",
+                "analysis",
+                "report",
+                "outcome_report",
+                "--period",
+                "2025-03",
+                "--db",
+                str(db),
+                "--out",
+                str(out),
+                "--no-progress",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
         try:
             t0 = time.monotonic()
-            while "another run of outcome_report 2025-03 is in progress" not in err_path.read_text():
+            while (
+                "another run of outcome_report 2025-03 is in progress" not in err_path.read_text()
+            ):
                 assert second.poll() is None, err_path.read_text()
                 assert time.monotonic() - t0 < 120
                 time.sleep(0.05)

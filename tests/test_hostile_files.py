@@ -50,7 +50,9 @@ def _store_state(db: Path) -> dict[str, list]:
     }
 
 
-def _assert_refused(case: Case, rc: int, err: str, path: Path, named: Path, db: Path, before: bytes):
+def _assert_refused(
+    case: Case, rc: int, err: str, path: Path, named: Path, db: Path, before: bytes
+):
     lines = [line for line in err.splitlines() if line.strip()]
     assert rc == case.expect.exit_code, err
     assert len(lines) == 1, f"expected one line, got: {err!r}"
@@ -65,14 +67,26 @@ def _assert_refused(case: Case, rc: int, err: str, path: Path, named: Path, db: 
 def _assert_loaded(case: Case, rc: int, out: str, err: str, db: Path):
     e = case.expect
     assert rc == 0 and err == "", err
-    (load,) = fetch(db, "SELECT load_id, rows_read, inserted, updated, unchanged, repeats, quarantined "
-                        "FROM loads ORDER BY load_id DESC LIMIT 1")
+    (load,) = fetch(
+        db,
+        "SELECT load_id, rows_read, inserted, updated, unchanged, repeats, quarantined "
+        "FROM loads ORDER BY load_id DESC LIMIT 1",
+    )
     load_id, read, inserted, updated, unchanged, repeats, quarantined = load
-    assert (read, inserted, quarantined, repeats) == (e.rows_read, e.inserted, e.quarantined, e.repeats)
+    assert (read, inserted, quarantined, repeats) == (
+        e.rows_read,
+        e.inserted,
+        e.quarantined,
+        e.repeats,
+    )
     assert read == inserted + updated + unchanged + repeats + quarantined
     # the loads table agrees with what was written
-    assert fetch(db, "SELECT count(*) FROM quarantine WHERE load_id = ?", [load_id]) == [(quarantined,)]
-    assert fetch(db, "SELECT count(*) FROM cases WHERE load_id = ?", [load_id]) == [(inserted + updated,)]
+    assert fetch(db, "SELECT count(*) FROM quarantine WHERE load_id = ?", [load_id]) == [
+        (quarantined,)
+    ]
+    assert fetch(db, "SELECT count(*) FROM cases WHERE load_id = ?", [load_id]) == [
+        (inserted + updated,)
+    ]
     assert fetch(db, "SELECT count(*) FROM cases") == [(BASE_CASES + inserted,)]
     assert f"read {read} = inserted {inserted}" in out
 
@@ -104,8 +118,9 @@ def test_long_fields_are_stored_whole(base_store, tmp_path):
     case = next(c for c in CASES if c.id == "six_mb_description")
     db = _copy_store(base_store, tmp_path / "store")
     assert cli.main(["ingest", str(case.write(tmp_path)), "--db", str(db)]) == 0
-    assert fetch(db, "SELECT case_id, length(description) FROM cases WHERE case_id LIKE 'L%' ORDER BY 1") == [
-        ("L1", 6_000_000), ("L2", len("ordinary description")), ("L3", 1_500_000)]
+    assert fetch(
+        db, "SELECT case_id, length(description) FROM cases WHERE case_id LIKE 'L%' ORDER BY 1"
+    ) == [("L1", 6_000_000), ("L2", len("ordinary description")), ("L3", 1_500_000)]
 
 
 def test_odd_encodings_keep_their_characters(base_store, tmp_path):
@@ -117,8 +132,9 @@ def test_odd_encodings_keep_their_characters(base_store, tmp_path):
         assert cli.main(["ingest", str(case.write(folder)), "--db", str(db)]) == 0
         if case_id == "cp1252_euro":
             # '€1.234,56' in Windows-1252 -> 1234.56 EUR, and the € of the text survives
-            assert fetch(db, "SELECT order_value, currency, description FROM cases WHERE case_id = 'E1'") == [
-                (__import__("decimal").Decimal("1234.56"), "EUR", "Preis 1.234,56 €")]
+            assert fetch(
+                db, "SELECT order_value, currency, description FROM cases WHERE case_id = 'E1'"
+            ) == [(__import__("decimal").Decimal("1234.56"), "EUR", "Preis 1.234,56 €")]
         else:
             want = {"utf16_bom": "café ü €", "latin1": "Ångström ñ ü ß"}[case_id]
             assert fetch(db, "SELECT description FROM cases WHERE case_id = 'E1'") == [(want,)]
@@ -129,8 +145,11 @@ def test_formula_text_in_a_workbook_loads_as_text(base_store, tmp_path):
     db = _copy_store(base_store, tmp_path / "store")
     assert cli.main(["ingest", str(case.write(tmp_path)), "--db", str(db)]) == 0
     assert fetch(db, "SELECT supplier_name, description FROM cases WHERE case_id = 'F3'") == [
-        ("@SUM(A1:A9)", '=HYPERLINK("http://evil","click")')]
-    assert fetch(db, "SELECT reason FROM quarantine WHERE case_id = 'F2'") == [("claim_amount: missing",)]
+        ("@SUM(A1:A9)", '=HYPERLINK("http://evil","click")')
+    ]
+    assert fetch(db, "SELECT reason FROM quarantine WHERE case_id = 'F2'") == [
+        ("claim_amount: missing",)
+    ]
 
 
 def test_json_values_of_mixed_types_are_read_as_their_text(base_store, tmp_path):
@@ -138,10 +157,12 @@ def test_json_values_of_mixed_types_are_read_as_their_text(base_store, tmp_path)
     case = next(c for c in CASES if c.id == "json_mixed_value_types")
     db = _copy_store(base_store, tmp_path / "store")
     assert cli.main(["ingest", str(case.write(tmp_path)), "--db", str(db)]) == 0
-    assert fetch(db, "SELECT case_id, order_value FROM cases WHERE case_id NOT LIKE 'B%' ORDER BY 1") == [
-        ("3", 1000), ("J1", 1000)]
+    assert fetch(
+        db, "SELECT case_id, order_value FROM cases WHERE case_id NOT LIKE 'B%' ORDER BY 1"
+    ) == [("3", 1000), ("J1", 1000)]
     assert fetch(db, "SELECT case_id, reason FROM quarantine WHERE case_id = 'J2'") == [
-        ("J2", "order_value: cannot read amount 'x'")]
+        ("J2", "order_value: cannot read amount 'x'")
+    ]
 
 
 def test_truncated_row_is_one_quarantine_record(base_store, tmp_path):
@@ -161,15 +182,22 @@ def test_mixed_folder_loads_the_good_files_and_names_each_bad_one(base_store, tm
     err_lines = [line for line in err.splitlines() if line.strip()]
     # one line per bad file, each naming it
     assert len(err_lines) == 3
-    for name, problem in [("2_empty.csv", "the file is empty"),
-                          ("4_corrupt.xlsx", "cannot open as an Excel workbook"),
-                          ("5_missing.csv", "required column(s) missing")]:
+    for name, problem in [
+        ("2_empty.csv", "the file is empty"),
+        ("4_corrupt.xlsx", "cannot open as an Excel workbook"),
+        ("5_missing.csv", "required column(s) missing"),
+    ]:
         assert sum(name in line and problem in line for line in err_lines) == 1, err
     # good files: 1_good.csv 2 read/2 in; 3_good.json 1/1; 6_good.jsonl 2 read = 1 in + 1 quarantined
-    assert "total over 3 file(s): read 5 = inserted 4 + updated 0 + unchanged 0 + repeats 0 " \
-           "+ quarantined 1; 3 file(s) FAILED" in out
-    loads = fetch(db, "SELECT regexp_extract(source_file, '[^/]+$'), rows_read, inserted, quarantined "
-                      "FROM loads WHERE load_id > 1 ORDER BY load_id")
+    assert (
+        "total over 3 file(s): read 5 = inserted 4 + updated 0 + unchanged 0 + repeats 0 "
+        "+ quarantined 1; 3 file(s) FAILED" in out
+    )
+    loads = fetch(
+        db,
+        "SELECT regexp_extract(source_file, '[^/]+$'), rows_read, inserted, quarantined "
+        "FROM loads WHERE load_id > 1 ORDER BY load_id",
+    )
     assert loads == [("1_good.csv", 2, 2, 0), ("3_good.json", 1, 1, 0), ("6_good.jsonl", 2, 1, 1)]
     assert fetch(db, "SELECT count(*) FROM cases") == [(BASE_CASES + 4,)]
 
@@ -206,8 +234,15 @@ def test_every_class_of_bad_file_was_tried():
 # --- hostile text, end to end: ingest -> `ta-outcomes report` (papermill) -> HTML in Chromium -----
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Each sets a window.__pwned_* flag (or opens a dialog) if it ever runs in the reader's browser.
@@ -215,35 +250,47 @@ HOSTILE_TEXT = [
     "<script>window.__pwned_script=1;alert('x')</script>",
     "<img src=x onerror=\"window.__pwned_img=1;alert('img')\">",
     "[click me](javascript:window.__pwned_md=1)",
-    "<a href=\"javascript:window.__pwned_a=1\">link</a>",
+    '<a href="javascript:window.__pwned_a=1">link</a>',
     "$\\href{javascript:alert(1)}{tex}$ $$\\unicode{x}$$",
     "**bold** _em_ # Heading | pipe | table",
-    "=HYPERLINK(\"http://evil.example\",\"x\")",
-    "<svg onload=\"window.__pwned_svg=1\">",
-    "</td></tr></table><iframe src=\"javascript:alert(9)\"></iframe>",
+    '=HYPERLINK("http://evil.example","x")',
+    '<svg onload="window.__pwned_svg=1">',
+    '</td></tr></table><iframe src="javascript:alert(9)"></iframe>',
 ]
 
 
 def hostile_rows(n: int = 60) -> list[dict]:
     """n decided cases of March 2025 whose every text field is hostile; descriptions also carry
     an e-mail address and a phone number, and every case a buyer reference."""
-    outcomes = [("full_refund", lambda c: c), ("partial_refund", lambda c: c // 2),
-                ("no_refund", lambda c: 0), ("partial_refund", lambda c: 100)]
+    outcomes = [
+        ("full_refund", lambda c: c),
+        ("partial_refund", lambda c: c // 2),
+        ("no_refund", lambda c: 0),
+        ("partial_refund", lambda c: 100),
+    ]
     rows = []
     for i in range(n):
         h = HOSTILE_TEXT[i % len(HOSTILE_TEXT)]
         outcome, refund = outcomes[i % 4]
         claim = 1000 + 50 * i
-        rows.append({
-            "case_id": f"{h} #{i}", "supplier_id": f"{HOSTILE_TEXT[(i + 1) % 9]} S{i % 5}",
-            "supplier_name": f"{HOSTILE_TEXT[(i + 2) % 9]} Ltd",
-            "product_category": ["machinery", "electronics", h][i % 3], "claim_type": "quality",
-            "opened_date": f"2025-03-{1 + i % 28:02d}", "outcome": outcome,
-            "order_value": str(2 * claim), "claim_amount": str(claim), "currency": "USD",
-            "refund_amount": str(refund(claim)), "closed_date": "2025-03-30",
-            "description": f"{h} contact buyer.person{i}@example.com or +86 138 0013 {8000 + i} about it",
-            "buyer_ref": f"BUYER-REF-SECRET-{i % 7}",
-        })
+        rows.append(
+            {
+                "case_id": f"{h} #{i}",
+                "supplier_id": f"{HOSTILE_TEXT[(i + 1) % 9]} S{i % 5}",
+                "supplier_name": f"{HOSTILE_TEXT[(i + 2) % 9]} Ltd",
+                "product_category": ["machinery", "electronics", h][i % 3],
+                "claim_type": "quality",
+                "opened_date": f"2025-03-{1 + i % 28:02d}",
+                "outcome": outcome,
+                "order_value": str(2 * claim),
+                "claim_amount": str(claim),
+                "currency": "USD",
+                "refund_amount": str(refund(claim)),
+                "closed_date": "2025-03-30",
+                "description": f"{h} contact buyer.person{i}@example.com or +86 138 0013 {8000 + i} about it",
+                "buyer_ref": f"BUYER-REF-SECRET-{i % 7}",
+            }
+        )
     return rows
 
 
@@ -256,9 +303,26 @@ def hostile_report(tmp_path_factory) -> Path:
     src.write_text(csv_text(rows, header=list(rows[0])))
     db = folder / "store" / "cases.duckdb"
     assert cli.main(["ingest", str(src), "--db", str(db)]) == 0
-    run = subprocess.run([sys.executable, "-m", "analysis", "report", "outcome_report", "--period", "2025-03",
-                          "--db", str(db), "--out", str(folder / "reports"), "--no-progress"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "report",
+            "outcome_report",
+            "--period",
+            "2025-03",
+            "--db",
+            str(db),
+            "--out",
+            str(folder / "reports"),
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     return Path(run.stdout.strip().splitlines()[-1])
 
@@ -272,7 +336,11 @@ def test_hostile_text_is_inert_in_chromium(hostile_report, tmp_path):
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
         page = context.new_page()
         dialogs, errors, requests = [], [], []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -286,7 +354,8 @@ def test_hostile_text_is_inert_in_chromium(hostile_report, tmp_path):
         flags = page.evaluate("Object.keys(window).filter(k => k.startsWith('__pwned'))")
         scripts = page.evaluate("[...document.scripts].map(s => s.textContent)")
         dangerous = page.evaluate(
-            "[...document.querySelectorAll('iframe, svg[onload], img[onerror], a[href^=\"javascript\"]')].length")
+            "[...document.querySelectorAll('iframe, svg[onload], img[onerror], a[href^=\"javascript\"]')].length"
+        )
         text = page.inner_text("body")
         context.close()
     assert dialogs == [] and errors == [] and flags == []
@@ -295,7 +364,7 @@ def test_hostile_text_is_inert_in_chromium(hostile_report, tmp_path):
     assert dangerous == 0
     # the hostile strings are there, as text a reader can see
     assert "<script>window.__pwned_script=1;alert('x')</script>" in text
-    assert "<svg onload=\"window.__pwned_svg=1\">" in text
+    assert '<svg onload="window.__pwned_svg=1">' in text
 
 
 @pytest.mark.slow

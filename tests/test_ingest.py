@@ -48,8 +48,15 @@ def test_every_amount_spelling(tmp_path, db):
     rows = []
     for i, (text, _, cur) in enumerate(AMOUNTS):
         carries = any(m in text for m in "$€£") or any(c in text for c in ("USD", "EUR"))
-        rows.append(good_row(f"A{i}", order_value=text, claim_amount=text, refund_amount="0",
-                             currency="" if carries else cur))
+        rows.append(
+            good_row(
+                f"A{i}",
+                order_value=text,
+                claim_amount=text,
+                refund_amount="0",
+                currency="" if carries else cur,
+            )
+        )
     r = load(write_csv(tmp_path / "amounts.csv", rows), db)
     assert (r.inserted, r.quarantined) == (len(AMOUNTS), 0)
     for i, (_, value, cur) in enumerate(AMOUNTS):
@@ -68,8 +75,10 @@ def test_every_date_spelling(tmp_path, db):
 
 
 def test_ambiguous_numeric_date_needs_declared_format(tmp_path, db):
-    rows = [good_row("X1", opened_date="03/05/2026", closed_date="2026-06-01"),
-            good_row("X2", opened_date="13/05/2026", closed_date="2026-06-01")]
+    rows = [
+        good_row("X1", opened_date="03/05/2026", closed_date="2026-06-01"),
+        good_row("X2", opened_date="13/05/2026", closed_date="2026-06-01"),
+    ]
     path = write_csv(tmp_path / "ambiguous.csv", rows)
     r = load(path, db)
     # 03/05 is quarantined; 13/05 can only be 13 May.
@@ -84,11 +93,21 @@ def test_ambiguous_numeric_date_needs_declared_format(tmp_path, db):
 
 
 OUTCOMES = {
-    "full_refund": "full_refund", "full refund": "full_refund", "Refunded in full": "full_refund",
-    "partial refund": "partial_refund", "rejected": "no_refund", "No Refund": "no_refund",
-    "denied": "no_refund", "replacement": "replacement", "withdrawn": "withdrawn",
-    "cancelled": "cancelled", "out of coverage": "out_of_coverage", "open": "open",
-    "pending": "open", "In Progress": "open", " OUT_OF_COVERAGE ": "out_of_coverage",
+    "full_refund": "full_refund",
+    "full refund": "full_refund",
+    "Refunded in full": "full_refund",
+    "partial refund": "partial_refund",
+    "rejected": "no_refund",
+    "No Refund": "no_refund",
+    "denied": "no_refund",
+    "replacement": "replacement",
+    "withdrawn": "withdrawn",
+    "cancelled": "cancelled",
+    "out of coverage": "out_of_coverage",
+    "open": "open",
+    "pending": "open",
+    "In Progress": "open",
+    " OUT_OF_COVERAGE ": "out_of_coverage",
 }
 
 
@@ -96,8 +115,14 @@ def test_every_outcome_spelling(tmp_path, db):
     rows = []
     for i, text in enumerate(OUTCOMES):
         final = OUTCOMES[text] != "open"
-        rows.append(good_row(f"O{i}", outcome=text, refund_amount="100" if final else "",
-                             closed_date="2026-04-01" if final else ""))
+        rows.append(
+            good_row(
+                f"O{i}",
+                outcome=text,
+                refund_amount="100" if final else "",
+                closed_date="2026-04-01" if final else "",
+            )
+        )
     r = load(write_csv(tmp_path / "outcomes.csv", rows), db)
     assert (r.inserted, r.quarantined) == (len(OUTCOMES), 0)
     for i, slug in enumerate(OUTCOMES.values()):
@@ -105,10 +130,16 @@ def test_every_outcome_spelling(tmp_path, db):
 
 
 def test_categories_slug_display_name_synonym_and_unmapped(tmp_path, db):
-    spellings = {"machinery": "machinery", "Apparel & Textiles": "apparel_textiles",
-                 "  HOME   & garden ": "home_garden", "Packaging & Printing": "packaging",
-                 "auto_parts": "auto_parts", "Health & Medical": "health_medical",
-                 "clothing": "apparel_textiles", "Industrial Lasers": "other"}
+    spellings = {
+        "machinery": "machinery",
+        "Apparel & Textiles": "apparel_textiles",
+        "  HOME   & garden ": "home_garden",
+        "Packaging & Printing": "packaging",
+        "auto_parts": "auto_parts",
+        "Health & Medical": "health_medical",
+        "clothing": "apparel_textiles",
+        "Industrial Lasers": "other",
+    }
     rows = [good_row(f"K{i}", product_category=t) for i, t in enumerate(spellings)]
     r = load(write_csv(tmp_path / "cats.csv", rows), db)
     assert r.inserted == len(spellings) and r.unmapped_categories == 1
@@ -118,10 +149,17 @@ def test_categories_slug_display_name_synonym_and_unmapped(tmp_path, db):
 
 
 def test_claim_type_synonyms(tmp_path, db):
-    spellings = {"quality": "quality", "colour mismatch": "quality", "Not as described": "quality",
-                 "short shipment": "quantity", "damaged": "damaged", "late delivery": "late_shipment",
-                 "never arrived": "non_delivery", "falsified certificates": "compliance",
-                 "other": "other"}
+    spellings = {
+        "quality": "quality",
+        "colour mismatch": "quality",
+        "Not as described": "quality",
+        "short shipment": "quantity",
+        "damaged": "damaged",
+        "late delivery": "late_shipment",
+        "never arrived": "non_delivery",
+        "falsified certificates": "compliance",
+        "other": "other",
+    }
     rows = [good_row(f"T{i}", claim_type=t) for i, t in enumerate(spellings)]
     assert load(write_csv(tmp_path / "types.csv", rows), db).inserted == len(spellings)
     for i, slug in enumerate(spellings.values()):
@@ -129,33 +167,77 @@ def test_claim_type_synonyms(tmp_path, db):
 
 
 def test_optional_fields_are_cleaned(tmp_path, db):
-    row = good_row("P1", evidence="Photos; video,inspection report", inspection="Bureau Veritas",
-                   decided_by="Alibaba", coverage="post delivery", escalated_date="10 Mar 2026",
-                   inspection_fee="€300", currency="EUR", order_value="€1.000,00",
-                   claim_amount="1000", refund_amount="250,50", description="  Colour <b>off</b> ")
+    row = good_row(
+        "P1",
+        evidence="Photos; video,inspection report",
+        inspection="Bureau Veritas",
+        decided_by="Alibaba",
+        coverage="post delivery",
+        escalated_date="10 Mar 2026",
+        inspection_fee="€300",
+        currency="EUR",
+        order_value="€1.000,00",
+        claim_amount="1000",
+        refund_amount="250,50",
+        description="  Colour <b>off</b> ",
+    )
     load(write_csv(tmp_path / "opt.csv", [row]), db)
-    got = case(db, "P1", "evidence, inspection, decided_by, coverage, escalated_date::VARCHAR, "
-                         "inspection_fee, refund_amount, description")
-    assert got == (["inspection_report", "photos", "video"], "bv", "platform", "post_delivery",
-                   "2026-03-10", Decimal("300.00"), Decimal("250.50"), "Colour <b>off</b>")
+    got = case(
+        db,
+        "P1",
+        "evidence, inspection, decided_by, coverage, escalated_date::VARCHAR, "
+        "inspection_fee, refund_amount, description",
+    )
+    assert got == (
+        ["inspection_report", "photos", "video"],
+        "bv",
+        "platform",
+        "post_delivery",
+        "2026-03-10",
+        Decimal("300.00"),
+        Decimal("250.50"),
+        "Colour <b>off</b>",
+    )
 
 
 # --- FX ----------------------------------------------------------------------------------------
+
 
 def test_usd_at_the_ecb_rate_of_opened_date(tmp_path, db):
     # ECB reference rates of 2 Jan 2024: 1 EUR = 1.0956 USD, 1 EUR = 0.86645 GBP,
     # so 1 GBP = 1.0956 / 0.86645 USD. Sat 6 Jan 2024 has no fixing: the library interpolates
     # linearly between Fri 5 Jan (1.0921) and Mon 8 Jan (1.0946): 1.0921 + 0.0025/3.
     rows = [
-        good_row("E1", currency="EUR", opened_date="2024-01-02", closed_date="2024-02-01",
-                 order_value="2000", claim_amount="1000", refund_amount="100"),
-        good_row("G1", currency="GBP", opened_date="2024-01-02", closed_date="2024-02-01",
-                 claim_amount="1000", refund_amount="0"),
-        good_row("E2", currency="EUR", opened_date="2024-01-06", closed_date="2024-02-01",
-                 claim_amount="1000", refund_amount="0"),
+        good_row(
+            "E1",
+            currency="EUR",
+            opened_date="2024-01-02",
+            closed_date="2024-02-01",
+            order_value="2000",
+            claim_amount="1000",
+            refund_amount="100",
+        ),
+        good_row(
+            "G1",
+            currency="GBP",
+            opened_date="2024-01-02",
+            closed_date="2024-02-01",
+            claim_amount="1000",
+            refund_amount="0",
+        ),
+        good_row(
+            "E2",
+            currency="EUR",
+            opened_date="2024-01-06",
+            closed_date="2024-02-01",
+            claim_amount="1000",
+            refund_amount="0",
+        ),
     ]
     load(write_csv(tmp_path / "fx.csv", rows), db)
-    ov, claim, refund, rate, fb = case(db, "E1", "order_value_usd, claim_usd, refund_usd, usd_per_unit, fx_fallback")
+    ov, claim, refund, rate, fb = case(
+        db, "E1", "order_value_usd, claim_usd, refund_usd, usd_per_unit, fx_fallback"
+    )
     assert rate == pytest.approx(1.0956) and not fb
     assert (ov, claim, refund) == pytest.approx((2191.2, 1095.6, 109.56))
     assert case(db, "G1", "claim_usd")[0] == pytest.approx(1000 * 1.0956 / 0.86645)
@@ -167,8 +249,14 @@ def test_fx_after_the_shipped_history_uses_the_latest_rate_flagged(tmp_path, db)
 
     last = fx.last_rate_date()
     opened = last.replace(day=1).replace(year=last.year + 1)  # past the history, before "today"
-    row = good_row("F1", currency="EUR", opened_date=opened.isoformat(),
-                   closed_date=opened.isoformat(), claim_amount="100", refund_amount="0")
+    row = good_row(
+        "F1",
+        currency="EUR",
+        opened_date=opened.isoformat(),
+        closed_date=opened.isoformat(),
+        claim_amount="100",
+        refund_amount="0",
+    )
     r = ingest.ingest_file(write_csv(tmp_path / "late.csv", [row]), db, today=opened)
     assert r.fx_fallbacks == 1
     rate, rate_date, fb = case(db, "F1", "usd_per_unit, fx_rate_date, fx_fallback")
@@ -193,13 +281,22 @@ QUARANTINE_CASES = [
     (dict(refund_amount="1000.01"), "refund_amount: greater than claim_amount (1000.01 > 1000.00)"),
     (dict(closed_date=""), "closed_date: missing for final outcome 'no_refund'"),
     (dict(closed_date="2026-03-01"), "closed_date: before opened_date (2026-03-01 < 2026-03-05)"),
-    (dict(opened_date="2026-07-01", closed_date="2026-07-02"), "opened_date: in the future (2026-07-01)"),
+    (
+        dict(opened_date="2026-07-01", closed_date="2026-07-02"),
+        "opened_date: in the future (2026-07-01)",
+    ),
     (dict(outcome="won in court"), "outcome: unknown value 'won in court'"),
     (dict(claim_type="bad vibes"), "claim_type: unknown value 'bad vibes'"),
     (dict(currency="XYZ"), "currency: unknown currency 'XYZ'"),
     (dict(currency="", order_value="1000", claim_amount="1000"), "currency: missing"),
-    (dict(currency="USD", claim_amount="€1000"), "currency: amounts written in EUR but the case's currency is USD"),
-    (dict(outcome="partial refund", refund_amount=""), "refund_amount: missing for outcome 'partial_refund'"),
+    (
+        dict(currency="USD", claim_amount="€1000"),
+        "currency: amounts written in EUR but the case's currency is USD",
+    ),
+    (
+        dict(outcome="partial refund", refund_amount=""),
+        "refund_amount: missing for outcome 'partial_refund'",
+    ),
 ]
 
 
@@ -217,8 +314,11 @@ def test_several_problems_are_all_named(tmp_path, db):
     row = good_row("M1", claim_amount="-1", outcome="??", opened_date="someday")
     load(write_csv(tmp_path / "m.csv", [row]), db)
     text = reasons(db)[1]
-    for part in ("outcome: unknown value '??'", "opened_date: not a date 'someday'",
-                 "claim_amount: negative"):
+    for part in (
+        "outcome: unknown value '??'",
+        "opened_date: not a date 'someday'",
+        "claim_amount: negative",
+    ):
         assert part in text
     assert text.count("; ") == 2
 
@@ -232,6 +332,7 @@ def test_quarantine_keeps_raw_record_and_case_id(tmp_path, db):
 
 # --- repeats, snapshots and counts -----------------------------------------------------------
 
+
 def test_identical_row_in_one_file_counts_once(tmp_path, db):
     rows = [good_row("R1"), good_row("R1"), good_row("R2"), good_row("R1")]
     r = load(write_csv(tmp_path / "rep.csv", rows), db)
@@ -239,7 +340,10 @@ def test_identical_row_in_one_file_counts_once(tmp_path, db):
 
 
 def test_same_case_written_differently_is_a_repeat(tmp_path, db):
-    rows = [good_row("R1", claim_amount="1000"), good_row("R1", claim_amount="$1,000.00", currency="")]
+    rows = [
+        good_row("R1", claim_amount="1000"),
+        good_row("R1", claim_amount="$1,000.00", currency=""),
+    ]
     r = load(write_csv(tmp_path / "rep.csv", rows), db)
     assert (r.inserted, r.repeats) == (1, 1)
 
@@ -253,14 +357,18 @@ def test_conflicting_versions_in_one_file_are_quarantined(tmp_path, db):
 
 def test_snapshot_updates_replace_the_case(tmp_path, db):
     old = [good_row("S1", outcome="open", refund_amount="", closed_date=""), good_row("S2")]
-    new = [good_row("S1", outcome="partial refund", refund_amount="400", closed_date="2026-05-01"),
-           good_row("S2"), good_row("S3")]
+    new = [
+        good_row("S1", outcome="partial refund", refund_amount="400", closed_date="2026-05-01"),
+        good_row("S2"),
+        good_row("S3"),
+    ]
     r1 = load(write_csv(tmp_path / "snap1.csv", old), db)
     first_loaded = case(db, "S1", "first_loaded_at")[0]
     r2 = load(write_csv(tmp_path / "snap2.csv", new), db)
     assert (r1.inserted, r2.inserted, r2.updated, r2.unchanged) == (2, 1, 1, 1)
     outcome, refund, load_id, first, updated = case(
-        db, "S1", "outcome, refund_amount, load_id, first_loaded_at, updated_at")
+        db, "S1", "outcome, refund_amount, load_id, first_loaded_at, updated_at"
+    )
     assert (outcome, refund, load_id) == ("partial_refund", Decimal("400.00"), r2.load_id)
     assert first == first_loaded and updated > first
     assert fetch(db, "SELECT count(*), count(DISTINCT case_id) FROM cases") == [(3, 3)]
@@ -270,17 +378,26 @@ def test_counts_add_up_and_are_logged(tmp_path, db):
     rows = [good_row("C1"), good_row("C1"), good_row("C2", claim_amount="x"), good_row("C3")]
     r = load(write_csv(tmp_path / "c.csv", rows), db)
     assert r.adds_up() and (r.rows_read, r.inserted, r.repeats, r.quarantined) == (4, 2, 1, 1)
-    logged = fetch(db, "SELECT rows_read, inserted, updated, unchanged, repeats, quarantined, "
-                       "file_sha256 FROM loads")[0]
+    logged = fetch(
+        db,
+        "SELECT rows_read, inserted, updated, unchanged, repeats, quarantined, "
+        "file_sha256 FROM loads",
+    )[0]
     sha = hashlib.sha256((tmp_path / "c.csv").read_bytes()).hexdigest()
     assert logged == (4, 2, 0, 0, 1, 1, sha)
-    assert "read 4 = inserted 2 + updated 0 + unchanged 0 + repeats 1 + quarantined 1" in ingest.format_result(r)
+    assert (
+        "read 4 = inserted 2 + updated 0 + unchanged 0 + repeats 1 + quarantined 1"
+        in ingest.format_result(r)
+    )
 
 
 def test_identical_file_twice_changes_nothing(tmp_path, db):
     path = write_csv(tmp_path / "same.csv", [good_row("C1"), good_row("C2", claim_amount="?")])
     load(path, db)
-    before = fetch(db, "SELECT * FROM cases ORDER BY case_id"), fetch(db, "SELECT * FROM quarantine")
+    before = (
+        fetch(db, "SELECT * FROM cases ORDER BY case_id"),
+        fetch(db, "SELECT * FROM quarantine"),
+    )
     r = load(path, db)
     assert (r.inserted, r.updated, r.unchanged, r.quarantined) == (0, 0, 1, 1)
     after = fetch(db, "SELECT * FROM cases ORDER BY case_id"), fetch(db, "SELECT * FROM quarantine")
@@ -299,11 +416,15 @@ def test_failing_file_leaves_the_store_byte_for_byte_unchanged(tmp_path, db):
 
 # --- privacy --------------------------------------------------------------------------------
 
+
 def test_buyer_ref_is_pseudonymised_and_never_stored(tmp_path, db):
     from analysis import pseudonym
 
-    rows = [good_row("B1", buyer_ref="alice@example.com"), good_row("B2", buyer_ref=" ALICE@example.com"),
-            good_row("B3", buyer_ref="bob@example.com", claim_amount="bad")]
+    rows = [
+        good_row("B1", buyer_ref="alice@example.com"),
+        good_row("B2", buyer_ref=" ALICE@example.com"),
+        good_row("B3", buyer_ref="bob@example.com", claim_amount="bad"),
+    ]
     load(write_csv(tmp_path / "b.csv", rows), db)
     k1, k2 = case(db, "B1", "buyer_key")[0], case(db, "B2", "buyer_key")[0]
     secret = pseudonym.secret_for(db)
@@ -317,15 +438,32 @@ def test_buyer_ref_is_pseudonymised_and_never_stored(tmp_path, db):
 
 # --- formats, encodings, mapping -------------------------------------------------------------
 
+
 def test_semicolon_csv_with_decimal_commas_in_cp1252(tmp_path, db):
     path = tmp_path / "euro.csv"
-    write_csv(path, [good_row("W1", currency="", order_value="€1.234,56", claim_amount="€400,50",
-                              refund_amount="€0", product_category="Électronique")],
-              delimiter=";", encoding="cp1252")
+    write_csv(
+        path,
+        [
+            good_row(
+                "W1",
+                currency="",
+                order_value="€1.234,56",
+                claim_amount="€400,50",
+                refund_amount="€0",
+                product_category="Électronique",
+            )
+        ],
+        delimiter=";",
+        encoding="cp1252",
+    )
     r = load(path, db)
     assert r.inserted == 1
     assert case(db, "W1", "order_value, claim_amount, currency, category_raw") == (
-        Decimal("1234.56"), Decimal("400.50"), "EUR", "Électronique")
+        Decimal("1234.56"),
+        Decimal("400.50"),
+        "EUR",
+        "Électronique",
+    )
 
 
 def test_utf8_bom_and_tsv(tmp_path, db):
@@ -345,18 +483,27 @@ def test_json_array_and_lines_excel_and_parquet(tmp_path, db):
     import openpyxl
     import pandas as pd
 
-    (tmp_path / "a.json").write_text(json.dumps([good_row("J1", evidence=None) | {"evidence": ["photos", "video"]}]))
+    (tmp_path / "a.json").write_text(
+        json.dumps([good_row("J1", evidence=None) | {"evidence": ["photos", "video"]}])
+    )
     (tmp_path / "b.jsonl").write_text("\n".join(json.dumps(good_row(f"J{i}")) for i in (2, 3)))
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(list(good_row().keys()))
     import datetime as dt
-    ws.append([*good_row("X1").values()][:4] + [dt.datetime(2026, 3, 5)] + [*good_row("X1").values()][5:])
+
+    ws.append(
+        [*good_row("X1").values()][:4] + [dt.datetime(2026, 3, 5)] + [*good_row("X1").values()][5:]
+    )
     wb.save(tmp_path / "c.xlsx")
     pd.DataFrame([good_row("P1")]).assign(claim_amount=1000.0).to_parquet(tmp_path / "d.parquet")
     results = ingest.ingest_paths([tmp_path], db, today=TODAY)
     assert [(Path(r.source_file).name, r.inserted, r.quarantined) for r in results] == [
-        ("a.json", 1, 0), ("b.jsonl", 2, 0), ("c.xlsx", 1, 0), ("d.parquet", 1, 0)]
+        ("a.json", 1, 0),
+        ("b.jsonl", 2, 0),
+        ("c.xlsx", 1, 0),
+        ("d.parquet", 1, 0),
+    ]
     assert case(db, "J1", "evidence")[0] == ["photos", "video"]
     assert str(case(db, "X1", "opened_date")[0]) == "2026-03-05"
     assert case(db, "P1", "claim_amount")[0] == Decimal("1000.00")
@@ -368,14 +515,25 @@ def test_mapping_file_renames_columns_and_maps_values(tmp_path, db):
         "values:\n  outcome:\n    Closed - seller won: no_refund\n    Closed - buyer won: full_refund\n"
         "date_format: '%d/%m/%Y'\ncurrency: GBP\n"
     )
-    rows = [{"Dispute No.": "M1", "Vendor": "V1", "product_category": "toys", "claim_type": "damaged",
-             "opened_date": "03/05/2026", "Status": "Closed - seller won", "order_value": "50",
-             "claim_amount": "50", "closed_date": "04/05/2026"}]
+    rows = [
+        {
+            "Dispute No.": "M1",
+            "Vendor": "V1",
+            "product_category": "toys",
+            "claim_type": "damaged",
+            "opened_date": "03/05/2026",
+            "Status": "Closed - seller won",
+            "order_value": "50",
+            "claim_amount": "50",
+            "closed_date": "04/05/2026",
+        }
+    ]
     path = write_csv(tmp_path / "foreign.csv", rows)
     results = ingest.ingest_paths([path], db, mapping=tmp_path / "map.yaml", today=TODAY)
     assert results[0].inserted == 1, results[0]
-    assert case(db, "M1", "supplier_id, outcome, currency, opened_date::VARCHAR, refund_amount") == (
-        "V1", "no_refund", "GBP", "2026-05-03", Decimal("0.00"))
+    assert case(
+        db, "M1", "supplier_id, outcome, currency, opened_date::VARCHAR, refund_amount"
+    ) == ("V1", "no_refund", "GBP", "2026-05-03", Decimal("0.00"))
 
 
 @pytest.mark.parametrize(

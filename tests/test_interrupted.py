@@ -32,21 +32,30 @@ ROOT = Path(__file__).resolve().parents[1]
 def _write_big_csv(path: Path) -> None:
     # 200,000 valid cases; every 1000th has an unreadable claim -> 200 quarantined
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write("case_id,supplier_id,product_category,claim_type,opened_date,outcome,order_value,"
-                 "claim_amount,currency,refund_amount,closed_date,description,buyer_ref\n")
+        fh.write(
+            "case_id,supplier_id,product_category,claim_type,opened_date,outcome,order_value,"
+            "claim_amount,currency,refund_amount,closed_date,description,buyer_ref\n"
+        )
         for i in range(N_ROWS):
             claim = "n/a?" if i % 1000 == 999 else str(900 + i % 89)
-            fh.write(f"K{i},S{i % 500},machinery,quality,2025-03-{1 + i % 28:02d},no_refund,"
-                     f"{1000 + i % 97},{claim},USD,0,2025-04-01,description {i},buyer{i % 1000}\n")
+            fh.write(
+                f"K{i},S{i % 500},machinery,quality,2025-03-{1 + i % 28:02d},no_refund,"
+                f"{1000 + i % 97},{claim},USD,0,2025-04-01,description {i},buyer{i % 1000}\n"
+            )
 
 
 def _state(db: Path) -> dict[str, list]:
     """What a reader sees: the tables' contents (opening the store is itself part of the check)."""
     return {
         "cases": fetch(db, "SELECT count(*), sum(hash(case_id, content_hash, load_id)) FROM cases"),
-        "loads": fetch(db, "SELECT load_id, source_file, rows_read, inserted, updated, unchanged, "
-                           "repeats, quarantined FROM loads ORDER BY load_id"),
-        "quarantine": fetch(db, "SELECT count(*), sum(hash(file_sha256, row_number, reason)) FROM quarantine"),
+        "loads": fetch(
+            db,
+            "SELECT load_id, source_file, rows_read, inserted, updated, unchanged, "
+            "repeats, quarantined FROM loads ORDER BY load_id",
+        ),
+        "quarantine": fetch(
+            db, "SELECT count(*), sum(hash(file_sha256, row_number, reason)) FROM quarantine"
+        ),
         "meta": fetch(db, "SELECT * FROM store_meta ORDER BY key"),
     }
 
@@ -73,7 +82,10 @@ def setup(tmp_path_factory):
     duration = time.monotonic() - t0
     assert run.returncode == 0, run.stderr
     # 200,000 read = 199,800 inserted + 200 quarantined (every 1000th claim is 'n/a?')
-    assert f"read {N_ROWS} = inserted {N_ROWS - 200} + updated 0 + unchanged 0 + repeats 0 + quarantined 200" in run.stdout
+    assert (
+        f"read {N_ROWS} = inserted {N_ROWS - 200} + updated 0 + unchanged 0 + repeats 0 + quarantined 200"
+        in run.stdout
+    )
     return big, base_db, base_state, _state(ref_db), duration
 
 
@@ -85,8 +97,9 @@ def test_sigkill_at_random_moments_leaves_the_store_as_before(setup, tmp_path):
     outcomes = []
     for k, delay in enumerate(delays):
         db = shutil.copytree(base_db.parent, tmp_path / f"kill{k}") / base_db.name
-        proc = subprocess.Popen(_ingest_cmd(big, db), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            _ingest_cmd(big, db), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
@@ -105,10 +118,14 @@ def test_sigkill_at_random_moments_leaves_the_store_as_before(setup, tmp_path):
     # (the latest kill that landed mid-write, so the store holds the earlier load only)
     k = max(i for i, outcome in enumerate(outcomes) if outcome == "before")
     killed = tmp_path / f"kill{k}" / base_db.name
-    run = subprocess.run(_ingest_cmd(big, killed), capture_output=True, text=True, cwd=ROOT, timeout=300)
+    run = subprocess.run(
+        _ingest_cmd(big, killed), capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert run.returncode == 0, run.stderr
-    assert f"read {N_ROWS} = inserted {N_ROWS - 200} + updated 0 + unchanged 0 + repeats 0 " \
-           "+ quarantined 200" in run.stdout
+    assert (
+        f"read {N_ROWS} = inserted {N_ROWS - 200} + updated 0 + unchanged 0 + repeats 0 "
+        "+ quarantined 200" in run.stdout
+    )
     state = _state(killed)
     # 2 earlier cases (A3 was quarantined) + 199,800; load ids come from a sequence, so the
     # loads are compared without them

@@ -8,8 +8,10 @@ from analysis.mapping import Mapping
 
 def test_load_canonicalises_names(tmp_path):
     p = tmp_path / "m.yaml"
-    p.write_text("columns:\n  'Dispute No.': Case ID\nvalues:\n  Outcome:\n    Won: full_refund\n"
-                 "date_format: '%d/%m/%Y'\ncurrency: usd\nsheet: Cases\n")
+    p.write_text(
+        "columns:\n  'Dispute No.': Case ID\nvalues:\n  Outcome:\n    Won: full_refund\n"
+        "date_format: '%d/%m/%Y'\ncurrency: usd\nsheet: Cases\n"
+    )
     m = Mapping.load(p)
     assert m.columns == {"dispute_no": "case_id"}
     assert m.values == {"outcome": {"Won": "full_refund"}}

@@ -25,7 +25,9 @@ SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[Heal
 
 # Text that looks like amounts and dates reaches the interesting branches more often than
 # arbitrary Unicode; both are tried.
-NUMBERISH = st.text(alphabet="0123456789.,-()/ $€£¥₹USDEURGBPRMBJanMrchT:\u00a0\u202f'", max_size=24)
+NUMBERISH = st.text(
+    alphabet="0123456789.,-()/ $€£¥₹USDEURGBPRMBJanMrchT:\u00a0\u202f'", max_size=24
+)
 ANY_TEXT = st.text(max_size=40)
 TEXTS = st.lists(st.one_of(NUMBERISH, ANY_TEXT), min_size=1, max_size=60)
 
@@ -49,16 +51,25 @@ def _run(con, sql: str, texts: list[str], *params):
 @SETTINGS
 @given(texts=TEXTS)
 def test_every_macro_returns_a_value_or_null_for_any_text(con, texts):
-    rows = _run(con, "ta_amount(s), ta_amount_currency(s), ta_date(s, NULL), ta_date_problem(s, NULL), "
-                     "ta_date(s, '%d/%m/%Y'), ta_blank(s), ta_key(s), ta_amount_stripped(s)", texts)
+    rows = _run(
+        con,
+        "ta_amount(s), ta_amount_currency(s), ta_date(s, NULL), ta_date_problem(s, NULL), "
+        "ta_date(s, '%d/%m/%Y'), ta_blank(s), ta_key(s), ta_amount_stripped(s)",
+        texts,
+    )
     assert len(rows) == len(texts)
-    for text, (amount, currency, date, problem, declared_date, blank, key, _) in zip(texts, rows, strict=True):
+    for text, (amount, currency, date, problem, declared_date, blank, key, _) in zip(
+        texts, rows, strict=True
+    ):
         assert amount is None or isinstance(amount, Decimal)
         assert amount is None or abs(amount) < Decimal("1e16")  # DECIMAL(18,2)
         assert currency is None or (isinstance(currency, str) and len(currency) == 3)
         assert date is None or isinstance(date, dt.date)
         assert declared_date is None or isinstance(declared_date, dt.date)
-        assert problem in ("not a date", "ambiguous day/month order; declare date_format in a --mapping file")
+        assert problem in (
+            "not a date",
+            "ambiguous day/month order; declare date_format in a --mapping file",
+        )
         assert blank is None or blank in text  # trimmed, never invented
         assert isinstance(key, str) and key == key.strip()
 
@@ -71,8 +82,11 @@ def test_ta_key_is_idempotent_and_case_free(con, texts):
         assert key == key_of_key
 
 
-AMOUNTS = st.lists(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999999999.99"), places=2),
-                   min_size=1, max_size=30)
+AMOUNTS = st.lists(
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999999999.99"), places=2),
+    min_size=1,
+    max_size=30,
+)
 
 
 def _european(v: Decimal) -> str:
@@ -84,12 +98,24 @@ def amount_spellings(v: Decimal) -> list[tuple[str, Decimal, str | None]]:
     """(text, the amount it must parse to, the currency it carries) for each accepted spelling."""
     plain, grouped = f"{v:.2f}", f"{v:,.2f}"
     out = [
-        (plain, v, None), (grouped, v, None), ("$" + grouped, v, "USD"), ("USD " + grouped, v, "USD"),
-        (grouped + " USD", v, "USD"), ("usd " + grouped, v, "USD"), ("€" + _european(v), v, "EUR"),
-        ("EUR " + plain, v, "EUR"), ("£" + plain, v, "GBP"), (plain.replace(".", ","), v, None),
-        (_european(v).replace(".", "\u00a0"), v, None), ("  " + plain + "  ", v, None),
-        ("-" + plain, -v, None), ("(" + grouped + ")", -v, None), ("RMB " + grouped, v, "CNY"),
-        ("¥" + plain, v, "CNY"), ("HK$" + grouped, v, "HKD"), ("CNY " + plain, v, "CNY"),
+        (plain, v, None),
+        (grouped, v, None),
+        ("$" + grouped, v, "USD"),
+        ("USD " + grouped, v, "USD"),
+        (grouped + " USD", v, "USD"),
+        ("usd " + grouped, v, "USD"),
+        ("€" + _european(v), v, "EUR"),
+        ("EUR " + plain, v, "EUR"),
+        ("£" + plain, v, "GBP"),
+        (plain.replace(".", ","), v, None),
+        (_european(v).replace(".", "\u00a0"), v, None),
+        ("  " + plain + "  ", v, None),
+        ("-" + plain, -v, None),
+        ("(" + grouped + ")", -v, None),
+        ("RMB " + grouped, v, "CNY"),
+        ("¥" + plain, v, "CNY"),
+        ("HK$" + grouped, v, "HKD"),
+        ("CNY " + plain, v, "CNY"),
     ]
     if v == v.to_integral_value():
         out.append((str(int(v)), v, None))  # '12500'
@@ -108,16 +134,29 @@ def test_every_amount_spelling_parses_back_to_its_value(con, values):
         assert currency == want_currency, text
 
 
-DATES = st.lists(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2099, 12, 31)), min_size=1, max_size=30)
+DATES = st.lists(
+    st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2099, 12, 31)),
+    min_size=1,
+    max_size=30,
+)
 
 
 def date_spellings(d: dt.date) -> list[str]:
     """Each accepted spelling of ``d`` that needs no declared format."""
     out = [
-        d.isoformat(), d.strftime("%Y/%m/%d"), d.strftime("%Y.%m.%d"), f"{d.day} {d:%b} {d.year}",
-        d.strftime("%d %b %Y"), d.strftime("%d %B %Y"), f"{d:%b} {d.day}, {d.year}",
-        d.strftime("%B %d, %Y"), d.strftime("%d-%b-%Y"), f"{d.isoformat()}T08:30:00",
-        f"{d.isoformat()} 23:59:59", f"{d.day} {d:%b} {d.year}".upper(), f" {d.isoformat()} ",
+        d.isoformat(),
+        d.strftime("%Y/%m/%d"),
+        d.strftime("%Y.%m.%d"),
+        f"{d.day} {d:%b} {d.year}",
+        d.strftime("%d %b %Y"),
+        d.strftime("%d %B %Y"),
+        f"{d:%b} {d.day}, {d.year}",
+        d.strftime("%B %d, %Y"),
+        d.strftime("%d-%b-%Y"),
+        f"{d.isoformat()}T08:30:00",
+        f"{d.isoformat()} 23:59:59",
+        f"{d.day} {d:%b} {d.year}".upper(),
+        f" {d.isoformat()} ",
     ]
     if d.day > 12 or d.day == d.month:
         out += [f"{d.day:02d}/{d.month:02d}/{d.year}", f"{d.day}.{d.month}.{d.year}"]  # d/m/Y
@@ -142,8 +181,12 @@ def test_ambiguous_day_month_is_null_with_the_ambiguous_problem(con, dates):
     texts = [f"{d.day:02d}/{d.month:02d}/{d.year}" for d in ambiguous]
     if not texts:
         return
-    rows = _run(con, "ta_date(s, NULL), ta_date_problem(s, NULL), ta_date(s, '%d/%m/%Y'), "
-                     "ta_date(s, '%m/%d/%Y')", texts)
+    rows = _run(
+        con,
+        "ta_date(s, NULL), ta_date_problem(s, NULL), ta_date(s, '%d/%m/%Y'), "
+        "ta_date(s, '%m/%d/%Y')",
+        texts,
+    )
     for d, (undeclared, problem, as_dm, as_md) in zip(ambiguous, rows, strict=True):
         assert undeclared is None
         assert problem.startswith("ambiguous day/month order")
@@ -154,18 +197,37 @@ def test_ambiguous_day_month_is_null_with_the_ambiguous_problem(con, dates):
 
 # --- the staging as a whole -------------------------------------------------------------------
 
-CELL = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=30)
-FIELDS = ["case_id", "supplier_id", "product_category", "claim_type", "opened_date", "outcome",
-          "order_value", "claim_amount", "currency", "refund_amount", "closed_date"]
+CELL = st.text(
+    alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=30
+)
+FIELDS = [
+    "case_id",
+    "supplier_id",
+    "product_category",
+    "claim_type",
+    "opened_date",
+    "outcome",
+    "order_value",
+    "claim_amount",
+    "currency",
+    "refund_amount",
+    "closed_date",
+]
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cells=st.lists(st.dictionaries(st.sampled_from(FIELDS), CELL, max_size=len(FIELDS)), min_size=1, max_size=5))
+@given(
+    cells=st.lists(
+        st.dictionaries(st.sampled_from(FIELDS), CELL, max_size=len(FIELDS)), min_size=1, max_size=5
+    )
+)
 def test_staging_loads_or_quarantines_any_cell_text(cells):
     """Random text in random fields of a few valid rows: the file loads, each row is inserted,
     repeated or quarantined, and the counts add up, in the result and in the loads table."""
-    rows = [good_row(f"P{i}", opened_date="2025-03-05", closed_date="2025-04-01") | overrides
-            for i, overrides in enumerate(cells)]
+    rows = [
+        good_row(f"P{i}", opened_date="2025-03-05", closed_date="2025-04-01") | overrides
+        for i, overrides in enumerate(cells)
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "random.csv"
         with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -176,8 +238,10 @@ def test_staging_loads_or_quarantines_any_cell_text(cells):
         result = ingest.ingest_file(path, db, today=TODAY)
         assert result.rows_read == len(rows)
         assert result.adds_up()
-        assert fetch(db, "SELECT rows_read, inserted + updated + unchanged + repeats + quarantined "
-                         "FROM loads") == [(len(rows), len(rows))]
+        assert fetch(
+            db,
+            "SELECT rows_read, inserted + updated + unchanged + repeats + quarantined FROM loads",
+        ) == [(len(rows), len(rows))]
         assert fetch(db, "SELECT count(*) FROM quarantine") == [(result.quarantined,)]
 
 

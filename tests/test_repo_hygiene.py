@@ -25,7 +25,12 @@ def test_report_notebooks_exist():
 
 
 def test_generated_files_are_ignored():
-    probe = ["data/cases.duckdb", "data/cases.duckdb.wal", "data/raw/demo/x.csv",
-             "reports/outcome_report/2026-10/outcome_report_2026-10.html", "data/.ta-outcomes-buyer.key"]
+    probe = [
+        "data/cases.duckdb",
+        "data/cases.duckdb.wal",
+        "data/raw/demo/x.csv",
+        "reports/outcome_report/2026-10/outcome_report_2026-10.html",
+        "data/.ta-outcomes-buyer.key",
+    ]
     run = subprocess.run(["git", "check-ignore", *probe], cwd=ROOT, capture_output=True, text=True)
     assert sorted(run.stdout.split()) == sorted(probe)

@@ -530,7 +530,10 @@ def test_limitations_parsing(tmp_path):
 def test_fingerprint_by_hand(store):
     con = duckdb.connect(str(store), read_only=True)
     # The digest, rebuilt from the 64-bit hash of each case's 'case_id:content_hash' line.
-    hashes = [h for (h,) in con.execute("SELECT hash(case_id || ':' || content_hash) FROM cases").fetchall()]
+    hashes = [
+        h
+        for (h,) in con.execute("SELECT hash(case_id || ':' || content_hash) FROM cases").fetchall()
+    ]
     con.close()
     xor = functools.reduce(operator.xor, hashes, 0)
     expected = hashlib.sha256(f"{len(hashes)}:{sum(hashes)}:{xor}".encode()).hexdigest()

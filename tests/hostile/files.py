@@ -19,34 +19,80 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HEADER = [
-    "case_id", "supplier_id", "product_category", "claim_type", "opened_date", "outcome",
-    "order_value", "claim_amount", "currency", "refund_amount", "closed_date", "description",
+    "case_id",
+    "supplier_id",
+    "product_category",
+    "claim_type",
+    "opened_date",
+    "outcome",
+    "order_value",
+    "claim_amount",
+    "currency",
+    "refund_amount",
+    "closed_date",
+    "description",
 ]
 
 #: The classes of bad input the suite must try (issue 6, "Bad files").
 CLASSES = (
-    "empty", "binary", "truncated", "unterminated_quote", "header_only", "missing_column",
-    "duplicated_column", "long_field", "encoding", "line_endings", "spreadsheet",
-    "corrupt_xlsx", "json_not_records", "json_lines_broken", "corrupt_parquet", "mixed_folder",
+    "empty",
+    "binary",
+    "truncated",
+    "unterminated_quote",
+    "header_only",
+    "missing_column",
+    "duplicated_column",
+    "long_field",
+    "encoding",
+    "line_endings",
+    "spreadsheet",
+    "corrupt_xlsx",
+    "json_not_records",
+    "json_lines_broken",
+    "corrupt_parquet",
+    "mixed_folder",
     "mapping",
 )
 
 
 def row(case_id: str, **overrides: str) -> dict[str, str]:
     """A valid closed case (opened 2025-03-05, no refund on a 1000 USD claim)."""
-    r = dict(zip(HEADER, [case_id, "S1", "machinery", "quality", "2025-03-05", "no_refund",
-                          "1000", "1000", "USD", "0", "2025-04-01", "ordinary description"],
-                 strict=True))
+    r = dict(
+        zip(
+            HEADER,
+            [
+                case_id,
+                "S1",
+                "machinery",
+                "quality",
+                "2025-03-05",
+                "no_refund",
+                "1000",
+                "1000",
+                "USD",
+                "0",
+                "2025-04-01",
+                "ordinary description",
+            ],
+            strict=True,
+        )
+    )
     r.update(overrides)
     return r
 
 
-def csv_text(rows: list[dict], header: list[str] | None = None, delimiter: str = ",",
-             newline: str = "\n") -> str:
+def csv_text(
+    rows: list[dict], header: list[str] | None = None, delimiter: str = ",", newline: str = "\n"
+) -> str:
     """Rows as CSV text (quoting as the csv module does), with the given line ending."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=header or HEADER, delimiter=delimiter,
-                       lineterminator=newline, extrasaction="ignore")
+    w = csv.DictWriter(
+        buf,
+        fieldnames=header or HEADER,
+        delimiter=delimiter,
+        lineterminator=newline,
+        extrasaction="ignore",
+    )
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
@@ -65,7 +111,7 @@ class Expect:
     quarantined: int | None = None
     repeats: int = 0
     error: str | None = None  # a regex the one-line message must match (besides the file name)
-    exit_code: int = 1        # of `ta-outcomes ingest` (0 for a load)
+    exit_code: int = 1  # of `ta-outcomes ingest` (0 for a load)
 
 
 @dataclass(frozen=True)
@@ -83,6 +129,7 @@ def _bytes(name: str, data: bytes | Callable[[], bytes]) -> Callable[[Path], Pat
         path = folder / name
         path.write_bytes(data() if callable(data) else data)
         return path
+
     return write
 
 
@@ -91,8 +138,9 @@ def _text(name: str, text: Callable[[], str], encoding: str = "utf-8") -> Callab
 
 
 def _load(read: int, inserted: int, quarantined: int = 0, repeats: int = 0) -> Expect:
-    return Expect(rows_read=read, inserted=inserted, quarantined=quarantined, repeats=repeats,
-                  exit_code=0)
+    return Expect(
+        rows_read=read, inserted=inserted, quarantined=quarantined, repeats=repeats, exit_code=0
+    )
 
 
 def _refuse(pattern: str, exit_code: int = 1) -> Expect:
@@ -100,6 +148,7 @@ def _refuse(pattern: str, exit_code: int = 1) -> Expect:
 
 
 # --- writers that need more than a literal -----------------------------------------------------
+
 
 def _good_csv() -> str:
     return csv_text(five_rows())
@@ -113,7 +162,7 @@ def _truncated_mid_row() -> str:
 
 def _truncated_mid_quote() -> str:
     rows = five_rows()
-    rows[4]["description"] = "says, \"quoted\" and more"  # csv quotes it: "says, ""quoted"" and more"
+    rows[4]["description"] = 'says, "quoted" and more'  # csv quotes it: "says, ""quoted"" and more"
     text = csv_text(rows)
     return text[: text.index("C5,") + 70]  # cut inside the quoted description
 
@@ -122,14 +171,17 @@ def _unterminated_quote_middle() -> str:
     rows = five_rows()
     text = csv_text(rows)
     # row 3's description opens a quote that is never closed: rows 4 and 5 would be swallowed
-    return text.replace("C3,S1,machinery,quality,2025-03-05,no_refund,1000,1000,USD,0,2025-04-01,ordinary",
-                        'C3,S1,machinery,quality,2025-03-05,no_refund,1000,1000,USD,0,2025-04-01,"ordinary')
+    return text.replace(
+        "C3,S1,machinery,quality,2025-03-05,no_refund,1000,1000,USD,0,2025-04-01,ordinary",
+        'C3,S1,machinery,quality,2025-03-05,no_refund,1000,1000,USD,0,2025-04-01,"ordinary',
+    )
 
 
 def _long_field() -> str:
     # a 6 MB description (DuckDB's default line limit is 2 MB)
-    return csv_text([row("L1", description="A" * 6_000_000), row("L2"),
-                     row("L3", description="é" * 1_500_000)])
+    return csv_text(
+        [row("L1", description="A" * 6_000_000), row("L2"), row("L3", description="é" * 1_500_000)]
+    )
 
 
 def _mixed_line_endings() -> bytes:
@@ -173,22 +225,28 @@ def _xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
 
 def _xlsx_several_sheets(folder: Path) -> Path:
     # Notes + Cases (3 rows) + Summary: only 'Cases' has the intake columns
-    return _xlsx(folder / "several_sheets.xlsx", {
-        "Notes": [["read me"], ["exported by hand"]],
-        "Cases": [HEADER] + [list(row(f"X{i}").values()) for i in range(1, 4)],
-        "Summary": [["total", "=COUNTA(Cases!A:A)-1"]],
-    })
+    return _xlsx(
+        folder / "several_sheets.xlsx",
+        {
+            "Notes": [["read me"], ["exported by hand"]],
+            "Cases": [HEADER] + [list(row(f"X{i}").values()) for i in range(1, 4)],
+            "Summary": [["total", "=COUNTA(Cases!A:A)-1"]],
+        },
+    )
 
 
 def _xlsx_formulas(folder: Path) -> Path:
     # row 1 plain; row 2's claim_amount is a formula with no cached value (openpyxl writes none),
     # so it reads as blank -> quarantined 'claim_amount: missing'; row 3 holds formula-looking
     # TEXT in supplier_name/description, which must load as text.
-    r3 = row("F3", description="=HYPERLINK(\"http://evil\",\"click\")")
+    r3 = row("F3", description='=HYPERLINK("http://evil","click")')
     header = [*HEADER, "supplier_name"]
-    rows = [header, [*row("F1").values(), "Plain Ltd"],
-            [*row("F2", claim_amount="=G3*1").values(), "Formula Ltd"],
-            [*r3.values(), "@SUM(A1:A9)"]]
+    rows = [
+        header,
+        [*row("F1").values(), "Plain Ltd"],
+        [*row("F2", claim_amount="=G3*1").values(), "Formula Ltd"],
+        [*r3.values(), "@SUM(A1:A9)"],
+    ]
     path = _xlsx(folder / "formulas.xlsx", {"Cases": rows})
     # openpyxl stores a string starting with '=' as a formula: make row 3's cells text again
     import openpyxl
@@ -202,10 +260,13 @@ def _xlsx_formulas(folder: Path) -> Path:
 
 
 def _xlsx_two_case_sheets(folder: Path) -> Path:
-    return _xlsx(folder / "two_case_sheets.xlsx", {
-        "2025": [HEADER, list(row("A1").values())],
-        "2026": [HEADER, list(row("B1").values())],
-    })
+    return _xlsx(
+        folder / "two_case_sheets.xlsx",
+        {
+            "2025": [HEADER, list(row("A1").values())],
+            "2026": [HEADER, list(row("B1").values())],
+        },
+    )
 
 
 def _zip_not_xlsx(folder: Path) -> Path:
@@ -224,7 +285,7 @@ def _parquet_good_then_corrupt(folder: Path) -> Path:
     pq.write_table(table, path)
     data = bytearray(path.read_bytes())
     mid = len(data) // 2
-    data[mid: mid + 64] = os.urandom(64)  # garble the column chunks, keep the footer
+    data[mid : mid + 64] = os.urandom(64)  # garble the column chunks, keep the footer
     path.write_bytes(bytes(data))
     return path
 
@@ -237,18 +298,34 @@ def _mixed_folder(folder: Path) -> Path:
     (d / "3_good.json").write_text(json.dumps([row("M3")]))
     (d / "4_corrupt.xlsx").write_bytes(b"PK\x03\x04garbage")
     (d / "5_missing.csv").write_text(csv_text([row("M9")], header=HEADER[:3]))
-    (d / "6_good.jsonl").write_text(json.dumps(row("M4")) + "\n" + json.dumps(row("M5", claim_amount="x")) + "\n")
+    (d / "6_good.jsonl").write_text(
+        json.dumps(row("M4")) + "\n" + json.dumps(row("M5", claim_amount="x")) + "\n"
+    )
     (d / "notes.txt.bak").write_text("ignored: not an intake file type")
     return d
 
 
-CHINESE_HEADER = ["案件编号", "供应商", "类目", "投诉类型", "开启日期", "结果", "订单金额", "索赔金额",
-                  "币种", "退款金额", "关闭日期", "描述"]
+CHINESE_HEADER = [
+    "案件编号",
+    "供应商",
+    "类目",
+    "投诉类型",
+    "开启日期",
+    "结果",
+    "订单金额",
+    "索赔金额",
+    "币种",
+    "退款金额",
+    "关闭日期",
+    "描述",
+]
 
 
 def _chinese_csv() -> str:
-    return csv_text([dict(zip(CHINESE_HEADER, r.values(), strict=True)) for r in five_rows()[:2]],
-                    CHINESE_HEADER)
+    return csv_text(
+        [dict(zip(CHINESE_HEADER, r.values(), strict=True)) for r in five_rows()[:2]],
+        CHINESE_HEADER,
+    )
 
 
 def _mapping(text: str) -> Callable[[Path], Path]:
@@ -256,6 +333,7 @@ def _mapping(text: str) -> Callable[[Path], Path]:
         path = folder / "mapping.yaml"
         path.write_text(text)
         return path
+
     return write
 
 
@@ -263,128 +341,402 @@ CASES: list[Case] = [
     # --- empty and binary
     Case("empty_csv", "empty", _bytes("empty.csv", b""), _refuse(r"the file is empty")),
     Case("empty_json", "empty", _bytes("empty.json", b""), _refuse(r"the file is empty")),
-    Case("bom_only_csv", "empty", _bytes("bom.csv", b"\xef\xbb\xbf"), _refuse(r"header\) is blank"),
-         why="a UTF-8 BOM and nothing else (was an IndexError traceback)"),
-    Case("whitespace_only_csv", "empty", _bytes("blank.csv", b"  \n\n \n"), _refuse(r"header\) is blank")),
-    Case("binary_with_nul", "binary", _bytes("binary.csv", _binary_with_nul), _refuse(r"binary content")),
+    Case(
+        "bom_only_csv",
+        "empty",
+        _bytes("bom.csv", b"\xef\xbb\xbf"),
+        _refuse(r"header\) is blank"),
+        why="a UTF-8 BOM and nothing else (was an IndexError traceback)",
+    ),
+    Case(
+        "whitespace_only_csv",
+        "empty",
+        _bytes("blank.csv", b"  \n\n \n"),
+        _refuse(r"header\) is blank"),
+    ),
+    Case(
+        "binary_with_nul",
+        "binary",
+        _bytes("binary.csv", _binary_with_nul),
+        _refuse(r"binary content"),
+    ),
     Case("binary_without_nul", "binary", _bytes("binary2.csv", _binary_without_nul), _refuse(r".")),
-    Case("header_then_garbage", "binary", _bytes("garbage.csv", _header_then_garbage), _refuse(r".")),
-    Case("zip_named_csv", "binary", _bytes("zip.csv", b"PK\x03\x04" + b"\x14" * 200),
-         _refuse(r"required column\(s\) missing")),
+    Case(
+        "header_then_garbage", "binary", _bytes("garbage.csv", _header_then_garbage), _refuse(r".")
+    ),
+    Case(
+        "zip_named_csv",
+        "binary",
+        _bytes("zip.csv", b"PK\x03\x04" + b"\x14" * 200),
+        _refuse(r"required column\(s\) missing"),
+    ),
     # --- truncated
-    Case("truncated_mid_row", "truncated", _text("cut_row.csv", _truncated_mid_row), _load(5, 4, 1),
-         why="5 records: C1-C4 load; C5 has 3 of 12 fields -> quarantined (was counted 3 times)"),
-    Case("truncated_mid_quote", "truncated", _text("cut_quote.csv", _truncated_mid_quote), _load(5, 4, 1),
-         why="C5's quoted description is cut at end of file: that one record is quarantined"),
-    Case("truncated_json", "truncated",
-         _text("cut.json", lambda: json.dumps(five_rows())[:-40]), _refuse(r"cannot read as JSON")),
+    Case(
+        "truncated_mid_row",
+        "truncated",
+        _text("cut_row.csv", _truncated_mid_row),
+        _load(5, 4, 1),
+        why="5 records: C1-C4 load; C5 has 3 of 12 fields -> quarantined (was counted 3 times)",
+    ),
+    Case(
+        "truncated_mid_quote",
+        "truncated",
+        _text("cut_quote.csv", _truncated_mid_quote),
+        _load(5, 4, 1),
+        why="C5's quoted description is cut at end of file: that one record is quarantined",
+    ),
+    Case(
+        "truncated_json",
+        "truncated",
+        _text("cut.json", lambda: json.dumps(five_rows())[:-40]),
+        _refuse(r"cannot read as JSON"),
+    ),
     # --- an unterminated quote in the middle would swallow rows 4-5 into row 3: refused
-    Case("unterminated_quote_middle", "unterminated_quote", _text("quote.csv", _unterminated_quote_middle),
-         _refuse(r"record 3 opens a quoted field that is never closed")),
+    Case(
+        "unterminated_quote_middle",
+        "unterminated_quote",
+        _text("quote.csv", _unterminated_quote_middle),
+        _refuse(r"record 3 opens a quoted field that is never closed"),
+    ),
     # --- header only
-    Case("header_only_csv", "header_only", _text("hdr.csv", lambda: ",".join(HEADER) + "\n"),
-         _refuse(r"header only")),
-    Case("header_only_no_newline", "header_only", _text("hdr2.csv", lambda: ",".join(HEADER)),
-         _refuse(r"header only")),
-    Case("header_only_xlsx", "header_only", lambda f: _xlsx(f / "hdr.xlsx", {"Cases": [HEADER]}),
-         _refuse(r"header only")),
-    Case("empty_json_array", "header_only", _bytes("none.json", b"[]"), _refuse(r"not a list of records")),
+    Case(
+        "header_only_csv",
+        "header_only",
+        _text("hdr.csv", lambda: ",".join(HEADER) + "\n"),
+        _refuse(r"header only"),
+    ),
+    Case(
+        "header_only_no_newline",
+        "header_only",
+        _text("hdr2.csv", lambda: ",".join(HEADER)),
+        _refuse(r"header only"),
+    ),
+    Case(
+        "header_only_xlsx",
+        "header_only",
+        lambda f: _xlsx(f / "hdr.xlsx", {"Cases": [HEADER]}),
+        _refuse(r"header only"),
+    ),
+    Case(
+        "empty_json_array",
+        "header_only",
+        _bytes("none.json", b"[]"),
+        _refuse(r"not a list of records"),
+    ),
     # --- missing or duplicated required columns
-    Case("missing_outcome", "missing_column",
-         _text("no_outcome.csv", lambda: csv_text(five_rows(), [h for h in HEADER if h != "outcome"])),
-         _refuse(r"required column\(s\) missing: outcome")),
-    Case("missing_everything", "missing_column", _text("one_col.csv", lambda: "notes\nhello\n"),
-         _refuse(r"required column\(s\) missing: case_id, supplier_id")),
-    Case("duplicated_case_id", "duplicated_column",
-         _text("dup.csv", lambda: csv_text(five_rows(), ["case_id", *HEADER])),
-         _refuse(r"column 'case_id' appears more than once")),
-    Case("duplicated_by_alias", "duplicated_column",
-         _text("dup2.csv", lambda: "Status,outcome," + ",".join(h for h in HEADER if h != "outcome") + "\n"),
-         _refuse(r"column 'outcome' appears more than once"),
-         why="'Status' is an alias of outcome"),
+    Case(
+        "missing_outcome",
+        "missing_column",
+        _text(
+            "no_outcome.csv", lambda: csv_text(five_rows(), [h for h in HEADER if h != "outcome"])
+        ),
+        _refuse(r"required column\(s\) missing: outcome"),
+    ),
+    Case(
+        "missing_everything",
+        "missing_column",
+        _text("one_col.csv", lambda: "notes\nhello\n"),
+        _refuse(r"required column\(s\) missing: case_id, supplier_id"),
+    ),
+    Case(
+        "duplicated_case_id",
+        "duplicated_column",
+        _text("dup.csv", lambda: csv_text(five_rows(), ["case_id", *HEADER])),
+        _refuse(r"column 'case_id' appears more than once"),
+    ),
+    Case(
+        "duplicated_by_alias",
+        "duplicated_column",
+        _text(
+            "dup2.csv",
+            lambda: "Status,outcome," + ",".join(h for h in HEADER if h != "outcome") + "\n",
+        ),
+        _refuse(r"column 'outcome' appears more than once"),
+        why="'Status' is an alias of outcome",
+    ),
     # --- very long fields
-    Case("six_mb_description", "long_field", _text("long.csv", _long_field), _load(3, 3),
-         why="3 rows, a 6 MB and a 3 MB (UTF-8) description: all load"),
+    Case(
+        "six_mb_description",
+        "long_field",
+        _text("long.csv", _long_field),
+        _load(3, 3),
+        why="3 rows, a 6 MB and a 3 MB (UTF-8) description: all load",
+    ),
     # --- encodings
-    Case("utf16_bom", "encoding", _text("u16.csv", lambda: csv_text(
-        [row("E1", description="café ü €"), row("E2")]), "utf-16"), _load(2, 2)),
-    Case("cp1252_euro", "encoding", _text("win.csv", lambda: csv_text(
-        [row("E1", order_value="€1.234,56", claim_amount="€1.000,00", currency="",
-             description="Preis 1.234,56 €")], delimiter=";"), "cp1252"), _load(1, 1)),
-    Case("latin1", "encoding", _text("latin1.csv", lambda: csv_text(
-        [row("E1", description="Ångström ñ ü ß"), row("E2")]), "latin-1"), _load(2, 2)),
-    Case("utf8_bom", "encoding", _bytes("bom8.csv", lambda: b"\xef\xbb\xbf" + _good_csv().encode()),
-         _load(5, 5)),
-    Case("utf16_without_bom", "encoding", _text("u16le.csv", _good_csv, "utf-16-le"),
-         _refuse(r"binary content|encoding")),
-    Case("json_utf8_bom", "encoding", _bytes("bom.json", lambda: b"\xef\xbb\xbf" + json.dumps(five_rows()).encode()),
-         _load(5, 5)),
-    Case("json_utf16_bom", "encoding", _text("u16.json", lambda: json.dumps(five_rows()[:2], ensure_ascii=False),
-                                             "utf-16"), _load(2, 2)),
+    Case(
+        "utf16_bom",
+        "encoding",
+        _text(
+            "u16.csv", lambda: csv_text([row("E1", description="café ü €"), row("E2")]), "utf-16"
+        ),
+        _load(2, 2),
+    ),
+    Case(
+        "cp1252_euro",
+        "encoding",
+        _text(
+            "win.csv",
+            lambda: csv_text(
+                [
+                    row(
+                        "E1",
+                        order_value="€1.234,56",
+                        claim_amount="€1.000,00",
+                        currency="",
+                        description="Preis 1.234,56 €",
+                    )
+                ],
+                delimiter=";",
+            ),
+            "cp1252",
+        ),
+        _load(1, 1),
+    ),
+    Case(
+        "latin1",
+        "encoding",
+        _text(
+            "latin1.csv",
+            lambda: csv_text([row("E1", description="Ångström ñ ü ß"), row("E2")]),
+            "latin-1",
+        ),
+        _load(2, 2),
+    ),
+    Case(
+        "utf8_bom",
+        "encoding",
+        _bytes("bom8.csv", lambda: b"\xef\xbb\xbf" + _good_csv().encode()),
+        _load(5, 5),
+    ),
+    Case(
+        "utf16_without_bom",
+        "encoding",
+        _text("u16le.csv", _good_csv, "utf-16-le"),
+        _refuse(r"binary content|encoding"),
+    ),
+    Case(
+        "json_utf8_bom",
+        "encoding",
+        _bytes("bom.json", lambda: b"\xef\xbb\xbf" + json.dumps(five_rows()).encode()),
+        _load(5, 5),
+    ),
+    Case(
+        "json_utf16_bom",
+        "encoding",
+        _text("u16.json", lambda: json.dumps(five_rows()[:2], ensure_ascii=False), "utf-16"),
+        _load(2, 2),
+    ),
     # --- line endings
     Case("mixed_crlf_lf", "line_endings", _bytes("mixed.csv", _mixed_line_endings), _load(5, 5)),
     Case("cr_only", "line_endings", _bytes("cr.csv", _cr_only), _load(5, 5)),
-    Case("lf_then_cr", "line_endings", _bytes("lfcr.csv", lambda: _good_csv().replace("\n", "\r", 2).encode()),
-         _load(5, 5), why="DuckDB's lenient mode loses a row here; the reader normalises instead"),
+    Case(
+        "lf_then_cr",
+        "line_endings",
+        _bytes("lfcr.csv", lambda: _good_csv().replace("\n", "\r", 2).encode()),
+        _load(5, 5),
+        why="DuckDB's lenient mode loses a row here; the reader normalises instead",
+    ),
     # --- spreadsheets
-    Case("xlsx_several_sheets", "spreadsheet", _xlsx_several_sheets, _load(3, 3),
-         why="only sheet 'Cases' has the intake columns; its 3 rows load"),
-    Case("xlsx_formulas", "spreadsheet", _xlsx_formulas, _load(3, 2, 1),
-         why="F2's formula claim has no cached value -> 'claim_amount: missing'; F1, F3 load"),
-    Case("xlsx_two_case_sheets", "spreadsheet", _xlsx_two_case_sheets, _refuse(r"several sheets hold cases")),
-    Case("xlsx_zip_garbage", "corrupt_xlsx", _bytes("garbage.xlsx", lambda: b"PK\x03\x04" + os.urandom(4000)),
-         _refuse(r"cannot open as an Excel workbook")),
-    Case("xlsx_zip_not_workbook", "corrupt_xlsx", _zip_not_xlsx, _refuse(r"cannot open as an Excel workbook")),
-    Case("xlsx_plain_text", "corrupt_xlsx", _text("text.xlsx", _good_csv), _refuse(r"cannot open as an Excel workbook")),
+    Case(
+        "xlsx_several_sheets",
+        "spreadsheet",
+        _xlsx_several_sheets,
+        _load(3, 3),
+        why="only sheet 'Cases' has the intake columns; its 3 rows load",
+    ),
+    Case(
+        "xlsx_formulas",
+        "spreadsheet",
+        _xlsx_formulas,
+        _load(3, 2, 1),
+        why="F2's formula claim has no cached value -> 'claim_amount: missing'; F1, F3 load",
+    ),
+    Case(
+        "xlsx_two_case_sheets",
+        "spreadsheet",
+        _xlsx_two_case_sheets,
+        _refuse(r"several sheets hold cases"),
+    ),
+    Case(
+        "xlsx_zip_garbage",
+        "corrupt_xlsx",
+        _bytes("garbage.xlsx", lambda: b"PK\x03\x04" + os.urandom(4000)),
+        _refuse(r"cannot open as an Excel workbook"),
+    ),
+    Case(
+        "xlsx_zip_not_workbook",
+        "corrupt_xlsx",
+        _zip_not_xlsx,
+        _refuse(r"cannot open as an Excel workbook"),
+    ),
+    Case(
+        "xlsx_plain_text",
+        "corrupt_xlsx",
+        _text("text.xlsx", _good_csv),
+        _refuse(r"cannot open as an Excel workbook"),
+    ),
     # --- JSON that is not a list of records
-    Case("json_object_wrapper", "json_not_records", _text("wrap.json", lambda: json.dumps({"cases": five_rows()})),
-         _refuse(r"not a list of records")),
-    Case("json_scalar", "json_not_records", _bytes("scalar.json", b"42"), _refuse(r"not JSON records")),
-    Case("json_string", "json_not_records", _bytes("string.json", b'"hello"'), _refuse(r"not JSON records")),
-    Case("json_nested_arrays", "json_not_records", _bytes("nested.json", b"[[1,2],[3,4]]"),
-         _refuse(r"not a list of records")),
-    Case("json_list_of_scalars", "json_not_records", _bytes("scalars.json", b"[1, 2, 3]"),
-         _refuse(r"not a list of records")),
-    Case("json_mixed_items", "json_not_records",
-         _text("mixed.json", lambda: json.dumps([row("J1"), 5, "x", None])), _refuse(r"not a list of records")),
-    Case("json_deeply_nested", "json_not_records", _bytes("deep.json", b"[" * 5000 + b"]" * 5000),
-         _refuse(r"cannot read as JSON")),
-    Case("json_mixed_value_types", "json_not_records",
-         _text("types.json", lambda: json.dumps([{**row("J1"), "order_value": 1000},
-                                                  {**row("J2"), "order_value": "x"},
-                                                  {**row("J3"), "case_id": 3}])), _load(3, 2, 1),
-         why="J1 and case 3 load (case_id 3 as text '3', not '\"3\"'); J2's 'x' is quarantined"),
+    Case(
+        "json_object_wrapper",
+        "json_not_records",
+        _text("wrap.json", lambda: json.dumps({"cases": five_rows()})),
+        _refuse(r"not a list of records"),
+    ),
+    Case(
+        "json_scalar",
+        "json_not_records",
+        _bytes("scalar.json", b"42"),
+        _refuse(r"not JSON records"),
+    ),
+    Case(
+        "json_string",
+        "json_not_records",
+        _bytes("string.json", b'"hello"'),
+        _refuse(r"not JSON records"),
+    ),
+    Case(
+        "json_nested_arrays",
+        "json_not_records",
+        _bytes("nested.json", b"[[1,2],[3,4]]"),
+        _refuse(r"not a list of records"),
+    ),
+    Case(
+        "json_list_of_scalars",
+        "json_not_records",
+        _bytes("scalars.json", b"[1, 2, 3]"),
+        _refuse(r"not a list of records"),
+    ),
+    Case(
+        "json_mixed_items",
+        "json_not_records",
+        _text("mixed.json", lambda: json.dumps([row("J1"), 5, "x", None])),
+        _refuse(r"not a list of records"),
+    ),
+    Case(
+        "json_deeply_nested",
+        "json_not_records",
+        _bytes("deep.json", b"[" * 5000 + b"]" * 5000),
+        _refuse(r"cannot read as JSON"),
+    ),
+    Case(
+        "json_mixed_value_types",
+        "json_not_records",
+        _text(
+            "types.json",
+            lambda: json.dumps(
+                [
+                    {**row("J1"), "order_value": 1000},
+                    {**row("J2"), "order_value": "x"},
+                    {**row("J3"), "case_id": 3},
+                ]
+            ),
+        ),
+        _load(3, 2, 1),
+        why="J1 and case 3 load (case_id 3 as text '3', not '\"3\"'); J2's 'x' is quarantined",
+    ),
     # --- JSON lines with a broken line
-    Case("jsonl_broken_line", "json_lines_broken", _text("broken.jsonl", lambda: "\n".join(
-        [json.dumps(row("K1")), '{"case_id": "K2", broken', json.dumps(row("K3"))]) + "\n"),
-        _refuse(r"cannot read as JSON")),
-    Case("jsonl_blank_lines", "json_lines_broken", _text("blanks.jsonl", lambda: "\n\n" + json.dumps(row("K1"))
-                                                         + "\n\n" + json.dumps(row("K2")) + "\n"), _load(2, 2)),
+    Case(
+        "jsonl_broken_line",
+        "json_lines_broken",
+        _text(
+            "broken.jsonl",
+            lambda: (
+                "\n".join(
+                    [json.dumps(row("K1")), '{"case_id": "K2", broken', json.dumps(row("K3"))]
+                )
+                + "\n"
+            ),
+        ),
+        _refuse(r"cannot read as JSON"),
+    ),
+    Case(
+        "jsonl_blank_lines",
+        "json_lines_broken",
+        _text(
+            "blanks.jsonl",
+            lambda: "\n\n" + json.dumps(row("K1")) + "\n\n" + json.dumps(row("K2")) + "\n",
+        ),
+        _load(2, 2),
+    ),
     # --- Parquet
-    Case("parquet_random_bytes", "corrupt_parquet", _bytes("rand.parquet", lambda: b"PAR1" + os.urandom(2000) + b"PAR1"),
-         _refuse(r"cannot read as Parquet")),
-    Case("parquet_text", "corrupt_parquet", _text("text.parquet", _good_csv), _refuse(r"cannot read as Parquet")),
-    Case("parquet_garbled_pages", "corrupt_parquet", _parquet_good_then_corrupt,
-         _refuse(r"cannot read as Parquet|cannot read")),
+    Case(
+        "parquet_random_bytes",
+        "corrupt_parquet",
+        _bytes("rand.parquet", lambda: b"PAR1" + os.urandom(2000) + b"PAR1"),
+        _refuse(r"cannot read as Parquet"),
+    ),
+    Case(
+        "parquet_text",
+        "corrupt_parquet",
+        _text("text.parquet", _good_csv),
+        _refuse(r"cannot read as Parquet"),
+    ),
+    Case(
+        "parquet_garbled_pages",
+        "corrupt_parquet",
+        _parquet_good_then_corrupt,
+        _refuse(r"cannot read as Parquet|cannot read"),
+    ),
     # --- a mapping file the readers cannot use
-    Case("mapping_unknown_encoding", "mapping", _text("m.csv", _good_csv), _refuse(r"not a known text encoding", 1),
-         mapping=_mapping("encoding: klingon\n")),
-    Case("mapping_long_delimiter", "mapping", _text("m.csv", _good_csv), _refuse(r"delimiter must be one character"),
-         mapping=_mapping('delimiter: ";;"\n')),
-    Case("mapping_bad_date_format", "mapping", _text("m.csv", _good_csv), _refuse(r"not a valid strftime pattern"),
-         mapping=_mapping('date_format: "%Q/%m"\n')),
-    Case("chinese_header_mapped", "mapping", _text("cn.csv", _chinese_csv), _load(2, 2),
-         why="column names in Chinese, mapped by a --mapping file (they used to canonicalise to '')",
-         mapping=_mapping("columns:\n" + "".join(f"  {cn}: {en}\n" for cn, en in zip(CHINESE_HEADER, HEADER, strict=True)))),
-    Case("chinese_header_unmapped", "missing_column", _text("cn2.csv", _chinese_csv),
-         _refuse(r"required column\(s\) missing: case_id.*found: 案件编号")),
-    Case("header_of_symbols", "missing_column", _text("sym.csv", lambda: "???,***,!!!\n1,2,3\n"),
-         _refuse(r"found: column_1, column_2, column_3")),
-    Case("mapping_not_yaml_object", "mapping", _text("m.csv", _good_csv), _refuse(r"must be a YAML object"),
-         mapping=_mapping("- just\n- a list\n")),
+    Case(
+        "mapping_unknown_encoding",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"not a known text encoding", 1),
+        mapping=_mapping("encoding: klingon\n"),
+    ),
+    Case(
+        "mapping_long_delimiter",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"delimiter must be one character"),
+        mapping=_mapping('delimiter: ";;"\n'),
+    ),
+    Case(
+        "mapping_bad_date_format",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"not a valid strftime pattern"),
+        mapping=_mapping('date_format: "%Q/%m"\n'),
+    ),
+    Case(
+        "chinese_header_mapped",
+        "mapping",
+        _text("cn.csv", _chinese_csv),
+        _load(2, 2),
+        why="column names in Chinese, mapped by a --mapping file (they used to canonicalise to '')",
+        mapping=_mapping(
+            "columns:\n"
+            + "".join(f"  {cn}: {en}\n" for cn, en in zip(CHINESE_HEADER, HEADER, strict=True))
+        ),
+    ),
+    Case(
+        "chinese_header_unmapped",
+        "missing_column",
+        _text("cn2.csv", _chinese_csv),
+        _refuse(r"required column\(s\) missing: case_id.*found: 案件编号"),
+    ),
+    Case(
+        "header_of_symbols",
+        "missing_column",
+        _text("sym.csv", lambda: "???,***,!!!\n1,2,3\n"),
+        _refuse(r"found: column_1, column_2, column_3"),
+    ),
+    Case(
+        "mapping_not_yaml_object",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"must be a YAML object"),
+        mapping=_mapping("- just\n- a list\n"),
+    ),
 ]
 
 #: The mixed folder is checked on its own (several files, several results); it still counts.
-MIXED_FOLDER = Case("mixed_folder", "mixed_folder", _mixed_folder, Expect(exit_code=1),
-                    why="1_good (2), 3_good (1) and 6_good (2 read: 1 in, 1 quarantined) load; "
-                        "2_empty, 4_corrupt and 5_missing are refused, one line each")
+MIXED_FOLDER = Case(
+    "mixed_folder",
+    "mixed_folder",
+    _mixed_folder,
+    Expect(exit_code=1),
+    why="1_good (2), 3_good (1) and 6_good (2 read: 1 in, 1 quarantined) load; "
+    "2_empty, 4_corrupt and 5_missing are refused, one line each",
+)
