@@ -41,4 +41,5 @@ bench: install  ## benchmarks at 1M and 10M cases (see docs/performance.md); ROW
 	$(BIN)/python bench/run.py $(if $(ROWS),--rows $(ROWS),)
 
 clean-demo:  ## remove the demo store, demo exports and reports
-	rm -rf data/raw/demo data/cases.duckdb data/cases.duckdb.wal data/cases.duckdb.lock reports/*
+	rm -rf data/raw/demo data/cases.duckdb data/cases.duckdb.wal data/cases.duckdb.lock
+	find reports -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
