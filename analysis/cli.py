@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from analysis import paths
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work ran and something in it failed (a bad file, a failing report)
 EXIT_USAGE = 2  # the request itself was wrong (bad parameters, missing store)
+EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): reported in one line, traceback with TA_OUTCOMES_DEBUG=1
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -175,6 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ta-outcomes {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: still one line, the traceback on request
+        if os.environ.get("TA_OUTCOMES_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(
+            f"ta-outcomes {args.command}: internal error ({type(exc).__name__}: {first}); "
+            "run again with TA_OUTCOMES_DEBUG=1 for the traceback, and report it",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -133,13 +133,27 @@ def connect(
     if not read_only:
         db.parent.mkdir(parents=True, exist_ok=True)
     with locked(db, timeout=timeout, quiet=quiet):
-        con = duckdb.connect(str(db), read_only=read_only)
         try:
+            con = duckdb.connect(str(db), read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"{db}: cannot open as a DuckDB case store ({_first_line(exc)})"
+            ) from None
+        try:
+            # no progress bar: it would garble the one-line summaries on the terminal (inside a
+            # Jupyter kernel DuckDB refuses to touch the setting without ipywidgets: leave it)
+            with contextlib.suppress(duckdb.Error):
+                con.execute("SET enable_progress_bar = false")
             if not read_only:
                 ensure_schema(con)
             yield con
         finally:
             con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def query_df(db: Path | str, sql: str, params: list | dict | None = None):
