@@ -3,13 +3,13 @@
 from analysis import cli, metrics
 
 
-def test_not_a_store_is_refused_in_one_line(capsys):
-    code = cli.main(
-        ["metrics", "--db", "README.md", "--start", "2026-01-01", "--end", "2026-01-31"]
-    )
+def test_not_a_store_is_refused_in_one_line(capsys, tmp_path):
+    notes = tmp_path / "notes.duckdb"
+    notes.write_text("not a database\n")
+    code = cli.main(["metrics", "--db", str(notes), "--start", "2026-01-01", "--end", "2026-01-31"])
     err = capsys.readouterr().err.strip()
     assert code == 2
-    assert err.startswith("ta-outcomes metrics: README.md: cannot open as a DuckDB case store")
+    assert err.startswith(f"ta-outcomes metrics: {notes}: cannot open as a DuckDB case store")
     assert len(err.splitlines()) == 1
 
 
