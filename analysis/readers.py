@@ -58,9 +58,23 @@ COLUMN_ALIASES = {
     "status": "outcome",
     "result": "outcome",
     "dispute_id": "case_id",
+    "dispute_no": "case_id",
     "buyer": "buyer_ref",
     "buyer_id": "buyer_ref",
     "inspection_company": "inspection",
+    "currency_code": "currency",
+    "ccy": "currency",
+    "date_opened": "opened_date",
+    "opened_at": "opened_date",
+    "dispute_date": "opened_date",
+    "date_closed": "closed_date",
+    "closed_at": "closed_date",
+    "resolution_date": "closed_date",
+    "claim_reason": "claim_type",
+    "dispute_reason": "claim_type",
+    "dispute_type": "claim_type",
+    "product_type": "product_category",
+    "country": "supplier_country",
 }
 
 
@@ -91,10 +105,32 @@ class RawFile:
         return self.rows + len(self.rejects)
 
 
+def _normalise(name: object) -> str:
+    # Letters of any script are kept (a Chinese export's 案件编号 stays a name a mapping can
+    # refer to); runs of anything else become one underscore.
+    return re.sub(r"[\W_]+", "_", str(name).strip().lower()).strip("_")
+
+
 def canonical_column(name: str) -> str:
     """`Opened Date ` -> `opened_date`; applies the common aliases."""
-    norm = re.sub(r"[\W_]+", "_", str(name).strip().lower()).strip("_")
+    norm = _normalise(name)
     return COLUMN_ALIASES.get(norm, norm)
+
+
+def canonical_names(names: list, mapping: Mapping) -> list[str]:
+    """The intake names of a header: the mapping's renames first, then the common aliases, but an
+    alias never takes a name the header (or the mapping) already gives to another column."""
+    norms = [_normalise(n) if n is not None else "" for n in names]
+    taken = {mapping.rename(n) for n in norms}
+    out = []
+    for norm in norms:
+        if norm in mapping.columns:
+            out.append(mapping.columns[norm])
+        elif norm in COLUMN_ALIASES and COLUMN_ALIASES[norm] not in taken:
+            out.append(COLUMN_ALIASES[norm])
+        else:
+            out.append(norm)
+    return out
 
 
 def detect_format(path: Path) -> str:
@@ -390,7 +426,7 @@ def _pick_sheet(path: Path, book, mapping: Mapping):
     candidates = []
     for ws in book.worksheets:
         header = next(ws.iter_rows(values_only=True, max_row=1), None) or ()
-        names = {mapping.rename(canonical_column(v)) for v in header if v is not None}
+        names = set(canonical_names([v for v in header if v is not None], mapping))
         if required <= names:
             candidates.append(ws)
     if len(candidates) > 1:
@@ -511,10 +547,9 @@ def _unique_columns(path: Path, names: list[str], mapping: Mapping) -> list[str]
 
     out: list[str] = []
     seen: set[str] = set()
-    for i, name in enumerate(names):
-        # Letters of any script are kept (a Chinese export's 案件编号 stays a name a mapping can
-        # refer to); a name with no letter or digit at all gets its position.
-        canon = mapping.rename(canonical_column(name)) or f"column_{i + 1}"
+    for i, canon in enumerate(canonical_names(names, mapping)):
+        # a name with no letter or digit at all gets its position
+        canon = canon or f"column_{i + 1}"
         if canon in seen:
             if canon in INTAKE_COLUMNS:
                 raise BadFile(f"{path}: column '{canon}' appears more than once in the header")

@@ -80,3 +80,13 @@ def test_duplicated_intake_column(tmp_path):
     (tmp_path / "d.csv").write_text("case_id,Case ID,supplier_id\nA,B,S\n")
     with pytest.raises(BadFile, match="column 'case_id' appears more than once"):
         readers.read_raw(duckdb.connect(), tmp_path / "d.csv", Mapping())
+
+
+def test_aliases_never_shadow_a_real_column_and_the_mapping_wins():
+    # 'status' is an alias of outcome, but this header has an outcome column of its own.
+    assert readers.canonical_names(["Status", "Outcome", "Currency Code"], Mapping()) == [
+        "status", "outcome", "currency"]  # fmt: skip
+    # The mapping decides before any alias: here 'Category' holds the claim type.
+    mapping = Mapping(columns={"category": "claim_type"})
+    assert readers.canonical_names(["Category", "Product Type"], mapping) == [
+        "claim_type", "product_category"]  # fmt: skip

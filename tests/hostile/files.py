@@ -438,10 +438,10 @@ CASES: list[Case] = [
         "duplicated_column",
         _text(
             "dup2.csv",
-            lambda: "Status,outcome," + ",".join(h for h in HEADER if h != "outcome") + "\n",
+            lambda: "Status,Result," + ",".join(h for h in HEADER if h != "outcome") + "\n",
         ),
         _refuse(r"column 'outcome' appears more than once"),
-        why="'Status' is an alias of outcome",
+        why="'Status' and 'Result' are both aliases of outcome (a literal outcome column would win)",
     ),
     # --- very long fields
     Case(
