@@ -455,10 +455,21 @@ class ReportContext:
     parameters: dict
     synthetic: bool
     mixed: bool  # synthetic and real data in one store
+    # block_frame results by breakdown: several sections show the same breakdown of the same
+    # period, and on a large store each computation is a scan of it
+    _blocks: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def start(self) -> date:
         return self.period.start
+
+    def blocks(self, by: str | None) -> pd.DataFrame:
+        """``metrics.block_frame`` of the report's period by ``by`` (a copy; computed once)."""
+        if by not in self._blocks:
+            self._blocks[by] = metrics.block_frame(
+                self.db, self.start, self.end, by, self.params, self.category
+            )
+        return self._blocks[by].copy()
 
     @property
     def end(self) -> date:
@@ -712,10 +723,10 @@ def headline(ctx: ReportContext) -> Table:
 
 def _with_overall(ctx: ReportContext, by: str) -> pd.DataFrame:
     """block_frame by ``by``, with the whole period appended as a last row (group 'all')."""
-    groups = metrics.block_frame(ctx.db, ctx.start, ctx.end, by, ctx.params, ctx.category)
+    groups = ctx.blocks(by)
     # Groups with cases opened but none closed in the period have no outcome to show.
     groups = groups[groups["cases_closed"] > 0].reset_index(drop=True)
-    overall = metrics.block_frame(ctx.db, ctx.start, ctx.end, None, ctx.params, ctx.category)
+    overall = ctx.blocks(None)
     groups["label"] = [label(by, g) for g in groups["group"]]
     overall["label"] = "All" + (f" ({label('category', ctx.category)})" if ctx.category else "")
     frame = pd.concat([groups, overall], ignore_index=True)
@@ -904,7 +915,7 @@ def outcomes_by(ctx: ReportContext, breakdowns: tuple[str, ...] | list[str]) -> 
     """Decided cases, supplier-sided rate and refund ratio for each group of several breakdowns."""
     parts = []
     for by in breakdowns:
-        part = metrics.block_frame(ctx.db, ctx.start, ctx.end, by, ctx.params, ctx.category)
+        part = ctx.blocks(by)
         part = part[part["cases_closed"] > 0].reset_index(drop=True)  # no outcome to show
         part.insert(0, "breakdown", by)
         part["label"] = [f"{BREAKDOWN_TITLES.get(by, by)}: {label(by, g)}" for g in part["group"]]
@@ -1666,7 +1677,7 @@ def stamp(ctx: ReportContext | AuditScope, now: datetime | None = None) -> Table
     items += [(f"Parameter {k}", str(v) if v != "" else "(empty)") for k, v in parameters.items()]
     period_record = None
     if isinstance(ctx, ReportContext):
-        in_period = metrics.block_frame(ctx.db, ctx.start, ctx.end, None, ctx.params, ctx.category)
+        in_period = ctx.blocks(None)
         items += [
             ("Period used", period_text(ctx.period)),
             ("Compared with", period_text(ctx.previous)),

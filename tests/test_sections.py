@@ -611,3 +611,21 @@ def test_every_section_works_on_an_empty_store(tmp_path):
     audit = sections.open_audit(db=db)
     assert sections.missing_fields(audit).frame["Blank"].tolist() == ["0"] * 10
     assert sections.store_overview(audit).frame.iloc[3].tolist() == ["Cases", "0"]
+
+
+def test_a_breakdown_is_computed_once_per_report(store, monkeypatch):
+    ctx = context(store)
+    # supplier_sided_by and refund_ratio_by show the same period by category: one block_frame
+    # by category and one overall serve both, and each gets its own copy to label.
+    calls = []
+    real = metrics.block_frame
+
+    def counting(db, start, end, by, *args, **kwargs):
+        calls.append(by)
+        return real(db, start, end, by, *args, **kwargs)
+
+    monkeypatch.setattr(metrics, "block_frame", counting)
+    first = sections.supplier_sided_by(ctx, "category")
+    second = sections.refund_ratio_by(ctx, "category")
+    assert len(calls) == 2 and set(calls) == {"category", None}
+    assert first.data.shape[0] == second.data.shape[0]
