@@ -21,13 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-COLUMNS = [
-    "case_id", "order_id", "buyer_ref", "supplier_id", "supplier_name", "supplier_country",
-    "product_category", "claim_type", "opened_date", "outcome", "currency", "order_value",
-    "claim_amount", "refund_amount", "order_date", "received_date", "escalated_date",
-    "closed_date", "decided_by", "inspection", "inspection_fee", "evidence", "coverage",
-    "description",
-]  # fmt: skip
+from analysis.demo import COLUMNS  # the demo's export layout, column for column
 
 # One statement; each CTE one step. u(k) is a uniform in [0, 1) drawn from the row number.
 _SQL = r"""

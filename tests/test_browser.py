@@ -17,20 +17,11 @@ import pytest
 from analysis import catalogue
 from analysis.htmlexport import export_html
 from analysis.runner import execute_notebook
+from tests.chromium import CHROMIUM, chromium_context
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOKS = Path(__file__).parent / "notebooks"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 if not CHROMIUM.exists() and not os.environ.get("CI"):
     pytest.skip(
@@ -49,19 +40,9 @@ def report(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser_context(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 390, "height": 844},  # a phone
-        )
+    with chromium_context(profile, viewport={"width": 390, "height": 844}) as context:  # a phone
         yield context
-        context.close()
 
 
 def _open(context, path: Path):

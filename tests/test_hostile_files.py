@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from analysis import cli
+from tests.chromium import chromium_context, require_chromium
 from tests.conftest import fetch
 from tests.hostile.files import CASES, CLASSES, MIXED_FOLDER, Case, csv_text, row
 
@@ -233,16 +234,6 @@ def test_every_class_of_bad_file_was_tried():
 
 # --- hostile text, end to end: ingest -> `ta-outcomes report` (papermill) -> HTML in Chromium -----
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Each sets a window.__pwned_* flag (or opens a dialog) if it ever runs in the reader's browser.
@@ -330,17 +321,8 @@ def hostile_report(tmp_path_factory) -> Path:
 @pytest.mark.slow
 @pytest.mark.browser
 def test_hostile_text_is_inert_in_chromium(hostile_report, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
+    require_chromium()
+    with chromium_context(tmp_path / "profile") as context:
         page = context.new_page()
         dialogs, errors, requests = [], [], []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -357,7 +339,6 @@ def test_hostile_text_is_inert_in_chromium(hostile_report, tmp_path):
             "[...document.querySelectorAll('iframe, svg[onload], img[onerror], a[href^=\"javascript\"]')].length"
         )
         text = page.inner_text("body")
-        context.close()
     assert dialogs == [] and errors == [] and flags == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert not any("pwned" in s for s in scripts)
