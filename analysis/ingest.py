@@ -22,14 +22,14 @@ import datetime as dt
 import hashlib
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from analysis import __version__, fx, pseudonym, readers, reference, store
 from analysis.errors import BadFile, UserError
-from analysis.mapping import INTAKE_COLUMNS, REQUIRED_COLUMNS, Mapping
+from analysis.mapping import INTAKE_COLUMNS, Mapping
 
 CASE_COLUMNS = (
     "case_id",
@@ -85,6 +85,7 @@ class LoadResult:
     file_sha256: str | None = None
     file_format: str | None = None
     note: str = ""
+    notices: list[str] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -110,6 +111,7 @@ def format_result(r: LoadResult) -> str:
         extra.append(f"{r.unmapped_categories} with an unmapped category")
     if r.fx_fallbacks:
         extra.append(f"{r.fx_fallbacks} at the latest FX rate (after the shipped history)")
+    extra.extend(r.notices)
     tail = f" [{'; '.join(extra)}]" if extra else ""
     return (
         f"{r.source_file}: read {r.rows_read} = inserted {r.inserted} + updated {r.updated} "
@@ -228,13 +230,9 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
 
 
 def _check_columns(path: Path, raw: readers.RawFile, mapping: Mapping) -> None:
-    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
-    if missing:
-        found = ", ".join(raw.columns[:12]) + (" ..." if len(raw.columns) > 12 else "")
-        raise BadFile(
-            f"{path}: required column(s) missing: {', '.join(missing)} (found: {found}); "
-            "rename them in the export or map them with --mapping"
-        )
+    error = readers.missing_columns_error(path, raw.columns, mapping)
+    if error is not None:
+        raise error
     if raw.rows_read == 0:
         raise BadFile(f"{path}: no data rows (the file has a header only)")
 
@@ -328,6 +326,7 @@ def _write(con, path, raw, mapping, file_sha, secret, started, synthetic) -> Loa
             file_sha256=file_sha,
             file_format=raw.file_format,
             note=raw.note,
+            notices=list(raw.notices),
         )
         if not result.adds_up() or repeats < 0:
             raise RuntimeError(f"internal error: counts do not add up for {path}: {result}")
@@ -435,7 +434,7 @@ def _write_quarantine(con, raw, load_id, source, file_sha, secret, now) -> None:
         con.executemany(
             """
             INSERT INTO quarantine
-            SELECT ?, ?, ?, ?, NULL, ?, to_json({'raw_line': ?})::VARCHAR, ?
+            SELECT ?, ?, ?, ?, ?, ?, to_json({'raw_line': ?})::VARCHAR, ?
             WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_sha256 = ? AND q.row_number = ?)
             """,
             [
@@ -444,6 +443,7 @@ def _write_quarantine(con, raw, load_id, source, file_sha, secret, now) -> None:
                     source,
                     file_sha,
                     r.row_number,
+                    r.case_id,
                     r.reason,
                     r.raw_text,
                     now,

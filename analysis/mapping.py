@@ -56,6 +56,7 @@ OPTIONAL_COLUMNS = (
     "description",
 )
 INTAKE_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+AMOUNT_COLUMNS = ("order_value", "claim_amount", "refund_amount", "inspection_fee")
 KNOWN_KEYS = {"columns", "values", "date_format", "currency", "sheet", "encoding", "delimiter"}
 
 

@@ -15,15 +15,19 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import decimal
+import math
 import re
+import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from analysis.errors import BadFile
-from analysis.mapping import Mapping
+from analysis.mapping import AMOUNT_COLUMNS, REQUIRED_COLUMNS, Mapping
 
 SUPPORTED = {
     ".csv": "csv",
@@ -85,6 +89,7 @@ class Reject:
     row_number: int
     reason: str
     raw_text: str
+    case_id: str | None = None
 
 
 @dataclass
@@ -99,6 +104,8 @@ class RawFile:
     encoding: str = "utf-8"
     note: str = ""
     delimiter: str = ","
+    #: What the user should be told about how the file was read (printed on the load line).
+    notices: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -131,6 +138,53 @@ def canonical_names(names: list, mapping: Mapping) -> list[str]:
         else:
             out.append(norm)
     return out
+
+
+#: "1.234" as TEXT is one thousand two hundred and thirty-four (money has two decimals); a value
+#: that is already a number must never be re-read that way.
+_THREE_DECIMALS = re.compile(r"-?\d+\.\d{3}")
+
+
+def _plain_number(value: int | float | decimal.Decimal) -> str:
+    """The exact decimal text of a number: no exponent, no trailing zeros, 12.0 -> '12'."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        # repr is the shortest text that reads back as the same float: 0.1 -> '0.1'
+        value = decimal.Decimal(repr(value))
+    if isinstance(value, decimal.Decimal):
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
+
+
+def typed_number_text(value: int | float | decimal.Decimal) -> str:
+    """A number from a typed cell (Excel, JSON, Parquet) as amount text that keeps its value.
+
+    The amount parser reads a lone separator before exactly three digits as a thousands
+    separator ('12.345' -> 12345), a rule for text only. A typed 12.345 gets one trailing zero
+    ('12.3450'), the same number, which the parser reads as twelve and a bit.
+    """
+    text = _plain_number(value)
+    return text + "0" if _THREE_DECIMALS.fullmatch(text) else text
+
+
+def typed_number_sql(expr: str) -> str:
+    """:func:`typed_number_text` in SQL, over the VARCHAR text of a typed number ``expr``."""
+    return f"CASE WHEN regexp_full_match({expr}, '-?\\d+\\.\\d{{3}}') THEN {expr} || '0' ELSE {expr} END"
+
+
+def missing_columns_error(path: Path, columns: list[str], mapping: Mapping) -> BadFile | None:
+    """The one-line refusal of a header that lacks required intake columns, or None."""
+    required = mapping.required_columns()
+    missing = [c for c in REQUIRED_COLUMNS if c in required and c not in columns]
+    if not missing:
+        return None
+    found = ", ".join(columns[:12]) + (" ..." if len(columns) > 12 else "")
+    return BadFile(
+        f"{path}: required column(s) missing: {', '.join(missing)} (found: {found}); "
+        "rename them in the export or map them with --mapping"
+    )
 
 
 def detect_format(path: Path) -> str:
@@ -244,6 +298,7 @@ def _read_csv(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
             encoding = "cp1252"
         raw.encoding = encoding
         raw.delimiter = delim
+        _second_headers(con, path, raw, names)
         return raw
     except UnicodeDecodeError as exc:
         raise BadFile(
@@ -254,17 +309,40 @@ def _read_csv(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
             source.unlink(missing_ok=True)
 
 
-def _normalise_newlines(path: Path) -> Path:
-    """A temp copy of UTF-8 ``path`` with every line ending (CRLF, CR, LF) written as LF."""
+def _normalise_newlines(path: Path, delim: str, n_fields: int) -> Path:
+    """A temp copy of UTF-8 ``path`` with every line ending (CRLF, CR, LF) written as LF.
+
+    A lone CR is a line ending only where it ends a record: in a line without quotes whose
+    fields add up to the header's only with the CR inside a value (a description typed with a
+    stray carriage return), the CR is data, and that value is quoted so it stays one field.
+    """
     tmp = tempfile.NamedTemporaryFile(prefix="ta-outcomes-", suffix=".csv", delete=False)
     # surrogateescape: bytes that are not UTF-8 pass through unchanged, for the encoding check
-    with (
-        open(path, encoding="utf-8", errors="surrogateescape", newline=None) as src,
-        open(tmp.name, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as dst,
-    ):
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
+    with open(path, "rb") as src, open(tmp.name, "wb") as dst:
+        for raw_line in src:  # split on LF only
+            line = raw_line.decode("utf-8", errors="surrogateescape")
+            body = line[:-1] if line.endswith("\n") else line
+            if body.endswith("\r"):
+                body = body[:-1]
+            if "\r" in body:
+                body = _bare_cr(body, delim, n_fields)
+            dst.write(
+                (body + ("\n" if line.endswith("\n") else "")).encode("utf-8", "surrogateescape")
+            )
     return Path(tmp.name)
+
+
+def _bare_cr(body: str, delim: str, n_fields: int) -> str:
+    """``body`` (one LF-terminated line holding lone CRs) with each CR as a line end or as data."""
+    pieces = body.split("\r")
+    as_data = (
+        '"' not in body
+        and body.count(delim) + 1 == n_fields
+        and not all(p.count(delim) + 1 == n_fields for p in pieces)
+    )
+    if not as_data:
+        return "\n".join(pieces)
+    return delim.join(f'"{f}"' if "\r" in f else f for f in body.split(delim))
 
 
 def _duckdb_csv_any_newlines(
@@ -278,7 +356,7 @@ def _duckdb_csv_any_newlines(
     try:
         return _duckdb_csv(con, path, source, fmt, delim, columns)
     except BadFile:
-        copy = _normalise_newlines(source)
+        copy = _normalise_newlines(source, delim, len(columns))
         try:
             return _duckdb_csv(con, path, copy, fmt, delim, columns)
         finally:
@@ -301,8 +379,10 @@ def _duckdb_csv(con, path: Path, source: Path, fmt: str, delim: str, columns: li
         )
         rejects = con.execute(
             """
-            SELECT line - 1 AS row_number, arg_min(error_type, column_idx),
-                   arg_min(error_message, column_idx), arg_min(csv_line, column_idx)
+            -- (a line too long has no column: coalesce, or arg_min would skip it)
+            SELECT line - 1 AS row_number, arg_min(error_type, coalesce(column_idx, 0)),
+                   arg_min(error_message, coalesce(column_idx, 0)),
+                   arg_min(csv_line, coalesce(column_idx, 0))
             FROM reject_errors GROUP BY line ORDER BY line
             """
         ).fetchall()
@@ -317,8 +397,15 @@ def _duckdb_csv(con, path: Path, source: Path, fmt: str, delim: str, columns: li
                 f"{path}: record {int(r[0])} opens a quoted field that is never closed, so the "
                 f"{swallowed} line(s) after it cannot be split into records; fix the quote and load again"
             )
+    case_index = columns.index("case_id") if "case_id" in columns else None
     reject_list = [
-        Reject(int(r[0]), _reject_reason(r[1], r[2]), (r[3] or "")[:10000]) for r in rejects
+        Reject(
+            int(r[0]),
+            _reject_reason(r[1], r[2]),
+            (r[3] or "")[:10000],
+            _leading_field(r[3] or "", delim, case_index),
+        )
+        for r in rejects
     ]
     n = con.execute("SELECT count(*) FROM raw_input").fetchone()[0]
     if reject_list:
@@ -347,6 +434,18 @@ def _duckdb_csv(con, path: Path, source: Path, fmt: str, delim: str, columns: li
     return RawFile(path, fmt, columns, n, reject_list)
 
 
+def _leading_field(line: str, delim: str, index: int | None) -> str | None:
+    """Field ``index`` of a record's text, when the text holds it whole (a delimiter after it)."""
+    if index is None:
+        return None
+    try:
+        fields = next(csv.reader([line[:10000].split("\n")[0]], delimiter=delim))
+    except (csv.Error, StopIteration):
+        return None
+    value = fields[index].strip() if len(fields) > index + 1 else ""
+    return value[:200] or None
+
+
 def _reject_reason(error_type: str, message: str) -> str:
     kind = (error_type or "").upper()
     if "ENCODING" in kind or "UNICODE" in kind:
@@ -356,85 +455,209 @@ def _reject_reason(error_type: str, message: str) -> str:
     if "TOO MANY" in kind or "MISSING" in kind or "COLUMNS" in kind:
         return f"row: wrong number of fields ({_first_line(message)})"
     if "LINE SIZE" in kind:
-        return f"row: longer than {MAX_LINE_BYTES // (1024 * 1024)} MB"
+        return (
+            f"row: longer than {MAX_LINE_BYTES // (1024 * 1024)} MB (a field too long to load; "
+            "shorten it in the export)"
+        )
     return f"row: cannot be read ({kind.lower()}: {_first_line(message)})"
 
 
-# --- Excel, JSON, Parquet ---------------------------------------------------------------------
+# --- Excel -----------------------------------------------------------------------------------
+
+#: A workbook is a zip of XML parts. Its directory is checked before anything is parsed: a part
+#: that would inflate more than XLSX_MAX_RATIO times its compressed size (beyond a few MB), or
+#: parts adding up to more than XLSX_MAX_INFLATED bytes, refuse the file unread. Real workbooks
+#: compress 5-20x; the bombs of issue 14 inflate 380-1000x.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FLOOR = 8 * 1024**2
+XLSX_MAX_INFLATED = 4 * 1024**3
+#: A sheet with more rows than this reports its progress on stderr while it is read.
+PROGRESS_ROWS = 100_000
+#: Rows handed to DuckDB at a time, so a maximum-size sheet is never held whole in Python.
+XLSX_BATCH_ROWS = 50_000
 
 
-def _cell_text(value) -> str | None:
-    if value is None:
+def _check_workbook_zip(path: Path) -> None:
+    """Refuse a workbook that is not a zip archive, or whose directory promises a zip bomb."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BadFile(
+            f"{path}: cannot open as an Excel workbook (not a zip archive: {_first_line(exc)})"
+        ) from None
+    inflated = 0
+    for entry in entries:
+        inflated += entry.file_size
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > XLSX_RATIO_FLOOR and ratio > XLSX_MAX_RATIO:
+            raise BadFile(
+                f"{path}: refused unread: its part {entry.filename} would inflate {ratio:,.0f} "
+                f"times to {entry.file_size / 1024**2:,.0f} MB (a zip bomb; workbooks compress "
+                f"5 to 20 times, the limit is {XLSX_MAX_RATIO})"
+            )
+    if inflated > XLSX_MAX_INFLATED:
+        raise BadFile(
+            f"{path}: refused unread: its parts would inflate to {inflated / 1024**3:,.1f} GB "
+            f"(limit {XLSX_MAX_INFLATED / 1024**3:g} GB); export the cases as CSV instead"
+        )
+
+
+def _cell_text(value, amount: bool = False) -> str | None:
+    """A cell's value as intake text. A typed number keeps its value (:func:`typed_number_text`
+    for amounts; other columns get its plain text, 12345.0 -> '12345')."""
+    if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, int | float | decimal.Decimal):
+        return typed_number_text(value) if amount else _plain_number(value)
     return str(value)
 
 
-def _read_xlsx(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
-    import openpyxl
-    import pyarrow as pa
+def _open_workbook(path: Path):
+    from python_calamine import CalamineWorkbook
 
+    _check_workbook_zip(path)
     try:
-        # data_only: a formula cell gives the value Excel last calculated, not the formula text.
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
+        # calamine gives a formula cell the value Excel last calculated, never the formula.
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several types for a damaged file
         raise BadFile(
             f"{path}: cannot open as an Excel workbook ({type(exc).__name__}: {_first_line(exc)})"
         ) from None
+
+
+def _sheet(path: Path, book, name: str):
     try:
-        sheet = _pick_sheet(path, book, mapping)
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None or all(v is None for v in header):
-            raise BadFile(f"{path}: sheet '{sheet.title}' is empty")
-        columns = _unique_columns(path, ["" if v is None else str(v) for v in header], mapping)
-        data: list[list[str | None]] = [[] for _ in columns]
-        numbers: list[int] = []
-        for i, row in enumerate(rows, start=1):
-            if row is None or all(v is None for v in row):
-                continue  # Excel's trailing blank rows are formatting, not records
-            numbers.append(i)
-            for j in range(len(columns)):
-                data[j].append(_cell_text(row[j]) if j < len(row) else None)
-    finally:
-        book.close()
-    table = pa.table(
-        {
-            "_row": pa.array(numbers, pa.int64()),
-            **{c: pa.array(col, pa.string()) for c, col in zip(columns, data, strict=True)},
-        }
-    )
-    con.register("_xlsx", table)
-    con.execute("CREATE OR REPLACE TEMP TABLE raw_input AS SELECT * FROM _xlsx")
-    con.unregister("_xlsx")
-    return RawFile(path, fmt, columns, len(numbers), note=f"sheet '{sheet.title}'")
+        return book.get_sheet_by_name(name)
+    except Exception as exc:
+        raise BadFile(
+            f"{path}: cannot read sheet '{name}' ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+
+
+def _read_xlsx(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
+    import pyarrow as pa
+
+    book = _open_workbook(path)
+    name, sheet, notice = _pick_sheet(path, book, mapping)
+    rows = iter(sheet.iter_rows())
+    header = next(rows, None)
+    if header is None or all(v in (None, "") for v in header):
+        raise BadFile(f"{path}: sheet '{name}' is empty")
+    names = [_cell_text(v) or "" for v in header]
+    columns = _unique_columns(path, names, mapping)
+    # The header decides before a single row is read: a sheet of a million rows without the
+    # intake columns is refused at once.
+    error = missing_columns_error(path, columns, mapping)
+    if error is not None:
+        raise error
+    amount = [c in AMOUNT_COLUMNS for c in columns]
+    total = max(getattr(sheet, "height", 0) - 1, 0)
+    progress = total > PROGRESS_ROWS
+    con.execute("DROP TABLE IF EXISTS raw_input")
+    data: list[list[str | None]] = [[] for _ in columns]
+    numbers: list[int] = []
+    n_rows = 0
+    width = len(columns)
+
+    def flush() -> None:
+        table = pa.table(
+            {
+                "_row": pa.array(numbers, pa.int64()),
+                **{c: pa.array(col, pa.string()) for c, col in zip(columns, data, strict=True)},
+            }
+        )
+        con.register("_xlsx", table)
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'raw_input' AND temporary"
+        ).fetchone()[0]
+        con.execute(
+            "INSERT INTO raw_input SELECT * FROM _xlsx"
+            if exists
+            else "CREATE TEMP TABLE raw_input AS SELECT * FROM _xlsx"
+        )
+        con.unregister("_xlsx")
+        for col in data:
+            col.clear()
+        numbers.clear()
+
+    for i, row in enumerate(rows, start=1):
+        if all(v in (None, "") for v in row):
+            continue  # Excel's blank rows are formatting, not records
+        numbers.append(i)
+        n_rows += 1
+        for j in range(width):
+            data[j].append(_cell_text(row[j], amount[j]) if j < len(row) else None)
+        if len(numbers) >= XLSX_BATCH_ROWS:
+            flush()
+        if progress and i % PROGRESS_ROWS == 0:
+            print(
+                f"{path.name}: sheet '{name}': {i:,} of {total:,} rows read",
+                file=sys.stderr,
+                flush=True,
+            )
+    flush()
+    raw = RawFile(path, fmt, columns, n_rows, note=f"sheet '{name}'")
+    if notice:
+        raw.notices.append(notice)
+    _second_headers(con, path, raw, names)
+    return raw
+
+
+def _visible(meta) -> bool:
+    return str(getattr(meta, "visible", "visible")).lower().endswith("visible")
+
+
+def _holds_cases(sheet, required: set[str], mapping: Mapping) -> bool:
+    """A sheet holds cases when its header has the required columns and a record follows it."""
+    rows = iter(sheet.iter_rows())
+    header = next(rows, None) or []
+    names = set(canonical_names([_cell_text(v) or "" for v in header], mapping))
+    if not required <= names:
+        return False
+    return any(not all(v in (None, "") for v in row) for row in rows)
 
 
 def _pick_sheet(path: Path, book, mapping: Mapping):
+    """(name, sheet, notice) of the sheet to read: the mapping's ``sheet:``, else the one visible
+    sheet that holds cases. Hidden sheets are skipped, and the notice says so."""
+    metas = list(book.sheets_metadata)
+    names = [m.name for m in metas]
     if mapping.sheet:
-        if mapping.sheet not in book.sheetnames:
-            raise BadFile(
-                f"{path}: no sheet named '{mapping.sheet}' (sheets: {', '.join(book.sheetnames)})"
-            )
-        return book[mapping.sheet]
+        if mapping.sheet not in names:
+            raise BadFile(f"{path}: no sheet named '{mapping.sheet}' (sheets: {', '.join(names)})")
+        return mapping.sheet, _sheet(path, book, mapping.sheet), ""
+    hidden = [m.name for m in metas if not _visible(m)]
+    visible = [m.name for m in metas if _visible(m)]
     required = mapping.required_columns()
-    candidates = []
-    for ws in book.worksheets:
-        header = next(ws.iter_rows(values_only=True, max_row=1), None) or ()
-        names = set(canonical_names([v for v in header if v is not None], mapping))
-        if required <= names:
-            candidates.append(ws)
+    sheets = {name: _sheet(path, book, name) for name in visible}
+    candidates = [name for name, sheet in sheets.items() if _holds_cases(sheet, required, mapping)]
     if len(candidates) > 1:
-        names = ", ".join(f"'{ws.title}'" for ws in candidates)
+        shown = ", ".join(f"'{n}'" for n in candidates)
         raise BadFile(
-            f"{path}: several sheets hold cases ({names}); name one with `sheet:` in a --mapping file"
+            f"{path}: several sheets hold cases ({shown}); name one with `sheet:` in a --mapping file"
         )
-    return candidates[0] if candidates else book.worksheets[0]
+    skipped = f"hidden sheet(s) skipped: {', '.join(repr(n) for n in hidden)}" if hidden else ""
+    if candidates:
+        return candidates[0], sheets[candidates[0]], skipped
+    with_cases = [n for n in hidden if _holds_cases(_sheet(path, book, n), required, mapping)]
+    if with_cases:
+        raise BadFile(
+            f"{path}: the only sheet with cases, '{with_cases[0]}', is hidden; hidden sheets are "
+            f"skipped unless named: add `sheet: {with_cases[0]}` to a --mapping file to load it"
+        )
+    if not visible:
+        raise BadFile(f"{path}: the workbook has no visible sheet")
+    return visible[0], sheets[visible[0]], skipped
+
+
+# --- JSON ------------------------------------------------------------------------------------
 
 
 def _read_json(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
@@ -459,6 +682,27 @@ def _read_json(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
         copy.unlink(missing_ok=True)
 
 
+_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")  # fmt: skip
+_TEMPORAL_TYPES = ("DATE", "TIME", "TIMESTAMP")
+
+
+def _json_error(path: Path, exc: BaseException) -> BadFile:
+    """DuckDB's JSON error in one line, without the excerpt of the record it quotes (it can hold
+    a buyer reference: nothing of a raw record may leave the reader except into the store)."""
+    text = _first_line(exc)
+    duplicate = re.search(r'in record/value (\d+):.*has duplicate key "([^"]*)"', text)
+    if duplicate:
+        return BadFile(
+            f"{path}: cannot read as JSON: record {duplicate[1]} has the key "
+            f"'{duplicate[2][:60]}' twice"
+        )
+    text = re.sub(
+        r'(Object|Array|Value|value|object|array) [\[{"].*?(\.\.\.|$)', r"\1 (text withheld)", text
+    )
+    return BadFile(f"{path}: cannot read as JSON: {text}")
+
+
 def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping) -> RawFile:
     """Read JSON records from ``source`` (``path`` itself, or a UTF-8 copy of it)."""
     with open(source, "rb") as fh:
@@ -475,7 +719,7 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
         )
         columns_types = list(zip(rel.columns, [str(t) for t in rel.types], strict=True))
     except duckdb.Error as exc:
-        raise BadFile(f"{path}: cannot read as JSON: {_first_line(exc)}") from None
+        raise _json_error(path, exc) from None
     names = [c for c, _ in columns_types]
     if names == ["json"] or (
         len(names) == 1
@@ -490,9 +734,14 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
             "export an array of case objects"
         )
     columns = _unique_columns(path, names, mapping)
+    # Strings that look like dates were typed as DATE or TIMESTAMP by the detection, and a
+    # TIMESTAMP WITH TIME ZONE would then be written in this machine's zone: read them again as
+    # the text they are ("2026-04-01T23:30:00Z" keeps its own day).
+    spec = {n: "VARCHAR" if t.startswith(_TEMPORAL_TYPES) else t for n, t in columns_types}
     selects = []
     for (name, typ), canon in zip(columns_types, columns, strict=True):
         quoted = '"' + name.replace('"', '""') + '"'
+        amount = canon in AMOUNT_COLUMNS
         if typ.endswith("[]"):
             expr = f"array_to_string({quoted}, ';')"  # evidence as a JSON array
         elif typ.startswith(("STRUCT", "MAP")):
@@ -501,6 +750,13 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
             # Mixed value types in one field ("C1" here, 3 there): the text of a string without
             # its JSON quotes, a number or a nested value as its JSON text.
             expr = f"json_extract_string({quoted}, '$')"
+            if amount:
+                expr = (
+                    f"CASE WHEN json_type({quoted}) IN ('DOUBLE', 'BIGINT', 'UBIGINT') "
+                    f"THEN {typed_number_sql(expr)} ELSE {expr} END"
+                )
+        elif amount and typ.startswith(_NUMERIC_TYPES):
+            expr = typed_number_sql(f"{quoted}::VARCHAR")
         else:
             expr = f"{quoted}::VARCHAR"
         selects.append(f'{expr} AS "{canon}"')
@@ -508,12 +764,12 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, "  # noqa: S608 (identifiers only; values are bound)
             + ", ".join(selects)
-            + " FROM read_json(?, format = 'auto', records = 'auto', sample_size = -1, "
-            "maximum_object_size = ?, union_by_name = true)",
-            [str(source), MAX_LINE_BYTES],
+            + " FROM read_json(?, format = 'auto', records = true, columns = ?, "
+            "maximum_object_size = ?)",
+            [str(source), spec, MAX_LINE_BYTES],
         )
     except duckdb.Error as exc:
-        raise BadFile(f"{path}: cannot read as JSON: {_first_line(exc)}") from None
+        raise _json_error(path, exc) from None
     n = con.execute("SELECT count(*) FROM raw_input").fetchone()[0]
     return RawFile(path, fmt, columns, n)
 
@@ -521,24 +777,78 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
 def _read_parquet(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
     try:
         rel = con.sql("SELECT * FROM read_parquet(?)", params=[str(path)])
-        names = rel.columns
+        names, types = rel.columns, [str(t) for t in rel.types]
     except duckdb.Error as exc:
         raise BadFile(f"{path}: cannot read as Parquet: {_first_line(exc)}") from None
     columns = _unique_columns(path, names, mapping)
-    selects = ", ".join(
-        '"{}"::VARCHAR AS "{}"'.format(n.replace('"', '""'), c)
-        for n, c in zip(names, columns, strict=True)
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, {selects} "  # noqa: S608 (identifiers only; values are bound)
-        "FROM read_parquet(?)",
-        [str(path)],
-    )
+    selects = []
+    for name, typ, canon in zip(names, types, columns, strict=True):
+        quoted = '"' + name.replace('"', '""') + '"'
+        if typ == "TIMESTAMP WITH TIME ZONE":
+            # An instant without its zone: read as its UTC day and time, on every machine.
+            expr = f"({quoted} AT TIME ZONE 'UTC')::VARCHAR"
+        elif canon in AMOUNT_COLUMNS and typ.startswith(_NUMERIC_TYPES):
+            expr = typed_number_sql(f"{quoted}::VARCHAR")
+        else:
+            expr = f"{quoted}::VARCHAR"
+        selects.append(f'{expr} AS "{canon}"')
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, "  # noqa: S608 (identifiers only; values are bound)
+            + ", ".join(selects)
+            + " FROM read_parquet(?)",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        raise BadFile(f"{path}: cannot read as Parquet: {_first_line(exc)}") from None
     n = con.execute("SELECT count(*) FROM raw_input").fetchone()[0]
     return RawFile(path, fmt, columns, n)
 
 
 # --- shared -----------------------------------------------------------------------------------
+
+
+def _second_headers(con, path: Path, raw: RawFile, names: list) -> None:
+    """Deal with records that repeat the header: two exports glued into one file.
+
+    A second header in the same column order is one record that is not a case: it becomes a
+    reject with that reason. In another order the records after it would be read under the wrong
+    names (case_id as supplier_id, a claim as the order value): the file is refused, saying where.
+    """
+    header = [str(n).strip().lower() for n in names]
+    wanted = set(header) - {""}
+    key = "case_id" if "case_id" in raw.columns else raw.columns[0]
+    quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in raw.columns)
+    # Cheap first: only records whose key column holds a header name can be a header.
+    candidates = con.execute(
+        f'SELECT _row, {quoted} FROM raw_input WHERE lower(trim("{key}")) IN (SELECT unnest(?)) '  # noqa: S608 (identifiers only; values are bound)
+        "ORDER BY _row LIMIT 100",
+        [sorted(wanted)],
+    ).fetchall()
+    repeats = []
+    for row_number, *values in candidates:
+        texts = ["" if v is None else str(v).strip().lower() for v in values]
+        filled = [t for t in texts if t]
+        if len(filled) < max(2, len(wanted) // 2) or not set(filled) <= wanted:
+            continue
+        if texts != header[: len(texts)]:
+            raise BadFile(
+                f"{path}: record {row_number} is a second header with the columns in another "
+                "order (two exports glued together?); the records after it would be read under "
+                f"the wrong column names. Split the file before record {row_number} and load "
+                "each part"
+            )
+        repeats.append((row_number, raw.delimiter.join(str(v or "") for v in values)))
+    if repeats:
+        con.execute(
+            "DELETE FROM raw_input WHERE _row IN (SELECT unnest(?))", [[r for r, _ in repeats]]
+        )
+        raw.rows -= len(repeats)
+        raw.rejects.extend(
+            Reject(r, "row: repeats the header line (two exports glued together?)", text)
+            for r, text in repeats
+        )
+        raw.rejects.sort(key=lambda r: r.row_number)
 
 
 def _unique_columns(path: Path, names: list[str], mapping: Mapping) -> list[str]:

@@ -35,7 +35,18 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float | None, floa
     if not 0 <= k <= n:
         raise ValueError(f"wilson: need 0 <= k <= n, got k={k}, n={n}")
     low, high = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
-    return float(low), float(high)
+    low, high = _around(np.array([low]), np.array([high]), np.array([k / n]))
+    return float(low[0]), float(high[0])
+
+
+def _around(low: np.ndarray, high: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The interval made to hold its own rate, within [0, 1].
+
+    In exact arithmetic the Wilson interval always contains k/n; in floating point its upper end
+    for k = n comes back as 0.9999999999999999 for 613 of the sizes 1-2,000 (and its lower end
+    for k = 0 a hair above 0), which a chart then draws as a negative error bar.
+    """
+    return np.clip(np.minimum(low, rate), 0.0, 1.0), np.clip(np.maximum(high, rate), 0.0, 1.0)
 
 
 def wilson_many(
@@ -50,6 +61,7 @@ def wilson_many(
     ok = n > 0
     if ok.any():
         low[ok], high[ok] = proportion_confint(k[ok], n[ok], alpha=1 - confidence, method="wilson")
+        low[ok], high[ok] = _around(low[ok], high[ok], k[ok] / n[ok])
     return low, high
 
 

@@ -90,6 +90,13 @@ def _assert_loaded(case: Case, rc: int, out: str, err: str, db: Path):
     ]
     assert fetch(db, "SELECT count(*) FROM cases") == [(BASE_CASES + inserted,)]
     assert f"read {read} = inserted {inserted}" in out
+    if case.reason:
+        reasons = fetch(db, "SELECT reason FROM quarantine WHERE load_id = ?", [load_id])
+        assert reasons and all(re.search(case.reason, r) for (r,) in reasons), reasons
+    for case_id, values in (case.stored or {}).items():
+        columns = ", ".join(f"CAST({c} AS VARCHAR)" for c in values)
+        stored = fetch(db, f"SELECT {columns} FROM cases WHERE case_id = ?", [case_id])  # noqa: S608 (test's own column names)
+        assert stored == [tuple(values.values())], (case_id, stored)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -220,16 +227,16 @@ def test_console_script_prints_one_line_and_no_traceback(case_id, base_store, tm
 
 
 def test_every_class_of_bad_file_was_tried():
-    """The suite's count: every class issue 6 names has cases, and none was lost."""
+    """The suite's count: every class issues 6 and 14 name has cases, and none was lost."""
     tried = [c.klass for c in CASES] + [MIXED_FOLDER.klass]
     assert set(tried) == set(CLASSES)
-    assert len(CLASSES) == 17
-    assert len(CASES) == 57
+    assert len(CLASSES) == 23
+    assert len(CASES) == 68
     per_class = {k: tried.count(k) for k in CLASSES}
     assert min(per_class.values()) >= 1, per_class
     loads = sum(c.expect.error is None for c in CASES)
     refusals = sum(c.expect.error is not None for c in CASES)
-    assert (loads, refusals) == (17, 40)
+    assert (loads, refusals) == (23, 45)
 
 
 # --- hostile text, end to end: ingest -> `ta-outcomes report` (papermill) -> HTML in Chromium -----

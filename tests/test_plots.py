@@ -190,3 +190,24 @@ def test_chart_png_is_small():
     assert 500 <= width <= 700 and height < 400
     assert len(png) < 60_000
     assert repr(chart) == "<chart: Supplier-sided rate>"
+
+
+def test_a_category_whose_every_decision_went_to_the_supplier_is_drawn(tmp_path):
+    # issue 14: 41 machinery cases, all no_refund, closed in one month, crashed the report's
+    # by-category cell ("'xerr' must not contain negative values")
+    from analysis import metrics
+    from tests.casefactory import build_store, make_case
+
+    db = build_store(
+        tmp_path / "cases.duckdb",
+        [
+            make_case(outcome="no_refund", opened_date="2026-03-02", closed_date="2026-03-20")
+            for _ in range(41)
+        ],  # fmt: skip
+    )
+    data = metrics.block_frame(db, "2026-03-01", "2026-03-31", "category")
+    row = data.iloc[0]
+    assert (row["decided"], row["supplier_sided"], row["supplier_sided_rate"]) == (41, 41, 1.0)
+    assert row["supplier_sided_ci_high"] == 1.0 and row["supplier_sided_ci_low"] < 1.0
+    chart = plots.interval_bars(data)
+    assert chart.png().startswith(b"\x89PNG")

@@ -90,3 +90,45 @@ def test_aliases_never_shadow_a_real_column_and_the_mapping_wins():
     mapping = Mapping(columns={"category": "claim_type"})
     assert readers.canonical_names(["Category", "Product Type"], mapping) == [
         "claim_type", "product_category"]  # fmt: skip
+
+
+def test_a_record_too_long_is_quarantined_with_its_case_id(tmp_path, monkeypatch):
+    # issue 14: a 200 MB field came out as "row: cannot be read (: None)" and no case id
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 1024 * 1024)
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "case_id,supplier_id,description\nC1,S1,short\nC2,S1," + "x" * 2_000_000 + "\nC3,S1,ok\n"
+    )
+    raw = readers.read_raw(duckdb.connect(), path, Mapping())
+    (reject,) = raw.rejects
+    assert (reject.row_number, reject.case_id) == (2, "C2")
+    assert reject.reason.startswith("row: longer than 1 MB (a field too long to load")
+    assert raw.rows == 2
+
+
+def test_timestamps_with_a_zone_give_the_same_day_on_every_machine(tmp_path):
+    # issue 14: a Parquet TIMESTAMPTZ (an instant) is read as its UTC day; a JSON string keeps its
+    # own text; neither depends on the machine's TZ (here a machine 8 hours east of UTC)
+    import subprocess
+    import sys
+
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT TIMESTAMPTZ '2025-04-01 23:30:00+00' AS closed_date) "
+        f"TO '{tmp_path / 'tz.parquet'}' (FORMAT parquet)"
+    )
+    (tmp_path / "tz.json").write_text('[{"case_id": "C1", "closed_date": "2025-04-01T23:30:00Z"}]')
+    script = (
+        "import duckdb, sys; from pathlib import Path; from analysis import readers;"
+        "from analysis.mapping import Mapping; con = duckdb.connect();"
+        "[print(readers.read_raw(con, Path(p), Mapping()) and "
+        "con.execute('SELECT closed_date FROM raw_input').fetchone()[0]) for p in sys.argv[1:]]"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "tz.parquet"), str(tmp_path / "tz.json")],
+        env={**__import__("os").environ, "TZ": "Asia/Shanghai"},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["2025-04-01 23:30:00", "2025-04-01T23:30:00Z"]

@@ -121,3 +121,18 @@ def test_kaplan_meier_closure_on_day_zero_has_no_extra_start_row():
     assert result["curve"]["days"].tolist() == [0, 4]
     assert result["curve"]["survival"].tolist() == pytest.approx([0.5, 0.0])
     assert result["median"] == 0
+
+
+def test_wilson_interval_always_holds_its_own_rate():
+    # statsmodels gives 0.9999999999999999 as the upper end of k = n for 613 of the sizes
+    # 1-2,000 (and a lower end a hair above 0 for k = 0): a chart then drew a negative error bar
+    for n in range(1, 2001):
+        low, high = wilson(n, n)
+        assert high == 1.0 and low <= 1.0, n
+        low, high = wilson(0, n)
+        assert low == 0.0 and high >= 0.0, n
+    k = np.arange(1, 2001)
+    low, high = wilson_many(k, k)
+    assert (high == 1.0).all() and (low <= 1.0).all()
+    low, high = wilson_many(np.zeros(2000), k)
+    assert (low == 0.0).all()

@@ -41,6 +41,13 @@ CLASSES = (
     "corrupt_parquet",
     "mixed_folder",
     "mapping",
+    # issue 14: faults found by trying to break it
+    "typed_numbers",
+    "glued_exports",
+    "zip_bomb",
+    "hidden_sheets",
+    "bare_cr",
+    "privacy_in_errors",
 )
 
 
@@ -111,6 +118,10 @@ class Case:
     expect: Expect
     why: str = ""
     mapping: Callable[[Path], Path] | None = None  # writes a --mapping file, returns its path
+    #: after a load: {case_id: {column: value}} that the stored cases must hold, compared as text
+    stored: dict[str, dict[str, str]] | None = None
+    #: after a load: a regex every quarantine reason of the load must match
+    reason: str | None = None
 
 
 def _bytes(name: str, data: bytes | Callable[[], bytes]) -> Callable[[Path], Path]:
@@ -315,6 +326,117 @@ def _chinese_csv() -> str:
         [dict(zip(CHINESE_HEADER, r.values(), strict=True)) for r in five_rows()[:2]],
         CHINESE_HEADER,
     )
+
+
+# --- issue 14 -----------------------------------------------------------------------------------
+
+
+def _typed_xlsx(folder: Path) -> Path:
+    # numbers typed in cells (and a formula's cached value) are numbers, not text to re-read
+    import openpyxl
+
+    path = folder / "typed.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Cases"
+    ws.append(HEADER)
+    ws.append(["T1", "S1", "machinery", "quality", "2025-03-05", "partial_refund",
+               100.5, 12.345, "USD", 1.234, "2025-04-01", "typed"])  # fmt: skip
+    ws.append(["T2", "S1", "machinery", "quality", "2025-03-05", "partial_refund",
+               5000, 4000, "USD", 5.5, "2025-04-01", "typed"])  # fmt: skip
+    wb.save(path)
+    return path
+
+
+def _typed_json() -> str:
+    return json.dumps(
+        [
+            {
+                **row("T1"),
+                "order_value": 100.5,
+                "claim_amount": 12.345,
+                "refund_amount": 1.234,
+                "outcome": "partial_refund",
+            },
+            {
+                **row("T2"),
+                "order_value": 5000,
+                "claim_amount": 4000,
+                "refund_amount": 5.500,
+                "outcome": "partial_refund",
+            },
+        ]  # fmt: skip
+    )
+
+
+def _typed_parquet(folder: Path) -> Path:
+    import duckdb
+
+    path = folder / "typed.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"""COPY (SELECT * REPLACE ('partial_refund' AS outcome,
+                     100.500::DECIMAL(12, 3) AS order_value, 12.345::DECIMAL(12, 3) AS claim_amount,
+                     5.500::DOUBLE AS refund_amount,
+                     TIMESTAMPTZ '2025-04-01 23:30:00+00' AS closed_date)
+                  FROM read_csv('{folder}/typed_src.csv', all_varchar = true))
+           TO '{path}' (FORMAT parquet)"""
+    )
+    return path
+
+
+def _typed_parquet_writer(folder: Path) -> Path:
+    (folder / "typed_src.csv").write_text(csv_text([row("T1")]))
+    return _typed_parquet(folder)
+
+
+def _glued(reordered: bool) -> str:
+    first = csv_text([row("G1"), row("G2")])
+    header = (
+        ["supplier_id", "case_id", *HEADER[2:6], "claim_amount", "order_value", *HEADER[8:]]
+        if reordered
+        else HEADER
+    )
+    second = csv_text([row("G3", order_value="800", claim_amount="800")], header=header)
+    return first + second
+
+
+def _xlsx_bomb(part: str) -> Callable[[Path], Path]:
+    # a tiny workbook whose directory says one part inflates to 40 MB (1000x its packed size)
+    def write(folder: Path) -> Path:
+        path = folder / "bomb.xlsx"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("[Content_Types].xml", "<Types/>")
+            z.writestr(part, b" " * 40_000_000)
+        return path
+
+    return write
+
+
+def _xlsx_with_hidden(folder: Path, hidden_has_cases: bool) -> Path:
+    import openpyxl
+
+    path = folder / "hidden.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Template"
+    ws.append(HEADER)  # a header-only template sheet
+    ws.sheet_state = "hidden"
+    cases = wb.create_sheet("Cases")
+    cases.append(HEADER)
+    for r in five_rows()[:3]:
+        cases.append(list(r.values()))
+    if hidden_has_cases:
+        cases.sheet_state = "hidden"
+        wb.create_sheet("Notes").append(["just", "notes"])
+    wb.save(path)
+    return path
+
+
+def _bare_cr_in_lf_file() -> str:
+    rows = five_rows()
+    rows[2]["description"] = "first line\rsecond line"  # a lone CR typed into a value
+    return csv_text(rows).replace('"first line\rsecond line"', "first line\rsecond line")
 
 
 def _mapping(text: str) -> Callable[[Path], Path]:
@@ -710,6 +832,107 @@ CASES: list[Case] = [
         "missing_column",
         _text("sym.csv", lambda: "???,***,!!!\n1,2,3\n"),
         _refuse(r"found: column_1, column_2, column_3"),
+    ),
+    # --- issue 14: numbers that are already numbers keep their value (were x1000)
+    Case(
+        "xlsx_typed_numbers",
+        "typed_numbers",
+        _typed_xlsx,
+        _load(2, 2),
+        why="cells holding 12.345 and 1.234 are numbers, not '1.234' thousands text",
+        stored={
+            "T1": {"claim_amount": "12.35", "refund_amount": "1.23", "order_value": "100.50"},
+            "T2": {"refund_amount": "5.50"},
+        },  # fmt: skip
+    ),
+    Case(
+        "json_typed_numbers",
+        "typed_numbers",
+        _text("typed.json", _typed_json),
+        _load(2, 2),
+        stored={
+            "T1": {"claim_amount": "12.35", "refund_amount": "1.23"},
+            "T2": {"refund_amount": "5.50"},
+        },  # fmt: skip
+    ),
+    Case(
+        "parquet_decimal_and_timestamptz",
+        "typed_numbers",
+        _typed_parquet_writer,
+        _load(1, 1),
+        why="DECIMAL(12,3) 100.500 is 100.5 (was 100,500); a TIMESTAMPTZ is its UTC day",
+        stored={
+            "T1": {
+                "order_value": "100.50",
+                "claim_amount": "12.35",
+                "refund_amount": "5.50",
+                "closed_date": "2025-04-01",
+            }
+        },  # fmt: skip
+    ),
+    # --- two exports glued together
+    Case(
+        "glued_reordered_header",
+        "glued_exports",
+        _text("glued.csv", lambda: _glued(reordered=True)),
+        _refuse(r"record 3 is a second header with the columns in another order"),
+        why="the rows after it were read with case_id and supplier_id swapped",
+    ),
+    Case(
+        "glued_same_header",
+        "glued_exports",
+        _text("glued2.csv", lambda: _glued(reordered=False)),
+        _load(4, 3, 1),
+        why="the second header in the same order is one quarantined record, G1-G3 load",
+        stored={"G3": {"supplier_id": "S1", "order_value": "800.00"}},
+        reason=r"^row: repeats the header line",
+    ),
+    # --- workbooks that would exhaust memory and time
+    Case(
+        "xlsx_shared_strings_bomb",
+        "zip_bomb",
+        _xlsx_bomb("xl/sharedStrings.xml"),
+        _refuse(r"refused unread: its part xl/sharedStrings.xml would inflate"),
+    ),
+    Case(
+        "xlsx_sheet_whitespace_bomb",
+        "zip_bomb",
+        _xlsx_bomb("xl/worksheets/sheet1.xml"),
+        _refuse(r"a zip bomb"),
+    ),
+    # --- hidden sheets are skipped, and the load line says so
+    Case(
+        "xlsx_hidden_template_sheet",
+        "hidden_sheets",
+        lambda f: _xlsx_with_hidden(f, hidden_has_cases=False),
+        _load(3, 3),
+        why="a hidden header-only template no longer makes it 'several sheets hold cases'",
+    ),
+    Case(
+        "xlsx_only_cases_sheet_hidden",
+        "hidden_sheets",
+        lambda f: _xlsx_with_hidden(f, hidden_has_cases=True),
+        _refuse(r"the only sheet with cases, 'Cases', is hidden"),
+        why="it loaded silently before",
+    ),
+    # --- a lone CR typed into an unquoted value of an LF file is data, not a line end
+    Case(
+        "bare_cr_inside_lf_file",
+        "bare_cr",
+        _text("cr_in_value.csv", _bare_cr_in_lf_file),
+        _load(5, 5),
+        why="read 6 for 5 before: the CR split C3 in two",
+        stored={"C3": {"description": "first line\rsecond line", "closed_date": "2025-04-01"}},
+    ),
+    # --- an error message never echoes a record's text
+    Case(
+        "json_duplicate_key",
+        "privacy_in_errors",
+        _text(
+            "dup.json",
+            lambda: '[{"case_id": "D1", "buyer_ref": "alice@example.com", "case_id": "D2"}]',
+        ),
+        _refuse(r"^(?!.*alice).*record 1 has the key 'case_id' twice"),
     ),
     Case(
         "mapping_not_yaml_object",
