@@ -380,7 +380,7 @@ def _typed_parquet(folder: Path) -> Path:
                      5.500::DOUBLE AS refund_amount,
                      TIMESTAMPTZ '2025-04-01 23:30:00+00' AS closed_date)
                   FROM read_csv('{folder}/typed_src.csv', all_varchar = true))
-           TO '{path}' (FORMAT parquet)"""
+           TO '{path}' (FORMAT parquet)"""  # noqa: S608 (the test's own paths)
     )
     return path
 
