@@ -1,8 +1,13 @@
 """`ta-outcomes`: a thin command-line wrapper over the Python API.
 
 Every subcommand parses its arguments, calls one function in ``analysis``, prints its result and
-maps expected failures (bad input, missing store, failed report) to a one-line message on stderr
-and a non-zero exit code. No traceback reaches the user for an error they can act on.
+maps expected failures to a one-line message on stderr and a distinct exit code. No traceback
+reaches the user for an error they can act on.
+
+Exit codes: 0 ok; 1 the work ran and something in it failed (a bad file, a failing report); 2 the
+request was wrong (bad parameters, no store); 70 a bug (reported in one line, the traceback with
+TA_OUTCOMES_DEBUG=1); 74 the machine refused (full disk, a folder that cannot be written); 75 the
+store or a report was busy for longer than the timeout (try again later).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from analysis import paths
+from analysis import settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work ran and something in it failed (a bad file, a failing report)
@@ -25,19 +30,42 @@ def _add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db",
         type=Path,
-        default=paths.DEFAULT_DB,
-        help=f"the DuckDB case store (default: {paths.DEFAULT_DB})",
+        default=None,
+        help=f"the DuckDB case store (default: {settings.default_db()}; TA_OUTCOMES_DB sets it)",
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_metric_params(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=settings.THRESHOLD,
+        help=f"supplier-sided below this share of the claim ({settings.THRESHOLD:g})",
+    )
+    p.add_argument(
+        "--lowball",
+        type=float,
+        default=settings.LOWBALL,
+        help=f"lowball below this share of the claim ({settings.LOWBALL:g})",
+    )
+    p.add_argument(
+        "--min-n",
+        type=int,
+        default=settings.MIN_N,
+        help=f"suppress groups with fewer decided cases ({settings.MIN_N})",
+    )
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser and its subcommands' parsers (by name)."""
     parser = argparse.ArgumentParser(
         prog="ta-outcomes",
         description="Trade Assurance dispute outcomes: ingest case exports, compute metrics, render reports.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands: dict[str, argparse.ArgumentParser] = {}
 
-    p = sub.add_parser("ingest", help="clean case exports into the store")
+    p = commands["ingest"] = sub.add_parser("ingest", help="clean case exports into the store")
     p.add_argument(
         "paths", nargs="+", type=Path, metavar="PATH", help="files or folders of exports"
     )
@@ -45,40 +73,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mapping", type=Path, help="YAML mapping of a foreign export onto the intake format"
     )
+    p.add_argument(
+        "--rekey-buyers",
+        action="store_true",
+        help="make a new buyer-key secret and clear every stored buyer key (when the key file "
+        "is lost for good); load the exports again to key the buyers anew",
+    )
     p.set_defaults(func=_cmd_ingest)
 
-    p = sub.add_parser("demo", help="generate the synthetic demo data set and load it")
+    p = commands["demo"] = sub.add_parser(
+        "demo", help="generate the synthetic demo data set and load it"
+    )
     _add_db(p)
     p.add_argument(
-        "--raw-dir", type=Path, default=paths.RAW_DIR / "demo", help="where the raw demo exports go"
+        "--raw-dir",
+        type=Path,
+        default=settings.RAW_DIR / "demo",
+        help="where the raw demo exports go",
     )
     p.add_argument(
-        "--cases", type=int, default=5000, help="number of synthetic cases (default 5000)"
+        "--cases",
+        type=int,
+        default=settings.DEMO_CASES,
+        help=f"number of synthetic cases (default {settings.DEMO_CASES})",
     )
-    p.add_argument("--seed", type=int, default=20261127, help="random seed (default fixed)")
+    p.add_argument(
+        "--seed", type=int, default=settings.DEMO_SEED, help="random seed (default fixed)"
+    )
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("metrics", help="outcome metrics for a period, as JSON or a table")
+    p = commands["metrics"] = sub.add_parser(
+        "metrics", help="outcome metrics for a period, as JSON or a table"
+    )
     _add_db(p)
     p.add_argument("--start", required=True, help="first day of the period (YYYY-MM-DD), inclusive")
     p.add_argument("--end", required=True, help="last day of the period (YYYY-MM-DD), inclusive")
     p.add_argument("--format", choices=["json", "table"], default="json")
-    p.add_argument(
-        "--threshold",
-        type=float,
-        default=0.10,
-        help="supplier-sided below this share of the claim (0.10)",
-    )
-    p.add_argument(
-        "--lowball", type=float, default=0.05, help="lowball below this share of the claim (0.05)"
-    )
-    p.add_argument(
-        "--min-n", type=int, default=30, help="suppress groups with fewer decided cases (30)"
-    )
-    p.add_argument("--category", help="restrict to one category slug")
+    _add_metric_params(p)
+    p.add_argument("--category", help="restrict to one category (a slug or a display name)")
     p.set_defaults(func=_cmd_metrics)
 
-    p = sub.add_parser(
+    p = commands["report"] = sub.add_parser(
         "report", help="run a report notebook with papermill and export self-contained HTML"
     )
     p.add_argument("name", help="notebook name in notebooks/ (e.g. outcome_report, data_quality)")
@@ -93,7 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_db(p)
     p.add_argument(
-        "--out", type=Path, default=paths.REPORTS_DIR, help="output folder (default reports/)"
+        "--out",
+        type=Path,
+        default=settings.REPORTS_DIR,
+        help=f"output folder (default {settings.REPORTS_DIR}/)",
+    )
+    p.add_argument(
+        "--category",
+        help="restrict the report to one category (a slug or a display name, e.g. Electronics)",
     )
     p.add_argument(
         "-p",
@@ -101,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="extra notebook parameter",
+        help="another notebook parameter (e.g. -p threshold=0.2)",
     )
     p.add_argument(
         "--notify-cmd",
@@ -110,65 +152,104 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("catalogue", help="rebuild DIR/index.html, the catalogue of reports")
-    p.add_argument("--out", type=Path, default=paths.REPORTS_DIR)
+    p = commands["catalogue"] = sub.add_parser(
+        "catalogue", help="rebuild DIR/index.html, the catalogue of reports"
+    )
+    p.add_argument("--out", type=Path, default=settings.REPORTS_DIR)
     p.set_defaults(func=_cmd_catalogue)
-    return parser
+    return parser, commands
+
+
+def _db(args: argparse.Namespace) -> Path:
+    return args.db if args.db is not None else settings.default_db()
+
+
+def _category(text: str | None) -> str | None:
+    """A category given as a slug or a display name, as its slug (BadParameter if unknown)."""
+    from analysis import vocab
+    from analysis.errors import BadParameter
+
+    if text is None or not str(text).strip():
+        return None
+    words = vocab.vocabulary()
+    slug = words.resolve("category", text)
+    if slug is None:
+        known = ", ".join(f"{t.slug} ({t.display_name})" for t in words.of("category"))
+        raise BadParameter(f"--category {text!r}: not a category (categories: {known})")
+    return slug
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from analysis import ingest
 
-    return ingest.main(args.paths, db=args.db, mapping=args.mapping)
+    return ingest.main(args.paths, db=_db(args), mapping=args.mapping, rekey=args.rekey_buyers)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from analysis import demo
 
-    demo.run_demo(db=args.db, raw_dir=args.raw_dir, n_cases=args.cases, seed=args.seed)
+    demo.run_demo(db=_db(args), raw_dir=args.raw_dir, n_cases=args.cases, seed=args.seed)
     return EXIT_OK
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
-    from analysis import metrics, periods
+    from analysis import metrics
+    from analysis.metrics import periods
+    from analysis.report import console
 
     start, end = periods.parse_date(args.start, "--start"), periods.parse_date(args.end, "--end")
     params = metrics.Params(threshold=args.threshold, lowball=args.lowball, min_n=args.min_n)
-    result = metrics.outcome_metrics(args.db, start, end, params=params, category=args.category)
+    result = metrics.outcome_metrics(
+        _db(args), start, end, params=params, category=_category(args.category)
+    )
     if args.format == "json":
         print(json.dumps(result, indent=2, default=str))
     else:
-        print(metrics.format_table(result))
+        print(console.format_table(result))
     return EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from analysis import runner
+    from analysis.publish import runner
 
+    params = list(args.param)
+    if args.category:
+        params.append(f"category={args.category}")
     return runner.main(
         name=args.name,
         period=args.period,
         last=args.last,
-        db=args.db,
+        db=_db(args),
         out=args.out,
-        params=args.param,
+        params=params,
         notify_cmd=args.notify_cmd,
         progress=not args.no_progress,
     )
 
 
 def _cmd_catalogue(args: argparse.Namespace) -> int:
-    from analysis import catalogue
+    from analysis.publish import catalogue
 
     print(catalogue.build_index(args.out))
     return EXIT_OK
 
 
+def _quiet_stdout() -> None:
+    # The reader went away (`| head`): the rest of the output has nowhere to go. Point stdout at
+    # /dev/null so the interpreter's final flush does not fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ta-outcomes` console script."""
-    from analysis.errors import UserError
+    from analysis.errors import UserError, environment_problem
 
-    args = build_parser().parse_args(argv)
+    parser, commands = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse would show the top-level usage; the subcommand's is the one that helps
+        commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except UserError as exc:
@@ -177,8 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ta-outcomes {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_OK
     except Exception as exc:  # a bug, not bad input: still one line, the traceback on request
-        if os.environ.get("TA_OUTCOMES_DEBUG"):
+        problem = environment_problem(exc)
+        if problem is not None:
+            print(f"ta-outcomes {args.command}: {problem}", file=sys.stderr)
+            return problem.exit_code
+        if settings.debug():
             raise
         first = (str(exc).strip().splitlines() or [""])[0][:300]
         print(

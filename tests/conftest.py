@@ -68,3 +68,11 @@ def fetch(db: Path, sql: str, params=None) -> list[tuple]:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "store" / "cases.duckdb"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """The small report store of tests/report_store.py (a test module may define its own)."""
+    from tests.report_store import report_store
+
+    return report_store(tmp_path)

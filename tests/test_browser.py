@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import catalogue
-from analysis.htmlexport import export_html
-from analysis.runner import execute_notebook
+from analysis.publish import catalogue
+from analysis.publish.execute import execute_notebook
+from analysis.publish.htmlexport import export_html
 from tests.chromium import CHROMIUM, chromium_context
 
 pytestmark = pytest.mark.browser

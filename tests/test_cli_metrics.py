@@ -82,7 +82,7 @@ def test_table_output(store, capsys):
     assert lines[0] == "Trade Assurance dispute outcomes, 2026-03-01 to 2026-03-31"
     # 3 of 5: p = 0.6, 1 + z^2/n = 1.768292, centre (0.6 + 0.384146) / 1.768292 = 0.556552,
     # half 1.959964 * sqrt(0.048 + 0.038415) / 1.768292 = 0.325828 -> [0.230724, 0.882379]
-    assert "  supplier-sided 3 of 5 decided: 60.0% [23.1-88.2]" in lines
+    assert "  supplier-sided 3 of 5 decided: 60.0% (23.1%–88.2%)" in lines
     assert any(
         line.strip().startswith("apparel_textiles") and "suppressed" in line for line in lines
     )
@@ -126,7 +126,10 @@ def test_missing_store(tmp_path, capsys):
             ["--start", "2026-03-01", "--end", "2026-03-31", "--min-n", "-3"],
             "min_n must be 0 or more",
         ),
-        (["--start", "2026-03-01", "--end", "2026-03-31", "--category", "toys"], "category 'toys'"),
+        (
+            ["--start", "2026-03-01", "--end", "2026-03-31", "--category", "toys"],
+            "category 'toys_sports'",
+        ),
     ],
 )
 def test_bad_parameters(store, capsys, args, needle):

@@ -10,8 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
 from analysis import metrics, store
 from analysis.errors import UserError
@@ -67,17 +68,18 @@ def test_two_ingests_at_once_both_land(tmp_path):
 
 
 def _wait_until_locked(db: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
-    lock = FileLock(str(db) + ".lock")
+    """Until the ingest holds the store itself (DuckDB refuses a reader: a lock conflict)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        assert proc.poll() is None, "the ingest ended before it was seen holding the lock"
+        assert proc.poll() is None, "the ingest ended before it was seen holding the store"
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            return  # held by the ingest
-        lock.release()
+            store.open_duckdb(db, read_only=True).close()
+        except duckdb.Error as exc:
+            if "lock" in str(exc).lower():
+                return  # held by the ingest
+            raise
         time.sleep(0.01)
-    raise AssertionError("the ingest never took the store's lock")
+    raise AssertionError("the ingest never took the store")
 
 
 @pytest.mark.slow
@@ -114,16 +116,23 @@ def test_a_waiting_read_gives_up_after_its_bound_with_one_line(tmp_path):
     db = tmp_path / "cases.duckdb"
     with store.connect(db, read_only=False):
         pass
-    holder = FileLock(str(db) + ".lock")
-    holder.acquire()
+    # another process holds the store open for writing for a few seconds
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+         "time.sleep(5)", str(db)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
+        assert holder.stdout.readline().strip() == "held"
         with (
-            pytest.raises(UserError, match=r"still locked by another ta-outcomes process"),
+            pytest.raises(UserError, match=rf"still held by PID {holder.pid} .* after 0.3 s"),
             store.connect(db, timeout=0.3),
         ):
             pass
     finally:
-        holder.release()
+        holder.kill()
+        holder.wait()
     with store.connect(db) as con:  # free again: it opens at once
         assert con.execute("SELECT count(*) FROM cases").fetchone() == (0,)
 
@@ -132,7 +141,8 @@ def test_first_ingest_never_uses_an_empty_buyer_secret(tmp_path):
     """The key file appears whole (written beside, then linked into place), so a racing first
     ingest never sees it empty; a key file found empty or truncated is damaged and the ingest
     refuses rather than key buyers with a plain hash anyone can recompute."""
-    from analysis import ingest, pseudonym
+    from analysis import ingest
+    from analysis.ingest import pseudonym
 
     db = tmp_path / "store" / "cases.duckdb"
     key = pseudonym.key_path(db)

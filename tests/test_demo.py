@@ -13,7 +13,10 @@ import pandas as pd
 import pytest
 
 from analysis import demo
+from analysis.demo import exports as demo_exports
+from analysis.demo import simulate
 from analysis.errors import BadParameter, UserError
+from tests.casefactory import build_store, make_case
 
 #: A fixed "today" so that the files (and the checks on them) never depend on the calendar.
 TODAY = date(2026, 6, 30)
@@ -149,13 +152,13 @@ def test_snapshot_plan_for_a_known_day():
     ],
 )
 def test_amount_styles(value, currency, style, expected):
-    assert demo._fmt_amount(value, currency, style) == expected
+    assert demo_exports._fmt_amount(value, currency, style) == expected
 
 
 def test_date_styles_and_missing_dates():
     values = pd.Series(pd.to_datetime(["2026-03-05"] * 5 + [None]))
     styles = np.array([0, 1, 2, 3, 4, 0])
-    assert list(demo._fmt_dates(values, styles)) == [
+    assert list(demo_exports._fmt_dates(values, styles)) == [
         "2026-03-05", "2026/03/05", "5 Mar 2026", "05 Mar 2026", "Mar 5, 2026", "",
     ]  # fmt: skip
 
@@ -174,7 +177,7 @@ def test_state_at_reopens_cases_closed_after_the_snapshot():
     )
     # As of 2026-02-01: A closed (kept as is); B open (closed 02-20 and escalated 02-10 are
     # both still in the future: blank); C not opened yet (left out).
-    snap = demo.state_at(cases, demo.Snapshot("x.csv", date(2026, 2, 1), None, "csv"))
+    snap = demo.state_at(cases, simulate.Snapshot("x.csv", date(2026, 2, 1), None, "csv"))
     assert list(snap["case_id"]) == ["A", "B"]
     assert list(snap["outcome"]) == ["full_refund", "open"]
     assert snap.loc[1, "refund_amount"] != snap.loc[1, "refund_amount"]  # NaN
@@ -182,7 +185,9 @@ def test_state_at_reopens_cases_closed_after_the_snapshot():
     assert list(snap["decided_by"]) == ["platform", ""]
     # Changes since 2026-02-01 as of 2026-03-02: B (escalated and closed since) and C (opened
     # since); A did not change.
-    delta = demo.state_at(cases, demo.Snapshot("y.csv", date(2026, 3, 2), date(2026, 2, 1), "csv"))
+    delta = demo.state_at(
+        cases, simulate.Snapshot("y.csv", date(2026, 3, 2), date(2026, 2, 1), "csv")
+    )
     assert list(delta["case_id"]) == ["B", "C"]
     assert list(delta["outcome"]) == ["no_refund", "open"]
 
@@ -427,11 +432,7 @@ def test_outcomes_depend_on_category_claim_evidence_and_inspection(final):
 
 
 def test_run_demo_refuses_a_store_with_real_data(tmp_path):
-    db = tmp_path / "cases.duckdb"
-    con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    con.execute("INSERT INTO store_meta VALUES ('contains_real_data', 'true')")
-    con.close()
+    db = build_store(tmp_path / "cases.duckdb", [make_case(is_synthetic=False)])
     before = db.read_bytes()
     with pytest.raises(UserError, match="real"):
         demo.run_demo(db, tmp_path / "raw", n_cases=50, today=TODAY)

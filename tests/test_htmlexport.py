@@ -15,9 +15,9 @@ import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from analysis import htmlexport
-from analysis.htmlexport import export_html, render_markdown, sanitize_html
-from analysis.runner import execute_notebook
+from analysis.publish import htmlexport
+from analysis.publish.execute import execute_notebook
+from analysis.publish.htmlexport import export_html, render_markdown, sanitize_html
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 

@@ -3,7 +3,7 @@
 import pytest
 
 from analysis.errors import BadFile
-from analysis.mapping import Mapping
+from analysis.ingest.mapping import Mapping
 
 
 def test_load_canonicalises_names(tmp_path):

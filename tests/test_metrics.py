@@ -24,6 +24,8 @@ from analysis.metrics import (
     supplier_watchlist,
     time_to_resolution,
 )
+from analysis.metrics import blocks as metric_blocks
+from analysis.report import console
 from analysis.store import StoreMissing
 from tests.casefactory import build_store, make_case
 
@@ -201,7 +203,7 @@ def test_by_category_blocks_by_hand(feb_db):
     assert (e["cases_opened"], e["cases_closed"], e["decided"], e["lapsed"]) == (3, 2, 0, 2)
     assert (e["cancelled"], e["out_of_coverage"], e["escalated"]) == (1, 1, 1)
     assert e["claimed_usd"] == 0.0 and e["refunded_usd"] == 0.0
-    for name in metrics._SUPPRESSIBLE:
+    for name in metric_blocks.SUPPRESSIBLE:
         assert e[name] is None, name
 
 
@@ -224,7 +226,7 @@ def test_all_groups_suppressed_with_default_min_n(feb_db):
     result = outcome_metrics(feb_db, *FEB)
     blocks = [result["overall"], *result["by_category"].values(), *result["by_claim_type"].values()]
     assert all(b["suppressed"] for b in blocks)
-    assert all(b[name] is None for b in blocks for name in metrics._SUPPRESSIBLE)
+    assert all(b[name] is None for b in blocks for name in metric_blocks.SUPPRESSIBLE)
     # ...while the counts and sums are unchanged.
     assert result["overall"]["decided"] == 8 and result["overall"]["supplier_sided"] == 5
     assert result["overall"]["claimed_usd"] == pytest.approx(27300.0)
@@ -332,7 +334,7 @@ def test_open_cases_only(tmp_path):
     assert o["cases_opened"] == 3
     assert all(o[k] == 0 for k in ("cases_closed", "decided", "lapsed", "supplier_sided"))
     assert o["suppressed"] is True
-    assert all(o[k] is None for k in metrics._SUPPRESSIBLE)
+    assert all(o[k] is None for k in metric_blocks.SUPPRESSIBLE)
     assert list(result["by_category"]) == ["machinery"]
     # The month before has nothing at all: a zero block, no groups.
     january = outcome_metrics(db, "2026-01-01", "2026-01-31")
@@ -390,12 +392,12 @@ def test_outcome_metrics_and_block_frame_are_one_definition(feb_db):
     result = outcome_metrics(feb_db, *FEB, params=SMALL)
     overall = block_frame(feb_db, *FEB, None, SMALL)
     assert overall["group"].tolist() == ["all"]
-    assert metrics._block_dict(overall.iloc[0]) == result["overall"]
+    assert metric_blocks.block_dict(overall.iloc[0]) == result["overall"]
     for by, key in (("category", "by_category"), ("claim_type", "by_claim_type")):
         frame = block_frame(feb_db, *FEB, by, SMALL)
-        assert {row["group"]: metrics._block_dict(row) for _, row in frame.iterrows()} == result[
-            key
-        ]
+        assert {
+            row["group"]: metric_blocks.block_dict(row) for _, row in frame.iterrows()
+        } == result[key]
 
 
 def test_breakdown_by_evidence_counts_each_kind(feb_db):
@@ -505,7 +507,7 @@ def test_monthly_series(feb_db):
     assert frame["complete"].all()
     # The February row is the same block as the JSON's overall (one definition).
     feb_json = outcome_metrics(feb_db, *FEB, params=SMALL)["overall"]
-    assert metrics._block_dict(frame.iloc[3]) == feb_json
+    assert metric_blocks.block_dict(frame.iloc[3]) == feb_json
 
 
 def test_monthly_series_stops_at_end(feb_db):
@@ -755,11 +757,11 @@ def test_docs_carry_every_definition():
 
 
 def test_format_table(feb_db):
-    table = metrics.format_table(outcome_metrics(feb_db, *FEB, params=SMALL))
+    table = console.format_table(outcome_metrics(feb_db, *FEB, params=SMALL))
     lines = table.splitlines()
     assert lines[0] == "Trade Assurance dispute outcomes, 2026-02-01 to 2026-02-28"
-    assert "  supplier-sided 5 of 8 decided: 62.5% [30.6-86.3]" in lines
+    assert "  supplier-sided 5 of 8 decided: 62.5% (30.6%–86.3%)" in lines
     machinery = next(line for line in lines if line.strip().startswith("machinery"))
-    assert "40.0% [11.8-76.9]" in machinery
+    assert "40.0% (11.8%–76.9%)" in machinery
     electronics = next(line for line in lines if line.strip().startswith("electronics"))
     assert "suppressed" in electronics

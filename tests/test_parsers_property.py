@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import ingest, store
+from analysis import ingest, sqlfiles, store
 from tests.conftest import HEADER, TODAY, fetch, good_row
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -35,7 +35,7 @@ TEXTS = st.lists(st.one_of(NUMBERISH, ANY_TEXT), min_size=1, max_size=60)
 @pytest.fixture(scope="module")
 def con():
     c = duckdb.connect()
-    store.run_script(c, store.sql_text("macros.sql"))
+    store.run_script(c, sqlfiles.sql("ingest", "macros.sql"))
     yield c
     c.close()
 
@@ -241,5 +241,5 @@ def test_staging_loads_or_quarantines_any_cell_text(cells):
 )  # fmt: skip
 def test_dollar_and_yen_prefixes_are_told_apart(text, currency):
     con = duckdb.connect()
-    store.run_script(con, store.sql_text("macros.sql"))
+    store.run_script(con, sqlfiles.sql("ingest", "macros.sql"))
     assert con.execute("SELECT ta_amount_currency(?)", [text]).fetchone()[0] == currency

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from analysis.errors import BadParameter
-from analysis.periods import (
+from analysis.metrics.periods import (
     Period,
     last_complete,
     month_starts,

@@ -14,8 +14,8 @@ import pytest  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from analysis import plots  # noqa: E402
-from analysis.sections import Table  # noqa: E402
+from analysis.report import plots  # noqa: E402
+from analysis.report.display import Table  # noqa: E402
 
 
 def rates_frame() -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.privacy import (
+from analysis.report.privacy import (
     EMAIL_MASK,
     PHONE_MASK,
     mask_contact_details,

@@ -4,9 +4,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from analysis import readers
 from analysis.errors import BadFile
-from analysis.mapping import Mapping
+from analysis.ingest import readers
+from analysis.ingest.mapping import Mapping
 from tests.conftest import good_row
 
 
@@ -94,7 +94,7 @@ def test_aliases_never_shadow_a_real_column_and_the_mapping_wins():
 
 def test_a_record_too_long_is_quarantined_with_its_case_id(tmp_path, monkeypatch):
     # issue 14: a 200 MB field came out as "row: cannot be read (: None)" and no case id
-    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 1024 * 1024)
+    monkeypatch.setattr(readers.common, "MAX_LINE_BYTES", 1024 * 1024)
     path = tmp_path / "long.csv"
     path.write_text(
         "case_id,supplier_id,description\nC1,S1,short\nC2,S1," + "x" * 2_000_000 + "\nC3,S1,ok\n"
@@ -119,8 +119,8 @@ def test_timestamps_with_a_zone_give_the_same_day_on_every_machine(tmp_path):
     )
     (tmp_path / "tz.json").write_text('[{"case_id": "C1", "closed_date": "2025-04-01T23:30:00Z"}]')
     script = (
-        "import duckdb, sys; from pathlib import Path; from analysis import readers;"
-        "from analysis.mapping import Mapping; con = duckdb.connect();"
+        "import duckdb, sys; from pathlib import Path; from analysis.ingest import readers;"
+        "from analysis.ingest.mapping import Mapping; con = duckdb.connect();"
         "[print(readers.read_raw(con, Path(p), Mapping()) and "
         "con.execute('SELECT closed_date FROM raw_input').fetchone()[0]) for p in sys.argv[1:]]"
     )

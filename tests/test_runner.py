@@ -22,8 +22,9 @@ import papermill
 import pytest
 from bs4 import BeautifulSoup
 
-from analysis import cli, metrics, paths, runner
+from analysis import cli, metrics, settings
 from analysis.errors import BadParameter
+from analysis.publish import runner
 from analysis.store import StoreMissing
 from tests.casefactory import build_store
 
@@ -198,10 +199,12 @@ def test_catalogue_lists_the_run(ok_run):
     rows = soup.select("table.ta-catalogue tbody tr")
     assert len(rows) == 1
     cells = [td.get_text(" ", strip=True) for td in rows[0].find_all("td")]
-    assert cells[:2] == ["ok", "2026-10"]
+    # the report's title and period, its period, all categories, real data (the fixture store)
+    assert cells[0].startswith("Fixture report, 2026-10 generated ")
+    assert cells[1:4] == ["2026-10", "all", "real"]
     # Wilson 95% for 2 of 4: centre (0.5 + 1.96^2/8) / (1 + 1.96^2/4) = 0.5, half-width
     # 1.96 * sqrt(0.25/4 + 1.96^2/64) / 1.9604 = 0.34997 -> 15.0% to 85.0%; 3150/17000 = 18.5%.
-    assert cells[3:] == ["ok", "4", "50.0% (15.0\u201385.0%)", "18.5%"]
+    assert cells[4:] == ["ok", "4", "50.0% (15.0%\u201385.0%)", "18.5%"]
     assert rows[0].find("a")["href"] == "ok/2026-10/ok_2026-10.html"
 
 
@@ -228,7 +231,7 @@ def test_failing_cell_keeps_last_good_report(store, tmp_path, monkeypatch, capsy
         "ipynb": "failing_2026-10.ipynb", "metrics": "metrics.json", "headline": good_headline,
     }))  # fmt: skip
     record = tmp_path / "notify.json"
-    monkeypatch.setattr(paths, "notebooks_dir", lambda: NOTEBOOKS)
+    monkeypatch.setattr(settings, "notebooks_dir", lambda: NOTEBOOKS)
 
     code = cli.main([
         "report", "failing", "--period", "2026-10", "--db", str(store), "--out", str(tmp_path / "out"),
@@ -278,7 +281,7 @@ def test_failing_cell_keeps_last_good_report(store, tmp_path, monkeypatch, capsy
     )
     links = {a.get_text(): a["href"] for a in row.find_all("a")}
     assert links == {
-        "failing": "failing/2026-10/failing_2026-10.html",
+        "Failing fixture, 2026-10": "failing/2026-10/failing_2026-10.html",
         "last good report": "failing/2026-10/failing_2026-10.html",
         "partial notebook": "failing/2026-10/failing_2026-10.failed.ipynb",
     }
@@ -320,7 +323,7 @@ def no_kernel(monkeypatch):
         ("ok", "2026-10", ["period=2026-09"], "-p period: set it with --period or --last, not -p"),
         ("ok", "2026-10", ["db=/tmp/x"], "-p db: set it with --db, not -p"),
         ("ok", "2026-10", ["threshold"], "-p 'threshold': expected KEY=VALUE"),
-        ("ok", "2026-10", ["category=gizmos"], "category 'gizmos': no case in the store has it"),
+        ("ok", "2026-10", ["category=gizmos"], "category 'gizmos': not a category"),
     ],
 )
 def test_bad_request_refused_before_kernel_start(
@@ -375,7 +378,7 @@ def test_parameters_coerced_to_their_declared_types():
 
 def test_parameters_none_for_optional_and_dict_form():
     _, params = runner.resolve_params(
-        "params", period="2026", params={"category": "None", "threshold": "0.3", "show_watchlist": "true"},
+        "params", period="2025", params={"category": "None", "threshold": "0.3", "show_watchlist": "true"},
         notebook_dir=NOTEBOOKS,
     )  # fmt: skip
     assert (
@@ -464,6 +467,7 @@ def test_category_report_does_not_replace_the_all_categories_report(store, tmp_p
                            params=["category=machinery", "min_n=0"], progress=False,
                            notebook_dir=NOTEBOOKS)  # fmt: skip
     assert code == 0
-    assert [p.name for p in (out / "ok").iterdir()] == ["2026-10_machinery"]
-    figures = json.loads((out / "ok" / "2026-10_machinery" / "metrics.json").read_text())
+    # filed apart, under the category's display name (as ingest and --category accept it)
+    assert [p.name for p in (out / "ok").iterdir()] == ["2026-10_Machinery"]
+    figures = json.loads((out / "ok" / "2026-10_Machinery" / "metrics.json").read_text())
     assert figures["overall"]["decided"] == 4 and list(figures["by_category"]) == ["machinery"]

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import cli, metrics, runner
+from analysis import cli, metrics
 from analysis.errors import BadParameter
+from analysis.publish import runner
 from tests.conftest import fetch
 from tests.hostile.files import HEADER, csv_text, row
 
@@ -89,7 +90,7 @@ def test_metrics_cli_with_injection_category_exits_2_with_one_line(injected_stor
         ]
     )
     err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and "no case in the store has it" in err
+    assert code == 2 and len(err.splitlines()) == 1 and "not a category" in err
     assert fetch(injected_store, "SELECT count(*) FROM cases") == [(6,)]
 
 
@@ -100,7 +101,7 @@ def test_metrics_cli_with_injection_category_exits_2_with_one_line(injected_stor
         (["--period", "2025-03", "-p", "threshold=1.5"], "threshold"),
         (
             ["--period", "2025-03", "-p", "category=x'); DROP TABLE cases; --"],
-            "no case in the store has it",
+            "not a category",
         ),
         (["--period", "2025-03", "-p", "db=/etc/passwd"], "-p db"),
         (["--period", "2025-03", "-p", "__import__('os').system('id')=1"], "no such parameter"),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.errors import BadParameter
-from analysis.stats import kaplan_meier, two_proportion_test, wilson, wilson_many
+from analysis.metrics.stats import kaplan_meier, two_proportion_test, wilson, wilson_many
 
 Z95 = 1.959963984540054  # the 97.5% normal quantile
 

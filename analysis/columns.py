@@ -1,0 +1,288 @@
+"""The column registry: every intake column and every column of the ``cases`` table, once.
+
+Everything that lists columns derives from here: the mapping's column set and the required
+columns (:mod:`analysis.ingest.mapping`), the staging SQL's per-column parsing and problem list
+and the content hash (``analysis/ingest/sql/staged.sql``, rendered from this registry), the clean
+step's select list and the insert (``clean.sql``, :mod:`analysis.ingest.load`), the ``cases``
+table of the schema (:func:`cases_ddl`), the column tables of ``docs/data-dictionary.md``
+(:func:`data_dictionary_markdown`), the demo's export layout and the tests' case factory.
+
+Adding a field: add an :class:`IntakeColumn` (what files carry) and, when it is stored, a
+:class:`CaseColumn`; mark ``hashed=True`` when a change in it makes a snapshot an update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The kinds of intake columns; each kind is parsed one way in the staging SQL.
+KINDS = ("id", "text", "vocab", "amount", "date", "currency", "evidence", "buyer")
+
+
+@dataclass(frozen=True)
+class IntakeColumn:
+    """A column an intake file may carry (after the mapping's renames)."""
+
+    name: str
+    kind: str  # one of KINDS
+    required: bool
+    meaning: str
+    accepted: str
+    #: kind 'vocab': the vocabulary (data/reference) its values come from, and what a text that
+    #: matches none of it becomes: 'problem' (quarantined), 'other' (the slug other) or 'null'
+    vocabulary: str | None = None
+    unknown: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
+        if self.kind == "vocab" and (self.vocabulary is None or self.unknown is None):
+            raise ValueError(f"{self.name}: a vocabulary column names its vocabulary and policy")
+
+
+@dataclass(frozen=True)
+class CaseColumn:
+    """A column of the ``cases`` table.
+
+    ``origin``: ``staged`` (the cleaned intake value, copied from the staging layer), ``fx`` (the
+    exchange rate used), ``usd`` (``source`` x usd_per_unit) or ``load`` (set by the load itself:
+    provenance). ``hashed``: part of ``content_hash``, the fingerprint of what the case says, which
+    tells an unchanged snapshot from an update.
+    """
+
+    name: str
+    sql_type: str
+    not_null: bool
+    origin: str
+    hashed: bool
+    meaning: str
+    source: str | None = None  # for origin 'usd': the amount converted
+
+    def __post_init__(self) -> None:
+        if self.origin not in ("staged", "fx", "usd", "load"):
+            raise ValueError(f"{self.name}: unknown origin {self.origin!r}")
+
+
+_AMOUNT = (
+    "an amount: `12500`, `12,500.00`, `$12,500.00`, `USD 12,500.5`, `€1.234,56`, `400,50` "
+    "(see Amounts)"
+)
+_DATE = "a date: `2026-03-05`, `5 Mar 2026`, `Mar 5, 2026`, `05/03/2026` with a declared order (see Dates)"
+
+#: Intake columns, in the order the demo's exports carry them.
+INTAKE: tuple[IntakeColumn, ...] = (
+    IntakeColumn("case_id", "id", True, "the tracker's identifier of the dispute; one case per id",
+                 "any text"),
+    IntakeColumn("order_id", "text", False, "the platform's order number", "text"),
+    IntakeColumn("buyer_ref", "buyer", False, "the buyer (name, e-mail, account)",
+                 "text; **pseudonymised at ingest** into `buyer_key`, never stored"),
+    IntakeColumn("supplier_id", "id", True, "the supplier's identifier", "any text"),
+    IntakeColumn("supplier_name", "text", False, "the supplier's name", "text"),
+    IntakeColumn("supplier_country", "text", False, "the supplier's country",
+                 "text, upper-cased (ISO 3166 alpha-2 expected)"),
+    IntakeColumn("product_category", "vocab", True, "the product category of the order",
+                 "a slug, display name or synonym from `data/reference/categories.csv`; anything "
+                 "else is kept as `category_raw`, stored as `other` and listed as unmapped",
+                 vocabulary="category", unknown="other"),
+    IntakeColumn("claim_type", "vocab", True, "what the buyer claimed",
+                 "a slug or synonym from `data/reference/claim_types.csv`",
+                 vocabulary="claim_type", unknown="problem"),
+    IntakeColumn("opened_date", "date", True,
+                 "the day the buyer opened the dispute (\"Apply for refund\")",
+                 _DATE + "; not after today"),
+    IntakeColumn("outcome", "vocab", True, "the case's state or result",
+                 "a slug or synonym from `data/reference/outcomes.csv`",
+                 vocabulary="outcome", unknown="problem"),
+    IntakeColumn("currency", "currency", False, "ISO 4217 code of the amounts",
+                 "a code, or `$`, `€`, `£`, `RMB`; needed unless the amounts carry their currency "
+                 "or the mapping sets `currency:`"),
+    IntakeColumn("order_value", "amount", True,
+                 "the amount of the order (what was paid on the platform)", _AMOUNT + ", > 0"),
+    IntakeColumn("claim_amount", "amount", True, "the refund the buyer asked for",
+                 _AMOUNT + ", > 0"),
+    IntakeColumn("refund_amount", "amount", False, "what the buyer got back",
+                 _AMOUNT + ", ≥ 0, ≤ `claim_amount`; empty while open; empty on `no_refund` means "
+                 "0; required for `full_refund` and `partial_refund`"),
+    IntakeColumn("order_date", "date", False, "the day the order was placed", _DATE),
+    IntakeColumn("received_date", "date", False, "the day the buyer confirmed receipt", _DATE),
+    IntakeColumn("escalated_date", "date", False, "the day the dispute was escalated to the platform",
+                 _DATE),
+    IntakeColumn("closed_date", "date", False, "the day the dispute closed",
+                 _DATE + "; required for every outcome except `open`, not before `opened_date`"),
+    IntakeColumn("decided_by", "vocab", False, "who settled it",
+                 "`agreement`, `platform`, `external` (synonyms in `data/reference/vocabularies.csv`)",
+                 vocabulary="decided_by", unknown="null"),
+    IntakeColumn("inspection", "vocab", False, "the inspection company",
+                 "`none`, `sgs`, `tuv`, `bv` (Bureau Veritas), `other` (any other named company)",
+                 vocabulary="inspection", unknown="other"),
+    IntakeColumn("inspection_fee", "amount", False,
+                 "the inspection fee the buyer paid up front", _AMOUNT + ", ≥ 0"),
+    IntakeColumn("evidence", "evidence", False, "the evidence the buyer submitted",
+                 "a list separated by `;`, `,` or `|` of `photos`, `video`, `inspection_report`, "
+                 "`lab_test`, `contract`, `chat_log` (anything else becomes `other`)"),
+    IntakeColumn("coverage", "vocab", False, "Trade Assurance coverage",
+                 "`pre_shipment`, `post_delivery`", vocabulary="coverage", unknown="null"),
+    IntakeColumn("description", "text", False, "free text",
+                 "any text (escaped in reports; e-mail addresses and phone numbers masked there)"),
+)  # fmt: skip
+
+#: The columns of ``cases``, in table order.
+CASES: tuple[CaseColumn, ...] = (
+    CaseColumn("case_id", "VARCHAR", True, "staged", False, "the tracker's id of the dispute"),
+    CaseColumn("order_id", "VARCHAR", False, "staged", True, "the platform's order number"),
+    CaseColumn("buyer_key", "VARCHAR", False, "staged", True,
+               "keyed hash of buyer_ref; the raw reference is never stored"),
+    CaseColumn("supplier_id", "VARCHAR", True, "staged", True, "the supplier's identifier"),
+    CaseColumn("supplier_name", "VARCHAR", False, "staged", True, "as received"),
+    CaseColumn("supplier_country", "VARCHAR", False, "staged", True, "upper-cased"),
+    CaseColumn("category", "VARCHAR", True, "staged", True,
+               "slug from data/reference/categories.csv ('other' if unmapped)"),
+    CaseColumn("category_raw", "VARCHAR", False, "staged", True, "the category text as received"),
+    CaseColumn("category_mapped", "BOOLEAN", True, "staged", False,
+               "false when category_raw matched no slug, name or synonym"),
+    CaseColumn("claim_type", "VARCHAR", True, "staged", True,
+               "slug from data/reference/claim_types.csv"),
+    CaseColumn("outcome", "VARCHAR", True, "staged", True, "slug from data/reference/outcomes.csv"),
+    CaseColumn("currency", "VARCHAR", True, "staged", True, "ISO 4217 code of the original amounts"),
+    CaseColumn("order_value", "DECIMAL(18, 2)", True, "staged", True, "original amount"),
+    CaseColumn("claim_amount", "DECIMAL(18, 2)", True, "staged", True, "original amount"),
+    CaseColumn("refund_amount", "DECIMAL(18, 2)", False, "staged", True,
+               "original amount; NULL while open"),
+    CaseColumn("inspection_fee", "DECIMAL(18, 2)", False, "staged", True, "original amount"),
+    CaseColumn("usd_per_unit", "DOUBLE", True, "fx", False,
+               "ECB reference rate for opened_date, as USD per 1 unit of currency"),
+    CaseColumn("fx_rate_date", "DATE", True, "fx", False,
+               "the date the rate is for (opened_date, or the nearest shipped date)"),
+    CaseColumn("fx_fallback", "BOOLEAN", True, "fx", False,
+               "true when opened_date lies outside the shipped rates"),
+    CaseColumn("order_value_usd", "DOUBLE", True, "usd", False, "order_value x usd_per_unit",
+               source="order_value"),
+    CaseColumn("claim_usd", "DOUBLE", True, "usd", False, "claim_amount x usd_per_unit",
+               source="claim_amount"),
+    CaseColumn("refund_usd", "DOUBLE", False, "usd", False, "refund_amount x usd_per_unit",
+               source="refund_amount"),
+    CaseColumn("inspection_fee_usd", "DOUBLE", False, "usd", False,
+               "inspection_fee x usd_per_unit", source="inspection_fee"),
+    CaseColumn("order_date", "DATE", False, "staged", True, ""),
+    CaseColumn("received_date", "DATE", False, "staged", True, ""),
+    CaseColumn("opened_date", "DATE", True, "staged", True, ""),
+    CaseColumn("escalated_date", "DATE", False, "staged", True, ""),
+    CaseColumn("closed_date", "DATE", False, "staged", True, ""),
+    CaseColumn("decided_by", "VARCHAR", False, "staged", True, "agreement | platform | external"),
+    CaseColumn("inspection", "VARCHAR", False, "staged", True, "none | sgs | tuv | bv | other"),
+    CaseColumn("evidence", "VARCHAR[]", False, "staged", True, "sorted, distinct evidence slugs"),
+    CaseColumn("coverage", "VARCHAR", False, "staged", True, "pre_shipment | post_delivery"),
+    CaseColumn("description", "VARCHAR", False, "staged", True, "free text as received"),
+    CaseColumn("is_synthetic", "BOOLEAN", True, "load", True, "generated by `ta-outcomes demo`"),
+    CaseColumn("content_hash", "VARCHAR", True, "load", False,
+               "hash of the hashed columns: tells an unchanged snapshot from an update"),
+    CaseColumn("source_file", "VARCHAR", True, "load", False, "the file that last wrote the case"),
+    CaseColumn("source_row", "BIGINT", True, "load", False, "its data record in that file"),
+    CaseColumn("load_id", "BIGINT", True, "load", False, "the load that last wrote this case"),
+    CaseColumn("first_loaded_at", "TIMESTAMP", True, "load", False, "when the case was first stored"),
+    CaseColumn("updated_at", "TIMESTAMP", True, "load", False, "when the case last changed"),
+)  # fmt: skip
+
+
+def intake(kind: str | None = None) -> tuple[IntakeColumn, ...]:
+    """The intake columns, or those of one ``kind``."""
+    return tuple(c for c in INTAKE if kind is None or c.kind == kind)
+
+
+def intake_names(kind: str | None = None) -> tuple[str, ...]:
+    """The names of :func:`intake`."""
+    return tuple(c.name for c in intake(kind))
+
+
+def required_names() -> tuple[str, ...]:
+    """The intake columns every file must carry."""
+    return tuple(c.name for c in INTAKE if c.required)
+
+
+def case_names(*origins: str) -> tuple[str, ...]:
+    """The ``cases`` columns of the given origins (all when none is given), in table order."""
+    return tuple(c.name for c in CASES if not origins or c.origin in origins)
+
+
+def hashed_names() -> tuple[str, ...]:
+    """The columns ``content_hash`` is computed over, in table order."""
+    return tuple(c.name for c in CASES if c.hashed)
+
+
+def case_column(name: str) -> CaseColumn:
+    """The registry entry of ``cases.name``."""
+    return next(c for c in CASES if c.name == name)
+
+
+def cases_ddl() -> str:
+    """``CREATE TABLE IF NOT EXISTS cases (...)`` from :data:`CASES`."""
+    lines = [
+        f"    {c.name:<18} {c.sql_type}{' NOT NULL' if c.not_null else ''}"
+        + (" DEFAULT false" if c.name == "is_synthetic" else "")
+        for c in CASES
+    ]
+    return "CREATE TABLE IF NOT EXISTS cases (\n" + ",\n".join(lines) + "\n)"
+
+
+def sql_context() -> dict:
+    """What the project's SQL templates may loop over (identifiers only, never values)."""
+    return {
+        "intake": INTAKE,
+        "amounts": intake_names("amount"),
+        "dates": intake_names("date"),
+        "vocabs": intake("vocab"),
+        "required": required_names(),
+        "staged_columns": case_names("staged"),
+        "fx_columns": case_names("fx"),
+        "usd_columns": tuple((c.name, c.source) for c in CASES if c.origin == "usd"),
+        "hashed": hashed_names(),
+        "cases_table": cases_ddl(),
+    }
+
+
+_DOC_START = "<!-- {table}:start (generated from analysis.columns) -->"
+_DOC_END = "<!-- {table}:end -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def data_dictionary_tables() -> dict[str, str]:
+    """The column tables of docs/data-dictionary.md, by marker name."""
+    required = ["| column | meaning | accepted values |", "|---|---|---|"] + [
+        f"| `{c.name}` | {_cell(c.meaning)} | {_cell(c.accepted)} |" for c in INTAKE if c.required
+    ]
+    optional = ["| column | meaning | accepted values |", "|---|---|---|"] + [
+        f"| `{c.name}` | {_cell(c.meaning)} | {_cell(c.accepted)} |"
+        for c in INTAKE
+        if not c.required
+    ]
+    store = ["| column | type | meaning |", "|---|---|---|"] + [
+        f"| `{c.name}` | {c.sql_type}{' NOT NULL' if c.not_null else ''} | "
+        f"{_cell(c.meaning)}{' (in the content hash)' if c.hashed else ''} |"
+        for c in CASES
+    ]
+    return {
+        "required-columns": "\n".join(required),
+        "optional-columns": "\n".join(optional),
+        "cases-columns": "\n".join(store),
+    }
+
+
+def write_data_dictionary(doc) -> None:
+    """Rewrite the generated tables of ``doc`` (docs/data-dictionary.md) in place."""
+    from pathlib import Path
+
+    doc = Path(doc)
+    doc.write_text(render_data_dictionary(doc.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def render_data_dictionary(text: str) -> str:
+    """``text`` with each generated table between its markers replaced by the current one."""
+    for table, body in data_dictionary_tables().items():
+        start, end = _DOC_START.format(table=table), _DOC_END.format(table=table)
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        text = head + start + "\n" + body + "\n" + end + tail
+    return text

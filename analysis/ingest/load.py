@@ -1,0 +1,488 @@
+"""`ta-outcomes ingest`: clean intake files into the case store.
+
+Layers, each a small step you can read on one screen:
+
+1. raw      ``readers.read_raw``: the file as text columns (``raw_input``), plus records the reader
+            could not split (rejects).
+2. canonical ``_canonical_view``: every intake column present (missing optional ones as NULL), the
+            mapping's value maps applied.
+3. staged   ``sql/staged.sql``: blanks, amounts, dates, vocabularies parsed; every problem listed.
+4. cases    ``sql/clean.sql``: repeats, conflicts, USD conversion, buyer keys, and the action per
+            case against the store (inserted / updated / unchanged).
+
+Each file is written in ONE transaction under the store's lock: all of it or none of it. The counts
+always add up, and the load is refused (rolled back) if they do not:
+``rows_read = inserted + updated + unchanged + repeats + quarantined``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import datetime as dt
+import hashlib
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from analysis import __version__, settings, sqlfiles, store
+from analysis import columns as registry
+from analysis.errors import BadFile
+from analysis.ingest import fx, pseudonym, readers, reference
+from analysis.ingest.mapping import INTAKE_COLUMNS, Mapping
+
+#: The columns of `cases` that the cleaning gives (the rest is provenance set by the load).
+CASE_COLUMNS = registry.case_names("staged", "fx", "usd")
+
+
+@dataclass
+class LoadResult:
+    """What one file did to the store (or why it was refused, in ``error``)."""
+
+    source_file: str
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    repeats: int = 0
+    quarantined: int = 0
+    unmapped_categories: int = 0
+    fx_fallbacks: int = 0
+    load_id: int | None = None
+    file_sha256: str | None = None
+    file_format: str | None = None
+    note: str = ""
+    notices: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def adds_up(self) -> bool:
+        """rows_read = inserted + updated + unchanged + repeats + quarantined."""
+        return self.rows_read == (
+            self.inserted + self.updated + self.unchanged + self.repeats + self.quarantined
+        )
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def format_result(r: LoadResult) -> str:
+    """One line per file, e.g. ``cases.csv: read 120 = inserted 100 + updated 5 + ...``."""
+    if not r.ok:
+        return f"FAILED {r.error}"
+    extra = []
+    if r.unmapped_categories:
+        extra.append(f"{r.unmapped_categories} with an unmapped category")
+    if r.fx_fallbacks:
+        extra.append(f"{r.fx_fallbacks} at the latest FX rate (after the shipped history)")
+    extra.extend(r.notices)
+    tail = f" [{'; '.join(extra)}]" if extra else ""
+    return (
+        f"{r.source_file}: read {r.rows_read} = inserted {r.inserted} + updated {r.updated} "
+        f"+ unchanged {r.unchanged} + repeats {r.repeats} + quarantined {r.quarantined} "
+        f"(load {r.load_id}){tail}"
+    )
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files to load, in order: files as given; a folder's supported files sorted by path."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in readers.SUPPORTED
+                and not f.name.startswith(".")
+            )
+            if not found:
+                raise BadFile(
+                    f"{p}: the folder holds no .csv, .tsv, .xlsx, .json or .parquet files"
+                )
+            out.extend(found)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise BadFile(f"{p}: no such file or folder")
+    return out
+
+
+def ingest_paths(
+    paths: list[Path],
+    db: Path,
+    mapping: Path | Mapping | None = None,
+    synthetic: bool = False,
+    today: dt.date | None = None,
+    rekey: bool = False,
+    on_result: Callable[[LoadResult], None] | None = None,
+) -> list[LoadResult]:
+    """Load every file under ``paths`` into ``db``, in order; return one result per file.
+
+    A bad file (:class:`BadFile`) is reported in its result and leaves the store as it was; the
+    other files still load. A problem with the store itself (foreign, busy, a buyer key that is
+    not the store's) stops the run with its own error: every later file would meet it too.
+    ``rekey`` re-keys the buyers with the first file (``--rekey-buyers``); ``on_result`` is
+    called with each result as soon as its file is done.
+    """
+    mapping = mapping if isinstance(mapping, Mapping) else Mapping.load(mapping)
+    results = []
+    for path in expand_paths(paths):
+        try:
+            result = ingest_file(path, db, mapping, synthetic=synthetic, today=today, rekey=rekey)
+            rekey = False
+        except BadFile as exc:
+            result = LoadResult(source_file=str(path), error=str(exc))
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def main(paths: list[Path], db: Path, mapping: Path | None = None, rekey: bool = False) -> int:
+    """CLI: load, print one line per file and a total; exit 1 if any file failed."""
+
+    def show(r: LoadResult) -> None:
+        print(format_result(r), file=sys.stdout if r.ok else sys.stderr, flush=True)
+
+    results = ingest_paths(paths, db, mapping, rekey=rekey, on_result=show)
+    good = [r for r in results if r.ok]
+    if len(results) > 1:
+        total = {
+            k: sum(getattr(r, k) for r in good)
+            for k in ("rows_read", "inserted", "updated", "unchanged", "repeats", "quarantined")
+        }
+        print(
+            f"total over {len(good)} file(s): read {total['rows_read']} = inserted {total['inserted']} "
+            f"+ updated {total['updated']} + unchanged {total['unchanged']} + repeats "
+            f"{total['repeats']} + quarantined {total['quarantined']}"
+            + (f"; {len(results) - len(good)} file(s) FAILED" if len(good) < len(results) else "")
+        )
+    return 0 if len(good) == len(results) else 1
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def prepare_connection(con: duckdb.DuckDBPyConnection, reference_dir: Path | None = None) -> None:
+    """Temp macros, vocabularies and the list of known currencies on ``con``."""
+    # Bounded memory: DuckDB spills to <db>.tmp/ beyond this, so 10M-row files stay within budget.
+    con.execute("SET memory_limit = ?", [settings.memory_limit()])
+    store.run_script(con, sqlfiles.sql("ingest", "macros.sql"))
+    pseudonym.install(con)
+    reference.load_reference(con, reference_dir)
+    con.execute("CREATE OR REPLACE TEMP TABLE fx_known(code VARCHAR)")
+    con.executemany("INSERT INTO fx_known VALUES (?)", [[c] for c in fx.known_currencies()])
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE evidence_lookup AS
+        SELECT map(list(key), list(slug)) AS evidence_map FROM ref_lookup WHERE field = 'evidence'
+        """
+    )
+
+
+def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mapping: Mapping) -> None:
+    """Create ``raw_canonical``: every intake column, value maps applied, plus a raw-row hash."""
+    present = set(raw.columns)
+    reference.add_value_map(con, mapping.values)
+    selects, joins = [], []
+    for i, col in enumerate(INTAKE_COLUMNS):
+        src = f'r."{col}"' if col in present else "NULL::VARCHAR"
+        if col in mapping.values:
+            joins.append(
+                f"LEFT JOIN value_map vm{i} ON vm{i}.field = '{col}' AND vm{i}.key = ta_key({src})"
+            )
+            src = f"coalesce(vm{i}.replacement, {src})"
+        selects.append(f'{src} AS "{col}"')
+    # Identifiers here come from the fixed INTAKE_COLUMNS list and the file's sanitised names;
+    # values never enter the SQL text.
+    all_raw = ", ".join(f'r."{c}"' for c in raw.columns) or "NULL"
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW raw_canonical AS SELECT r._row, "  # noqa: S608 (identifiers only; values are bound)
+        f"hash({all_raw}) AS _raw_hash, {', '.join(selects)} FROM raw_input r {' '.join(joins)}"
+    )
+
+
+def _check_columns(path: Path, raw: readers.RawFile, mapping: Mapping) -> None:
+    error = readers.missing_columns_error(path, raw.columns, mapping)
+    if error is not None:
+        raise error
+    if raw.rows_read == 0:
+        raise BadFile(f"{path}: no data rows (the file has a header only)")
+
+
+def ingest_file(
+    path: Path,
+    db: Path,
+    mapping: Mapping | None = None,
+    synthetic: bool = False,
+    today: dt.date | None = None,
+    reference_dir: Path | None = None,
+    rekey: bool = False,
+) -> LoadResult:
+    """Load one file into ``db`` in one transaction. Raises :class:`BadFile` for an unusable file
+    (the store is then untouched); ``rekey``: see :func:`analysis.ingest.pseudonym.check`."""
+    mapping = mapping or Mapping()
+    path = Path(path)
+    today = today or dt.date.today()
+    readers.detect_format(path)
+    if not path.is_file():
+        raise BadFile(f"{path}: not a readable file")
+    db = Path(db)
+    new_store = not db.exists()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            # hashing runs beside the read (hashlib releases the GIL)
+            sha_future = pool.submit(_sha256, path)
+            started = dt.datetime.now()
+            with store.connect(db, read_only=False) as con:
+                key = pseudonym.check(con, db, rekey=rekey)
+                prepare_connection(con, reference_dir)
+                raw = readers.read_raw(con, path, mapping)
+                _check_columns(path, raw, mapping)
+                _canonical_view(con, raw, mapping)
+                store.run_script(
+                    con,
+                    sqlfiles.sql("ingest", "staged.sql"),
+                    {
+                        "date_format": mapping.date_format,
+                        "default_currency": mapping.currency,
+                        "today": today,
+                        "secret": key.secret,
+                        "synthetic": synthetic,
+                    },
+                )
+                fx.create_rate_table(
+                    con,
+                    "SELECT DISTINCT currency, opened_date AS rate_date FROM staged "
+                    "WHERE len(problems) = 0",
+                )
+                file_sha = sha_future.result()
+                return _write(con, path, raw, mapping, file_sha, key, started, synthetic)
+    except BaseException:
+        if new_store:
+            # A store that this refused file would have created is not left behind, empty.
+            for leftover in (db, Path(f"{db}.wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+def _write(con, path, raw, mapping, file_sha, key, started, synthetic) -> LoadResult:
+    source = str(path.resolve())
+    now = dt.datetime.now()
+    # The work tables (temp, so the store is not touched) are built before the transaction, under
+    # the store's lock; then the big ones the write no longer needs are dropped, so that at 10M
+    # rows their gigabytes are not held (or spilled to <db>.tmp) while the cases are inserted.
+    _release_raw_rows(con)
+    store.run_script(con, sqlfiles.sql("ingest", "clean.sql"), {"now": now})
+    staged_rows = con.execute("SELECT count(*) FROM staged").fetchone()[0]
+    con.execute("DROP TABLE staged")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+        counts = con.execute(
+            """
+            SELECT
+                ?,
+                (SELECT count(*) FILTER (WHERE action = 'inserted') FROM actions),
+                (SELECT count(*) FILTER (WHERE action = 'updated') FROM actions),
+                (SELECT count(*) FILTER (WHERE action = 'unchanged') FROM actions),
+                (SELECT count(*) FROM rejected),
+                (SELECT count(*) FILTER (WHERE NOT category_mapped) FROM actions WHERE action <> 'unchanged'),
+                (SELECT count(*) FILTER (WHERE fx_fallback) FROM actions WHERE action <> 'unchanged')
+            """,
+            [staged_rows],
+        ).fetchone()
+        staged_rows, inserted, updated, unchanged, rejected_rows, unmapped, fallbacks = counts
+        quarantined = rejected_rows + len(raw.rejects)
+        repeats = staged_rows - inserted - updated - unchanged - rejected_rows
+        result = LoadResult(
+            source_file=source,
+            rows_read=raw.rows_read,
+            inserted=inserted,
+            updated=updated,
+            unchanged=unchanged,
+            repeats=repeats,
+            quarantined=quarantined,
+            unmapped_categories=unmapped,
+            fx_fallbacks=fallbacks,
+            load_id=load_id,
+            file_sha256=file_sha,
+            file_format=raw.file_format,
+            note=raw.note,
+            notices=list(raw.notices),
+        )
+        if not result.adds_up() or repeats < 0:
+            raise RuntimeError(f"internal error: counts do not add up for {path}: {result}")
+        _write_quarantine(con, raw, load_id, source, file_sha, key.secret, now)
+        cols = ", ".join(CASE_COLUMNS)
+        con.execute(
+            "DELETE FROM cases WHERE case_id IN (SELECT case_id FROM actions WHERE action = 'updated')"
+        )
+        con.execute(
+            f"""
+            INSERT INTO cases ({cols}, is_synthetic, content_hash, source_file, source_row, load_id,
+                               first_loaded_at, updated_at)
+            SELECT {cols}, ?, content_hash, ?, _row, ?, first_loaded_at, ?
+            FROM actions WHERE action IN ('inserted', 'updated')
+            """,  # noqa: S608 (identifiers only; values are bound)
+            [synthetic, source, load_id, now],
+        )
+        con.execute(
+            """
+            INSERT INTO loads VALUES ($load_id, $source, $sha, $bytes, $fmt, $mapping, $started,
+                $finished, $read, $inserted, $updated, $unchanged, $repeats, $quarantined,
+                $unmapped, $fallbacks, $version)
+            """,
+            {
+                "load_id": load_id,
+                "source": source,
+                "sha": file_sha,
+                "bytes": path.stat().st_size,
+                "fmt": raw.file_format,
+                "mapping": str(mapping.source) if mapping.source else None,
+                "started": started,
+                "finished": dt.datetime.now(),
+                "read": result.rows_read,
+                "inserted": inserted,
+                "updated": updated,
+                "unchanged": unchanged,
+                "repeats": repeats,
+                "quarantined": quarantined,
+                "unmapped": unmapped,
+                "fallbacks": fallbacks,
+                "version": __version__,
+            },
+        )
+        marker = "contains_synthetic" if synthetic else "contains_real_data"
+        con.execute(
+            "INSERT INTO store_meta VALUES (?, 'true') ON CONFLICT (key) DO UPDATE SET value = 'true'",
+            [marker],
+        )
+        pseudonym.apply(con, key)
+        con.execute("COMMIT")
+    except BaseException:
+        # A failed statement (a full disk) may already have ended the transaction: the
+        # ROLLBACK's own error must never hide the one that matters.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _release_raw_rows(con) -> None:
+    """Keep of ``raw_input`` only the rows that may be quarantined (a problem, or a case_id seen
+    twice: a conflict), for their raw record; the rest are parsed into ``staged`` by now."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE raw_kept AS
+        SELECT r.* FROM raw_input r SEMI JOIN (
+            SELECT _row FROM staged WHERE len(problems) > 0
+            UNION ALL
+            SELECT _row FROM staged WHERE case_id IN (
+                SELECT case_id FROM staged GROUP BY case_id HAVING count(*) > 1)
+        ) k ON k._row = r._row
+        """
+    )
+    con.execute("DROP TABLE raw_input")
+    con.execute("ALTER TABLE raw_kept RENAME TO raw_input")
+
+
+def _write_quarantine(con, raw, load_id, source, file_sha, secret, now) -> None:
+    """Quarantine rows (keyed by file content and row: reloading a file adds none twice)."""
+    has_buyer = "buyer_ref" in raw.columns
+    # The raw record as JSON, with the buyer reference replaced by its key: raw buyer
+    # references never enter the store, not even in quarantine.
+    replace = (
+        "REPLACE ('buyer_key:' || ta_buyer_key($secret, buyer_ref) AS buyer_ref)"
+        if has_buyer
+        else ""
+    )
+    con.execute(
+        f"""
+        INSERT INTO quarantine
+        SELECT $load_id, $source, $sha, j._row, j.case_id, j.reason, to_json(t)::VARCHAR, $now
+        FROM rejected j
+        JOIN (SELECT _row AS __row, * EXCLUDE (_row) {replace} FROM raw_input) t ON t.__row = j._row
+        WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_sha256 = $sha AND q.row_number = j._row)
+        """,  # noqa: S608 (identifiers only; values are bound)
+        {
+            "load_id": load_id,
+            "source": source,
+            "sha": file_sha,
+            "now": now,
+            **({"secret": secret} if has_buyer else {}),
+        },
+    )
+    if raw.rejects:
+        buyer_index = raw.columns.index("buyer_ref") if has_buyer else None
+        masked = _mask_buyer_in_lines(con, raw, buyer_index, secret)
+        for r, text in zip(raw.rejects, masked, strict=True):
+            r.raw_text = text
+        con.executemany(
+            """
+            INSERT INTO quarantine
+            SELECT ?, ?, ?, ?, ?, ?, to_json({'raw_line': ?})::VARCHAR, ?
+            WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_sha256 = ? AND q.row_number = ?)
+            """,
+            [
+                [
+                    load_id,
+                    source,
+                    file_sha,
+                    r.row_number,
+                    r.case_id,
+                    r.reason,
+                    r.raw_text,
+                    now,
+                    file_sha,
+                    r.row_number,
+                ]
+                for r in raw.rejects
+            ],
+        )
+
+
+def _mask_buyer_in_lines(con, raw, buyer_index: int | None, secret: str) -> list[str]:
+    """The reader-rejected lines with their buyer reference replaced by its key.
+
+    When a line cannot be split reliably the whole text is withheld: it may hold a raw buyer
+    reference, which must never reach the store.
+    """
+    import csv
+
+    lines = [r.raw_text for r in raw.rejects]
+    if buyer_index is None:
+        return lines
+    split: list[list[str] | None] = []
+    for line in lines:
+        try:
+            rows = list(csv.reader([line], delimiter=raw.delimiter, strict=True))
+        except csv.Error:
+            rows = []
+        split.append(rows[0] if len(rows) == 1 and len(rows[0]) > buyer_index else None)
+    refs = [fields[buyer_index] for fields in split if fields is not None]
+    keyed = iter(pseudonym.keys(con, secret, refs))
+    out = []
+    for fields in split:
+        if fields is None:
+            out.append(
+                "[raw text withheld: the line cannot be split and may hold a buyer reference]"
+            )
+            continue
+        key = next(keyed)
+        if key is not None:
+            fields[buyer_index] = "buyer_key:" + key
+        out.append(raw.delimiter.join(fields))
+    return out

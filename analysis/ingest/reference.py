@@ -1,0 +1,76 @@
+"""The vocabularies (:mod:`analysis.vocab`) as lookup tables on an ingest connection.
+
+Every accepted spelling of a value (its slug, its display name, each synonym, and any value the
+mapping file adds) is reduced to a *key* by the SQL macro ``ta_key`` (lower case, every run of
+non-alphanumeric characters as one space, trimmed), so "Apparel & Textiles", "apparel_textiles"
+and " APPAREL  TEXTILES " all meet at the same key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from analysis import vocab
+from analysis.errors import BadFile
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, reference_dir: Path | None = None) -> None:
+    """Create temp tables ``ref_lookup(field, key, slug, display_name)`` and ``ref_outcomes``.
+
+    Raises :class:`BadFile` when a reference file is missing or one key maps to two slugs.
+    """
+    words = vocab.vocabulary(reference_dir)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ref_lookup(field VARCHAR, key VARCHAR, slug VARCHAR, display_name VARCHAR)"
+    )
+    rows = [
+        [t.field, spelling, t.slug, t.display_name]
+        for t in words.terms
+        for spelling in t.spellings()
+    ]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _spellings(field VARCHAR, spelling VARCHAR, slug VARCHAR, display_name VARCHAR)"
+    )
+    con.executemany("INSERT INTO _spellings VALUES (?, ?, ?, ?)", rows)
+    con.execute(
+        """
+        INSERT INTO ref_lookup
+        SELECT DISTINCT field, ta_key(spelling), slug, display_name FROM _spellings
+        WHERE ta_key(spelling) <> ''
+        """
+    )
+    con.execute("DROP TABLE _spellings")
+    clash = con.execute(
+        """
+        SELECT field, key, string_agg(DISTINCT slug, ', ' ORDER BY slug)
+        FROM ref_lookup GROUP BY field, key HAVING count(DISTINCT slug) > 1 LIMIT 1
+        """
+    ).fetchone()
+    if clash:
+        raise BadFile(
+            f"{words.folder}: the {clash[0]} spelling '{clash[1]}' is given for more than one "
+            f"slug ({clash[2]}); make it unique"
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ref_outcomes(slug VARCHAR, is_final BOOLEAN, "
+        "is_decided BOOLEAN, is_monetary BOOLEAN)"
+    )
+    con.executemany(
+        "INSERT INTO ref_outcomes VALUES (?, ?, ?, ?)",
+        [
+            [t.slug, t.flags["is_final"], t.flags["is_decided"], t.flags["is_monetary"]]
+            for t in words.of("outcome")
+        ],
+    )
+
+
+def add_value_map(con: duckdb.DuckDBPyConnection, values: dict[str, dict[str, str]]) -> None:
+    """Add a mapping file's value maps: ``temp.value_map(field, key, replacement)``."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE value_map(field VARCHAR, key VARCHAR, replacement VARCHAR)"
+    )
+    rows = [[f, raw, new] for f, vmap in values.items() for raw, new in vmap.items()]
+    if rows:
+        con.executemany("INSERT INTO value_map VALUES (?, ta_key(?), ?)", rows)

@@ -1,0 +1,215 @@
+-- raw -> staged: blanks to NULL, parse amounts and dates, map vocabularies, and list every
+-- problem of the row as '<field>: <problem>'. One row per raw record; nothing is dropped here.
+-- Input: temp view raw_canonical (every intake column as VARCHAR, plus _row).
+-- Parameters: $date_format (NULL = detect), $default_currency (NULL = none), $today,
+-- $secret (the buyer-key secret), $synthetic.
+-- Rendered over the column registry (analysis/columns.py): each {% raw %}{% for %}{% endraw %} loop writes the
+-- same SQL once per column of a kind (amounts, dates, vocabularies).
+-- Dates and vocabulary values repeat heavily in an export: each distinct text is blanked and
+-- parsed once here and joined back on the text as it came (`text`), rather than per row.
+-- `raw` is the text after ta_blank (NULL for a blank or a null marker).
+CREATE OR REPLACE TEMP TABLE date_values AS
+WITH v AS (
+    SELECT DISTINCT x AS text FROM (
+{% for d in dates %}
+        SELECT {{ d }} AS x FROM raw_canonical{{ " UNION ALL" if not loop.last else ")" }}
+{% endfor %}
+    WHERE x IS NOT NULL
+), b AS (SELECT text, ta_blank(text) AS raw FROM v)
+SELECT text, raw, ta_date(raw, $date_format) AS d, ta_date_problem(raw, $date_format) AS problem FROM b;
+
+CREATE OR REPLACE TEMP TABLE vocab_values AS
+WITH v AS (
+    SELECT DISTINCT field, x AS text FROM (
+{% for v in vocabs %}
+        SELECT '{{ v.vocabulary }}' AS field, {{ v.name }} AS x FROM raw_canonical{{ " UNION ALL" if not loop.last else ")" }}
+{% endfor %}
+    WHERE x IS NOT NULL
+), b AS (SELECT field, text, ta_blank(text) AS raw FROM v)
+SELECT b.field, b.text, b.raw, r.slug
+FROM b LEFT JOIN ref_lookup r ON r.field = b.field AND r.key = ta_key(b.raw) AND b.raw IS NOT NULL;
+
+-- The currency column: a code, a symbol or 'RMB' (few distinct texts).
+CREATE OR REPLACE TEMP TABLE currency_values AS
+WITH b AS (
+    SELECT text, ta_blank(text) AS raw
+    FROM (SELECT DISTINCT currency AS text FROM raw_canonical WHERE currency IS NOT NULL)
+)
+SELECT text, raw,
+    CASE WHEN upper(raw) = 'RMB' THEN 'CNY'
+         WHEN regexp_full_match(raw, '[A-Za-z]{3}') THEN upper(raw)
+         ELSE coalesce(ta_amount_currency(raw), upper(raw)) END AS currency_column
+FROM b;
+
+CREATE OR REPLACE TEMP TABLE evidence_values AS
+WITH b AS (
+    SELECT text, ta_blank(text) AS raw
+    FROM (SELECT DISTINCT evidence AS text FROM raw_canonical WHERE evidence IS NOT NULL)
+)
+SELECT text, raw,
+    CASE WHEN raw IS NOT NULL THEN list_sort(list_distinct(list_transform(
+        list_filter(string_split_regex(raw, '\s*[;,|]\s*'), lambda x: ta_key(x) <> ''),
+        lambda x: coalesce(ev.evidence_map[ta_key(x)], 'other')))) END AS evidence
+FROM b CROSS JOIN evidence_lookup ev;
+
+CREATE OR REPLACE TEMP TABLE staged AS
+WITH b AS (
+    -- blanks to NULL: per row for the free-form columns, through the lookups for the rest
+    SELECT
+        r._row,
+        r._raw_hash,
+        ta_blank(r.case_id) AS case_id,
+        ta_blank(r.order_id) AS order_id,
+        ta_blank(r.buyer_ref) AS buyer_ref,
+        ta_blank(r.supplier_id) AS supplier_id,
+        ta_blank(r.supplier_name) AS supplier_name,
+        upper(ta_blank(r.supplier_country)) AS supplier_country,
+        ta_blank(r.description) AS description,
+        cur.raw AS currency_raw,
+        cur.currency_column,
+        ev.raw AS evidence_raw,
+        ev.evidence,
+{% for a in amounts %}
+        ta_blank(r.{{ a }}) AS {{ a }}_raw,
+{% endfor %}
+{% for d in dates %}
+        dv_{{ d }}.raw AS {{ d }}_raw,
+        dv_{{ d }}.d AS {{ d }},
+        dv_{{ d }}.problem AS dv_{{ d }}_problem,
+{% endfor %}
+{% for v in vocabs %}
+        vv_{{ v.vocabulary }}.raw AS {{ v.vocabulary }}_raw,
+{% if v.unknown == "other" %}
+        -- a text that matched nothing counts as 'other'
+        coalesce(vv_{{ v.vocabulary }}.slug, CASE WHEN vv_{{ v.vocabulary }}.raw IS NOT NULL THEN 'other' END) AS {{ v.vocabulary }},
+{% else %}
+        vv_{{ v.vocabulary }}.slug AS {{ v.vocabulary }},
+{% endif %}
+{% endfor %}
+        -- the category text as received is kept (category_raw), with whether it matched
+        vv_category.slug IS NOT NULL AS category_mapped
+    FROM raw_canonical r
+{% for v in vocabs %}
+    LEFT JOIN vocab_values vv_{{ v.vocabulary }} ON vv_{{ v.vocabulary }}.field = '{{ v.vocabulary }}' AND vv_{{ v.vocabulary }}.text = r.{{ v.name }}
+{% endfor %}
+    LEFT JOIN evidence_values ev ON ev.text = r.evidence
+    LEFT JOIN currency_values cur ON cur.text = r.currency
+{% for d in dates %}
+    LEFT JOIN date_values dv_{{ d }} ON dv_{{ d }}.text = r.{{ d }}
+{% endfor %}
+),
+a AS (
+    -- amounts: plain numbers ('12500.50') and US-style thousands ('12,500.00'), most of an
+    -- export, take a one- or two-regex fast path (the value the full parser gives them); the
+    -- rest lose their currency marks in the next step and go through the full parser
+    SELECT b.*,
+{% for a in amounts %}
+        CASE WHEN regexp_full_match({{ a }}_raw, '\d+(\.\d{1,2})?') THEN {{ a }}_raw
+             WHEN regexp_full_match({{ a }}_raw, '[1-9]\d{0,2}(,\d{3})+(\.\d+)?')
+             THEN replace({{ a }}_raw, ',', '') END AS {{ a }}_fast{{ "," if not loop.last }}
+{% endfor %}
+    FROM b
+),
+bs AS (
+    SELECT a.*,
+{% for a in amounts %}
+        CASE WHEN {{ a }}_fast IS NULL THEN ta_amount_stripped({{ a }}_raw) END AS {{ a }}_str{{ "," if not loop.last }}
+{% endfor %}
+    FROM a
+),
+p AS (
+    SELECT
+        b.* EXCLUDE ({% for a in amounts %}{{ a }}_str, {{ a }}_fast{{ ", " if not loop.last }}{% endfor %}),
+{% for a in amounts %}
+        CASE WHEN {{ a }}_fast IS NOT NULL THEN try_cast({{ a }}_fast AS DECIMAL(18, 2))
+             ELSE ta_amount_of_stripped({{ a }}_str) END AS {{ a }},
+{% endfor %}
+        -- a number on the fast path carries no currency
+{% for a in amounts %}
+        {{ a }}_fast IS NULL AS {{ a }}_marked{{ "," if not loop.last }}
+{% endfor %}
+    FROM bs b
+),
+p2 AS (
+    -- currencies carried by the amounts that could be read (an unreadable amount is reported as such)
+    SELECT p.*,
+        list_filter([
+{% for a in amounts %}
+            CASE WHEN {{ a }}_marked AND {{ a }} IS NOT NULL THEN ta_amount_currency({{ a }}_raw) END{{ "," if not loop.last }}
+{% endfor %}
+        ], lambda x: x IS NOT NULL) AS amount_currencies
+    FROM p
+),
+c AS (
+    -- a refusal recorded with a blank refund refunded nothing
+    SELECT p2.* EXCLUDE ({% for a in amounts %}{{ a }}_marked{{ ", " if not loop.last }}{% endfor %})
+        REPLACE (CASE WHEN p2.outcome = 'no_refund' AND p2.refund_amount IS NULL
+                              THEN 0::DECIMAL(18, 2) ELSE p2.refund_amount END AS refund_amount),
+        coalesce(currency_column, amount_currencies[1], $default_currency) AS currency,
+        ta_buyer_key($secret, buyer_ref) AS buyer_key,
+        $synthetic AS is_synthetic,
+        o.is_final, o.is_decided, o.is_monetary
+    FROM p2 LEFT JOIN ref_outcomes o ON o.slug = p2.outcome
+)
+-- Only what the next steps use is kept: the raw texts served the problem list above them.
+SELECT c.* EXCLUDE (buyer_ref, currency_raw, evidence_raw, currency_column, amount_currencies,
+                    is_final, is_decided, is_monetary,
+{% for v in vocabs if v.vocabulary != "category" %}
+                    {{ v.vocabulary }}_raw,
+{% endfor %}
+{% for a in amounts %}
+                    {{ a }}_raw,
+{% endfor %}
+{% for d in dates %}
+                    {{ d }}_raw, dv_{{ d }}_problem{{ "," if not loop.last }}
+{% endfor %}
+                    ),
+    -- what a case says, for telling an unchanged snapshot from an update (the registry's hashed
+    -- columns); the USD rate follows from currency and opened_date
+    hash({% for h in hashed %}{{ h }}{{ ", " if not loop.last }}{% endfor %})::VARCHAR AS content_hash,
+    list_filter([
+        -- required fields
+{% for col in intake if col.required %}
+{% if col.kind == "vocab" %}
+        CASE WHEN {{ col.vocabulary }}_raw IS NULL THEN '{{ col.name }}: missing' END,
+{% elif col.kind == "amount" or col.kind == "date" %}
+        CASE WHEN {{ col.name }}_raw IS NULL THEN '{{ col.name }}: missing' END,
+{% else %}
+        CASE WHEN {{ col.name }} IS NULL THEN '{{ col.name }}: missing' END,
+{% endif %}
+{% endfor %}
+        CASE WHEN currency IS NULL THEN 'currency: missing (no currency column, and the amounts carry none)' END,
+        -- unknown vocabulary
+{% for v in vocabs if v.unknown == "problem" %}
+        CASE WHEN {{ v.vocabulary }}_raw IS NOT NULL AND {{ v.vocabulary }} IS NULL
+             THEN '{{ v.name }}: unknown value ''' || left({{ v.vocabulary }}_raw, 60) || '''' END,
+{% endfor %}
+        CASE WHEN currency IS NOT NULL AND currency NOT IN (SELECT code FROM fx_known)
+             THEN 'currency: unknown currency ''' || left(coalesce(currency_raw, currency), 60) || '''' END,
+        CASE WHEN currency IS NOT NULL AND len(list_filter(amount_currencies, lambda x: x <> currency)) > 0
+             THEN 'currency: amounts written in ' || list_filter(amount_currencies, lambda x: x <> currency)[1]
+                  || ' but the case''s currency is ' || currency END,
+        -- unreadable amounts and dates
+{% for a in amounts %}
+        CASE WHEN {{ a }}_raw IS NOT NULL AND {{ a }} IS NULL THEN '{{ a }}: cannot read amount ''' || left({{ a }}_raw, 60) || '''' END,
+{% endfor %}
+{% for d in dates %}
+        CASE WHEN {{ d }}_raw IS NOT NULL AND {{ d }} IS NULL THEN '{{ d }}: ' || dv_{{ d }}_problem || ' ''' || left({{ d }}_raw, 60) || '''' END,
+{% endfor %}
+        -- business rules
+{% for a in amounts %}
+        CASE WHEN {{ a }} < 0 THEN '{{ a }}: negative' END,
+{% endfor %}
+        CASE WHEN order_value = 0 THEN 'order_value: zero' END,
+        CASE WHEN claim_amount = 0 THEN 'claim_amount: zero' END,
+        CASE WHEN refund_amount > claim_amount AND claim_amount > 0
+             THEN 'refund_amount: greater than claim_amount (' || refund_amount || ' > ' || claim_amount || ')' END,
+        CASE WHEN is_final AND closed_date_raw IS NULL
+             THEN 'closed_date: missing for final outcome ''' || outcome || '''' END,
+        CASE WHEN closed_date < opened_date
+             THEN 'closed_date: before opened_date (' || closed_date || ' < ' || opened_date || ')' END,
+        CASE WHEN opened_date > $today THEN 'opened_date: in the future (' || opened_date || ')' END,
+        CASE WHEN outcome IN ('full_refund', 'partial_refund') AND refund_amount_raw IS NULL
+             THEN 'refund_amount: missing for outcome ''' || outcome || '''' END
+    ], lambda x: x IS NOT NULL) AS problems
+FROM c;

@@ -1,0 +1,74 @@
+"""The metric parameters, validated once (the CLI, the notebooks and the runner all use this)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+from analysis import settings
+from analysis.errors import BadParameter
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, bool):
+        raise BadParameter(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadParameter(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise BadParameter(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def _whole(name: str, value) -> int:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise BadParameter(f"{name} must be a whole number, got {value!r}")
+    if value < 0:
+        raise BadParameter(f"{name} must be 0 or more, got {value}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Params:
+    """The metric parameters (defaults in :mod:`analysis.settings` and docs/metrics.md)."""
+
+    threshold: float = settings.THRESHOLD  # supplier-sided: refund < threshold x claim
+    lowball: float = settings.LOWBALL  # lowball: 0 < refund < lowball x claim
+    min_n: int = settings.MIN_N  # groups with fewer decided cases are suppressed
+    confidence: float = settings.CONFIDENCE  # interval coverage and test level
+
+    def __post_init__(self) -> None:
+        # Values from papermill or the command line may arrive as text; accept and normalise.
+        for name in ("threshold", "lowball"):
+            value = _number(name, getattr(self, name))
+            if not 0 <= value <= 1:
+                raise BadParameter(f"{name} must be between 0 and 1, got {value:g}")
+            object.__setattr__(self, name, value)
+        confidence = _number("confidence", self.confidence)
+        if not 0 < confidence < 1:
+            raise BadParameter(
+                f"confidence must be between 0 and 1 (exclusive), got {confidence:g}"
+            )
+        object.__setattr__(self, "confidence", confidence)
+        object.__setattr__(self, "min_n", _whole("min_n", self.min_n))
+
+    def as_dict(self) -> dict:
+        """The parameters as a JSON-ready dict."""
+        return asdict(self)
+
+
+#: The names of :class:`Params`' fields (what the runner validates through it).
+PARAM_NAMES = tuple(Params.__dataclass_fields__)
+
+
+def decimal_text(value: float) -> str:
+    """A threshold as exact decimal text for SQL: 0.1 -> '0.1', not 0.1000000000000000055...
+
+    repr() is the shortest text that round-trips the float.
+    """
+    return format(Decimal(repr(float(value))), "f")

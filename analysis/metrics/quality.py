@@ -1,0 +1,219 @@
+"""Data-quality queries: what the loads read and where each row went, what is left blank.
+
+Every query starts from the same scope CTEs (:data:`SCOPE_SQL`), so the tables of one report or
+audit agree with each other. The report's section and the audit notebook show them
+(:mod:`analysis.report.audit`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import vocab
+from analysis.metrics import periods
+from analysis.store import connect
+
+
+@dataclass(frozen=True)
+class AuditScope:
+    """Which loads, quarantined rows and cases a data-quality table looks at.
+
+    ``load_start``/``load_end``: loads started in these days (None: every load); quarantined rows
+    and cases then come from those loads. ``case_start``/``case_end``: cases opened or closed in
+    these days (None: all). ``category``: one category, or None.
+    """
+
+    db: Path
+    load_start: date | None = None
+    load_end: date | None = None
+    case_start: date | None = None
+    case_end: date | None = None
+    category: str | None = None
+    description: str = "the whole store"
+    synthetic: bool = False
+    parameters: dict = field(default_factory=dict)
+    period: periods.Period | None = None
+
+    def bind(self) -> dict:
+        """The scope's bound parameters (with the outcome classes)."""
+        return {
+            "load_start": self.load_start,
+            "load_end": self.load_end,
+            "case_start": self.case_start,
+            "case_end": self.case_end,
+            "category": self.category,
+            "decided_outcomes": list(vocab.vocabulary().decided),
+            "final_outcomes": list(vocab.vocabulary().final),
+        }
+
+
+# The scope as CTEs: every data-quality query starts with these, so they all agree.
+SCOPE_SQL = """
+WITH scope_loads AS (
+    SELECT * FROM loads
+    WHERE $load_start IS NULL OR CAST(started_at AS DATE) BETWEEN $load_start AND $load_end
+),
+scope_quarantine AS (
+    SELECT * FROM quarantine WHERE load_id IN (SELECT load_id FROM scope_loads)
+),
+scope_cases AS (
+    SELECT *, list_contains($decided_outcomes, outcome) AS is_decided,
+           list_contains($final_outcomes, outcome) AS is_final
+    FROM cases
+    WHERE ($load_start IS NULL OR load_id IN (SELECT load_id FROM scope_loads))
+      AND ($case_start IS NULL
+           OR opened_date BETWEEN $case_start AND $case_end
+           OR closed_date BETWEEN $case_start AND $case_end)
+      AND ($category IS NULL OR category = $category)
+)
+"""
+
+_LOADS_SQL = (
+    SCOPE_SQL
+    + """
+SELECT load_id, source_file, file_format, started_at, rows_read, inserted, updated, unchanged,
+       repeats, quarantined, unmapped_categories, fx_fallbacks,
+       rows_read = inserted + updated + unchanged + repeats + quarantined AS adds_up
+FROM scope_loads ORDER BY started_at DESC, load_id DESC
+"""
+)
+_QUARANTINE_BY_REASON_SQL = (
+    SCOPE_SQL  # noqa: S608 - two fixed SQL texts; values are bound
+    + r"""
+-- A row's reasons are '<field>: <problem>' joined by '; ' (a problem may itself contain '; ',
+-- so split only where the next reason's 'field: ' starts). A row counts once under each reason.
+-- Reasons are grouped by kind: the quoted values and bracketed details that make each one
+-- unique ('2025-02-30', (12562.77 > 8375.18)) are dropped; one full reason is kept as an example.
+, parts AS (
+    SELECT file_sha256, trim(part) AS part
+    FROM scope_quarantine,
+        unnest(string_split(
+            regexp_replace(reason, '; ([A-Za-z_]+): ', chr(31) || '\1: ', 'g'), chr(31)
+        )) AS t(part)
+    WHERE trim(part) <> ''
+)
+SELECT
+    trim(regexp_replace(regexp_replace(part, '\s*''[^'']*''', '', 'g'), '\s*\([^)]*\)', '', 'g'))
+        AS reason,
+    count(*) AS rows,
+    count(DISTINCT file_sha256) AS files,
+    min(part) AS example
+FROM parts GROUP BY 1 ORDER BY rows DESC, reason
+"""
+)
+_QUARANTINE_BY_FILE_SQL = (
+    SCOPE_SQL
+    + """
+SELECT source_file, count(*) AS rows, min(quarantined_at) AS first_at, max(quarantined_at) AS last_at
+FROM scope_quarantine GROUP BY ALL ORDER BY rows DESC, source_file
+"""
+)
+_UNMAPPED_SQL = (
+    SCOPE_SQL
+    + """
+SELECT category_raw, category, count(*) AS cases
+FROM scope_cases WHERE NOT category_mapped GROUP BY ALL ORDER BY cases DESC, category_raw
+"""
+)
+_FX_FALLBACK_SQL = (
+    SCOPE_SQL
+    + """
+SELECT currency, count(*) AS cases, min(opened_date) AS first_opened, max(opened_date) AS last_opened,
+       max(fx_rate_date) AS rate_date_used
+FROM scope_cases WHERE fx_fallback GROUP BY ALL ORDER BY cases DESC, currency
+"""
+)
+# Optional fields, one count each (written out: column names are never formatted into SQL).
+_MISSING_SQL = (
+    SCOPE_SQL
+    + """
+SELECT
+    count(*) AS cases,
+    count_if(order_id IS NULL) AS order_id,
+    count_if(supplier_name IS NULL) AS supplier_name,
+    count_if(supplier_country IS NULL) AS supplier_country,
+    count_if(order_date IS NULL) AS order_date,
+    count_if(received_date IS NULL) AS received_date,
+    count_if(decided_by IS NULL AND is_decided) AS decided_by,
+    count_if(inspection IS NULL) AS inspection,
+    count_if(evidence IS NULL OR len(evidence) = 0) AS evidence,
+    count_if(coverage IS NULL) AS coverage,
+    count_if(description IS NULL OR trim(description) = '') AS description,
+    count_if(is_decided) AS decided
+FROM scope_cases
+"""
+)
+#: The optional fields whose blanks are counted, with their names for a reader.
+OPTIONAL_FIELDS = {
+    "order_id": "Order id",
+    "supplier_name": "Supplier name",
+    "supplier_country": "Supplier country",
+    "order_date": "Order date",
+    "received_date": "Date goods received",
+    "decided_by": "Decided by (decided cases only)",
+    "inspection": "Inspection",
+    "evidence": "Evidence",
+    "coverage": "Coverage",
+    "description": "Description",
+}
+_OVERVIEW_SQL = (
+    SCOPE_SQL  # noqa: S608 - two fixed SQL texts; values are bound
+    + """
+SELECT
+    (SELECT count(*) FROM scope_loads) AS loads,
+    (SELECT coalesce(sum(rows_read), 0) FROM scope_loads) AS rows_read,
+    (SELECT count(*) FROM scope_quarantine) AS quarantined_rows,
+    (SELECT count(*) FROM scope_cases) AS cases,
+    (SELECT count_if(is_synthetic) FROM scope_cases) AS synthetic_cases,
+    (SELECT count_if(NOT is_final) FROM scope_cases) AS open_cases,
+    (SELECT min(opened_date) FROM scope_cases) AS first_opened,
+    (SELECT max(opened_date) FROM scope_cases) AS last_opened,
+    (SELECT max(closed_date) FROM scope_cases) AS last_closed,
+    (SELECT max(finished_at) FROM scope_loads) AS last_load_at
+"""
+)
+
+
+def _query(scope: AuditScope, sql: str) -> pd.DataFrame:
+    with connect(scope.db) as con:
+        return con.execute(sql, scope.bind()).df()
+
+
+def overview(scope: AuditScope) -> pd.Series:
+    """Loads, rows, quarantined rows, cases (open, synthetic) and their dates in the scope."""
+    return _query(scope, _OVERVIEW_SQL).iloc[0]
+
+
+def loads(scope: AuditScope) -> pd.DataFrame:
+    """One row per load, newest first, with ``adds_up`` (rows read = the sum of the five)."""
+    return _query(scope, _LOADS_SQL)
+
+
+def quarantine_by_reason(scope: AuditScope) -> pd.DataFrame:
+    """Quarantined rows by kind of reason (reason, rows, files, example)."""
+    return _query(scope, _QUARANTINE_BY_REASON_SQL)
+
+
+def quarantine_by_file(scope: AuditScope) -> pd.DataFrame:
+    """Quarantined rows by source file (source_file, rows, first_at, last_at)."""
+    return _query(scope, _QUARANTINE_BY_FILE_SQL)
+
+
+def unmapped_categories(scope: AuditScope) -> pd.DataFrame:
+    """Category texts that matched no slug, name or synonym (category_raw, category, cases)."""
+    return _query(scope, _UNMAPPED_SQL)
+
+
+def fx_fallbacks(scope: AuditScope) -> pd.DataFrame:
+    """Cases converted at the nearest shipped ECB rate, by currency."""
+    return _query(scope, _FX_FALLBACK_SQL)
+
+
+def missing_fields(scope: AuditScope) -> pd.Series:
+    """How many cases leave each optional field blank (and ``cases``, ``decided``)."""
+    # count_if over no rows is NULL in DuckDB: an empty scope counts 0 everywhere
+    return _query(scope, _MISSING_SQL).iloc[0].fillna(0)

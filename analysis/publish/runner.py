@@ -1,0 +1,543 @@
+"""Run a report notebook with papermill, export self-contained HTML, record the run.
+
+``ta-outcomes report NAME --period P`` is :func:`main`, a thin wrapper over these steps (papermill's
+own layout is the model: one concern per function):
+
+1. :func:`analysis.publish.params.resolve_params` checks everything a user can get wrong before
+   any kernel starts; :func:`plan_report` decides every name and path of the run.
+2. :func:`run_report` holds a read-only connection to the store for the whole run, so that no
+   ingest can land between the figures of ``metrics.json``, the notebook's sections and its stamp
+   (an ingest waits, saying so); computes ``metrics.json``; executes the notebook
+   (:mod:`analysis.publish.execute`), exports the HTML (:mod:`analysis.publish.htmlexport`) and
+   publishes::
+
+       OUT/NAME/LABEL/NAME_LABEL.html      the report (LABEL: the period, and the category's name)
+       OUT/NAME/LABEL/NAME_LABEL.ipynb     the executed notebook
+       OUT/NAME/LABEL/metrics.json         = ta-outcomes metrics for the period and parameters
+       OUT/NAME/LABEL/run.json             what the catalogue reads; always the truth of the last run
+       OUT/NAME/LABEL/NAME_LABEL.failed.ipynb   only after a failed run
+
+   Every file is written beside its final name and renamed into place, so the last good report
+   is never half-overwritten; a failed run leaves it untouched. Runs of the same report and label
+   queue on ``OUT/NAME/LABEL/.lock``.
+3. :func:`analysis.publish.catalogue.build_index` rebuilds ``OUT/index.html``; then the optional
+   ``--notify-cmd`` runs with the status and the report's path, whatever happened.
+
+A machine that refuses (a full disk, an ``--out`` that cannot be written) is not a bug: the run
+fails with one line naming the path and the cause (exit 74), run.json says "failed" (or, when not
+even that can be written, no longer says "ok"), and the notify command is told.
+
+Imports of papermill and nbconvert are kept inside functions: ``ta-outcomes --help`` and the
+other subcommands should not pay for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analysis import settings, store, vocab
+from analysis.errors import BadParameter, EnvironmentProblem, UserError, environment_problem
+from analysis.files import write_atomic
+from analysis.publish.params import RUNNER_KEYS, declared_parameters, notebook_path, resolve_params
+from analysis.store.lock import held
+
+if TYPE_CHECKING:
+    from analysis.metrics.periods import Period
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+class ReportFailed(UserError):
+    """The notebook ran and a cell failed (or the export did); the message names the cell."""
+
+    exit_code = EXIT_FAILED
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What one run produced. Paths are None when the run did not produce them."""
+
+    name: str
+    period: str
+    status: str  # 'ok' | 'no data' | 'failed'
+    report_dir: Path
+    html: Path | None
+    ipynb: Path | None
+    metrics: Path | None
+    failed_ipynb: Path | None
+    run_json: Path
+    error: str | None
+    duration: float
+
+    @property
+    def ok(self) -> bool:
+        """True when the report was published (with data, or saying it has none)."""
+        return self.status in ("ok", "no data")
+
+    @property
+    def report_path(self) -> Path:
+        """The file to look at: the HTML, or after a failure the partial notebook."""
+        return (self.html if self.ok else self.failed_ipynb) or self.report_dir
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything decided about a run before it starts: what runs, with what, and where to."""
+
+    name: str
+    nb_path: Path
+    period: Period
+    db: Path
+    params: dict
+    inject: dict
+    category: str | None
+    category_label: str | None
+    title: str
+    out_dir: Path
+    report_dir: Path
+    stem: str
+
+    @property
+    def html(self) -> Path:
+        return self.report_dir / f"{self.stem}.html"
+
+    @property
+    def ipynb(self) -> Path:
+        return self.report_dir / f"{self.stem}.ipynb"
+
+    @property
+    def metrics(self) -> Path:
+        return self.report_dir / "metrics.json"
+
+    @property
+    def failed_ipynb(self) -> Path:
+        return self.report_dir / f"{self.stem}.failed.ipynb"
+
+    @property
+    def run_json(self) -> Path:
+        return self.report_dir / "run.json"
+
+
+# -- step 1: the plan ----------------------------------------------------------------------------
+
+
+def _file_label(text: str) -> str:
+    """A period label or a category name, safe in a file name ('Apparel & Textiles' ->
+    'Apparel-Textiles')."""
+    return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-") or "x"
+
+
+def _notebook_title(nb_path: Path, name: str) -> str:
+    try:
+        title = json.loads(nb_path.read_text(encoding="utf-8")).get("metadata", {}).get("title")
+    except (OSError, ValueError):
+        title = None
+    return str(title) if title else name.replace("_", " ").capitalize()
+
+
+def plan_report(
+    name: str,
+    period: Period,
+    db: Path | str,
+    out_dir: Path | str,
+    params: Mapping[str, Any] | None = None,
+    notebook_dir: Path | str | None = None,
+) -> Plan:
+    """Decide the run: the notebook, what to inject, the folder and file names, the title.
+
+    A report restricted to one category is a different report: it is filed apart from the
+    all-categories one, and its title and file name carry the category's display name.
+    """
+    nb_path = notebook_path(name, notebook_dir)
+    params = dict(params or {})
+    declared = declared_parameters(nb_path)
+    unknown = sorted((set(params) - set(declared)) | (set(params) & set(RUNNER_KEYS)))
+    if unknown:
+        raise BadParameter(f"parameters not settable for notebook {name!r}: {', '.join(unknown)}")
+    db = Path(db).resolve()
+    runner_values = {
+        "db": str(db),
+        "period": period.label,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+    }
+    inject = {k: v for k, v in runner_values.items() if k in declared}
+    inject.update(params)
+    # A notebook declares "every category" as "" or None (papermill cannot read `str | None`).
+    category = params.get("category") or None
+    category_label = (
+        (vocab.vocabulary().display_name("category", category) or category) if category else None
+    )
+    label = _file_label(period.label) + (
+        f"_{_file_label(category_label)}" if category_label else ""
+    )
+    title = f"{_notebook_title(nb_path, name)} \u2014 {period.label}" + (
+        f" ({category_label})" if category_label else ""
+    )
+    out_dir = Path(out_dir)
+    return Plan(
+        name=name,
+        nb_path=nb_path,
+        period=period,
+        db=db,
+        params=params,
+        inject=inject,
+        category=category,
+        category_label=category_label,
+        title=title,
+        out_dir=out_dir,
+        report_dir=out_dir / name / label,
+        stem=f"{name}_{label}",
+    )
+
+
+# -- step 2: run ---------------------------------------------------------------------------------
+
+
+def _figures(plan: Plan) -> tuple[dict, dict]:
+    """``metrics.json``'s figures (what ``ta-outcomes metrics`` prints for the same period and
+    parameters) and the store's fingerprint, both of the state the run holds."""
+    from analysis import metrics
+    from analysis.metrics import provenance
+    from analysis.publish.params import METRIC_KEYS
+
+    metric_params = metrics.Params(**{k: plan.params[k] for k in METRIC_KEYS if k in plan.params})
+    figures = metrics.outcome_metrics(
+        plan.db, plan.period.start, plan.period.end, params=metric_params, category=plan.category
+    )
+    return figures, provenance.data_fingerprint(plan.db)
+
+
+def _make_folder(plan: Plan) -> None:
+    try:
+        plan.report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"--out {plan.out_dir}: cannot create the report folder {plan.report_dir} "
+            f"({exc.strerror or type(exc).__name__})"
+        ) from None
+
+
+def _report_lock(plan: Plan):
+    what = f"{plan.name} {plan.period.label}"
+    timeout = settings.report_lock_timeout()
+    return held(
+        plan.report_dir / ".lock",
+        timeout,
+        waiting=f"another run of {what} is in progress; waiting for it to finish "
+        f"(up to {timeout:.0f} s, lock {plan.report_dir / '.lock'})...",
+        error=f"{what}: another run still holds {plan.report_dir / '.lock'} after {timeout:.0f} s; "
+        "try again later",
+        acquired=f"{what}: the other run finished; starting",
+        exit_code=EXIT_FAILED,
+    )
+
+
+def _execute_and_export(plan: Plan, progress: bool) -> tuple[Path, Path, str | None]:
+    """Execute the notebook and export its HTML beside their final names.
+
+    Returns (executed notebook, HTML, error or None). A failing cell, a dead kernel or a failed
+    export is an error (the partial notebook is kept as ``.failed.ipynb``); a machine that
+    refuses raises :class:`EnvironmentProblem`.
+    """
+    from analysis.publish.execute import describe_failure, execute_notebook
+    from analysis.publish.htmlexport import export_html
+
+    running = plan.report_dir / f".{plan.stem}.{os.getpid()}.running.ipynb"
+    html_partial = plan.report_dir / f".{plan.stem}.{os.getpid()}.html.partial"
+    try:
+        execute_notebook(plan.nb_path, running, plan.inject, progress)
+        export_html(running, html_partial, title=plan.title)
+    except Exception as exc:
+        if running.exists():
+            os.replace(running, plan.failed_ipynb)
+        else:  # (a kernel that died saves nothing) no stale partial from an older run
+            plan.failed_ipynb.unlink(missing_ok=True)
+        html_partial.unlink(missing_ok=True)
+        problem = environment_problem(exc)
+        if problem is not None:
+            raise problem from None
+        return (
+            running,
+            html_partial,
+            describe_failure(exc, plan.failed_ipynb if plan.failed_ipynb.exists() else None),
+        )
+    return running, html_partial, None
+
+
+def _publish(plan: Plan, running: Path, html_partial: Path, metrics_text: str) -> None:
+    """Rename the finished files into place; the HTML last, so the link goes live with the rest
+    in place. Everything that needs disk space is written before the first rename."""
+    write_atomic(plan.metrics, metrics_text)
+    os.replace(running, plan.ipynb)
+    os.replace(html_partial, plan.html)
+    plan.failed_ipynb.unlink(missing_ok=True)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _last_good(previous: dict | None, report_dir: Path) -> dict | None:
+    """The previous run's good result, carried over through any number of failed runs."""
+    if not previous:
+        return None
+    if previous.get("status") in ("ok", "no data") and previous.get("html"):
+        good = {
+            k: previous.get(k)
+            for k in ("generated_at", "html", "ipynb", "metrics", "pdf", "headline", "params")
+        }
+    else:
+        good = previous.get("last_good")
+    if good and good.get("html") and (report_dir / good["html"]).is_file():
+        return good
+    return None
+
+
+def _status(figures: dict | None) -> str:
+    overall = (figures or {}).get("overall") or {}
+    return (
+        "no data" if not overall.get("cases_opened") and not overall.get("cases_closed") else "ok"
+    )
+
+
+def _run_record(
+    plan: Plan,
+    status: str,
+    error: str | None,
+    figures: dict | None,
+    fingerprint: dict | None,
+    t0: float,
+) -> dict:
+    from analysis.publish import catalogue
+
+    ok = status in ("ok", "no data")
+    return {
+        "name": plan.name,
+        "title": _notebook_title(plan.nb_path, plan.name),
+        "period": plan.period.label,
+        "period_kind": plan.period.kind,
+        "start": plan.period.start.isoformat(),
+        "end": plan.period.end.isoformat(),
+        "category": plan.category,
+        "category_label": plan.category_label,
+        "status": status,
+        "synthetic": bool(fingerprint["synthetic_cases"]) if fingerprint else None,
+        "as_of": (figures or {}).get("as_of"),
+        "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - t0, 2),
+        "params": plan.params,
+        "db": str(plan.db),
+        "data": fingerprint,
+        "html": plan.html.name if ok else None,
+        "ipynb": plan.ipynb.name if ok else None,
+        "metrics": plan.metrics.name if ok else None,
+        "failed_ipynb": None
+        if ok
+        else plan.failed_ipynb.name
+        if plan.failed_ipynb.exists()
+        else None,
+        "headline": catalogue.headline(figures) if ok and figures else None,
+        "error": None if ok else f"{plan.name} {plan.period.label} failed {error}",
+        "last_good": None if ok else _last_good(_read_json(plan.run_json), plan.report_dir),
+    }
+
+
+def _write_run_json(plan: Plan, record: dict) -> None:
+    """Write run.json; when the machine refuses, remove the old one rather than leave it saying
+    the last run was ok (removing needs no space)."""
+    try:
+        write_atomic(plan.run_json, json.dumps(record, indent=2, default=str) + "\n")
+    except OSError:
+        if record["status"] not in ("ok", "no data"):
+            plan.run_json.unlink(missing_ok=True)
+        raise
+
+
+def run_report(
+    name: str,
+    period: Period,
+    db: Path | str,
+    out_dir: Path | str,
+    params: Mapping[str, Any] | None = None,
+    progress: bool = True,
+    notify_cmd: str | None = None,
+    notebook_dir: Path | str | None = None,
+) -> ReportResult:
+    """Run report ``name`` for ``period`` (a ``periods.Period``) and publish it under ``out_dir``.
+
+    ``params`` are notebook parameters as returned by :func:`resolve_params`. Raises
+    BadParameter or StoreMissing before any kernel starts, and :class:`EnvironmentProblem` when
+    the machine refuses (after recording and notifying it); a failing cell does not raise but
+    returns a result with status 'failed' and an ``error`` naming the cell (the partial notebook
+    is kept as ``NAME_LABEL.failed.ipynb``, the last good report is left untouched).
+    """
+    t0 = time.monotonic()
+    plan = plan_report(name, period, db, out_dir, params, notebook_dir)
+    notify_argv = _notify_argv(notify_cmd)
+    figures = fingerprint = None
+    status, error, problem = "failed", None, None
+    try:
+        # One state for the whole run: while this read-only connection is open, a writer waits.
+        with store.connect(plan.db, read_only=True):
+            figures, fingerprint = _figures(plan)
+            _make_folder(plan)
+            with _report_lock(plan):
+                try:
+                    running, html_partial, error = _execute_and_export(plan, progress)
+                    if error is None:
+                        _publish(
+                            plan,
+                            running,
+                            html_partial,
+                            json.dumps(figures, indent=2, default=str) + "\n",
+                        )
+                        status = _status(figures)
+                except OSError as exc:
+                    problem = EnvironmentProblem.from_os_error(exc)
+                except EnvironmentProblem as exc:
+                    problem = exc
+                finally:
+                    for partial in plan.report_dir.glob(f".{plan.stem}.{os.getpid()}.*"):
+                        partial.unlink(missing_ok=True)
+                if problem is not None:
+                    status, error = "failed", f"({problem})"
+                try:
+                    _write_run_json(
+                        plan, _run_record(plan, status, error, figures, fingerprint, t0)
+                    )
+                except OSError as exc:
+                    problem = problem or EnvironmentProblem.from_os_error(exc)
+        if problem is None:
+            from analysis.publish import catalogue
+
+            try:
+                catalogue.build_index(plan.out_dir)
+            except OSError as exc:
+                problem = EnvironmentProblem.from_os_error(exc)
+    except EnvironmentProblem as exc:
+        problem = exc
+    result = ReportResult(
+        name=plan.name,
+        period=plan.period.label,
+        status="failed" if problem is not None else status,
+        report_dir=plan.report_dir,
+        html=plan.html if status in ("ok", "no data") and problem is None else None,
+        ipynb=plan.ipynb if status in ("ok", "no data") and problem is None else None,
+        metrics=plan.metrics if status in ("ok", "no data") and problem is None else None,
+        failed_ipynb=plan.failed_ipynb if plan.failed_ipynb.exists() else None,
+        run_json=plan.run_json,
+        error=(
+            f"{plan.name} {plan.period.label} failed: {problem}"
+            if problem is not None
+            else None
+            if status != "failed"
+            else f"{plan.name} {plan.period.label} failed {error}"
+            + (f"; partial notebook: {plan.failed_ipynb}" if plan.failed_ipynb.exists() else "")
+        ),
+        duration=time.monotonic() - t0,
+    )
+    if notify_argv:
+        _notify(notify_argv, result)
+    if problem is not None:
+        raise EnvironmentProblem(f"{plan.name} {plan.period.label} failed: {problem}")
+    return result
+
+
+# -- step 3: tell someone ------------------------------------------------------------------------
+
+
+def _notify_argv(notify_cmd: str | None) -> list[str] | None:
+    if not notify_cmd:
+        return None
+    try:
+        argv = shlex.split(notify_cmd)
+    except ValueError as exc:
+        raise BadParameter(f"--notify-cmd {notify_cmd!r}: {exc}") from None
+    if not argv:
+        raise BadParameter("--notify-cmd is empty")
+    return argv
+
+
+def _notify(argv: list[str], result: ReportResult) -> None:
+    """Run ``argv + [status, report_path]`` (no shell); a failure is reported, never fatal."""
+    report_path = str(Path(result.report_path).resolve())
+    env = {
+        **os.environ,
+        "TA_REPORT_NAME": result.name,
+        "TA_REPORT_PERIOD": result.period,
+        "TA_REPORT_STATUS": result.status,
+        "TA_REPORT_PATH": report_path,
+        "TA_REPORT_ERROR": result.error or "",
+    }
+    try:
+        done = subprocess.run(
+            [*argv, result.status, report_path],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            timeout=settings.NOTIFY_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"ta-outcomes report: warning: --notify-cmd failed: {exc}", file=sys.stderr)
+        return
+    if done.returncode != 0:
+        print(
+            f"ta-outcomes report: warning: --notify-cmd {shlex.join(argv)} exited {done.returncode}",
+            file=sys.stderr,
+        )
+
+
+def main(
+    name: str,
+    period: str | None = None,
+    last: str | None = None,
+    db: Path | str | None = None,
+    out: Path | str = settings.REPORTS_DIR,
+    params: list[str] | Mapping[str, Any] | None = None,
+    notify_cmd: str | None = None,
+    progress: bool = True,
+    notebook_dir: Path | str | None = None,
+    today: date | None = None,
+) -> int:
+    """``ta-outcomes report``: print the report's path and return 0, or raise a UserError.
+
+    Bad parameters and a missing store raise BadParameter / StoreMissing (exit 2) before any
+    kernel starts; a failing report raises :class:`ReportFailed` (exit 1) with one line naming
+    the failing cell, after the catalogue and the notify command have been updated; a machine
+    that refuses raises :class:`EnvironmentProblem` (exit 74).
+    """
+    _notify_argv(notify_cmd)  # refuse a malformed command before doing any work
+    the_period, effective = resolve_params(
+        name, period=period, last=last, params=params, today=today, notebook_dir=notebook_dir
+    )
+    result = run_report(
+        name,
+        the_period,
+        db=db if db is not None else settings.default_db(),
+        out_dir=out,
+        params=effective,
+        progress=progress,
+        notify_cmd=notify_cmd,
+        notebook_dir=notebook_dir,
+    )
+    if not result.ok:
+        raise ReportFailed(result.error or f"{name} {the_period.label} failed")
+    print(result.html)
+    return EXIT_OK

@@ -1,0 +1,207 @@
+"""Display objects of the report notebooks: tables with their definition, banners, one-line errors.
+
+- :class:`Table`: a presentation frame (numbers already formatted as text), the caption that
+  defines it (numerator, denominator, exclusions), the numbers behind it (``data``, for plots and
+  tests) and optionally a machine-readable ``record``. Displayed in Jupyter it renders as an HTML
+  table with every cell escaped, and carries the record under the MIME type :data:`RECORD_MIME`
+  (read back by tests; dropped by the HTML export).
+- :class:`TableGroup`: several tables shown together (data quality, the stamp).
+- :class:`Banner`: the report's header box, with the SYNTHETIC DATA warning when it applies.
+
+Case text is never rendered as Markdown or raw HTML: it goes into tables through
+``DataFrame.to_html(escape=True)``, after contact details have been masked
+(:mod:`analysis.report.privacy`).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import UserError
+
+#: Outputs carrying a section's figures for machines (the notebook tests) use this MIME type.
+RECORD_MIME = "application/vnd.ta-outcomes.record+json"
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors in a notebook: one line, no traceback wall
+# ---------------------------------------------------------------------------------------------
+
+
+def _one_line(exc: UserError) -> UserError:
+    """Make IPython show ``exc`` as one line ("StoreMissing: ...") instead of a traceback.
+
+    IPython calls an exception's ``_render_traceback_`` when it has one; papermill reports the
+    same name and message. Outside IPython the attribute is inert.
+    """
+    line = f"{type(exc).__name__}: {exc}"
+    exc._render_traceback_ = lambda: [line]  # type: ignore[attr-defined]
+    return exc
+
+
+def user_errors_one_line(func):
+    """Decorator: UserErrors raised by a section render as one line in the notebook."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            raise _one_line(exc) from None
+
+    return wrapper
+
+
+# ---------------------------------------------------------------------------------------------
+# Display objects
+# ---------------------------------------------------------------------------------------------
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with numpy scalars, dates, Decimals and NaN made plain JSON (NaN -> None)."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return [json_ready(row) for row in value.to_dict(orient="records")]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating | Decimal):
+        number = float(value)
+        return None if math.isnan(number) or math.isinf(number) else number
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+def _escape(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# MathJax (JupyterLab typesets HTML outputs) must not read "$...$" in case text as mathematics.
+_TABLE_CLASSES = "ta-table tex2jax_ignore mathjax_ignore"
+
+
+@dataclass
+class Table:
+    """A section's table: presentation text, its definition, and the numbers behind it."""
+
+    frame: pd.DataFrame
+    caption: str
+    name: str = ""
+    data: pd.DataFrame | None = None
+    record: Any = None
+    note: str = ""
+    source: Any = field(default=None, repr=False)
+
+    def to_html(self) -> str:
+        """The table as HTML; every header and cell escaped, the caption escaped too."""
+        if self.frame.empty:
+            # No header row over nothing: the caption says what was looked for, then "None."
+            caption = f'<p class="ta-caption">{_escape(self.caption)}</p>' if self.caption else ""
+            return f'<div class="{_TABLE_CLASSES}">{caption}<p class="ta-note">None.</p></div>'
+        body = self.frame.to_html(
+            index=False, escape=True, na_rep="", border=0, classes=_TABLE_CLASSES
+        )
+        caption = f"<caption>{_escape(self.caption)}</caption>" if self.caption else ""
+        # Insert the caption right after the opening <table ...> tag (pandas writes no caption).
+        body = re.sub(r"(<table[^>]*>)", lambda m: m.group(1) + caption, body, count=1)
+        note = f'<p class="ta-note">{_escape(self.note)}</p>' if self.note else ""
+        return f'<div class="{_TABLE_CLASSES}">{body}{note}</div>'
+
+    def to_text(self) -> str:
+        """The table as plain text (JupyterLab's fallback and the console)."""
+        parts = [self.caption] if self.caption else []
+        parts.append(self.frame.to_string(index=False) if len(self.frame) else "(no rows)")
+        if self.note:
+            parts.append(self.note)
+        return "\n".join(parts)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = {"text/html": self.to_html(), "text/plain": self.to_text()}
+        if self.record is not None:
+            bundle[RECORD_MIME] = {"name": self.name, "data": json_ready(self.record)}
+        return bundle
+
+    def __repr__(self) -> str:  # pragma: no cover - convenience in a console
+        return self.to_text()
+
+
+@dataclass
+class TableGroup:
+    """Several tables shown as one output, in order."""
+
+    tables: list[Table]
+    name: str = ""
+
+    def __iter__(self):
+        return iter(self.tables)
+
+    def __getitem__(self, key: int | str) -> Table:
+        if isinstance(key, str):
+            return next(t for t in self.tables if t.name == key)
+        return self.tables[key]
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = {
+            "text/html": "\n".join(t.to_html() for t in self.tables),
+            "text/plain": "\n\n".join(t.to_text() for t in self.tables),
+        }
+        records = {t.name: json_ready(t.record) for t in self.tables if t.record is not None}
+        if records:
+            bundle[RECORD_MIME] = {"name": self.name, "data": records}
+        return bundle
+
+
+@dataclass
+class Banner:
+    """The report's header: what it covers, and a SYNTHETIC DATA warning when it applies."""
+
+    lines: list[str]
+    synthetic: bool
+    warning: str = ""
+    record: dict = field(default_factory=dict)
+
+    def to_html(self) -> str:
+        parts = []
+        if self.synthetic:
+            parts.append(
+                '<div class="ta-synthetic" style="border: 3px solid #b00020; '
+                "background-color: #fde7ea; color: #5c0011; padding: 10px; "
+                'font-weight: bold; font-size: 1.2em">'
+                f"SYNTHETIC DATA: {_escape(self.warning)}</div>"
+            )
+        items = "".join(f"<li>{_escape(line)}</li>" for line in self.lines)
+        parts.append(f'<div class="ta-banner tex2jax_ignore mathjax_ignore"><ul>{items}</ul></div>')
+        return "\n".join(parts)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        text = [f"SYNTHETIC DATA: {self.warning}"] if self.synthetic else []
+        return {
+            "text/html": self.to_html(),
+            "text/plain": "\n".join(text + self.lines),
+            RECORD_MIME: {"name": "banner", "data": json_ready(self.record)},
+        }
+
+
+def show_table(frame: pd.DataFrame, caption: str, name: str = "", record: Any = None) -> Table:
+    """Wrap any presentation frame for display: HTML with every cell escaped, and a caption."""
+    return Table(frame=frame, caption=caption, name=name, record=record)

@@ -1,0 +1,126 @@
+"""Every path, environment variable, default and timeout of the project, in one place.
+
+The CLI's option defaults, the report context, the notebooks' parameters cells (checked by
+``tests/test_settings.py``) and the metric parameters all take their defaults from here. Values
+that an environment variable can override are functions, read when they are needed, so that a
+test or a scheduler can set the variable at any time.
+
+Environment variables (all optional):
+
+=================================  ===========================================================
+``TA_OUTCOMES_DB``                 the store used when ``--db`` is not given
+``TA_OUTCOMES_REFERENCE``          the folder of taxonomies (default ``data/reference``)
+``TA_OUTCOMES_BUYER_KEY_FILE``     the buyer-key secret (default: beside the store)
+``TA_OUTCOMES_MEMORY_LIMIT``       DuckDB's memory limit for an ingest (default ``3GB``)
+``TA_OUTCOMES_LOCK_TIMEOUT``       seconds a command waits for the store (default 600)
+``TA_OUTCOMES_REPORT_LOCK_TIMEOUT`` seconds a report waits for another run of itself (3600)
+``TA_OUTCOMES_DEBUG``              print the traceback of an unexpected error
+=================================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The project root (the folder holding pyproject.toml) when run from a checkout.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# -- paths -------------------------------------------------------------------------------------
+
+#: The store when neither ``--db`` nor TA_OUTCOMES_DB says otherwise (relative to the project).
+DEFAULT_DB_TEXT = "data/cases.duckdb"
+RAW_DIR = Path("data/raw")
+REPORTS_DIR = Path("reports")
+#: The buyer-key secret's file name, beside the store.
+BUYER_KEY_FILENAME = ".ta-outcomes-buyer.key"
+
+
+def project_root() -> Path:
+    """The current directory when it looks like the project (so `ta-outcomes` works from a
+    checkout), else the package's own checkout."""
+    cwd = Path.cwd()
+    return cwd if (cwd / "pyproject.toml").exists() else PROJECT_ROOT
+
+
+def default_db() -> Path:
+    """The store used when ``--db`` is not given."""
+    return Path(os.environ.get("TA_OUTCOMES_DB", DEFAULT_DB_TEXT))
+
+
+def reference_dir() -> Path:
+    """The folder of user-editable taxonomies (categories.csv and friends)."""
+    env = os.environ.get("TA_OUTCOMES_REFERENCE")
+    return Path(env) if env else project_root() / "data" / "reference"
+
+
+def notebooks_dir() -> Path:
+    """The folder of report notebooks."""
+    return project_root() / "notebooks"
+
+
+def docs_dir() -> Path:
+    """The project's documentation folder (docs/metrics.md and friends)."""
+    return PROJECT_ROOT / "docs"
+
+
+def buyer_key_file(db: Path | str) -> Path:
+    """Where the buyer-key secret of store ``db`` lives."""
+    env = os.environ.get("TA_OUTCOMES_BUYER_KEY_FILE")
+    return Path(env) if env else Path(db).resolve().parent / BUYER_KEY_FILENAME
+
+
+# -- resources and timeouts ----------------------------------------------------------------------
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for an ingest (it spills to ``<db>.tmp/`` beyond it)."""
+    return os.environ.get("TA_OUTCOMES_MEMORY_LIMIT", "3GB")
+
+
+def lock_timeout() -> float:
+    """Seconds a command waits for the store (another writer, or a reader a writer must wait for)."""
+    return float(os.environ.get("TA_OUTCOMES_LOCK_TIMEOUT", 600))
+
+
+def report_lock_timeout() -> float:
+    """Seconds a report run waits for another run of the same report and period."""
+    return float(os.environ.get("TA_OUTCOMES_REPORT_LOCK_TIMEOUT", 3600))
+
+
+def debug() -> bool:
+    """Whether an unexpected error prints its traceback."""
+    return bool(os.environ.get("TA_OUTCOMES_DEBUG"))
+
+
+#: How long a --notify-cmd may take before it is abandoned (seconds).
+NOTIFY_TIMEOUT = 300.0
+#: How long a report's kernel may take to start (seconds).
+KERNEL_START_TIMEOUT = 120
+
+# -- metric parameters: the defaults of analysis.metrics.params.Params -------------------------
+
+#: supplier-sided when refund < THRESHOLD x claim
+THRESHOLD = 0.10
+#: lowball when 0 < refund < LOWBALL x claim
+LOWBALL = 0.05
+#: a group's rate is "few cases" below MIN_N decided cases
+MIN_N = 30
+#: interval coverage; a test is significant when p < 1 - CONFIDENCE
+CONFIDENCE = 0.95
+
+# -- report defaults ---------------------------------------------------------------------------
+
+#: "Refused high-value claims": no refund on a claim of at least this many US dollars.
+HIGH_VALUE_USD = 10_000
+#: Months of the trailing window (trend, supplier comparison, adjusted effects).
+TRAILING_MONTHS = 12
+#: Notable-case tables show at most this many rows (the largest claims first).
+NOTABLE_LIMIT = 15
+#: Descriptions are cut to this many characters (after masking) in report tables.
+DESCRIPTION_CHARS = 160
+
+# -- the demo ----------------------------------------------------------------------------------
+
+DEMO_CASES = 5000
+DEMO_SEED = 20261127

@@ -1,0 +1,34 @@
+"""The project's SQL files: each layer keeps its SQL beside its code (``analysis/<layer>/sql/``).
+
+A file is rendered with Jinja2 over :func:`analysis.columns.sql_context` (the column registry), so
+per-column SQL (one parse per amount column, the content hash, the clean step's select list) is
+written once as a loop. Only identifiers from the registry are ever placed into SQL text this
+way; every value reaches DuckDB as a bound parameter.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+
+@functools.cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 (SQL identifiers from the registry, not HTML)
+    )
+
+
+@functools.cache
+def sql(layer: str, name: str) -> str:
+    """``analysis/<layer>/sql/<name>``, rendered over the column registry."""
+    from analysis import columns
+
+    text = resources.files("analysis").joinpath(layer, "sql", name).read_text(encoding="utf-8")
+    return _environment().from_string(text).render(**columns.sql_context())

@@ -1,0 +1,225 @@
+"""Opening the DuckDB case store: the only place the project opens DuckDB.
+
+Two kinds of access, and how they share a store:
+
+- **Readers** (metrics, reports, notebooks, ``analysis.explore``) open it read-only and take no
+  lock file of ours, so they run beside each other, and on a store they may read but not write
+  (a read-only mount, another user's folder).
+- **Writers** (ingest, the demo) queue on the lock file ``<db>.lock`` (one writer at a time, a
+  waiting writer says so), then open the store for writing.
+
+DuckDB itself lets one process write a database file, or any number of processes read it; a
+process that holds the file open the other way makes DuckDB refuse at once ("Could not set lock
+on file ... Conflicting lock is held in ... (PID n)"). That refusal is not an error here: the
+opener waits, saying once which process holds the store (its PID and command line) and what to
+do about it, tries again until the timeout, and then fails with one line naming that process.
+A writer that gives up has changed nothing.
+
+Every connection is opened with DuckDB's extension auto-loading and auto-installing switched
+off: a file of another format (SQLite, say) must be refused, not make DuckDB fetch an extension.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from analysis import settings
+from analysis.errors import UserError
+from analysis.store.lock import LockTimeout, held
+
+#: DuckDB settings of every connection the project opens.
+DUCKDB_CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+#: Seconds between attempts to open a store another process holds.
+RETRY_EVERY = 0.25
+
+
+class StoreError(UserError):
+    """A problem with the store that the user can act on (missing, foreign, damaged)."""
+
+
+class StoreMissing(StoreError):
+    """The store file does not exist yet."""
+
+
+class StoreBusy(LockTimeout):
+    """Another process held the store open for longer than we were willing to wait."""
+
+
+def open_duckdb(
+    path: Path | str = ":memory:", read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection the project's way: no extension auto-loading, no progress bar."""
+    con = duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
+    # No progress bar: it would garble the one-line summaries on the terminal (inside a Jupyter
+    # kernel DuckDB refuses to touch the setting without ipywidgets: leave it then).
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
+    return con
+
+
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _holder(exc: BaseException) -> str | None:
+    """'PID 16859 (python -m ipykernel_launcher ...)' from DuckDB's lock error, else None."""
+    match = _HOLDER.search(str(exc))
+    if not match:
+        return None
+    pid = match["pid"]
+    command = match["exe"]
+    with contextlib.suppress(OSError):
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    return f"PID {pid} ({command[:160]})"
+
+
+def _is_ours(holder: str) -> bool:
+    return "ta-outcomes" in holder or "analysis" in holder
+
+
+def _open_error(db: Path, exc: BaseException) -> StoreError:
+    text = str(exc)
+    if "sqlite" in text.lower():
+        return StoreError(f"{db}: a SQLite database, not a DuckDB case store")
+    first = (text.strip().splitlines() or [type(exc).__name__])[0][:300]
+    return StoreError(f"{db}: cannot open as a DuckDB case store ({first})")
+
+
+def _open_waiting(db: Path, read_only: bool, timeout: float, quiet: bool):
+    """Open ``db``, waiting (and saying so, once) while another process holds it the other way."""
+    t0 = time.monotonic()
+    told = False
+    while True:
+        try:
+            con = open_duckdb(db, read_only=read_only)
+        except duckdb.Error as exc:
+            holder = _holder(exc)
+            if holder is None:
+                raise _open_error(db, exc) from None
+            waited = time.monotonic() - t0
+            if waited >= timeout:
+                advice = (
+                    "try again when it has finished"
+                    if _is_ours(holder)
+                    else "close that connection (con.close()) or restart that notebook's kernel, "
+                    "then run this again"
+                )
+                raise StoreBusy(
+                    f"{db}: still held by {holder} after {timeout:g} s; {advice}"
+                    + ("" if read_only else "; the store is unchanged")
+                ) from None
+            if not told and not quiet:
+                if _is_ours(holder):
+                    line = (
+                        f"waiting for another ta-outcomes process to release {db} ({holder}; "
+                        f"up to {timeout:g} s)..."
+                    )
+                else:
+                    line = (
+                        f"waiting for another process to close {db} ({holder}; up to "
+                        f"{timeout:g} s): if it is a notebook holding a connection, close it "
+                        "(con.close()) or restart that kernel..."
+                    )
+                print(line, file=sys.stderr, flush=True)
+                told = True
+            time.sleep(min(RETRY_EVERY, max(timeout - waited, 0.01)))
+            continue
+        if told and not quiet:
+            print(f"lock acquired after {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+        return con
+
+
+@contextlib.contextmanager
+def connect(
+    db: Path | str,
+    read_only: bool = True,
+    timeout: float | None = None,
+    quiet: bool = False,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store and close it afterwards.
+
+    ``read_only=True`` (metrics, reports, notebooks): refuses a store that does not exist with
+    :class:`StoreMissing`, whose message says how to create one; takes no lock file, and works on
+    a store the user cannot write. ``read_only=False`` (ingest): one writer at a time on
+    ``<db>.lock``; creates the store and its tables when the file is new, and refuses a DuckDB
+    file that holds something else. Both wait for a process holding the store the other way,
+    up to ``timeout`` seconds (default :func:`analysis.settings.lock_timeout`).
+    """
+    from analysis.store import schema
+
+    db = Path(db)
+    timeout = settings.lock_timeout() if timeout is None else timeout
+    if read_only:
+        if not db.exists():
+            raise StoreMissing(
+                f"{db}: no case store here yet. Create it with `make demo` (synthetic demo data) "
+                f"or `ta-outcomes ingest data/raw/YOUR_EXPORT.csv --db {db}`."
+            )
+        con = _open_waiting(db, True, timeout, quiet)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    with writer_lock(db, timeout, quiet):
+        con = _open_waiting(db, False, timeout, quiet)
+        try:
+            schema.ensure_schema(con, db)
+            yield con
+        finally:
+            con.close()
+
+
+@contextlib.contextmanager
+def writer_lock(
+    db: Path | str, timeout: float | None = None, quiet: bool = False
+) -> Iterator[None]:
+    """Hold ``<db>.lock``, the queue of the store's writers (creating the store's folder)."""
+    db = Path(db)
+    timeout = settings.lock_timeout() if timeout is None else timeout
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with held(
+        str(db) + ".lock",
+        timeout,
+        waiting=f"waiting for another ta-outcomes process to release {db} (up to {timeout:g} s)...",
+        error=f"{db}: still locked by another ta-outcomes process after {timeout:g} s; try again later",
+        quiet=quiet,
+    ):
+        yield
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 300 characters)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def query_df(db: Path | str, sql: str, params: list | dict | None = None):
+    """Run one read-only query against the store and return a pandas DataFrame."""
+    with connect(db, read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+def run_script(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> None:
+    """Run a multi-statement SQL text, giving each statement the ``$name`` parameters it uses.
+
+    Values are always bound, never formatted into the text.
+    """
+    params = params or {}
+    for statement in _statements(sql):
+        used = {k: v for k, v in params.items() if re.search(r"\$" + k + r"\b", statement)}
+        con.execute(statement, used) if used else con.execute(statement)
+
+
+def _statements(sql: str) -> list[str]:
+    # The project's SQL files end each statement with ';' at the end of a line and keep
+    # semicolons out of string literals and comments.
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in re.split(r";\s*\n", body + "\n") if s.strip()]

@@ -1,0 +1,42 @@
+"""analysis.report.display: tables escaped, records plain JSON."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from analysis.report import display, sections
+from tests.report_store import HOSTILE
+
+
+def test_show_table_escapes_cells_headers_and_caption():
+    frame = pd.DataFrame({"<th>": [HOSTILE, "$x^2$ **b**"], "n": ["1", "2"]})
+    table = display.show_table(frame, caption="a <i>caption</i>", name="t", record={"k": 1.5})
+    html = table.to_html()
+    assert "<script>" not in html and "<i>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<caption>a &lt;i&gt;caption&lt;/i&gt;</caption>" in html
+    assert "&lt;th&gt;" in html  # the header text too
+    assert "mathjax_ignore" in html  # $...$ is not typeset in JupyterLab
+    bundle = table._repr_mimebundle_()
+    assert bundle[sections.RECORD_MIME] == {"name": "t", "data": {"k": 1.5}}
+    assert HOSTILE in bundle["text/plain"]  # plain text is never rendered as HTML
+
+
+def test_empty_table_shows_none_and_no_header():
+    table = display.show_table(pd.DataFrame({"a": []}), caption="Nothing here")
+    html = table.to_html()
+    assert "<table" not in html
+    assert "Nothing here" in html and "None." in html
+
+
+def test_record_is_plain_json():
+    table = display.show_table(
+        pd.DataFrame({"a": [1]}),
+        "c",
+        record={"nan": float("nan"), "day": date(2026, 3, 1), "n": pd.Series([2]).iloc[0]},
+    )
+    data = table._repr_mimebundle_()[sections.RECORD_MIME]["data"]
+    assert data == {"nan": None, "day": "2026-03-01", "n": 2}
+    assert type(data["n"]) is int

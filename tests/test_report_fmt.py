@@ -1,0 +1,19 @@
+"""analysis.report.fmt: every way a figure is written."""
+
+from __future__ import annotations
+
+from analysis.report import fmt
+
+
+def test_formatters():
+    assert fmt.pct(0.41234) == "41.2%"
+    assert fmt.pct(None) == "–"
+    assert fmt.pct(float("nan")) == "–"
+    assert fmt.count(12345) == "12,345"
+    assert fmt.usd(12345.6) == "$12,346"
+    assert fmt.days(23.0) == "23" and fmt.days(23.5) == "23.5"
+    assert fmt.points(0.031) == "+3.1 pts"
+    assert fmt.signed(-2) == "-2"
+    assert fmt.rate_ci(0.5, 0.15, 0.85, False, 30) == "50.0% (15.0%–85.0%)"
+    assert fmt.rate_ci(None, None, None, True, 30) == "suppressed (n<30)"
+    assert fmt.rate_ci(None, None, None, False, 30) == "–"

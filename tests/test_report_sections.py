@@ -1,0 +1,275 @@
+"""analysis.report.sections: the outcome report's tables, on small stores worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis import metrics
+from analysis.errors import BadParameter
+from analysis.report import audit, sections
+from analysis.report.privacy import EMAIL_MASK, PHONE_MASK
+from tests.casefactory import build_store
+from tests.report_store import CASES, HOSTILE, context
+
+
+def test_banner_flags_synthetic_stores(tmp_path, store):
+    assert context(store).synthetic is False
+    assert sections.banner(context(store)).to_html().count("SYNTHETIC") == 0
+    demo = build_store(tmp_path / "demo.duckdb", [dict(CASES[0], is_synthetic=True)])
+    html = sections.banner(context(demo)).to_html()
+    assert "SYNTHETIC DATA" in html
+    # store_meta alone is enough (e.g. a store whose demo cases were all replaced later)
+    meta_only = build_store(
+        tmp_path / "meta.duckdb", CASES[:1], meta={"contains_synthetic": "true"}
+    )
+    assert context(meta_only).synthetic is True
+
+
+def test_headline_by_hand(store):
+    table = sections.headline(context(store, min_n=2))
+    rows = {row["Figure"]: row for _, row in table.frame.iterrows()}
+    assert list(table.frame.columns) == ["Figure", "2026-03", "2026-02", "Change", "Test"]
+    # March: opened B, C, D, E, F (A opened in February); closed A-E; decided A-D; lapsed E.
+    # February: opened A; closed and decided G, H.
+    assert list(rows["Cases opened"])[1:4] == ["5", "1", "+4"]
+    assert list(rows["Cases closed"])[1:4] == ["5", "2", "+3"]
+    assert list(rows["Decided"])[1:4] == ["4", "2", "+2"]
+    assert rows["Lapsed"]["2026-03"] == "1 (1 withdrawn, 0 cancelled, 0 out of coverage)"
+    # Supplier-sided: A (no refund) and C (150 < 0.1 x 10000) of 4 decided = 50%; Wilson 95%
+    # for 2/4: centre (0.5 + 1.96^2/8) / (1 + 1.96^2/4) = 0.5, half-width
+    # 1.96 * sqrt(0.25/4 + 1.96^2/64) / 1.9604 = 0.3499 -> 15.0%-85.0%.
+    # February: G of G, H = 1/2 -> Wilson 9.5%-90.5%. Same proportion: z = 0, p = 1.
+    row = rows["Supplier-sided rate (95% interval)"]
+    assert list(row)[1:] == [
+        "50.0% (15.0%–85.0%)",
+        "50.0% (9.5%–90.5%)",
+        "+0.0 pts",
+        "p = 1.000: no significant change",
+    ]
+    # Money over monetary decisions A, B, C: refunded 0 + 2000 + 150 of 1000 + 2000 + 10000.
+    assert rows["Refunded of claimed (USD)"]["2026-03"] == "$2,150 of $13,000"
+    assert rows["Refund ratio, pooled"]["2026-03"] == "16.5%"  # 2150 / 13000 = 0.1654
+    assert rows["Refund ratio, pooled"]["2026-02"] == "50.0%"  # 1000 / 2000
+    assert rows["Refund ratio, median case"]["2026-03"] == "1.5%"  # median of 0, 1, 0.015
+    assert list(rows["Lowball decisions"])[1:4] == ["1", "0", "+1"]  # C: 0 < 150 < 500
+    # Escalated: A of 5 closed = 20% against 0 of 2. Pooled p = 1/7, se = sqrt(1/7 * 6/7 *
+    # (1/5 + 1/2)) = 0.2928, z = 0.2 / 0.2928 = 0.683, two-sided p = 0.495.
+    assert list(rows["Escalation rate"])[1:] == [
+        "20.0%",
+        "0.0%",
+        "+20.0 pts",
+        "p = 0.495: no significant change",
+    ]
+    # Days to close in March: A 13, B 10, C 20, D 10, E 10 -> median 10; February 31 and 31.
+    assert list(rows["Median days to close"])[1:4] == ["10", "31", "-21"]
+
+
+def test_headline_record_is_the_metrics_result(store):
+    ctx = context(store)
+    record = sections.headline(ctx)._repr_mimebundle_()[sections.RECORD_MIME]["data"]
+    params = metrics.Params(min_n=2)
+    assert record["current"] == metrics.outcome_metrics(store, "2026-03-01", "2026-03-31", params)
+    assert record["previous"] == metrics.outcome_metrics(store, "2026-02-01", "2026-02-28", params)
+    assert record["period"] == "2026-03" and record["previous_period"] == "2026-02"
+
+
+def test_headline_shows_suppression(store):
+    # min_n = 3: March has 4 decided (shown), February 2 (suppressed): no test.
+    rows = sections.headline(context(store, min_n=3)).frame.set_index("Figure")
+    row = rows.loc["Supplier-sided rate (95% interval)"]
+    assert row["2026-02"] == "suppressed (n<3)"
+    assert row["Test"] == "not tested: a period is suppressed"
+
+
+def test_supplier_sided_by_category(store):
+    table = sections.supplier_sided_by(context(store, min_n=3), "category")
+    # machinery: closed A, B, E; decided A, B (2 < 3: suppressed). electronics: decided C, D (2).
+    # All: 4 decided, 2 supplier-sided.
+    assert table.frame.values.tolist() == [
+        ["Electronics", "2", "1", "suppressed (n<3)"],
+        ["Machinery", "2", "1", "suppressed (n<3)"],
+        ["All", "4", "2", "50.0% (15.0%–85.0%)"],
+    ]
+    assert table.data["is_overall"].tolist() == [False, False, True]
+    assert "divided by decided cases" in table.caption
+
+
+def test_refund_ratio_by_category(store):
+    table = sections.refund_ratio_by(context(store, min_n=2), "category")
+    # electronics: monetary C only: 150 / 10000 = 1.5% (D is a replacement).
+    # machinery: A and B: 2000 / 3000 = 66.7%; median of 0 and 1 = 50%.
+    assert table.frame.values.tolist() == [
+        ["Electronics", "1", "$10,000", "$150", "1.5%", "1.5%"],
+        ["Machinery", "2", "$3,000", "$2,000", "66.7%", "50.0%"],
+        ["All", "3", "$13,000", "$2,150", "16.5%", "1.5%"],
+    ]
+
+
+def test_heatmap_table(store):
+    table = sections.heatmap(context(store, min_n=2))
+    # electronics: C (compliance, supplier-sided) and D (quality, replacement): 1 decided each;
+    # machinery quality: A and B decided, A supplier-sided: 50% of 2.
+    assert table.frame.values.tolist() == [
+        ["Electronics", "– (n=1)", "– (n=1)"],
+        ["Machinery", "", "50.0% (n=2)"],
+    ]
+    assert list(table.frame.columns) == ["Category", "Compliance", "Quality (not as agreed)"]
+
+
+def test_outcomes_by_escalation_drops_groups_without_closed_cases(store):
+    table = sections.outcomes_by(context(store, min_n=2), ["escalated", "decided_by"])
+    groups = table.frame[["Breakdown", "Group"]].values.tolist()
+    # escalated: A; not escalated: B, C, D, E (F is open: counted nowhere here).
+    # decided_by: agreement B, D; platform A, C; unknown E (withdrawn, no decider).
+    assert groups == [
+        ["Escalation", "escalated to the platform"],
+        ["Escalation", "not escalated"],
+        ["Decided by", "agreement"],
+        ["Decided by", "platform"],
+        ["Decided by", "unknown"],
+    ]
+    rows = table.frame.set_index("Group")
+    # not escalated: decided B, C, D; supplier-sided C: 1/3 = 33.3% (Wilson 6.1%-79.2%)
+    assert rows.loc["not escalated", "Supplier-sided rate (interval)"] == "33.3% (6.1%–79.2%)"
+    assert rows.loc["escalated to the platform", "Decided"] == "1"
+
+
+def test_trend_has_twelve_months(store):
+    table = sections.trend(context(store, min_n=2))
+    assert table.frame["Month"].tolist()[0] == "2025-04"
+    assert table.frame["Month"].tolist()[-1] == "2026-03"
+    march = table.frame.iloc[-1]
+    # outcomes by month of closing (A-E), intake by month of opening (B-F)
+    assert list(march)[1:5] == ["5", "5", "4", "50.0% (15.0%–85.0%)"]
+    february = table.frame.iloc[-2]
+    assert list(february)[1:4] == ["1", "2", "2"]
+    assert table.frame.iloc[0]["Supplier-sided rate (interval)"] == "suppressed (n<2)"
+
+
+def test_time_to_resolution(store):
+    table = sections.time_to_resolution(context(store, min_n=2), "category")
+    rows = table.frame.set_index("Category")
+    # Opened in March: B 10 days, C 20, D 10, E 10 resolved; F open, censored at 31 - 10 = 21.
+    # At day 10: 3 of 5 resolve -> S = 0.4 <= 0.5: the median is 10 days.
+    assert list(rows.loc["All"])[:3] == ["5", "4", "1"]
+    assert rows.loc["All"].iloc[3].startswith("10 (")
+    assert table.source["overall"]["median"] == 10
+
+
+def test_notable_lowball_masks_and_keeps_text_raw_for_escaping(store):
+    table = sections.notable_cases(context(store), "lowball")
+    assert table.frame["Case"].tolist() == ["C"]
+    row = table.frame.iloc[0]
+    assert row["Supplier"] == HOSTILE  # raw in the frame ...
+    assert row["Refunded (USD)"] == "$150 (1.5%)"  # 150 / 10000
+    assert row["Claimed (USD)"] == "$10,000"
+    assert row["Category"] == "Electronics, Compliance"
+    assert row["Description"] == f"Call me: {PHONE_MASK} or {EMAIL_MASK} <b>now</b>"
+    html = table.to_html()  # ... and escaped in the HTML
+    assert HOSTILE not in html and "&lt;script&gt;" in html and "<b>now" not in html
+    assert table.note == "1 case(s)."
+
+
+def test_notable_refused_and_compliance(store):
+    ctx = context(store)
+    refused = sections.notable_cases(ctx, "refused_high_value", high_value_usd=1000)
+    assert refused.frame[["Case", "Refunded (USD)"]].values.tolist() == [["A", "$0 (no refund)"]]
+    # G is February's
+    assert sections.notable_cases(ctx, "refused_high_value").frame.empty  # nothing >= $10,000
+    assert sections.notable_cases(ctx, "compliance").frame["Case"].tolist() == ["C"]
+    with pytest.raises(BadParameter, match="kind 'other'"):
+        sections.notable_cases(ctx, "other")
+
+
+def test_notable_limit_and_order(tmp_path):
+    cases = [
+        dict(case_id=f"L{k}", outcome="partial_refund", claim_amount=1000 * k, refund_amount=k,
+             opened_date="2026-03-01", closed_date="2026-03-20")
+        for k in range(1, 6)
+    ]  # fmt: skip
+    db = build_store(tmp_path / "l.duckdb", cases)
+    table = sections.notable_cases(context(db), "lowball", limit=3)
+    assert table.frame["Case"].tolist() == ["L5", "L4", "L3"]  # largest claims first
+    assert table.note == "Showing 3 of 5 cases."
+
+
+def test_long_descriptions_are_masked_before_clipping(tmp_path):
+    # an e-mail address straddling the clipping point must not survive half-masked
+    text = "x" * 150 + " contact: someone.long@example.com"
+    db = build_store(
+        tmp_path / "d.duckdb",
+        [dict(case_id="X", outcome="partial_refund", claim_amount=10000, refund_amount=1,
+              opened_date="2026-03-01", closed_date="2026-03-02", description=text)],
+    )  # fmt: skip
+    shown = sections.notable_cases(context(db), "lowball").frame.loc[0, "Description"]
+    assert "someone" not in shown and shown.endswith("…") and len(shown) == 160
+
+
+def test_watchlist(store):
+    table = sections.watchlist(context(store))
+    # S9: A (March) and G (February), both no refund: 2 flagged in the trailing 12 months.
+    # S7's single lowball (C) is not enough.
+    assert table.frame[
+        ["Supplier", "Supplier id", "Decided", "Supplier-sided", "Lowball"]
+    ].values.tolist() == [["Nine Ltd", "S9", "2", "2", "0"]]
+
+
+def test_compliance_cases_show_the_outcome_when_no_money_was_decided(tmp_path):
+    cases = [
+        dict(case_id="W", claim_type="compliance", outcome="withdrawn", claim_amount=3000,
+             opened_date="2026-03-01", closed_date="2026-03-09"),
+        dict(case_id="R", claim_type="compliance", outcome="replacement", claim_amount=2000,
+             opened_date="2026-03-01", closed_date="2026-03-09"),
+        dict(case_id="P", claim_type="compliance", outcome="partial_refund", claim_amount=1000,
+             refund_amount=400, opened_date="2026-03-01", closed_date="2026-03-09"),
+    ]  # fmt: skip
+    db = build_store(tmp_path / "c.duckdb", cases)
+    table = sections.notable_cases(context(db), "compliance")
+    assert table.frame[["Case", "Category", "Refunded (USD)"]].values.tolist() == [
+        ["W", "Machinery", "withdrawn"],
+        ["R", "Machinery", "replacement"],
+        ["P", "Machinery", "$400 (40.0%)"],
+    ]
+
+
+def test_every_section_works_on_an_empty_store(tmp_path):
+    db = build_store(tmp_path / "empty.duckdb", [])
+    ctx = context(db, min_n=30)
+    headline = sections.headline(ctx).frame.set_index("Figure")
+    assert headline.loc["Cases closed", "2026-03"] == "0"
+    assert headline.loc["Supplier-sided rate (95% interval)", "Test"] == (
+        "not tested: a period is suppressed"
+    )
+    # only the overall row, suppressed (0 decided < 30)
+    assert sections.supplier_sided_by(ctx).frame.values.tolist() == [
+        ["All", "0", "0", "suppressed (n<30)"]
+    ]
+    assert sections.heatmap(ctx).frame.empty
+    assert len(sections.trend(ctx).frame) == 12
+    assert sections.time_to_resolution(ctx).frame.iloc[0, 1] == "0"
+    for kind in sections.NOTABLE_KINDS:
+        assert sections.notable_cases(ctx, kind).note == "0 case(s)."
+    assert sections.watchlist(ctx).frame.empty
+    assert [t.frame.empty for t in sections.data_quality(ctx)] == [True, True, True, True]
+    assert dict(sections.stamp(ctx)["stamp"].frame.values.tolist())["Cases in the store"] == "0"
+    scope = audit.open_audit(db=db)
+    assert audit.missing_fields(scope).frame["Blank"].tolist() == ["0"] * 10
+    assert audit.store_overview(scope).frame.iloc[3].tolist() == ["Cases", "0"]
+
+
+def test_a_breakdown_is_computed_once_per_report(store, monkeypatch):
+    ctx = context(store)
+    # supplier_sided_by and refund_ratio_by show the same period by category: one block_frame
+    # by category and one overall serve both, and each gets its own copy to label.
+    calls = []
+    real = metrics.block_frame
+
+    def counting(db, start, end, by, *args, **kwargs):
+        calls.append(by)
+        return real(db, start, end, by, *args, **kwargs)
+
+    monkeypatch.setattr(metrics, "block_frame", counting)
+    first = sections.supplier_sided_by(ctx, "category")
+    second = sections.refund_ratio_by(ctx, "category")
+    assert len(calls) == 2 and set(calls) == {"category", None}
+    assert first.data.shape[0] == second.data.shape[0]
