@@ -32,6 +32,8 @@ class IntakeColumn:
     #: matches none of it becomes: 'problem' (quarantined), 'other' (the slug other) or 'null'
     vocabulary: str | None = None
     unknown: str | None = None
+    #: kind 'text': stored upper-cased (country codes)
+    upper: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -79,7 +81,7 @@ INTAKE: tuple[IntakeColumn, ...] = (
     IntakeColumn("supplier_id", "id", True, "the supplier's identifier", "any text"),
     IntakeColumn("supplier_name", "text", False, "the supplier's name", "text"),
     IntakeColumn("supplier_country", "text", False, "the supplier's country",
-                 "text, upper-cased (ISO 3166 alpha-2 expected)"),
+                 "text, upper-cased (ISO 3166 alpha-2 expected)", upper=True),
     IntakeColumn("product_category", "vocab", True, "the product category of the order",
                  "a slug, display name or synonym from `data/reference/categories.csv`; anything "
                  "else is kept as `category_raw`, stored as `other` and listed as unmapped",

@@ -125,7 +125,7 @@ class Vocabulary:
         }
 
 
-_NON_ALNUM = re.compile(r"[^\w]+|_+")
+_NON_ALNUM = re.compile(r"[\W_]+")
 
 
 def key(text: str) -> str:

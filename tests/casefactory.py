@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import columns
 from analysis.store import connect
 
 FINAL_OUTCOMES = (
@@ -38,42 +39,11 @@ FINAL_OUTCOMES = (
 LOADED_AT = "2026-01-01 00:00:00"
 
 _case_numbers = itertools.count(1)
-_AMOUNT_COLUMNS = ("order_value", "claim_amount", "refund_amount", "inspection_fee")
-_DATE_COLUMNS = (
-    "order_date",
-    "received_date",
-    "opened_date",
-    "escalated_date",
-    "closed_date",
-    "fx_rate_date",
-)
-_BUSINESS_COLUMNS = (
-    "case_id",
-    "order_id",
-    "buyer_key",
-    "supplier_id",
-    "supplier_name",
-    "supplier_country",
-    "category",
-    "category_raw",
-    "claim_type",
-    "outcome",
-    "currency",
-    "order_value",
-    "claim_amount",
-    "refund_amount",
-    "inspection_fee",
-    "order_date",
-    "received_date",
-    "opened_date",
-    "escalated_date",
-    "closed_date",
-    "decided_by",
-    "inspection",
-    "evidence",
-    "coverage",
-    "description",
-)
+# The column lists come from the registry (analysis/columns.py), typed by their SQL type.
+_AMOUNT_COLUMNS = tuple(c.name for c in columns.CASES if c.sql_type.startswith("DECIMAL"))
+_DATE_COLUMNS = tuple(c.name for c in columns.CASES if c.sql_type == "DATE")
+#: What a case says (the registry's hashed columns, but the flag set by the load itself).
+_BUSINESS_COLUMNS = ("case_id", *(n for n in columns.hashed_names() if n != "is_synthetic"))
 
 
 def _as_date(value) -> date | None:
@@ -297,6 +267,9 @@ def build_store(
         loads = [make_load(inserted=len(full_cases))] if full_cases else []
     with connect(db_path, read_only=False, quiet=True) as con:
         _insert(con, "loads", [make_load(**load) for load in loads])
+        # keep the store's load sequence ahead of the hand-made loads, as real loads leave it
+        top = con.execute("SELECT coalesce(max(load_id), 0) FROM loads").fetchone()[0]
+        con.execute("SELECT max(nextval('load_id_seq')) FROM range(?)", [top])
         _insert(con, "quarantine", [make_quarantine(**row) for row in quarantine or []])
         _insert(con, "cases", full_cases)
         for key, value in (meta or {}).items():

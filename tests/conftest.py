@@ -76,3 +76,6 @@ def store(tmp_path: Path) -> Path:
     from tests.report_store import report_store
 
     return report_store(tmp_path)
+
+
+from tests.metrics_store import feb_db  # noqa: E402, F401 (the February store, a shared fixture)

@@ -211,3 +211,48 @@ def test_two_runs_of_one_report_do_not_interleave(tmp_path):
     assert second.returncode == 0, err_path.read_text()
     assert stdout.strip().endswith("outcome_report_2025-03.html")
     assert (report_dir / "outcome_report_2025-03.html").exists()
+
+
+def test_an_ingest_during_a_report_waits_and_the_report_reads_one_state(tmp_path, monkeypatch):
+    # issue 14: each section opened the store on its own, so one report mixed store states
+    # (646 decided cases in metrics.json, 1,046 in the headline, a stamp of yet another store)
+    import json
+    import threading
+
+    from analysis import settings
+    from analysis.publish import runner
+    from tests.casefactory import build_store, make_case
+
+    monkeypatch.setattr(settings, "notebooks_dir", lambda: ROOT / "tests" / "notebooks")
+    db = build_store(tmp_path / "store" / "cases.duckdb", [
+        make_case(case_id=f"R{i}", opened_date="2026-10-02", closed_date="2026-10-20")
+        for i in range(2)
+    ])  # fmt: skip
+    trace, out = tmp_path / "trace.txt", tmp_path / "reports"
+    done: dict = {}
+
+    def report() -> None:
+        done["code"] = runner.main("ok", period="2026-10", db=db, out=out, progress=False,
+                                   params=[f"trace_file={trace}", "run_tag=r"])  # fmt: skip
+
+    thread = threading.Thread(target=report)
+    thread.start()
+    t0 = time.monotonic()
+    while not (trace.exists() and "begin r" in trace.read_text()):
+        assert time.monotonic() - t0 < 120, "the report never began"
+        time.sleep(0.05)
+    export = tmp_path / "more.csv"
+    export.write_text(csv_text([row("R9", opened_date="2026-10-03", closed_date="2026-10-21")]))
+    ingest = _ingest(export, db, subprocess.PIPE)
+    thread.join(timeout=300)
+    _, err = ingest.communicate(timeout=300)
+    assert done["code"] == 0 and ingest.returncode == 0, err
+    assert "waiting for another process to close" in err  # the ingest waited for the report
+    report_dir = out / "ok" / "2026-10"
+    figures = json.loads((report_dir / "metrics.json").read_text())
+    run = json.loads((report_dir / "run.json").read_text())
+    notebook = (report_dir / "ok_2026-10.ipynb").read_text()
+    # one state: the two cases of the store as the run began, everywhere in the report
+    assert figures["overall"]["cases_closed"] == 2 and run["data"]["cases"] == 2
+    assert "2 cases closed between 2026-10-01 and 2026-10-31" in notebook
+    assert fetch(db, "SELECT count(*) FROM cases") == [(3,)]  # and then the ingest landed

@@ -9,7 +9,6 @@ and :mod:`~analysis.ingest.load` (one transaction per file).
 """
 
 from analysis.ingest.load import (
-    CASE_COLUMNS,
     LoadResult,
     expand_paths,
     format_result,
@@ -20,7 +19,6 @@ from analysis.ingest.load import (
 )
 
 __all__ = [
-    "CASE_COLUMNS",
     "LoadResult",
     "expand_paths",
     "format_result",

@@ -32,10 +32,7 @@ from analysis import __version__, settings, sqlfiles, store
 from analysis import columns as registry
 from analysis.errors import BadFile
 from analysis.ingest import fx, pseudonym, readers, reference
-from analysis.ingest.mapping import INTAKE_COLUMNS, Mapping
-
-#: The columns of `cases` that the cleaning gives (the rest is provenance set by the load).
-CASE_COLUMNS = registry.case_names("staged", "fx", "usd")
+from analysis.ingest.mapping import Mapping
 
 
 @dataclass
@@ -197,7 +194,7 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     present = set(raw.columns)
     reference.add_value_map(con, mapping.values)
     selects, joins = [], []
-    for i, col in enumerate(INTAKE_COLUMNS):
+    for i, col in enumerate(registry.intake_names()):
         src = f'r."{col}"' if col in present else "NULL::VARCHAR"
         if col in mapping.values:
             joins.append(
@@ -205,7 +202,7 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
             )
             src = f"coalesce(vm{i}.replacement, {src})"
         selects.append(f'{src} AS "{col}"')
-    # Identifiers here come from the fixed INTAKE_COLUMNS list and the file's sanitised names;
+    # Identifiers here come from the column registry and the file's sanitised names;
     # values never enter the SQL text.
     all_raw = ", ".join(f'r."{c}"' for c in raw.columns) or "NULL"
     con.execute(
@@ -241,6 +238,7 @@ def ingest_file(
         raise BadFile(f"{path}: not a readable file")
     db = Path(db)
     new_store = not db.exists()
+    new_key = not pseudonym.key_path(db).exists()
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             # hashing runs beside the read (hashlib releases the GIL)
@@ -272,8 +270,10 @@ def ingest_file(
                 return _write(con, path, raw, mapping, file_sha, key, started, synthetic)
     except BaseException:
         if new_store:
-            # A store that this refused file would have created is not left behind, empty.
-            for leftover in (db, Path(f"{db}.wal")):
+            # A store that this refused file would have created is not left behind, empty (nor
+            # the buyer key made for it).
+            leftovers = [db, Path(f"{db}.wal")] + ([pseudonym.key_path(db)] if new_key else [])
+            for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
         raise
 
@@ -290,6 +290,8 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic) -> LoadRe
     con.execute("DROP TABLE staged")
     con.execute("BEGIN TRANSACTION")
     try:
+        # first: a re-key clears the old keys before this load writes new ones
+        pseudonym.apply(con, key)
         load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
         counts = con.execute(
             """
@@ -326,7 +328,8 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic) -> LoadRe
         if not result.adds_up() or repeats < 0:
             raise RuntimeError(f"internal error: counts do not add up for {path}: {result}")
         _write_quarantine(con, raw, load_id, source, file_sha, key.secret, now)
-        cols = ", ".join(CASE_COLUMNS)
+        # the columns of `cases` the cleaning gives (the rest is provenance set by the load)
+        cols = ", ".join(registry.case_names("staged", "fx", "usd"))
         con.execute(
             "DELETE FROM cases WHERE case_id IN (SELECT case_id FROM actions WHERE action = 'updated')"
         )
@@ -370,7 +373,6 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic) -> LoadRe
             "INSERT INTO store_meta VALUES (?, 'true') ON CONFLICT (key) DO UPDATE SET value = 'true'",
             [marker],
         )
-        pseudonym.apply(con, key)
         con.execute("COMMIT")
     except BaseException:
         # A failed statement (a full disk) may already have ended the transaction: the

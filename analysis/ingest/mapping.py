@@ -28,9 +28,6 @@ import yaml
 from analysis import columns as registry
 from analysis.errors import BadFile
 
-#: The intake columns (names from the column registry, analysis/columns.py).
-INTAKE_COLUMNS = registry.intake_names()
-REQUIRED_COLUMNS = registry.required_names()
 KNOWN_KEYS = {"columns", "values", "date_format", "currency", "sheet", "encoding", "delimiter"}
 
 
@@ -74,12 +71,12 @@ class Mapping:
         if not isinstance(columns, dict) or not isinstance(values, dict):
             raise BadFile(f"{path}: 'columns' and 'values' must be objects")
         for target in columns.values():
-            if _canonical(target) not in INTAKE_COLUMNS:
+            if _canonical(target) not in registry.intake_names():
                 raise BadFile(
                     f"{path}: columns maps onto '{target}', which is not an intake column"
                 )
         for col, vmap in values.items():
-            if _canonical(col) not in INTAKE_COLUMNS or not isinstance(vmap, dict):
+            if _canonical(col) not in registry.intake_names() or not isinstance(vmap, dict):
                 raise BadFile(f"{path}: values.{col} must name an intake column and hold an object")
         if data.get("date_format") is not None and "%" not in str(data["date_format"]):
             raise BadFile(f"{path}: date_format must be a strftime pattern such as '%d/%m/%Y'")
@@ -103,7 +100,7 @@ class Mapping:
 
     def required_columns(self) -> set[str]:
         """Intake columns a file must have (currency may come from the mapping or the amounts)."""
-        return set(REQUIRED_COLUMNS)
+        return set(registry.required_names())
 
 
 def _check_readers_settings(path: Path | str, data: dict) -> None:

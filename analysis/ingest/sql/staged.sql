@@ -58,13 +58,9 @@ WITH b AS (
     SELECT
         r._row,
         r._raw_hash,
-        ta_blank(r.case_id) AS case_id,
-        ta_blank(r.order_id) AS order_id,
-        ta_blank(r.buyer_ref) AS buyer_ref,
-        ta_blank(r.supplier_id) AS supplier_id,
-        ta_blank(r.supplier_name) AS supplier_name,
-        upper(ta_blank(r.supplier_country)) AS supplier_country,
-        ta_blank(r.description) AS description,
+{% for col in intake if col.kind in ("id", "text", "buyer") %}
+        {{ "upper(" if col.upper }}ta_blank(r.{{ col.name }}){{ ")" if col.upper }} AS {{ col.name }},
+{% endfor %}
         cur.raw AS currency_raw,
         cur.currency_column,
         ev.raw AS evidence_raw,

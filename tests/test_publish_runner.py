@@ -324,6 +324,10 @@ def no_kernel(monkeypatch):
         ("ok", "2026-10", ["db=/tmp/x"], "-p db: set it with --db, not -p"),
         ("ok", "2026-10", ["threshold"], "-p 'threshold': expected KEY=VALUE"),
         ("ok", "2026-10", ["category=gizmos"], "category 'gizmos': not a category"),
+        # issue 12 and 14: a period not over yet would read as days without disputes, and
+        # 9999-12 failed inside a notebook cell
+        ("ok", "9999-12", [], "period '9999-12' ends on 9999-12-31, after today"),
+        ("ok", "2027-05", [], "period '2027-05' ends on 2027-05-31, after today"),
     ],
 )
 def test_bad_request_refused_before_kernel_start(

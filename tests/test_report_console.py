@@ -1,0 +1,20 @@
+"""analysis.report.console: `ta-outcomes metrics --format table`."""
+
+from __future__ import annotations
+
+from analysis.metrics import (
+    outcome_metrics,
+)
+from analysis.report import console
+from tests.metrics_store import FEB, SMALL
+
+
+def test_format_table(feb_db):
+    table = console.format_table(outcome_metrics(feb_db, *FEB, params=SMALL))
+    lines = table.splitlines()
+    assert lines[0] == "Trade Assurance dispute outcomes, 2026-02-01 to 2026-02-28"
+    assert "  supplier-sided 5 of 8 decided: 62.5% (30.6%–86.3%)" in lines
+    machinery = next(line for line in lines if line.strip().startswith("machinery"))
+    assert "40.0% (11.8%–76.9%)" in machinery
+    electronics = next(line for line in lines if line.strip().startswith("electronics"))
+    assert "suppressed" in electronics
