@@ -52,7 +52,20 @@ def _add_metric_params(p: argparse.ArgumentParser) -> None:
         "--min-n",
         type=int,
         default=settings.MIN_N,
-        help=f"suppress groups with fewer decided cases ({settings.MIN_N})",
+        help=f"mark rates on fewer decided cases 'few cases' ({settings.MIN_N})",
+    )
+    p.add_argument(
+        "--min-n-rate",
+        type=int,
+        default=None,
+        help=f"show a rate from this many decided cases, counts only below ({settings.MIN_N_RATE}, "
+        "or --min-n when lower)",
+    )
+    p.add_argument(
+        "--min-n-named",
+        type=int,
+        default=settings.MIN_N_NAMED,
+        help=f"name a supplier from this many decided cases ({settings.MIN_N_NAMED})",
     )
 
 
@@ -72,6 +85,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     _add_db(p)
     p.add_argument(
         "--mapping", type=Path, help="YAML mapping of a foreign export onto the intake format"
+    )
+    p.add_argument(
+        "--as-of",
+        help="the day the export describes, YYYY-MM-DD (default: today): cases still open in "
+        "it are open as of that day",
     )
     p.add_argument(
         "--rekey-buyers",
@@ -181,8 +199,12 @@ def _category(text: str | None) -> str | None:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from analysis import ingest
+    from analysis.metrics import periods
 
-    return ingest.main(args.paths, db=_db(args), mapping=args.mapping, rekey=args.rekey_buyers)
+    as_of = periods.parse_date(args.as_of, "--as-of") if args.as_of else None
+    return ingest.main(
+        args.paths, db=_db(args), mapping=args.mapping, rekey=args.rekey_buyers, as_of=as_of
+    )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -198,7 +220,13 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     from analysis.report import console
 
     start, end = periods.parse_date(args.start, "--start"), periods.parse_date(args.end, "--end")
-    params = metrics.Params(threshold=args.threshold, lowball=args.lowball, min_n=args.min_n)
+    params = metrics.Params(
+        threshold=args.threshold,
+        lowball=args.lowball,
+        min_n=args.min_n,
+        min_n_rate=args.min_n_rate,
+        min_n_named=args.min_n_named,
+    )
     result = metrics.outcome_metrics(
         _db(args), start, end, params=params, category=_category(args.category)
     )

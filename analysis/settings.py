@@ -104,17 +104,39 @@ KERNEL_START_TIMEOUT = 120
 THRESHOLD = 0.10
 #: lowball when 0 < refund < LOWBALL x claim
 LOWBALL = 0.05
-#: a group's rate is "few cases" below MIN_N decided cases
+#: a group's rate is shown (with its interval) from MIN_N_RATE decided cases ...
+MIN_N_RATE = 10
+#: ... and marked "few cases" below MIN_N decided cases
 MIN_N = 30
+#: a supplier is named (compared, listed) only with at least MIN_N_NAMED decided cases
+MIN_N_NAMED = 30
 #: interval coverage; a test is significant when p < 1 - CONFIDENCE
 CONFIDENCE = 0.95
+#: a supplier is flagged only when its FLAG_CONFIDENCE interval of O/E excludes 1 (funnel-plot
+#: practice: 95% limits warn, 99.8% limits call out)
+FLAG_CONFIDENCE = 0.998
+#: the p-chart's control limits: the pooled rate +- P_CHART_SIGMA standard errors
+P_CHART_SIGMA = 3
 
 # -- report defaults ---------------------------------------------------------------------------
 
 #: "Refused high-value claims": no refund on a claim of at least this many US dollars.
 HIGH_VALUE_USD = 10_000
-#: Months of the trailing window (trend, supplier comparison, adjusted effects).
+#: Months of the trailing window (breakdowns beside the period, trend, suppliers, effects).
 TRAILING_MONTHS = 12
+#: The thresholds of the headline's sensitivity table (supplier-sided below t x claim).
+SENSITIVITY_THRESHOLDS = (0.10, 0.25, 0.50)
+#: The adjusted model is fitted from this many decided cases, and this many cases of the rarer
+#: outcome per parameter.
+MODEL_MIN_CASES = 200
+MODEL_EVENTS_PER_PARAMETER = 10
+#: Time to resolution: the curve stops where fewer cases than this are still at risk.
+KM_MIN_AT_RISK = 10
+#: Trade Assurance's claim window: a dispute opened within this many days of confirmed receipt.
+CLAIM_WINDOW_DAYS = 30
+#: Bootstrap resamples for the interval of a difference of money ratios (seeded, reproducible).
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20261201
 #: Notable-case tables show at most this many rows (the largest claims first).
 NOTABLE_LIMIT = 15
 #: Descriptions are cut to this many characters (after masking) in report tables.

@@ -122,6 +122,7 @@ class Vocabulary:
             "decided_outcomes": list(self.decided),
             "monetary_outcomes": list(self.monetary),
             "lapsed_outcomes": list(self.lapsed),
+            "buyer_loss_outcomes": list(self.buyer_loss),
         }
 
 

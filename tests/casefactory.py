@@ -259,12 +259,16 @@ def build_store(
 
     Each case is completed with :func:`make_case` defaults, so plain dicts stating only what
     matters are fine. When ``loads`` is None and there are cases, one clean load (load_id 1)
-    accounting for them is recorded.
+    accounting for them is recorded, its as-of date the latest day the cases mention.
     """
     db_path = Path(db_path)
     full_cases = [make_case(**case) for case in cases]
     if loads is None:
-        loads = [make_load(inserted=len(full_cases))] if full_cases else []
+        # the export describes the latest day its cases mention (the store's as-of date)
+        latest = max(
+            (d for c in full_cases for d in (c["opened_date"], c["closed_date"]) if d), default=None
+        )
+        loads = [make_load(inserted=len(full_cases), as_of=latest)] if full_cases else []
     with connect(db_path, read_only=False, quiet=True) as con:
         _insert(con, "loads", [make_load(**load) for load in loads])
         # keep the store's load sequence ahead of the hand-made loads, as real loads leave it

@@ -10,7 +10,7 @@ The notebook tests compare what the notebooks display with :mod:`analysis.metric
 store, so the figures need not be worked out here; the rules only make sure every section has
 something to show: unsuppressed and suppressed groups at ``min_n=10`` in 2026-Q3, open cases,
 EUR amounts, FX fallbacks, lowball decisions, refused high-value claims, compliance cases and a
-supplier on the watchlist.
+hostile supplier with enough cases to be named in the supplier comparison (at ``min_n_named=2``).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def fixture_cases() -> list[dict]:
         cases.append(case)
     # By hand: the $150-on-$10,000 lowball from the public record, by the hostile supplier,
     # with contact details and injection attempts in the description; and a refused $17,000
-    # compliance claim by the same supplier (so it is on the watchlist).
+    # compliance claim by the same supplier (so it is named in the supplier comparison).
     cases.append(
         {
             "case_id": "FX-HOSTILE",

@@ -75,9 +75,12 @@ def feb_db(tmp_path_factory) -> Path:
 
 
 def leaves(value):
-    """Every scalar inside nested dicts."""
+    """Every scalar inside nested dicts and lists."""
     if isinstance(value, dict):
         for item in value.values():
+            yield from leaves(item)
+    elif isinstance(value, list):
+        for item in value:
             yield from leaves(item)
     else:
         yield value

@@ -43,7 +43,10 @@ def test_json_output(store, capsys):
     assert code == 0, err
     result = json.loads(out)
     assert (result["start"], result["end"]) == ("2026-03-01", "2026-03-31")
-    assert result["params"] == {"threshold": 0.1, "lowball": 0.05, "min_n": 2, "confidence": 0.95}
+    assert result["params"] == {
+        "threshold": 0.1, "lowball": 0.05, "min_n": 2, "confidence": 0.95, "min_n_rate": 2,
+        "min_n_named": 30,
+    }  # fmt: skip
     o = result["overall"]
     # Opened in March: apparel (1st) and the open case (25th) = 2. Closed: all 5, all decided.
     # Supplier-sided: the 3 refusals (the 20% partial refund and the full refund are not) -> 3/5.
@@ -84,7 +87,7 @@ def test_table_output(store, capsys):
     # half 1.959964 * sqrt(0.048 + 0.038415) / 1.768292 = 0.325828 -> [0.230724, 0.882379]
     assert "  supplier-sided 3 of 5 decided: 60.0% (23.1%–88.2%)" in lines
     assert any(
-        line.strip().startswith("apparel_textiles") and "suppressed" in line for line in lines
+        line.strip().startswith("apparel_textiles") and "count only (n<2)" in line for line in lines
     )
 
 

@@ -229,11 +229,13 @@ def test_an_ingest_during_a_report_waits_and_the_report_reads_one_state(tmp_path
         for i in range(2)
     ])  # fmt: skip
     trace, out = tmp_path / "trace.txt", tmp_path / "reports"
+    hold, err_path = tmp_path / "release", tmp_path / "ingest.err"
     done: dict = {}
 
     def report() -> None:
         done["code"] = runner.main("ok", period="2026-10", db=db, out=out, progress=False,
-                                   params=[f"trace_file={trace}", "run_tag=r"])  # fmt: skip
+                                   params=[f"trace_file={trace}", "run_tag=r",
+                                           f"hold_file={hold}"])  # fmt: skip
 
     thread = threading.Thread(target=report)
     thread.start()
@@ -243,11 +245,18 @@ def test_an_ingest_during_a_report_waits_and_the_report_reads_one_state(tmp_path
         time.sleep(0.05)
     export = tmp_path / "more.csv"
     export.write_text(csv_text([row("R9", opened_date="2026-10-03", closed_date="2026-10-21")]))
-    ingest = _ingest(export, db, subprocess.PIPE)
-    thread.join(timeout=300)
-    _, err = ingest.communicate(timeout=300)
+    with err_path.open("w") as err_file:
+        ingest = _ingest(export, db, err_file)
+        # the report holds its notebook until the ingest is seen waiting (no race on timing)
+        while "waiting for another process to close" not in err_path.read_text():
+            assert ingest.poll() is None, err_path.read_text()  # it must not land meanwhile
+            assert time.monotonic() - t0 < 120, "the ingest never waited"
+            time.sleep(0.05)
+        hold.touch()
+        thread.join(timeout=300)
+        ingest.communicate(timeout=300)
+    err = err_path.read_text()
     assert done["code"] == 0 and ingest.returncode == 0, err
-    assert "waiting for another process to close" in err  # the ingest waited for the report
     report_dir = out / "ok" / "2026-10"
     figures = json.loads((report_dir / "metrics.json").read_text())
     run = json.loads((report_dir / "run.json").read_text())

@@ -403,7 +403,8 @@ def test_process_dates_follow_trade_assurance(final):
     wait = escalated["escalated_date"].map(parse_date) - escalated["opened"]
     assert wait.map(lambda d: d.days).between(3, 7).all()  # from day 4, automatically after day 7
     assert set(final["decided_by"]) == {"", "agreement", "platform", "external"}
-    assert set(final["inspection"].str.upper()) == {"", "NONE", "SGS", "TUV", "BV"}
+    # "no inspection" is written out (a blank would mean "not recorded")
+    assert set(final["inspection"].str.upper()) == {"NO INSPECTION", "NONE", "SGS", "TUV", "BV"}
 
 
 def test_outcomes_depend_on_category_claim_evidence_and_inspection(final):

@@ -213,11 +213,12 @@ def test_change_vs_previous_not_significant(tmp_path):
 
 
 def test_change_vs_previous_needs_both_periods_unsuppressed(tmp_path):
-    # January has 20 decided (< 30): however large the change, nothing is flagged or tested.
-    db = _change_store(tmp_path / "c.duckdb", previous_sided=0, previous_decided=20)
+    # January has 9 decided (< min_n_rate 10): however large the change, nothing is flagged or
+    # tested.
+    db = _change_store(tmp_path / "c.duckdb", previous_sided=0, previous_decided=9)
     frame = change_vs_previous(db, "2026-02-01:2026-02-28").set_index("metric")
     row = frame.loc["supplier_sided_rate"]
     assert pd.isna(row["previous"]) and pd.isna(row["difference"])
     assert pd.isna(row["p_value"]) and not row["flagged"] and not row["comparable"]
     assert frame.attrs["previous_suppressed"] and not frame.attrs["current_suppressed"]
-    assert frame.loc["decided", "previous"] == 20
+    assert frame.loc["decided", "previous"] == 9

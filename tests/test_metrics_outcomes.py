@@ -15,7 +15,7 @@ from analysis.metrics import (
     heatmap_frame,
     monthly_series,
     outcome_metrics,
-    supplier_watchlist,
+    supplier_comparison,
     time_to_resolution,
 )
 from analysis.metrics import blocks as metric_blocks
@@ -66,7 +66,10 @@ def test_overall_block_by_hand(feb_db):
 def test_json_contract_keys_and_types(feb_db):
     result = outcome_metrics(feb_db, *FEB, params=SMALL)
     assert result["start"] == "2026-02-01" and result["end"] == "2026-02-28"
-    assert result["params"] == {"threshold": 0.10, "lowball": 0.05, "min_n": 3, "confidence": 0.95}
+    assert result["params"] == {
+        "threshold": 0.10, "lowball": 0.05, "min_n": 3, "confidence": 0.95, "min_n_rate": 3,
+        "min_n_named": 30,
+    }  # fmt: skip
     assert result["category"] is None and result["synthetic_cases"] == 0
     assert list(result["overall"]) == list(BLOCK_FIELDS)
     # Every slug with a case opened or closed in February, and no other (packaging, P1, is out).
@@ -275,7 +278,7 @@ def test_empty_store(tmp_path):
     assert change.loc["decided", "current"] == 0 and not change["flagged"].any()
     resolution = time_to_resolution(db, *FEB)
     assert resolution["overall"]["n"] == 0 and resolution["groups"] == {}
-    assert supplier_watchlist(db, "2026-02-28").empty
+    assert supplier_comparison(db, *FEB) == []
 
 
 def test_currency_conversion_sums(tmp_path):
@@ -299,3 +302,70 @@ def test_currency_conversion_sums(tmp_path):
     assert o["refund_ratio_pooled"] == pytest.approx(1065.55 / 3725)  # 0.286054
     # Per-case ratios in the original currency: 0.4005, 1, 0 -> median 0.4005
     assert o["refund_ratio_median"] == pytest.approx(0.4005)
+
+
+def test_every_closed_case_is_counted_for_the_buyer(feb_db):
+    result = outcome_metrics(feb_db, *FEB, params=SMALL)
+    # Closed in February (11): money back M2 (exactly 10%), M4 (full); a token M3 (1.5%),
+    # A2 (4.9995%), A3 (5%); nothing M1, A1; replaced M5; cancelled E1; out of coverage E2;
+    # withdrawn A4.
+    assert result["buyer_outcomes"] == {
+        "money_back": 2, "token": 3, "nothing": 2, "replacement": 1, "cancelled": 1,
+        "out_of_coverage": 1, "withdrawn": 1,
+    }  # fmt: skip
+    assert sum(result["buyer_outcomes"].values()) == result["overall"]["cases_closed"]
+    o = result["overall"]
+    # lost: token 3 + nothing 2 + cancelled 1 + out of coverage 1 = 7 of 11 - 1 withdrawn = 10
+    assert (o["buyer_lost"], o["buyer_lost_base"]) == (7, 10)
+    assert o["buyer_lost_rate"] == pytest.approx(0.7)
+    # Wilson 7/10: [0.396778, 0.892211]
+    assert (o["buyer_lost_ci_low"], o["buyer_lost_ci_high"]) == pytest.approx(
+        (0.396778, 0.892211), abs=1e-5
+    )
+    # all the money claimed in closed cases: the 27300 decided on money, M5's 3000 (replaced)
+    # and 10000 each for A4, E1, E2 (the factory's default claim) = 60300; refunds 2409.989
+    assert o["claimed_usd_closed"] == pytest.approx(60300.0)
+    assert o["refunded_usd_closed"] == pytest.approx(2409.989)
+    assert o["refund_ratio_closed"] == pytest.approx(2409.989 / 60300)
+
+
+def test_the_buyer_lost_rate_follows_the_small_group_rule(feb_db):
+    # 10 in its denominator: shown from min_n_rate 10, withheld from 11
+    shown = outcome_metrics(feb_db, *FEB, params=Params(min_n=11, min_n_rate=10))["overall"]
+    assert shown["buyer_lost_rate"] == pytest.approx(0.7)
+    withheld = outcome_metrics(feb_db, *FEB, params=Params(min_n=11, min_n_rate=11))["overall"]
+    assert withheld["buyer_lost_rate"] is None and withheld["buyer_lost"] == 7
+
+
+def test_the_sensitivity_table_by_hand(feb_db):
+    table = outcome_metrics(feb_db, *FEB, params=SMALL)["sensitivity"]
+    rows = {(r["threshold"], r["lapsed_counted"]): r for r in table}
+    assert list(rows) == [(0.1, False), (0.1, True), (0.25, False), (0.25, True),
+                          (0.5, False), (0.5, True)]  # fmt: skip
+    # Below 10%: M1 M3 A1 A2 A3 = 5 of 8 decided; with E1 (cancelled) and E2 (out of coverage)
+    # counted as losses 7 of 10 (the withdrawal A4 is not a loss). Below 25% and 50% M2 (10%)
+    # joins: 6 of 8, 8 of 10 (M4 got everything back).
+    assert [(r["supplier_sided"], r["denominator"]) for r in table] == [
+        (5, 8), (7, 10), (6, 8), (8, 10), (6, 8), (8, 10),
+    ]  # fmt: skip
+    assert rows[(0.1, False)]["rate"] == pytest.approx(0.625)
+    # the headline's own threshold gives the headline's own figures
+    assert rows[(0.1, False)]["supplier_sided"] == 5
+    assert (rows[(0.1, True)]["ci_low"], rows[(0.1, True)]["ci_high"]) == pytest.approx(
+        (0.396778, 0.892211), abs=1e-5
+    )
+
+
+def test_the_contract_carries_the_new_figures(feb_db):
+    result = outcome_metrics(feb_db, *FEB, params=SMALL)
+    assert result["synthetic"] is False
+    assert {"buyer_outcomes", "sensitivity", "supplier_comparison", "adjusted_effects",
+            "as_of"} <= set(result)  # fmt: skip
+    assert result["params"]["min_n_rate"] == 3 and result["params"]["min_n_named"] == 30
+    # eight decided cases cannot carry a model, and nobody has 30 decided cases
+    assert result["adjusted_effects"] == {
+        "not_fitted": "only 8 decided case(s); the model is fitted from 200"
+    }
+    assert result["supplier_comparison"] == []
+    assert {"buyer_lost_rate", "buyer_lost_ci_low", "buyer_lost_ci_high"} <= set(result["overall"])
+    json.dumps(result, allow_nan=False)

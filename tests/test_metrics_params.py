@@ -16,7 +16,14 @@ def test_params_validation():
         "lowball": 0.05,
         "min_n": 30,
         "confidence": 0.95,
+        "min_n_rate": 10,
+        "min_n_named": 30,
     }
+    # min_n_rate defaults to 10, or to min_n when that is lower; it may not exceed min_n
+    assert Params(min_n=5).min_n_rate == 5 and Params(min_n=12).min_n_rate == 10
+    assert Params(min_n=12, min_n_rate="12").min_n_rate == 12
+    with pytest.raises(BadParameter, match=r"min_n_rate \(11\) must not be above min_n \(10\)"):
+        Params(min_n=10, min_n_rate=11)
     # Text from papermill or -p KEY=VALUE is accepted and normalised.
     assert Params(threshold="0.2", min_n="5") == Params(threshold=0.2, min_n=5)
     assert Params(threshold=0, lowball=1, min_n=0).min_n == 0

@@ -1,4 +1,4 @@
-"""analysis.metrics.resolution: Kaplan-Meier time to resolution, by hand."""
+"""analysis.metrics.resolution: time to resolution censored at the as-of date, and the cohorts."""
 
 from __future__ import annotations
 
@@ -6,76 +6,123 @@ from pathlib import Path
 
 import pytest
 
-from analysis.metrics import (
-    Params,
-    time_to_resolution,
-)
-from tests.casefactory import build_store
+from analysis import settings
+from analysis.metrics import Params, time_to_resolution
+from analysis.metrics.resolution import cohorts
+from tests.casefactory import build_store, make_load
+
+MARCH = ("2026-03-01", "2026-03-31")
+SMALL = Params(min_n=3, min_n_rate=2)
+
+
+def _march_cases() -> list[dict]:
+    machinery = dict(category="machinery", outcome="no_refund")
+    return [
+        # six close on day 2, three on day 5, two on day 20 (all inside March)
+        *[dict(machinery, opened_date="2026-03-01", closed_date="2026-03-03") for _ in range(6)],
+        *[dict(machinery, opened_date="2026-03-01", closed_date="2026-03-06") for _ in range(3)],
+        *[dict(machinery, opened_date="2026-03-01", closed_date="2026-03-21", outcome="withdrawn")
+          for _ in range(2)],
+        # closed after March but before the as-of date: resolved after 18 days
+        dict(machinery, case_id="LATE", opened_date="2026-03-23", closed_date="2026-04-10"),
+        # still open: followed to the as-of date (33 days), not to the period's end (3)
+        dict(machinery, case_id="OPEN", outcome="open", opened_date="2026-03-28"),
+        # closed after the as-of date: as of that date it was open (59 days)
+        dict(machinery, case_id="AFTER", opened_date="2026-03-02", closed_date="2026-05-10"),
+        # electronics: two cases, one closed in a day, one open; and a case opened in February
+        dict(category="electronics", opened_date="2026-03-10", closed_date="2026-03-11"),
+        dict(category="electronics", outcome="open", opened_date="2026-03-15"),
+        dict(category="machinery", opened_date="2026-02-20", closed_date="2026-03-05"),
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def km_db(tmp_path_factory) -> Path:
-    march = dict(category="machinery", outcome="no_refund")
-    cases = [
-        dict(march, case_id="K1", opened_date="2026-03-01", closed_date="2026-03-03"),  # 2
-        dict(march, case_id="K2", opened_date="2026-03-01", closed_date="2026-03-04"),  # 3
-        dict(march, case_id="K3", outcome="open", opened_date="2026-03-28"),  # open: censored 3
-        dict(march, case_id="K4", opened_date="2026-03-02", closed_date="2026-03-07"),  # 5
-        # closed after the end (10 April): censored at 31 March - 23 March = 8
-        dict(march, case_id="K5", opened_date="2026-03-23", closed_date="2026-04-10"),
-        # a withdrawal is a resolution too
-        dict(march, case_id="K6", outcome="withdrawn", opened_date="2026-03-01",
-             closed_date="2026-03-11"),  # 10
-        # opened in February: not in March's curve
-        dict(march, case_id="K0", opened_date="2026-02-20", closed_date="2026-03-05"),
-        dict(case_id="X1", category="electronics", opened_date="2026-03-10",
-             closed_date="2026-03-11"),  # 1
-        dict(case_id="X2", category="electronics", outcome="open",
-             opened_date="2026-03-15"),  # censored 16
-    ]  # fmt: skip
-    return build_store(tmp_path_factory.mktemp("km") / "cases.duckdb", cases)
-
-
-def test_time_to_resolution_by_hand(km_db):
-    result = time_to_resolution(km_db, "2026-03-01", "2026-03-31", params=Params(min_n=6))
-    overall = result["overall"]
-    # All 8 opened in March: 1, 2, 3, 3+, 5, 8+, 10, 16+ (+ = censored).
-    # t=1: 7/8 = 0.875; t=2: x 6/7 = 0.75; t=3: 6 at risk -> x 5/6 = 0.625;
-    # t=5: 4 at risk (5, 8+, 10, 16+) -> x 3/4 = 0.46875 <= 0.5 -> median 5;
-    # t=10: 2 at risk -> x 1/2 = 0.234375.
-    assert (overall["n"], overall["events"], overall["censored"]) == (8, 5, 3)
-    assert overall["curve"]["days"].tolist() == [0, 1, 2, 3, 5, 10]
-    assert overall["curve"]["survival"].tolist() == pytest.approx(
-        [1, 0.875, 0.75, 0.625, 0.46875, 0.234375]
+    # The one load says its export describes 30 April: that is the store's as-of date.
+    return build_store(
+        tmp_path_factory.mktemp("km") / "cases.duckdb",
+        _march_cases(),
+        loads=[make_load(inserted=17, as_of="2026-04-30")],
     )
-    assert overall["median"] == 5
-    # machinery (6 cases: 2, 3, 3+, 5, 8+, 10) is the worked example of test_stats:
-    # S = 5/6, 2/3, 4/9, 0 -> median 5, interval (2, 10).
+
+
+def test_open_cases_are_censored_at_the_as_of_date(km_db, monkeypatch):
+    monkeypatch.setattr(settings, "KM_MIN_AT_RISK", 0)
+    result = time_to_resolution(km_db, *MARCH, params=SMALL)
+    assert result["as_of"] == "2026-04-30"
     machinery = result["groups"]["machinery"]
-    assert machinery["median"] == 5 and not machinery["suppressed"]
-    assert (machinery["median_ci_low"], machinery["median_ci_high"]) == (2, 10)
-    # electronics: 2 cases < min_n 6 -> suppressed, no curve or median; counts stay.
+    # 2 x6, 5 x3, 18, 20 x2 resolved; 33+ and 59+ open on 30 April: 14 cases, 12 closures.
+    # S: 8/14 at 2, x 5/8 = 5/14 at 5, x 4/5 = 4/14 at 18, x 2/4 = 2/14 at 20.
+    assert (machinery["n"], machinery["events"], machinery["censored"]) == (14, 12, 2)
+    assert machinery["curve"]["days"].tolist() == [0, 2, 5, 18, 20]
+    assert machinery["curve"]["survival"].tolist() == pytest.approx(
+        [1, 8 / 14, 5 / 14, 4 / 14, 2 / 14]
+    )
+    assert machinery["median"] == 5
+    # electronics (1, 46+) and the overall (16 cases: the 14 and those two)
     electronics = result["groups"]["electronics"]
-    assert electronics["suppressed"] and electronics["median"] is None
-    assert electronics["curve"] is None and (electronics["n"], electronics["events"]) == (2, 1)
-    summary = result["summary"]
-    assert summary["group"].tolist() == ["all", "electronics", "machinery"]
-    assert summary["n"].tolist() == [8, 2, 6]
+    assert (electronics["n"], electronics["events"], electronics["median"]) == (2, 1, 1)
+    overall = result["overall"]
+    assert (overall["n"], overall["events"], overall["censored"]) == (16, 13, 3)
+    summary = result["summary"].set_index("group")
+    assert summary.loc["all", "n"] == 16 and summary.loc["machinery", "censored"] == 2
 
 
-def test_time_to_resolution_without_groups_and_by_evidence(km_db):
-    result = time_to_resolution(km_db, "2026-03-01", "2026-03-31", by=None, params=Params(min_n=0))
-    assert result["groups"] == {} and result["overall"]["median"] == 5
-    # No case has evidence: one group 'none' holding all 8, and the overall counts each once.
-    by_evidence = time_to_resolution(km_db, "2026-03-01", "2026-03-31", by="evidence",
-                                     params=Params(min_n=0))  # fmt: skip
-    assert list(by_evidence["groups"]) == ["none"]
-    assert by_evidence["overall"]["n"] == 8 and by_evidence["groups"]["none"]["n"] == 8
+def test_an_earlier_as_of_date_censors_more(km_db, monkeypatch):
+    # As of 31 March, LATE (closed 10 April) is open: censored at 8; OPEN at 3; AFTER at 29.
+    monkeypatch.setattr(settings, "KM_MIN_AT_RISK", 0)
+    result = time_to_resolution(km_db, *MARCH, by=None, params=SMALL, as_of="2026-03-31")
+    overall = result["overall"]
+    assert result["as_of"] == "2026-03-31"
+    # machinery 11 closed + electronics 1; open: LATE, OPEN, AFTER, the electronics one
+    assert (overall["n"], overall["events"], overall["censored"]) == (16, 12, 4)
+    # a case opened after the as-of date does not exist yet
+    early = time_to_resolution(km_db, *MARCH, by=None, params=SMALL, as_of="2026-03-01")
+    assert early["overall"]["n"] == 11  # the eleven opened on 1 March; all still open then
+    assert early["overall"]["events"] == 0
 
 
-def test_time_to_resolution_end_moves_the_censoring(km_db):
-    # Ending on 6 March: opened K1 K2 K4 K6 (1-2 March). K1 (2) and K2 (3) closed; K4 (closes
-    # on the 7th) censored at 4; K6 (11th) censored at 5. S: 3/4 at 2, 1/2 at 3 -> median 3.
-    result = time_to_resolution(km_db, "2026-03-01", "2026-03-06", by=None, params=Params(min_n=0))
-    assert (result["overall"]["n"], result["overall"]["events"]) == (4, 2)
-    assert result["overall"]["median"] == 3
+def test_the_curve_stops_where_fewer_than_the_minimum_are_at_risk(km_db):
+    # With the shipped minimum of 10 at risk, machinery's curve stops before day 5 (8 at risk)
+    assert settings.KM_MIN_AT_RISK == 10
+    result = time_to_resolution(km_db, *MARCH, params=SMALL)
+    machinery = result["groups"]["machinery"]
+    assert machinery["curve"]["days"].tolist() == [0, 2]
+    assert machinery["stopped_at"] == 5 and machinery["median"] is None
+
+
+def test_groups_below_min_n_rate_get_no_curve(km_db):
+    result = time_to_resolution(km_db, *MARCH, params=Params(min_n=14, min_n_rate=3))
+    electronics = result["groups"]["electronics"]
+    assert electronics["suppressed"] and electronics["curve"] is None
+    assert (electronics["n"], electronics["events"]) == (2, 1)
+    machinery = result["groups"]["machinery"]
+    assert not machinery["suppressed"] and not machinery["few_cases"]  # 14 = min_n
+
+
+def test_without_an_as_of_date_the_load_day_is_used(tmp_path):
+    # A load recorded without --as-of describes the day it finished.
+    db = build_store(
+        tmp_path / "day.duckdb",
+        [dict(outcome="open", opened_date="2026-03-28")],
+        loads=[make_load(inserted=1, finished_at="2026-04-02 10:00:00")],
+    )
+    result = time_to_resolution(db, *MARCH, by=None, params=Params(min_n=1, min_n_rate=1))
+    assert result["as_of"] == "2026-04-02"
+    assert result["overall"]["censored"] == 1
+
+
+def test_cohorts_by_hand(km_db):
+    frame = cohorts(km_db, "2026-03-31", months=2, params=SMALL).set_index("month")
+    assert frame.index.tolist() == ["2026-02", "2026-03"]
+    assert frame.attrs["as_of"] == "2026-04-30"
+    # February: one case, supplier-sided (a no_refund), closed in March.
+    assert frame.loc["2026-02", ["opened", "for_supplier", "still_open"]].tolist() == [1, 1, 0]
+    # March, as of 30 April: 16 opened; open OPEN, AFTER and electronics' open one (3);
+    # withdrawn 2 (lapsed); for the supplier the other no_refunds: 6 + 3 + LATE + electronics 1
+    march = frame.loc["2026-03"]
+    assert march[["opened", "still_open", "for_buyer", "for_supplier", "lapsed"]].tolist() == [
+        16, 3, 0, 11, 2,
+    ]  # fmt: skip
+    assert march["still_open_share"] == pytest.approx(3 / 16)
+    assert march[["still_open", "for_buyer", "for_supplier", "lapsed"]].sum() == march["opened"]

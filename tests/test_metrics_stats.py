@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from analysis.errors import BadParameter
-from analysis.metrics.stats import kaplan_meier, two_proportion_test, wilson, wilson_many
+from analysis.metrics.stats import (
+    adjust_p_values,
+    bootstrap_ratio_difference,
+    difference_interval,
+    garwood,
+    homogeneity_test,
+    kaplan_meier,
+    two_proportion_test,
+    wilson,
+    wilson_many,
+)
 
 Z95 = 1.959963984540054  # the 97.5% normal quantile
 
@@ -136,3 +146,93 @@ def test_wilson_interval_always_holds_its_own_rate():
     assert (high == 1.0).all() and (low <= 1.0).all()
     low, high = wilson_many(np.zeros(2000), k)
     assert (low == 0.0).all()
+
+
+def test_kaplan_meier_stops_where_too_few_are_at_risk():
+    # 14 cases: six close on day 2, three on day 5, then 18, 20, 20, and two still open (33+,
+    # 59+). At day 2, 14 at risk: S = 8/14. At day 5 only 8 are at risk: with a minimum of 10
+    # the curve stops there (one more closure would move it by an eighth).
+    durations = [2] * 6 + [5] * 3 + [18, 20, 20, 33, 59]
+    events = [True] * 12 + [False] * 2
+    full = kaplan_meier(durations, events)
+    assert full["curve"]["days"].tolist() == [0, 2, 5, 18, 20]
+    assert full["curve"]["survival"].tolist() == pytest.approx([1, 8 / 14, 5 / 14, 4 / 14, 2 / 14])
+    assert full["curve"]["at_risk"].tolist() == [14, 14, 8, 5, 4]
+    assert full["median"] == 5 and full["stopped_at"] is None
+    stopped = kaplan_meier(durations, events, min_at_risk=10)
+    assert stopped["curve"]["days"].tolist() == [0, 2]
+    assert stopped["stopped_at"] == 5
+    # S = 0.571 where it stops: the median is not reached, and said so (None), never guessed
+    assert stopped["median"] is None and stopped["median_ci_high"] is None
+
+
+def test_kaplan_meier_median_interval_on_whole_days_is_never_empty():
+    # Most cases close within a day (20 of 30 on day 1, the rest on day 3): S(1) = 1/3, so the
+    # median is day 1; its interval runs from the first day the lower band reaches one half
+    # (day 1) to the first the upper band does (day 3 at the latest, where S = 0).
+    result = kaplan_meier([1] * 20 + [3] * 10, [True] * 30)
+    assert result["median"] == 1
+    assert result["median_ci_low"] == 1 and result["median_ci_high"] in (1, 3)
+    # and on any whole-day data, low <= median <= high whenever they exist
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        days = rng.integers(0, 6, n)
+        closed = rng.random(n) < rng.uniform(0.3, 1)
+        r = kaplan_meier(days, closed)
+        if r["median"] is not None:
+            assert r["median_ci_low"] is not None and r["median_ci_low"] <= r["median"]
+            assert r["median_ci_high"] is None or r["median"] <= r["median_ci_high"]
+
+
+def test_garwood_by_hand():
+    # chi-square quantiles: chi2(0.025, 6)/2 = 0.6187, chi2(0.975, 8)/2 = 8.7673
+    assert garwood(3) == pytest.approx((0.6187, 8.7673), abs=1e-4)
+    assert garwood(0) == pytest.approx((0.0, 3.6889), abs=1e-4)  # upper = -ln(0.025)
+    assert garwood(0)[1] == pytest.approx(-math.log(0.025))
+    low, high = garwood(3, 0.998)
+    assert low < 0.6187 and high > 8.7673
+
+
+def test_difference_interval_by_hand():
+    # Newcombe (hybrid Wilson score) for 7/10 - 3/10, from the Wilson intervals
+    # 7/10: (0.396778, 0.892211); 3/10: (0.107789, 0.603222); d = 0.4:
+    # low = d - sqrt((0.7 - 0.396778)^2 + (0.603222 - 0.3)^2) = 0.4 - 0.428821 = -0.028821
+    # high = d + sqrt((0.892211 - 0.7)^2 + (0.3 - 0.107789)^2) = 0.4 + 0.271829 = 0.671829
+    low, high = difference_interval(7, 10, 3, 10)
+    assert (low, high) == pytest.approx((-0.028821, 0.671829), abs=1e-5)
+    assert difference_interval(1, 0, 1, 2) == (None, None)
+
+
+def test_adjust_p_values_benjamini_hochberg_by_hand():
+    # p sorted 0.01, 0.02, 0.03, 0.5 (m = 4): p x m / rank = 0.04, 0.04, 0.04, 0.5, then the
+    # running minimum from the top; None stays None and does not count as a test.
+    adjusted = adjust_p_values([0.03, None, 0.01, 0.5, 0.02])
+    assert adjusted[1] is None
+    assert [adjusted[i] for i in (0, 2, 3, 4)] == pytest.approx([0.04, 0.04, 0.5, 0.04])
+    assert adjust_p_values([]) == []
+
+
+def test_homogeneity_test_by_hand():
+    # 10/20 and 30/40 against one common rate 40/60: expected 13.33 / 6.67 and 26.67 / 13.33;
+    # chi2 = sum (o - e)^2 / e = 11.11/13.33 + 11.11/6.67 + 11.11/26.67 + 11.11/13.33 = 3.75
+    result = homogeneity_test([10, 30], [20, 40])
+    assert result["chi2"] == pytest.approx(3.75)
+    assert result["dof"] == 1 and result["groups"] == 2
+    assert result["p_value"] == pytest.approx(0.05281, abs=1e-4)
+    # nothing to test: one group, or every case one way
+    assert homogeneity_test([3], [10])["p_value"] is None
+    assert homogeneity_test([0, 0], [5, 8])["p_value"] is None
+    assert homogeneity_test([1, 2, 0], [4, 4, 0])["groups"] == 2  # empty groups do not count
+
+
+def test_bootstrap_ratio_difference_holds_the_observed_difference_and_repeats():
+    claimed_1, refunded_1 = [100, 200, 300, 400], [50, 100, 150, 200]  # 0.5
+    claimed_2, refunded_2 = [100, 100, 100, 100], [10, 20, 30, 40]  # 0.25
+    first = bootstrap_ratio_difference(claimed_1, refunded_1, claimed_2, refunded_2, seed=1)
+    again = bootstrap_ratio_difference(claimed_1, refunded_1, claimed_2, refunded_2, seed=1)
+    assert first == again  # seeded: the report shows the same interval on every run
+    # period 1 refunds exactly half of every claim: its ratio never varies; period 2's runs
+    # from 0.1 to 0.4, so the difference lies within 0.1 .. 0.4
+    assert 0.1 <= first[0] < 0.25 < first[1] <= 0.4
+    assert bootstrap_ratio_difference([], [], [1], [1]) == (None, None)

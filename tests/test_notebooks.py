@@ -78,7 +78,9 @@ def fixture_db(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def report_path(fixture_db, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("report") / "outcome_report.ipynb"
-    execute("outcome_report", path, db=str(fixture_db), period=TEST_PERIOD, min_n=TEST_MIN_N)
+    # min_n_named 2: the hostile supplier is named, so its name must come out escaped
+    execute("outcome_report", path, db=str(fixture_db), period=TEST_PERIOD, min_n=TEST_MIN_N,
+            min_n_named=2)  # fmt: skip
     return path
 
 
@@ -105,7 +107,9 @@ def test_report_runs_every_section(report):
         for line in cell.source.splitlines()
         if line.startswith("## ")
     ]
-    assert [h.split(".")[0] for h in headings] == [f"## {n}" for n in range(1, 12)]
+    assert [h.split(".")[0] for h in headings] == ["## Findings"] + [
+        f"## {n}" for n in range(1, 13)
+    ]
     # every code cell after the parameters shows something
     code = [c for c in report.cells if c.cell_type == "code"]
     shown = [c for c in code if "parameters" not in c.metadata.get("tags", [])
@@ -118,17 +122,17 @@ def test_headline_figures_equal_the_metrics_module(report, fixture_db):
     previous = periods.previous_period(period)
     params = metrics.Params(min_n=TEST_MIN_N)
     headline = records(report)["headline"]
-    assert headline["current"] == metrics.outcome_metrics(
-        fixture_db, period.start, period.end, params
-    )
-    assert headline["previous"] == metrics.outcome_metrics(
-        fixture_db, previous.start, previous.end, params
+    current = metrics.outcome_metrics(fixture_db, period.start, period.end, params)
+    assert headline["current"] == current["overall"]
+    assert (
+        headline["previous"]
+        == (metrics.outcome_metrics(fixture_db, previous.start, previous.end, params)["overall"])
     )
     change = metrics.change_vs_previous(fixture_db, period, params)
     # (NaN written as null, numpy numbers as plain ones; nothing rounded)
     assert headline["change"] == display.json_ready(change)
     # ... and the table a reader sees shows those numbers
-    overall = headline["current"]["overall"]
+    overall = headline["current"]
     table = next(
         h for h in html_outputs(report) if "Headline" in h or "Supplier-sided rate (95%" in h
     )
@@ -137,10 +141,48 @@ def test_headline_figures_equal_the_metrics_module(report, fixture_db):
         overall["supplier_sided_ci_low"],
         overall["supplier_sided_ci_high"],
         overall["suppressed"],
-        TEST_MIN_N,
+        params.min_n_rate,
+        overall["few_cases"],
     )
     assert not overall["suppressed"] and rate in table
     assert f"<td>{overall['cases_closed']}</td>" in table
+
+
+def test_findings_come_first_and_answer_in_figures(report, fixture_db):
+    found = records(report)
+    period = periods.parse_period(TEST_PERIOD)
+    overall = metrics.outcome_metrics(
+        fixture_db, period.start, period.end, metrics.Params(min_n=TEST_MIN_N)
+    )["overall"]
+    findings = found["findings"]
+    assert (findings["supplier_sided"], findings["decided"]) == (
+        overall["supplier_sided"], overall["decided"],
+    )  # fmt: skip
+    first = findings["sentences"][0]
+    assert first.startswith(f"{overall['supplier_sided']} of {overall['decided']} claims decided")
+    # the findings are the first thing after the banner
+    shown = [o for o in outputs(report) if sections.RECORD_MIME in o.get("data", {})]
+    assert [o["data"][sections.RECORD_MIME]["name"] for o in shown[:2]] == ["banner", "findings"]
+
+
+def test_notebook_prose_restates_no_parameter_value():
+    # Captions and findings are written from the parameters; the notebook's own prose must not
+    # say "a tenth" or "30 cases", which would be wrong the day someone runs it with others.
+    nb = nbformat.read(NOTEBOOKS / "outcome_report.ipynb", as_version=4)
+    prose = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for literal in ("0.1", "10%", "0.05", "5%", " 30 ", " 10 ", "95%", "99.8", "tenth",
+                    "twentieth", "3-sigma"):  # fmt: skip
+        assert literal not in prose, literal
+
+
+def test_notebook_only_instructions_are_not_exported(report_path, tmp_path):
+    from analysis.publish.htmlexport import export_html
+
+    nb = nbformat.read(NOTEBOOKS / "outcome_report.ipynb", as_version=4)
+    (instructions,) = [c for c in nb.cells if "remove-cell" in c.metadata.get("tags", [])]
+    assert "JupyterLab" in instructions.source
+    page = export_html(report_path, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "JupyterLab" not in page and "Run All Cells" not in page
 
 
 def test_synthetic_banner_at_the_top(report):
@@ -154,7 +196,10 @@ def test_hostile_text_is_escaped(report):
     joined = "\n".join(pages)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in joined  # the hostile supplier, as text
     assert "<script" not in joined.lower()
-    assert "<img" not in joined.lower()  # the description's <img onerror=...> is text too
+    # the description's <img onerror=...> is text too: the only images are the charts' own
+    images = re.findall(r"<img [^>]*>", joined, flags=re.I)
+    assert images and all(re.match(r'<img src="data:image/png;base64,', i) for i in images)
+    assert "onerror" not in joined.replace("onerror=alert(1)&gt;", "")
     assert "&lt;img src=x onerror=alert(1)&gt;" in joined
     kinds = {mime for o in outputs(report) for mime in o.get("data", {})}
     # nothing a front end would render as Markdown, LaTeX or script
@@ -259,6 +304,8 @@ def test_outcome_report_parameters():
         "threshold": ("float", "0.10"),
         "lowball": ("float", "0.05"),
         "min_n": ("int", "30"),
+        "min_n_rate": ("int", "10"),
+        "min_n_named": ("int", "30"),
     }
 
 

@@ -34,7 +34,9 @@ HEADLINE = {
     "supplier_sided_ci_high": 0.4404,
     "refund_ratio_pooled": 0.2349,
     "suppressed": False,
+    "few_cases": False,
     "min_n": 30,
+    "min_n_rate": 10,
 }
 
 
@@ -74,7 +76,7 @@ def test_grouped_by_report_newest_period_first_with_category_data_status_and_fig
          synthetic=True,
          headline={"decided": 0, "supplier_sided_rate": None, "supplier_sided_ci_low": None,
                    "supplier_sided_ci_high": None, "refund_ratio_pooled": None,
-                   "suppressed": True, "min_n": 30})  # fmt: skip
+                   "suppressed": True, "min_n": 30, "min_n_rate": 10})  # fmt: skip
     _run(tmp_path, "data_quality", "2026-Q3", title="Data quality: the ingest audit",
          status="ok", end="2026-09-30", generated_at="2026-10-01T06:00:00+02:00",
          html="data_quality_2026-Q3.html", synthetic=True)  # fmt: skip
@@ -98,7 +100,7 @@ def test_grouped_by_report_newest_period_first_with_category_data_status_and_fig
             [f"{OUTCOMES}, 2026-10, Machinery generated 2026-11-02 07:00 UTC", "2026-10",
              "Machinery", "real", "ok", "1,234", "41.2% (38.5%\u201344.0%)", "23.5%"],
             [f"{OUTCOMES}, 2026-09 generated 2026-12-01 09:00 UTC", "2026-09", "all",
-             "SYNTHETIC", "no data", "0", "suppressed (n<30)", "\u2013"],
+             "SYNTHETIC", "no data", "0", "count only (n<10)", "\u2013"],
         ]),
     ]  # fmt: skip
     soup = BeautifulSoup(index.read_text(), "html.parser")
@@ -171,8 +173,18 @@ def test_empty_folder_says_how_to_make_a_report(tmp_path):
 
 def test_headline_takes_the_overall_block():
     figures = {
-        "params": {"threshold": 0.1, "lowball": 0.05, "min_n": 30, "confidence": 0.95},
-        "overall": {**{k: v for k, v in HEADLINE.items() if k != "min_n"}, "lapsed": 5},
+        "params": {
+            "threshold": 0.1,
+            "lowball": 0.05,
+            "min_n": 30,
+            "confidence": 0.95,
+            "min_n_rate": 10,
+            "min_n_named": 30,
+        },
+        "overall": {
+            **{k: v for k, v in HEADLINE.items() if not k.startswith("min_n")},
+            "lapsed": 5,
+        },
         "by_category": {"machinery": {"decided": 1}},
     }
     assert catalogue.headline(figures) == HEADLINE

@@ -227,7 +227,7 @@ def test_parameter_cells_hidden_and_parameters_boxed(tmp_path):
     # Order: period, start, end, category, threshold, lowball, min_n, the rest, db last.
     assert pairs == [
         ("period", "2026-10"),
-        ("category", "none"),
+        ("category", "all"),  # an empty category is every category
         ("threshold", "0.2"),
         ("show_watchlist", "yes"),
         ("db", "cases.duckdb"),
@@ -314,6 +314,18 @@ def test_sanitize_html_keeps_formatting_and_drops_everything_active():
         '<a href="https://example.org/page" rel="noopener noreferrer">w</a> '
         '<a href="#sec-notes" rel="noopener noreferrer">n</a> <a rel="noopener noreferrer">r</a>'
     )
+
+
+def test_sanitize_html_keeps_a_charts_phone_rendition_but_only_embedded():
+    # plots.Chart shows a <picture> whose <source> is the narrow PNG for phones
+    chart = (
+        '<picture class="ta-chart"><source media="(max-width: 600px)" '
+        'srcset="data:image/png;base64,iVBORw0KGgo="><img src="data:image/png;base64,iVBORw0KGgo=" '
+        'alt="a chart"></picture>'
+    )
+    assert sanitize_html(chart) == chart
+    remote = '<picture><source srcset="https://example.invalid/x.png 2x" onerror="x()"></picture>'
+    assert sanitize_html(remote) == "<picture><source></picture>"
 
 
 def test_sanitize_html_keeps_styler_css_but_not_css_that_fetches():

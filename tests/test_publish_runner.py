@@ -133,7 +133,7 @@ def test_run_json_records_the_run(ok_run, store):
         "metrics.json",
     )
     assert run["params"] == {"category": None, "threshold": 0.2, "lowball": 0.05, "min_n": 0,
-                             "trace_file": "", "run_tag": ""}  # fmt: skip
+                             "trace_file": "", "run_tag": "", "hold_file": ""}  # fmt: skip
     assert run["headline"]["decided"] == 4
     assert run["headline"]["supplier_sided_rate"] == 0.5
     assert run["headline"]["refund_ratio_pooled"] == pytest.approx(3150 / 17000)
@@ -201,7 +201,7 @@ def test_catalogue_lists_the_run(ok_run):
     cells = [td.get_text(" ", strip=True) for td in rows[0].find_all("td")]
     # the report's title and period, its period, all categories, real data (the fixture store)
     assert cells[0].startswith("Fixture report, 2026-10 generated ")
-    assert cells[1:4] == ["2026-10", "all", "real"]
+    assert cells[1:4] == ["2026-10", "all", "real as of 2026-10-25"]  # the latest day it mentions
     # Wilson 95% for 2 of 4: centre (0.5 + 1.96^2/8) / (1 + 1.96^2/4) = 0.5, half-width
     # 1.96 * sqrt(0.25/4 + 1.96^2/64) / 1.9604 = 0.34997 -> 15.0% to 85.0%; 3150/17000 = 18.5%.
     assert cells[4:] == ["ok", "4", "50.0% (15.0%\u201385.0%)", "18.5%"]
@@ -475,3 +475,25 @@ def test_category_report_does_not_replace_the_all_categories_report(store, tmp_p
     assert [p.name for p in (out / "ok").iterdir()] == ["2026-10_Machinery"]
     figures = json.loads((out / "ok" / "2026-10_Machinery" / "metrics.json").read_text())
     assert figures["overall"]["decided"] == 4 and list(figures["by_category"]) == ["machinery"]
+
+
+def test_synthetic_data_is_labelled_in_every_file_of_a_run(tmp_path):
+    # issue 10: the banner alone said so; a catalogue row, metrics.json, run.json or a page
+    # title travel without it
+    from tests.casefactory import build_store, make_case
+
+    db = build_store(tmp_path / "demo.duckdb", [
+        make_case(is_synthetic=True, opened_date="2026-10-02", closed_date="2026-10-20")
+    ])  # fmt: skip
+    out = tmp_path / "reports"
+    code = runner.main("ok", period="2026-10", db=db, out=out, progress=False,
+                       params=["min_n=0"], notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert code == 0
+    report_dir = out / "ok" / "2026-10"
+    assert json.loads((report_dir / "metrics.json").read_text())["synthetic"] is True
+    assert json.loads((report_dir / "run.json").read_text())["synthetic"] is True
+    page = BeautifulSoup((report_dir / "ok_2026-10.html").read_text(), "html.parser")
+    assert page.title.get_text() == "SYNTHETIC DATA \u2014 Fixture report \u2014 2026-10"
+    index = BeautifulSoup((out / "index.html").read_text(), "html.parser")
+    (row,) = index.select("table.ta-catalogue tbody tr")
+    assert "ta-synthetic-row" in row["class"] and "SYNTHETIC" in row.get_text()

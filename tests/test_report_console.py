@@ -17,4 +17,12 @@ def test_format_table(feb_db):
     machinery = next(line for line in lines if line.strip().startswith("machinery"))
     assert "40.0% (11.8%–76.9%)" in machinery
     electronics = next(line for line in lines if line.strip().startswith("electronics"))
-    assert "suppressed" in electronics
+    assert "count only (n<3)" in electronics
+    # the buyer's side and the parts a month of eight decided cases cannot carry
+    assert "  buyer got nothing or a token, lapses counted: 7 of 10: 70.0% (39.7%–89.2%)" in lines
+    assert (
+        "  buyers came away with: money back 2, token 3, nothing 2, replacement 1, cancelled 1, "
+        "out of coverage 1, withdrawn 1"
+    ) in lines
+    assert "  (none)" in lines  # no supplier with 30 decided cases
+    assert "  not fitted: only 8 decided case(s); the model is fitted from 200" in lines

@@ -15,5 +15,7 @@ def test_formatters():
     assert fmt.points(0.031) == "+3.1 pts"
     assert fmt.signed(-2) == "-2"
     assert fmt.rate_ci(0.5, 0.15, 0.85, False, 30) == "50.0% (15.0%–85.0%)"
-    assert fmt.rate_ci(None, None, None, True, 30) == "suppressed (n<30)"
+    assert fmt.rate_ci(None, None, None, True, 10) == "count only (n<10)"
+    assert fmt.rate_ci(0.5, 0.2, 0.8, False, 10, few=True) == "50.0% (20.0%–80.0%) few cases"
+    assert fmt.level(0.998) == "99.8%" and fmt.FLAG_LIMITS == "99.8% limits"
     assert fmt.rate_ci(None, None, None, False, 30) == "–"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import matplotlib
@@ -19,6 +20,7 @@ from analysis.report.display import Table  # noqa: E402
 
 
 def rates_frame() -> pd.DataFrame:
+    """A breakdown as supplier_sided_by gives it: the period beside the trailing 12 months."""
     frame = pd.DataFrame(
         {
             "group": ["machinery", "toys", "all"],
@@ -27,10 +29,16 @@ def rates_frame() -> pd.DataFrame:
             "supplier_sided_ci_low": [0.3, np.nan, 0.3],
             "supplier_sided_ci_high": [0.7, np.nan, 0.5],
             "suppressed": [False, True, False],
+            "few_cases": [True, False, False],
+            "trailing_supplier_sided_rate": [0.45, 0.2, 0.35],
+            "trailing_supplier_sided_ci_low": [0.4, 0.1, 0.3],
+            "trailing_supplier_sided_ci_high": [0.5, 0.35, 0.4],
+            "trailing_suppressed": [False, False, False],
+            "trailing_few_cases": [False, False, False],
             "is_overall": [False, False, True],
         }
     )
-    frame.attrs["min_n"] = 30
+    frame.attrs.update(min_n=30, min_n_rate=10, period_label="2026-03")
     return frame
 
 
@@ -39,26 +47,30 @@ def bars(ax) -> list[Rectangle]:
     return [p for p in ax.patches if isinstance(p, Rectangle)]
 
 
-def test_interval_bars_draws_unsuppressed_groups_only():
+def test_interval_bars_draws_both_windows_and_words_for_too_few_cases():
     chart = plots.interval_bars(Table(frame=pd.DataFrame(), caption="", data=rates_frame()))
     ax = chart.figure.axes[0]
-    widths = sorted(round(p.get_width(), 6) for p in bars(ax))
-    assert widths == [0.4, 0.5]  # machinery and the overall row; toys is suppressed
-    texts = [t.get_text() for t in ax.texts]
-    assert texts == ["suppressed (n<30)"]
-    # labels top to bottom in the table's order
+    drawn = sorted((round(p.get_width(), 6), bool(p.get_hatch())) for p in bars(ax))
+    # period: machinery (few cases: hatched) and the overall; 12 months: all three
+    assert drawn == [(0.2, False), (0.35, False), (0.4, False), (0.45, False), (0.5, True)]
+    assert [t.get_text() for t in ax.texts] == ["2026-03: too few for a rate (n<10)"]
+    # group labels top to bottom in the table's order
     ticks = sorted(
         zip(ax.get_yticks(), [t.get_text() for t in ax.get_yticklabels()], strict=True),
         reverse=True,
     )
     assert [name for _, name in ticks] == ["Machinery", "Toys", "All"]
-    # the overall rate as a dashed reference line
+    # the overall rate of the period as a dashed reference line
     dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
     assert len(dashed) == 1 and list(dashed[0].get_xdata()) == [0.4, 0.4]
-    # whiskers from 0.3 to 0.7 around 0.5: the error bar's horizontal segment
+    # the whiskers: one horizontal segment per drawn bar, from its low to its high end
     segments = [seg for coll in ax.collections for seg in coll.get_segments()]
     spans = sorted((round(s[0][0], 6), round(s[1][0], 6)) for s in segments)
-    assert spans == [(0.3, 0.5), (0.3, 0.7)]
+    assert spans == [(0.1, 0.35), (0.3, 0.4), (0.3, 0.5), (0.3, 0.7), (0.4, 0.5)]
+    assert sorted(plots.legend_labels(chart.figure)) == [
+        "12 months", "2026-03", "2026-03 (few cases: hatched)",
+    ]  # fmt: skip
+    assert chart.alt.startswith("Supplier-sided rate: horizontal bars")
 
 
 def test_interval_bars_rejects_other_inputs():
@@ -67,9 +79,9 @@ def test_interval_bars_rejects_other_inputs():
 
 
 def heat_frame() -> pd.DataFrame:
-    # machinery x quality: 50% of 40 decided; machinery x late: 5 decided (suppressed);
+    # machinery x quality: 50% of 40 decided; machinery x late: 5 decided (too few);
     # toys x quality: 0 decided (cases opened only); toys x late: no row at all.
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "category": ["machinery", "machinery", "toys"],
             "claim_type": ["quality", "late_shipment", "quality"],
@@ -81,70 +93,78 @@ def heat_frame() -> pd.DataFrame:
             "suppressed": [False, True, True],
         }
     )
+    frame.attrs["min_n_rate"] = 10
+    return frame
 
 
-def test_heatmap_blanks_and_hatches_suppressed_cells():
-    chart = plots.heatmap(heat_frame(), min_n=30)
+def test_heatmap_hatches_cells_with_too_few_cases():
+    chart = plots.heatmap(heat_frame())
     ax = chart.figure.axes[0]
     annotations = [t.get_text() for t in ax.texts if t.get_text()]
-    assert annotations == ["50%"]  # only the unsuppressed cell has a value
+    assert annotations == ["50%"]  # only the cell with enough cases has a value
     hatched = [p for p in ax.patches if p.get_hatch()]
-    # one hatched cell (machinery x late: 1-29 decided); the 0-decided cell stays white
+    # one hatched cell (machinery x late: 1-9 decided); the 0-decided cell stays white
     assert len(hatched) == 1
     columns = [t.get_text() for t in ax.get_xticklabels()]
     rows = [t.get_text() for t in ax.get_yticklabels()]
     x, y = hatched[0].get_xy()
     assert (rows[int(y)], columns[int(x)]) == ("Machinery", "Late")
     legend_texts = [t.get_text() for legend in chart.figure.legends for t in legend.get_texts()]
-    assert legend_texts == ["suppressed (n<30): no value shown; white: no decided case"]
+    assert legend_texts == ["too few for a rate (n<10): no value; white: no decided case"]
 
 
 def test_heatmap_without_cases():
     chart = plots.heatmap(heat_frame().iloc[:0])
-    assert [t.get_text() for t in chart.figure.axes[0].texts] == ["no cases in the period"]
+    assert [t.get_text() for t in chart.figure.axes[0].texts] == ["no cases in the window"]
 
 
-def test_refund_ratios():
+def test_refund_ratios_draws_both_windows():
     frame = pd.DataFrame(
         {
             "label": ["A", "B"],
             "refund_ratio_pooled": [0.25, np.nan],
-            "refund_ratio_median": [0.1, np.nan],
             "suppressed": [False, True],
+            "trailing_refund_ratio_pooled": [0.3, 0.6],
+            "trailing_suppressed": [False, False],
         }
     )
-    ax = plots.refund_ratios(frame, min_n=5).figure.axes[0]
-    points = {line.get_marker(): (line.get_xdata()[0], line.get_ydata()[0]) for line in ax.lines}
-    assert points == {"o": (0.25, 1), "D": (0.1, 1)}  # row A at the top (y = 1)
-    assert [t.get_text() for t in ax.texts] == ["suppressed (n<5)"]
-
-
-def test_trend_leaves_gaps_for_suppressed_months():
-    frame = pd.DataFrame(
-        {
-            "month": ["2026-01", "2026-02", "2026-03"],
-            "complete": [True, True, False],
-            "cases_opened": [10, 12, 3],
-            "cases_closed": [9, 11, 2],
-            "supplier_sided_rate": [0.4, np.nan, 0.5],
-            "supplier_sided_ci_low": [0.2, np.nan, 0.3],
-            "supplier_sided_ci_high": [0.6, np.nan, 0.7],
-            "refund_ratio_pooled": [0.3, np.nan, 0.2],
-            "suppressed": [False, True, False],
-        }
+    frame.attrs["period_label"] = "2026-03"
+    ax = plots.refund_ratios(frame).figure.axes[0]
+    points = sorted(
+        (line.get_marker(), line.get_xdata()[0], line.get_ydata()[0]) for line in ax.lines
     )
-    chart = plots.trend(frame, min_n=30)
+    # row A at the top (y = 1): the period (dot) and 12 months (square); B only for 12 months
+    assert points == [("o", 0.25, 1), ("s", 0.3, 1), ("s", 0.6, 0)]
+
+
+def months_frame() -> pd.DataFrame:
+    from analysis.metrics.trends import p_chart
+
+    return p_chart(
+        pd.DataFrame(
+            {
+                "month": ["2026-01", "2026-02", "2026-03"],
+                "cases_opened": [30, 30, 0],
+                "cases_closed": [25, 30, 0],
+                "decided": [20, 40, 0],
+                "supplier_sided": [18, 6, 0],
+            }
+        )
+    )
+
+
+def test_p_chart_marks_the_months_outside_their_limits():
+    chart = plots.p_chart(months_frame())
     top, bottom = chart.figure.axes
-    rate_line = top.lines[0]
-    assert np.isnan(rate_line.get_ydata()[1])  # a gap, not a zero
-    assert list(rate_line.get_ydata()[[0, 2]]) == [0.4, 0.5]
-    shaded = [
-        p for p in top.patches if p.get_alpha() == 0.15 and p.get_facecolor()[:3] != (1, 1, 1)
-    ]
-    assert len(shaded) == 1  # February marked as suppressed
-    assert sorted(p.get_height() for p in bars(bottom)) == [2, 3, 9, 10, 11, 12]
-    assert [t.get_text() for t in bottom.texts] == ["partial"]  # March is cut short
-    assert [t.get_text() for t in bottom.get_xticklabels()] == ["2026-01", "2026-02", "2026-03"]
+    rate = next(line for line in top.lines if line.get_label() == "month's rate")
+    assert list(rate.get_ydata())[:2] == [0.9, 0.15]
+    assert np.isnan(rate.get_ydata()[2])  # no decided case in March: a gap, not a zero
+    # p0 = 24/60 = 0.4: January's limits 0.4 +- 3 sqrt(0.24/20) = [0.071, 0.729], its 0.9
+    # above; February's 0.4 +- 3 sqrt(0.24/40) = [0.168, 0.632], its 0.15 below
+    outside = next(line for line in top.lines if line.get_label() == "outside the limits")
+    assert list(outside.get_ydata()) == [0.9, 0.15]
+    assert "outside: 2026-01 (above), 2026-02 (below)." in chart.alt
+    assert sorted(p.get_height() for p in bars(bottom)) == [0, 0, 25, 30, 30, 30]
 
 
 def km_result() -> dict:
@@ -158,7 +178,8 @@ def km_result() -> dict:
     )
     return {
         "by": "category",
-        "overall": {"curve": curve, "n": 4, "suppressed": False},
+        "as_of": "2026-04-30",
+        "overall": {"curve": curve, "n": 4, "suppressed": False, "median": 10.0},
         "groups": {
             "machinery": {"curve": curve, "n": 3, "suppressed": False},
             "toys_sports": {"curve": None, "n": 1, "suppressed": True},
@@ -166,13 +187,16 @@ def km_result() -> dict:
     }
 
 
-def test_km_curves_draws_unsuppressed_groups_and_names_the_rest():
+def test_km_curves_draws_the_groups_with_a_curve_and_names_the_rest():
     chart = plots.km_curves(km_result())
     ax = chart.figure.axes[0]
     steps = [line for line in ax.lines if line.get_drawstyle() == "steps-post"]
     assert [line.get_label() for line in steps] == ["all (n=4)", "Machinery (n=3)"]
     assert list(steps[0].get_ydata()) == [1.0, 0.5, 0.0]
-    assert [t.get_text() for t in chart.figure.texts] == ["no curve (too few cases): Toys & Sports"]
+    legend = chart.figure.legends[0]
+    assert legend.get_title().get_text() == "no curve (too few cases): Toys & Sports"
+    assert "followed to 2026-04-30" in ax.get_xlabel()
+    assert chart.alt.endswith("the overall median is 10 days.")
 
 
 def test_km_curves_needs_a_resolution_result():
@@ -180,16 +204,98 @@ def test_km_curves_needs_a_resolution_result():
         plots.km_curves(pd.DataFrame())
 
 
-def test_chart_png_is_small():
+def test_cohorts_stack_to_the_whole_month():
+    frame = pd.DataFrame(
+        {
+            "month": ["2026-02", "2026-03"],
+            "for_buyer_share": [0.5, 0.2],
+            "for_supplier_share": [0.3, 0.1],
+            "lapsed_share": [0.2, 0.1],
+            "still_open_share": [0.0, 0.6],
+        }
+    )
+    ax = plots.cohorts(frame).figure.axes[0]
+    tops = {}
+    for patch in bars(ax):
+        x = round(patch.get_x() + patch.get_width() / 2)
+        tops[x] = max(tops.get(x, 0), patch.get_y() + patch.get_height())
+    assert tops == pytest.approx({0: 1.0, 1: 1.0})
+
+
+def oe_frame() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "supplier_id": ["BIG", "FLAGGED", "SMALL", "TINY"],
+            "supplier_name": ["Big Co", "Flagged Co", None, None],
+            "expected": [40.0, 30.0, 2.0, 0.2],
+            "oe_ratio": [1.0, 1.7, 1.5, 10.0],
+            "named": [True, True, False, False],
+            "flag": [None, "high", None, None],
+        }
+    )
+    frame.attrs.update(confidence=0.95, min_n_named=30)
+    return frame
+
+
+def test_funnel_plot_names_only_the_flagged_named_suppliers():
+    chart = plots.funnel_plot(oe_frame())
+    ax = chart.figure.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["Flagged Co"]
+    # TINY (O/E 10 on a fifth of a case) is drawn on the axis's top edge, counted in the legend
+    assert ax.get_ylim()[1] == plots.FUNNEL_TOP
+    assert "not named, O/E above 4 (1)" in plots.legend_labels(chart.figure)
+    assert {"95% limits", "99.8% limits", "named"} <= set(plots.legend_labels(chart.figure))
+    assert "4 suppliers" in chart.alt and "1 lie beyond the 99.8% limits" in chart.alt
+
+
+def test_forest_draws_adjusted_and_raw_odds_ratios_on_a_log_axis():
+    frame = pd.DataFrame(
+        {
+            "term": ["inspection_report", "escalated"],
+            "short_label": ["Inspection report", "Escalated"],
+            "odds_ratio": [0.3, 5.0],
+            "ci_low": [0.2, 4.0],
+            "ci_high": [0.45, 6.5],
+            "raw_odds_ratio": [0.8, 5.1],
+        }
+    )
+    chart = plots.forest(frame)
+    ax = chart.figure.axes[0]
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.2", "0.5", "1", "2", "5"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Inspection report", "Escalated"]
+    raw = next(line for line in ax.lines if line.get_label() == "raw")
+    assert list(raw.get_xdata()) == [0.8, 5.1]
+    assert chart.alt.endswith("2 intervals exclude 1.")
+    empty = plots.forest(frame.iloc[:0])
+    assert [t.get_text() for t in empty.figure.axes[0].texts] == ["the model was not fitted"]
+
+
+def test_a_chart_is_a_small_png_with_a_phone_rendition_and_alt_text():
     chart = plots.interval_bars(rates_frame())
-    png = chart._repr_png_()
+    bundle = chart._repr_mimebundle_()
+    png = base64.b64decode(bundle["image/png"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    image = imread(io.BytesIO(png))
-    height, width = image.shape[:2]
+    height, width = imread(io.BytesIO(png)).shape[:2]
     # 7 in x 96 dpi = 672 px before the tight bounding box trims the margins
-    assert 500 <= width <= 700 and height < 400
-    assert len(png) < 60_000
+    assert 500 <= width <= 700
+    assert len(png) < 80_000
+    narrow = imread(io.BytesIO(chart.png(plots.NARROW)))
+    assert narrow.shape[1] < 400  # 3.9 in: a phone's width, the same type sizes
+    html = bundle["text/html"]
+    assert html.startswith('<picture class="ta-chart"><source media="(max-width: 600px)"')
+    assert f'alt="{chart.alt}"' in html and bundle["text/plain"] == chart.alt
     assert repr(chart) == "<chart: Supplier-sided rate>"
+
+
+def test_a_chart_of_synthetic_data_says_so_in_the_image():
+    frame = rates_frame()
+    assert "SYNTHETIC DATA" not in [t.get_text() for t in plots.interval_bars(frame).figure.texts]
+    frame.attrs["synthetic"] = True
+    chart = plots.interval_bars(frame)
+    assert "SYNTHETIC DATA" in [t.get_text() for t in chart.figure.texts]
+    narrow = chart._drawn(plots.NARROW)
+    assert "SYNTHETIC DATA" in [t.get_text() for t in narrow.texts]  # the phone's too
 
 
 def test_a_category_whose_every_decision_went_to_the_supplier_is_drawn(tmp_path):

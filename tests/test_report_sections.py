@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import metrics
+from analysis import metrics, settings
 from analysis.errors import BadParameter
 from analysis.report import audit, sections
 from analysis.report.privacy import EMAIL_MASK, PHONE_MASK
@@ -39,26 +39,34 @@ def test_headline_by_hand(store):
     # for 2/4: centre (0.5 + 1.96^2/8) / (1 + 1.96^2/4) = 0.5, half-width
     # 1.96 * sqrt(0.25/4 + 1.96^2/64) / 1.9604 = 0.3499 -> 15.0%-85.0%.
     # February: G of G, H = 1/2 -> Wilson 9.5%-90.5%. Same proportion: z = 0, p = 1.
+    # The difference with Newcombe's interval from the two Wilson intervals:
+    # -sqrt((0.5 - 0.150)^2 + (0.905 - 0.5)^2) = -0.536, and +0.536 by symmetry.
     row = rows["Supplier-sided rate (95% interval)"]
     assert list(row)[1:] == [
         "50.0% (15.0%–85.0%)",
         "50.0% (9.5%–90.5%)",
-        "+0.0 pts",
-        "p = 1.000: no significant change",
+        "+0.0 pts (-53.6 pts to +53.6 pts)",
+        "p = 1.000: not shown by these data",
     ]
+    # Lost for the buyer: A (nothing) and C (a token) of the 5 closed less E's withdrawal = 2/4;
+    # February: G (nothing) of G, H.
+    lost = rows["Buyer got nothing or a token, lapses counted (95% interval)"]
+    assert list(lost)[1:3] == ["50.0% (15.0%–85.0%)", "50.0% (9.5%–90.5%)"]
     # Money over monetary decisions A, B, C: refunded 0 + 2000 + 150 of 1000 + 2000 + 10000.
-    assert rows["Refunded of claimed (USD)"]["2026-03"] == "$2,150 of $13,000"
+    assert rows["Refunded of claimed, monetary decisions (USD)"]["2026-03"] == "$2,150 of $13,000"
     assert rows["Refund ratio, pooled"]["2026-03"] == "16.5%"  # 2150 / 13000 = 0.1654
     assert rows["Refund ratio, pooled"]["2026-02"] == "50.0%"  # 1000 / 2000
     assert rows["Refund ratio, median case"]["2026-03"] == "1.5%"  # median of 0, 1, 0.015
     assert list(rows["Lowball decisions"])[1:4] == ["1", "0", "+1"]  # C: 0 < 150 < 500
     # Escalated: A of 5 closed = 20% against 0 of 2. Pooled p = 1/7, se = sqrt(1/7 * 6/7 *
-    # (1/5 + 1/2)) = 0.2928, z = 0.2 / 0.2928 = 0.683, two-sided p = 0.495.
+    # (1/5 + 1/2)) = 0.2928, z = 0.2 / 0.2928 = 0.683, two-sided p = 0.495. Newcombe, from
+    # Wilson 1/5 (0.036, 0.624) and 0/2 (0, 0.658): 0.2 - sqrt(0.164^2 + 0.658^2) = -0.478,
+    # 0.2 + sqrt(0.424^2 + 0) = 0.624.
     assert list(rows["Escalation rate"])[1:] == [
         "20.0%",
         "0.0%",
-        "+20.0 pts",
-        "p = 0.495: no significant change",
+        "+20.0 pts (-47.8 pts to +62.4 pts)",
+        "p = 0.495: not shown by these data",
     ]
     # Days to close in March: A 13, B 10, C 20, D 10, E 10 -> median 10; February 31 and 31.
     assert list(rows["Median days to close"])[1:4] == ["10", "31", "-21"]
@@ -68,50 +76,66 @@ def test_headline_record_is_the_metrics_result(store):
     ctx = context(store)
     record = sections.headline(ctx)._repr_mimebundle_()[sections.RECORD_MIME]["data"]
     params = metrics.Params(min_n=2)
-    assert record["current"] == metrics.outcome_metrics(store, "2026-03-01", "2026-03-31", params)
-    assert record["previous"] == metrics.outcome_metrics(store, "2026-02-01", "2026-02-28", params)
+    current = metrics.outcome_metrics(store, "2026-03-01", "2026-03-31", params)
+    previous = metrics.outcome_metrics(store, "2026-02-01", "2026-02-28", params)
+    assert record["current"] == current["overall"]
+    assert record["previous"] == previous["overall"]
     assert record["period"] == "2026-03" and record["previous_period"] == "2026-02"
 
 
-def test_headline_shows_suppression(store):
-    # min_n = 3: March has 4 decided (shown), February 2 (suppressed): no test.
+def test_headline_shows_counts_only_below_min_n_rate(store):
+    # min_n 3 (so min_n_rate 3): March has 4 decided (shown), February 2 (counts only): no test
     rows = sections.headline(context(store, min_n=3)).frame.set_index("Figure")
     row = rows.loc["Supplier-sided rate (95% interval)"]
-    assert row["2026-02"] == "suppressed (n<3)"
-    assert row["Test"] == "not tested: a period is suppressed"
+    assert row["2026-02"] == "count only (n<3)"
+    assert row["Test"] == "not compared: a period has too few cases"
+    assert rows.loc["Decided", "2026-02"] == "2"  # the counts stay
 
 
-def test_supplier_sided_by_category(store):
-    table = sections.supplier_sided_by(context(store, min_n=3), "category")
-    # machinery: closed A, B, E; decided A, B (2 < 3: suppressed). electronics: decided C, D (2).
-    # All: 4 decided, 2 supplier-sided.
+def test_supplier_sided_by_category_beside_the_trailing_months(store):
+    table = sections.supplier_sided_by(context(store, min_n=4, min_n_rate=3), "category")
+    # March: machinery decided A, B (2 < 3: counts only); electronics C, D (2). All: 4, 2 sided.
+    # 12 months: machinery A, B, G, H (4: A and G sided), electronics C, D; all 6, 3 sided.
+    # Wilson 2/4: 15.0%-85.0%; 3/6: 18.8%-81.2%; "few cases" below min_n 4.
+    assert list(table.frame.columns) == [
+        "Category", "Decided 2026-03", "Rate 2026-03", "Decided, 12 months", "Rate, 12 months",
+    ]  # fmt: skip
     assert table.frame.values.tolist() == [
-        ["Electronics", "2", "1", "suppressed (n<3)"],
-        ["Machinery", "2", "1", "suppressed (n<3)"],
-        ["All", "4", "2", "50.0% (15.0%–85.0%)"],
+        ["Electronics", "2", "count only (n<3)", "2", "count only (n<3)"],
+        ["Machinery", "2", "count only (n<3)", "4", "50.0% (15.0%–85.0%)"],
+        ["All", "4", "50.0% (15.0%–85.0%)", "6", "50.0% (18.8%–81.2%)"],
     ]
     assert table.data["is_overall"].tolist() == [False, False, True]
-    assert "divided by decided cases" in table.caption
+    assert "/ decided cases" in table.caption and "trailing 12 months" in table.caption
+    # one group with a rate over the 12 months: nothing to test, and said so
+    assert table.note == (
+        "Over the 12 months fewer than two category groups have a rate: nothing to compare. "
+        "1 category group(s) with fewer than 3 decided cases are left out."
+    )
+    few = sections.supplier_sided_by(context(store, min_n=5, min_n_rate=3), "category")
+    assert few.frame.loc[1, "Rate, 12 months"] == "50.0% (15.0%–85.0%) few cases"
 
 
 def test_refund_ratio_by_category(store):
     table = sections.refund_ratio_by(context(store, min_n=2), "category")
     # electronics: monetary C only: 150 / 10000 = 1.5% (D is a replacement).
-    # machinery: A and B: 2000 / 3000 = 66.7%; median of 0 and 1 = 50%.
+    # machinery: A and B: 2000 / 3000 = 66.7%; median of 0 and 1 = 50%. Over 12 months G and H
+    # join: 3000 / 5000 = 60%, median of 0, 0, 1, 1 = 50%.
     assert table.frame.values.tolist() == [
-        ["Electronics", "1", "$10,000", "$150", "1.5%", "1.5%"],
-        ["Machinery", "2", "$3,000", "$2,000", "66.7%", "50.0%"],
-        ["All", "3", "$13,000", "$2,150", "16.5%", "1.5%"],
+        ["Electronics", "$10,000", "1.5%", "1.5%", "$10,000", "1.5%", "1.5%"],
+        ["Machinery", "$3,000", "66.7%", "50.0%", "$5,000", "60.0%", "50.0%"],
+        ["All", "$13,000", "16.5%", "1.5%", "$15,000", "21.0%", "1.5%"],
     ]
 
 
 def test_heatmap_table(store):
     table = sections.heatmap(context(store, min_n=2))
     # electronics: C (compliance, supplier-sided) and D (quality, replacement): 1 decided each;
-    # machinery quality: A and B decided, A supplier-sided: 50% of 2.
+    # machinery quality over the trailing 12 months: A, B, G, H decided, A and G
+    # supplier-sided: 50% of 4.
     assert table.frame.values.tolist() == [
         ["Electronics", "– (n=1)", "– (n=1)"],
-        ["Machinery", "", "50.0% (n=2)"],
+        ["Machinery", "", "50.0% (n=4)"],
     ]
     assert list(table.frame.columns) == ["Category", "Compliance", "Quality (not as agreed)"]
 
@@ -119,8 +143,8 @@ def test_heatmap_table(store):
 def test_outcomes_by_escalation_drops_groups_without_closed_cases(store):
     table = sections.outcomes_by(context(store, min_n=2), ["escalated", "decided_by"])
     groups = table.frame[["Breakdown", "Group"]].values.tolist()
-    # escalated: A; not escalated: B, C, D, E (F is open: counted nowhere here).
-    # decided_by: agreement B, D; platform A, C; unknown E (withdrawn, no decider).
+    # Over the trailing 12 months: escalated A; not escalated B, C, D, E, G, H (F is open).
+    # decided_by: agreement B, D; platform A, C; unknown E, G, H.
     assert groups == [
         ["Escalation", "escalated to the platform"],
         ["Escalation", "not escalated"],
@@ -129,9 +153,12 @@ def test_outcomes_by_escalation_drops_groups_without_closed_cases(store):
         ["Decided by", "unknown"],
     ]
     rows = table.frame.set_index("Group")
-    # not escalated: decided B, C, D; supplier-sided C: 1/3 = 33.3% (Wilson 6.1%-79.2%)
-    assert rows.loc["not escalated", "Supplier-sided rate (interval)"] == "33.3% (6.1%–79.2%)"
+    # not escalated: decided B, C, D, G, H; supplier-sided C, G: 2/5 = 40% (Wilson 11.8-76.9%)
+    assert rows.loc["not escalated", "Supplier-sided rate (interval)"] == "40.0% (11.8%–76.9%)"
     assert rows.loc["escalated to the platform", "Decided"] == "1"
+    # the period alone, when asked for
+    period = sections.outcomes_by(context(store, min_n=2), ["escalated"], which="period")
+    assert period.frame.set_index("Group").loc["not escalated", "Closed"] == "4"
 
 
 def test_trend_has_twelve_months(store):
@@ -143,16 +170,25 @@ def test_trend_has_twelve_months(store):
     assert list(march)[1:5] == ["5", "5", "4", "50.0% (15.0%–85.0%)"]
     february = table.frame.iloc[-2]
     assert list(february)[1:4] == ["1", "2", "2"]
-    assert table.frame.iloc[0]["Supplier-sided rate (interval)"] == "suppressed (n<2)"
+    assert table.frame.iloc[0]["Supplier-sided rate (interval)"] == "count only (n<2)"
 
 
-def test_time_to_resolution(store):
+def test_time_to_resolution(store, monkeypatch):
+    # The store's as-of date is 22 March, the latest day its cases mention (C's closure).
+    # Opened in March: B 10 days, C 20, D 10, E 10 resolved; F open, censored at 22 - 10 = 12.
     table = sections.time_to_resolution(context(store, min_n=2), "category")
     rows = table.frame.set_index("Category")
-    # Opened in March: B 10 days, C 20, D 10, E 10 resolved; F open, censored at 31 - 10 = 21.
-    # At day 10: 3 of 5 resolve -> S = 0.4 <= 0.5: the median is 10 days.
+    assert list(rows.columns)[:3] == ["Cases opened", "Resolved by 2026-03-22",
+                                      "Still open (censored)"]  # fmt: skip
     assert list(rows.loc["All"])[:3] == ["5", "4", "1"]
-    assert rows.loc["All"].iloc[3].startswith("10 (")
+    # with 5 cases the curve stops at once (fewer than 10 at risk): no median, and why
+    assert rows.loc["All"].iloc[3] == (
+        "not reached before the curve stops (day 10: fewer than 10 cases at risk)"
+    )
+    # without the minimum: at day 10, 3 of 5 resolve -> S = 0.4 <= 0.5: the median is 10 days
+    monkeypatch.setattr(settings, "KM_MIN_AT_RISK", 0)
+    table = sections.time_to_resolution(context(store, min_n=2), "category")
+    assert table.frame.set_index("Category").loc["All"].iloc[3].startswith("10 (")
     assert table.source["overall"]["median"] == 10
 
 
@@ -205,13 +241,19 @@ def test_long_descriptions_are_masked_before_clipping(tmp_path):
     assert "someone" not in shown and shown.endswith("…") and len(shown) == 160
 
 
-def test_watchlist(store):
-    table = sections.watchlist(context(store))
-    # S9: A (March) and G (February), both no refund: 2 flagged in the trailing 12 months.
-    # S7's single lowball (C) is not enough.
-    assert table.frame[
-        ["Supplier", "Supplier id", "Decided", "Supplier-sided", "Lowball"]
-    ].values.tolist() == [["Nine Ltd", "S9", "2", "2", "0"]]
+def test_supplier_comparison(store):
+    table = sections.supplier_comparison(context(store, min_n_named=2))
+    # 12 months, strata: machinery x quality A, B, G, H (A and G sided: 0.5); electronics x
+    # compliance C (1.0); electronics x quality D (0). S9 (A, G): O 2, E 2 x 0.5 = 1; S1 (B, H):
+    # O 0, E 1. Garwood: O = 2 (0.2422, 7.2247), O = 0 (0, 3.6889). S7 and S2 have one case each.
+    assert table.frame.values.tolist() == [
+        ["Nine Ltd (S9)", "2", "2", "1.0", "2.00 (0.24–7.22)", "within"],
+        ["Supplier S1 (S1)", "2", "0", "1.0", "0.00 (0.00–3.69)", "within"],
+    ]
+    assert table.note == "2 supplier(s) named; 2 with fewer than 2 decided cases not named."
+    # the hostile name is in the unnamed part: never listed
+    assert "script" not in table.frame.to_string()
+    assert sections.supplier_comparison(context(store)).frame.empty  # 30 decided: nobody
 
 
 def test_compliance_cases_show_the_outcome_when_no_money_was_decided(tmp_path):
@@ -238,18 +280,26 @@ def test_every_section_works_on_an_empty_store(tmp_path):
     headline = sections.headline(ctx).frame.set_index("Figure")
     assert headline.loc["Cases closed", "2026-03"] == "0"
     assert headline.loc["Supplier-sided rate (95% interval)", "Test"] == (
-        "not tested: a period is suppressed"
+        "not compared: a period has too few cases"
     )
-    # only the overall row, suppressed (0 decided < 30)
+    # only the overall row, counts only (0 decided < 10)
     assert sections.supplier_sided_by(ctx).frame.values.tolist() == [
-        ["All", "0", "0", "suppressed (n<30)"]
+        ["All", "0", "count only (n<10)", "0", "count only (n<10)"]
     ]
     assert sections.heatmap(ctx).frame.empty
     assert len(sections.trend(ctx).frame) == 12
     assert sections.time_to_resolution(ctx).frame.iloc[0, 1] == "0"
     for kind in sections.NOTABLE_KINDS:
         assert sections.notable_cases(ctx, kind).note == "0 case(s)."
-    assert sections.watchlist(ctx).frame.empty
+    assert sections.supplier_comparison(ctx).frame.empty
+    assert sections.findings(ctx).sentences == [
+        "No case was opened or closed in 2026-03: this report has no data to show for its period."
+    ]
+    assert sections.adjusted_effects(ctx).frame.values.tolist() == [
+        ["only 0 decided case(s); the model is fitted from 200"]
+    ]
+    assert sections.cohorts(ctx).frame["Opened"].tolist() == ["0"] * 12
+    assert sections.funnel(ctx).frame.values.tolist()[-1][1] == "0"
     assert [t.frame.empty for t in sections.data_quality(ctx)] == [True, True, True, True]
     assert dict(sections.stamp(ctx)["stamp"].frame.values.tolist())["Cases in the store"] == "0"
     scope = audit.open_audit(db=db)
@@ -259,8 +309,8 @@ def test_every_section_works_on_an_empty_store(tmp_path):
 
 def test_a_breakdown_is_computed_once_per_report(store, monkeypatch):
     ctx = context(store)
-    # supplier_sided_by and refund_ratio_by show the same period by category: one block_frame
-    # by category and one overall serve both, and each gets its own copy to label.
+    # supplier_sided_by and refund_ratio_by show the same windows by category: one block_frame
+    # by category and one overall per window serve both, and each gets its own copy to label.
     calls = []
     real = metrics.block_frame
 
@@ -271,5 +321,6 @@ def test_a_breakdown_is_computed_once_per_report(store, monkeypatch):
     monkeypatch.setattr(metrics, "block_frame", counting)
     first = sections.supplier_sided_by(ctx, "category")
     second = sections.refund_ratio_by(ctx, "category")
-    assert len(calls) == 2 and set(calls) == {"category", None}
+    # by category and overall, for the period and for the trailing window: four, not eight
+    assert len(calls) == 4 and set(calls) == {"category", None}
     assert first.data.shape[0] == second.data.shape[0]

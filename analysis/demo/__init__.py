@@ -181,10 +181,13 @@ def run_demo(
         for path in (db, Path(f"{db}.wal")):
             path.unlink(missing_ok=True)
     files = generate(raw_dir, n_cases=n_cases, seed=seed, today=today)
-    # oldest snapshot first, so later snapshots update earlier ones
-    results = ingest_paths(
-        files, db, synthetic=True, on_result=lambda r: print(format_result(r), flush=True)
-    )
+    # oldest snapshot first, so later snapshots update earlier ones; each as of its own day
+    results = []
+    for path, snapshot in zip(files, snapshot_plan(today or date.today()), strict=True):
+        results += ingest_paths(
+            [path], db, synthetic=True, as_of=snapshot.as_of, today=today,
+            on_result=lambda r: print(format_result(r), flush=True),
+        )  # fmt: skip
     with store.connect(db, read_only=True) as con:
         n_stored = con.execute("SELECT count(*) FROM cases").fetchone()[0]
         n_quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]

@@ -173,7 +173,9 @@ def render(frame: pd.DataFrame, rng: np.random.Generator, clean: bool = False) -
         spelling = frame["inspection_form"].to_numpy()
         inspection = np.where(
             inspection == "none",
-            np.where(spelling < 0.2, "", np.where(spelling < 0.3, "None", "none")),
+            # trackers spell "no inspection" several ways, but they do write it: a blank would
+            # be "not recorded" (unknown), which is not what the demo means
+            np.where(spelling < 0.2, "no inspection", np.where(spelling < 0.3, "None", "none")),
             np.where(spelling < 0.1, np.char.lower(inspection), inspection),
         )
     out["inspection"] = inspection.astype(object)

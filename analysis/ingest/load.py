@@ -30,7 +30,7 @@ import duckdb
 
 from analysis import __version__, settings, sqlfiles, store
 from analysis import columns as registry
-from analysis.errors import BadFile
+from analysis.errors import BadFile, BadParameter
 from analysis.ingest import fx, pseudonym, readers, reference
 from analysis.ingest.mapping import Mapping
 
@@ -119,6 +119,7 @@ def ingest_paths(
     today: dt.date | None = None,
     rekey: bool = False,
     on_result: Callable[[LoadResult], None] | None = None,
+    as_of: dt.date | None = None,
 ) -> list[LoadResult]:
     """Load every file under ``paths`` into ``db``, in order; return one result per file.
 
@@ -132,7 +133,9 @@ def ingest_paths(
     results = []
     for path in expand_paths(paths):
         try:
-            result = ingest_file(path, db, mapping, synthetic=synthetic, today=today, rekey=rekey)
+            result = ingest_file(
+                path, db, mapping, synthetic=synthetic, today=today, rekey=rekey, as_of=as_of
+            )
             rekey = False
         except BadFile as exc:
             result = LoadResult(source_file=str(path), error=str(exc))
@@ -142,13 +145,19 @@ def ingest_paths(
     return results
 
 
-def main(paths: list[Path], db: Path, mapping: Path | None = None, rekey: bool = False) -> int:
+def main(
+    paths: list[Path],
+    db: Path,
+    mapping: Path | None = None,
+    rekey: bool = False,
+    as_of: dt.date | None = None,
+) -> int:
     """CLI: load, print one line per file and a total; exit 1 if any file failed."""
 
     def show(r: LoadResult) -> None:
         print(format_result(r), file=sys.stdout if r.ok else sys.stderr, flush=True)
 
-    results = ingest_paths(paths, db, mapping, rekey=rekey, on_result=show)
+    results = ingest_paths(paths, db, mapping, rekey=rekey, on_result=show, as_of=as_of)
     good = [r for r in results if r.ok]
     if len(results) > 1:
         total = {
@@ -227,12 +236,19 @@ def ingest_file(
     today: dt.date | None = None,
     reference_dir: Path | None = None,
     rekey: bool = False,
+    as_of: dt.date | None = None,
 ) -> LoadResult:
     """Load one file into ``db`` in one transaction. Raises :class:`BadFile` for an unusable file
-    (the store is then untouched); ``rekey``: see :func:`analysis.ingest.pseudonym.check`."""
+    (the store is then untouched); ``rekey``: see :func:`analysis.ingest.pseudonym.check`;
+    ``as_of``: the day the export describes (default: today), which time to resolution censors
+    open cases at."""
     mapping = mapping or Mapping()
     path = Path(path)
     today = today or dt.date.today()
+    if as_of is not None:
+        if as_of > today:
+            raise BadParameter(f"--as-of {as_of.isoformat()} is after today ({today.isoformat()})")
+        today = as_of  # nothing in an export of that day can have been opened after it
     readers.detect_format(path)
     if not path.is_file():
         raise BadFile(f"{path}: not a readable file")
@@ -267,7 +283,7 @@ def ingest_file(
                     "WHERE len(problems) = 0",
                 )
                 file_sha = sha_future.result()
-                return _write(con, path, raw, mapping, file_sha, key, started, synthetic)
+                return _write(con, path, raw, mapping, file_sha, key, started, synthetic, today)
     except BaseException:
         if new_store:
             # A store that this refused file would have created is not left behind, empty (nor
@@ -278,7 +294,7 @@ def ingest_file(
         raise
 
 
-def _write(con, path, raw, mapping, file_sha, key, started, synthetic) -> LoadResult:
+def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of) -> LoadResult:
     source = str(path.resolve())
     now = dt.datetime.now()
     # The work tables (temp, so the store is not touched) are built before the transaction, under
@@ -344,9 +360,13 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic) -> LoadRe
         )
         con.execute(
             """
-            INSERT INTO loads VALUES ($load_id, $source, $sha, $bytes, $fmt, $mapping, $started,
-                $finished, $read, $inserted, $updated, $unchanged, $repeats, $quarantined,
-                $unmapped, $fallbacks, $version)
+            INSERT INTO loads BY NAME SELECT $load_id AS load_id, $source AS source_file,
+                $sha AS file_sha256, $bytes AS file_bytes, $fmt AS file_format,
+                $mapping AS mapping_file, $started AS started_at, $finished AS finished_at,
+                $read AS rows_read, $inserted AS inserted, $updated AS updated,
+                $unchanged AS unchanged, $repeats AS repeats, $quarantined AS quarantined,
+                $unmapped AS unmapped_categories, $fallbacks AS fx_fallbacks,
+                $version AS tool_version, $as_of AS as_of
             """,
             {
                 "load_id": load_id,
@@ -366,6 +386,7 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic) -> LoadRe
                 "unmapped": unmapped,
                 "fallbacks": fallbacks,
                 "version": __version__,
+                "as_of": as_of,
             },
         )
         marker = "contains_synthetic" if synthetic else "contains_real_data"

@@ -11,13 +11,7 @@ suppression, by any breakdown of :mod:`~analysis.metrics.breakdowns`, month or p
 :mod:`~analysis.metrics.definitions` (the source of docs/metrics.md).
 """
 
-from analysis.metrics.blocks import (
-    BLOCK_FIELDS,
-    block_frame,
-    change_vs_previous,
-    heatmap_frame,
-    monthly_series,
-)
+from analysis.metrics.blocks import BLOCK_FIELDS, block_frame, heatmap_frame
 from analysis.metrics.breakdowns import BREAKDOWNS, ORDER_VALUE_BANDS
 from analysis.metrics.definitions import (
     DEFINITIONS,
@@ -26,13 +20,23 @@ from analysis.metrics.definitions import (
     definitions_markdown,
     write_definitions,
 )
+from analysis.metrics.effects import adjusted_effects
 from analysis.metrics.notable import notable_cases
 from analysis.metrics.outcomes import outcome_metrics
 from analysis.metrics.params import Params
-from analysis.metrics.resolution import time_to_resolution
-from analysis.metrics.suppliers import supplier_watchlist
+from analysis.metrics.process import claim_window, funnel
+from analysis.metrics.resolution import cohorts, time_to_resolution
+from analysis.metrics.suppliers import observed_expected, supplier_comparison
+from analysis.metrics.trends import change_by, change_vs_previous, monthly_series
 
 __all__ = [
+    "adjusted_effects",
+    "change_by",
+    "claim_window",
+    "cohorts",
+    "funnel",
+    "observed_expected",
+    "supplier_comparison",
     "BLOCK_FIELDS",
     "BREAKDOWNS",
     "DEFINITIONS",
@@ -47,7 +51,6 @@ __all__ = [
     "monthly_series",
     "notable_cases",
     "outcome_metrics",
-    "supplier_watchlist",
     "time_to_resolution",
     "write_definitions",
 ]

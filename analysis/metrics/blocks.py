@@ -21,81 +21,60 @@ import pandas as pd
 
 from analysis.metrics import breakdowns as bd
 from analysis.metrics import stats
-from analysis.metrics.cases import as_date, bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.params import Params
-from analysis.metrics.periods import (
-    Period,
-    month_starts,
-    parse_period,
-    previous_period,
-    trailing_months,
-)
 from analysis.store import connect
 
-#: The block: every count, sum and median of a group, over the flags of sql/cases.sql.
-#: Rates, intervals and suppression are added by finish_blocks.
-BLOCK_AGGREGATES = """
-    count_if(opened_in) AS cases_opened,
-    count_if(closed_in) AS cases_closed,
-    count_if(closed_in AND is_decided) AS decided,
-    count_if(closed_in AND is_lapsed) AS lapsed,
-    count_if(closed_in AND outcome = 'withdrawn') AS withdrawn,
-    count_if(closed_in AND outcome = 'cancelled') AS cancelled,
-    count_if(closed_in AND outcome = 'out_of_coverage') AS out_of_coverage,
-    count_if(closed_in AND outcome = 'replacement') AS replacement,
-    count_if(closed_in AND is_monetary) AS monetary_decisions,
-    count_if(closed_in AND is_supplier_sided) AS supplier_sided,
-    coalesce(fsum(claim_usd) FILTER (WHERE closed_in AND is_monetary), 0) AS claimed_usd,
-    coalesce(fsum(refund_usd) FILTER (WHERE closed_in AND is_monetary), 0) AS refunded_usd,
-    median(refund_ratio) FILTER (WHERE closed_in AND is_monetary) AS refund_ratio_median,
-    count_if(closed_in AND is_lowball) AS lowball,
-    count_if(closed_in AND is_escalated) AS escalated,
-    median(days_to_close) FILTER (WHERE closed_in) AS median_days_to_close,
-    count_if(is_synthetic) AS synthetic_cases
-"""
+#: The block: every count, sum and median of a group, over the flags of sql/cases.sql, as
+#: (field, kind, aggregate). Rates, intervals and the small-group rule are added by finish_blocks.
+#: (The named outcome counts are the JSON contract's fields: those outcomes by slug.)
+_AGGREGATES = (
+    ("cases_opened", "count", "count_if(opened_in)"),
+    ("cases_closed", "count", "count_if(closed_in)"),
+    ("decided", "count", "count_if(closed_in AND is_decided)"),
+    ("lapsed", "count", "count_if(closed_in AND is_lapsed)"),
+    ("withdrawn", "count", "count_if(closed_in AND outcome = 'withdrawn')"),
+    ("cancelled", "count", "count_if(closed_in AND outcome = 'cancelled')"),
+    ("out_of_coverage", "count", "count_if(closed_in AND outcome = 'out_of_coverage')"),
+    ("replacement", "count", "count_if(closed_in AND outcome = 'replacement')"),
+    ("monetary_decisions", "count", "count_if(closed_in AND is_monetary)"),
+    ("supplier_sided", "count", "count_if(closed_in AND is_supplier_sided)"),
+    ("claimed_usd", "sum", "fsum(claim_usd) FILTER (WHERE closed_in AND is_monetary)"),
+    ("refunded_usd", "sum", "fsum(refund_usd) FILTER (WHERE closed_in AND is_monetary)"),
+    ("refund_ratio_median", "median", "median(refund_ratio) FILTER (WHERE closed_in AND is_monetary)"),
+    ("lowball", "count", "count_if(closed_in AND is_lowball)"),
+    ("escalated", "count", "count_if(closed_in AND is_escalated)"),
+    ("median_days_to_close", "median", "median(days_to_close) FILTER (WHERE closed_in)"),
+    ("synthetic_cases", "count", "count_if(is_synthetic)"),
+    ("money_back", "count", "count_if(closed_in AND buyer_outcome = 'money_back')"),
+    ("token", "count", "count_if(closed_in AND buyer_outcome = 'token')"),
+    ("nothing", "count", "count_if(closed_in AND buyer_outcome = 'nothing')"),
+    ("buyer_lost", "count",
+     "count_if(closed_in AND (buyer_outcome IN ('token', 'nothing') OR is_buyer_loss_lapse))"),
+    ("buyer_lost_base", "count", "count_if(closed_in AND (is_decided OR is_buyer_loss_lapse))"),
+    ("claimed_usd_closed", "sum", "fsum(claim_usd) FILTER (WHERE closed_in)"),
+    ("refunded_usd_closed", "sum", "fsum(refund_usd) FILTER (WHERE closed_in AND is_monetary)"),
+)  # fmt: skip
+BLOCK_AGGREGATES = ",\n".join(
+    f"    {'coalesce(' + sql + ', 0)' if kind == 'sum' else sql} AS {name}"
+    for name, kind, sql in _AGGREGATES
+)
+COUNT_FIELDS = tuple(name for name, kind, _ in _AGGREGATES if kind == "count")
+SUM_FIELDS = tuple(name for name, kind, _ in _AGGREGATES if kind == "sum")
+_MEDIAN_FIELDS = tuple(name for name, kind, _ in _AGGREGATES if kind == "median")
 
-#: The fields of a block, in output order.
+#: The fields of a block, in output order (the JSON contract).
 BLOCK_FIELDS = (
-    "cases_opened",
-    "cases_closed",
-    "decided",
-    "lapsed",
-    "withdrawn",
-    "cancelled",
-    "out_of_coverage",
-    "replacement",
-    "monetary_decisions",
-    "supplier_sided",
-    "supplier_sided_rate",
-    "supplier_sided_ci_low",
-    "supplier_sided_ci_high",
-    "claimed_usd",
-    "refunded_usd",
-    "refund_ratio_pooled",
-    "refund_ratio_median",
-    "lowball",
-    "escalated",
-    "escalation_rate",
-    "median_days_to_close",
-    "suppressed",
-)
-COUNT_FIELDS = (
-    "cases_opened",
-    "cases_closed",
-    "decided",
-    "lapsed",
-    "withdrawn",
-    "cancelled",
-    "out_of_coverage",
-    "replacement",
-    "monetary_decisions",
-    "supplier_sided",
-    "lowball",
-    "escalated",
-    "synthetic_cases",
-)
-SUM_FIELDS = ("claimed_usd", "refunded_usd")
-#: Everything that is nulled in a suppressed group.
+    "cases_opened", "cases_closed", "decided", "lapsed", "withdrawn", "cancelled",
+    "out_of_coverage", "replacement", "monetary_decisions", "supplier_sided",
+    "supplier_sided_rate", "supplier_sided_ci_low", "supplier_sided_ci_high",
+    "claimed_usd", "refunded_usd", "refund_ratio_pooled", "refund_ratio_median", "lowball",
+    "escalated", "escalation_rate", "median_days_to_close", "suppressed", "few_cases",
+    "money_back", "token", "nothing", "buyer_lost", "buyer_lost_base", "buyer_lost_rate",
+    "buyer_lost_ci_low", "buyer_lost_ci_high", "claimed_usd_closed", "refunded_usd_closed",
+    "refund_ratio_closed",
+)  # fmt: skip
+#: Everything withheld in a group with fewer than min_n_rate decided cases.
 SUPPRESSIBLE = (
     "supplier_sided_rate",
     "supplier_sided_ci_low",
@@ -104,7 +83,14 @@ SUPPRESSIBLE = (
     "refund_ratio_median",
     "escalation_rate",
     "median_days_to_close",
+    "refund_ratio_closed",
 )
+#: The rates with a Wilson interval: (rate, numerator, denominator).
+_WILSON_RATES = (
+    ("supplier_sided_rate", "supplier_sided", "decided"),
+    ("buyer_lost_rate", "buyer_lost", "buyer_lost_base"),
+)
+
 
 _KEYED = "SELECT {keys}* FROM period_cases"
 # A case counts as intake in the bucket of its opened_date and as an outcome in the bucket of its
@@ -176,8 +162,8 @@ def empty_blocks(index: pd.Index) -> pd.DataFrame:
         frame[name] = 0
     for name in SUM_FIELDS:
         frame[name] = 0.0
-    frame["refund_ratio_median"] = np.nan
-    frame["median_days_to_close"] = np.nan
+    for name in _MEDIAN_FIELDS:
+        frame[name] = np.nan
     return frame
 
 
@@ -188,23 +174,34 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 
 
 def finish_blocks(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Add rates, Wilson intervals and suppression to raw blocks (one definition for all)."""
+    """Add rates, Wilson intervals and the small-group rule to raw blocks (one definition).
+
+    A group's rates are shown from ``min_n_rate`` decided cases (below: ``suppressed``, only its
+    counts and sums); from ``min_n_rate`` to ``min_n`` they are marked ``few_cases``. The
+    buyer-lost rate follows the same rule on its own denominator.
+    """
     frame = raw.copy()
     for name in COUNT_FIELDS:
         frame[name] = frame[name].fillna(0).astype("int64")
     for name in SUM_FIELDS:
         frame[name] = frame[name].fillna(0).astype(float)
-    frame["supplier_sided_rate"] = _ratio(frame["supplier_sided"], frame["decided"])
-    low, high = stats.wilson_many(frame["supplier_sided"], frame["decided"], params.confidence)
-    frame["supplier_sided_ci_low"] = low
-    frame["supplier_sided_ci_high"] = high
+    for name in _MEDIAN_FIELDS:
+        frame[name] = frame[name].astype(float)
+    for rate, numerator, denominator in _WILSON_RATES:
+        frame[rate] = _ratio(frame[numerator], frame[denominator])
+        low, high = stats.wilson_many(frame[numerator], frame[denominator], params.confidence)
+        frame[rate.replace("_rate", "_ci_low")] = low
+        frame[rate.replace("_rate", "_ci_high")] = high
     frame["refund_ratio_pooled"] = _ratio(frame["refunded_usd"], frame["claimed_usd"])
-    frame["refund_ratio_median"] = frame["refund_ratio_median"].astype(float)
+    frame["refund_ratio_closed"] = _ratio(frame["refunded_usd_closed"], frame["claimed_usd_closed"])
     frame["escalation_rate"] = _ratio(frame["escalated"], frame["cases_closed"])
-    frame["median_days_to_close"] = frame["median_days_to_close"].astype(float)
-    frame["suppressed"] = frame["decided"] < params.min_n
+    frame["suppressed"] = frame["decided"] < params.min_n_rate
+    frame["few_cases"] = ~frame["suppressed"] & (frame["decided"] < params.min_n)
     for name in SUPPRESSIBLE:
         frame[name] = frame[name].mask(frame["suppressed"])
+    lost_withheld = frame["buyer_lost_base"] < params.min_n_rate
+    for name in ("buyer_lost_rate", "buyer_lost_ci_low", "buyer_lost_ci_high"):
+        frame[name] = frame[name].mask(lost_withheld)
     return frame
 
 
@@ -299,139 +296,6 @@ def heatmap_frame(
         "supplier_sided_ci_low",
         "supplier_sided_ci_high",
         "suppressed",
+        "few_cases",
     ]
     return frame[columns].sort_values(["category", "claim_type"]).reset_index(drop=True)
-
-
-def monthly_series(
-    db: Path | str,
-    end: date | str,
-    months: int = 12,
-    params: Params | None = None,
-    category: str | None = None,
-) -> pd.DataFrame:
-    """One row per calendar month for the ``months`` months up to the one containing ``end``.
-
-    Outcome fields count the cases closed in the month, ``cases_opened`` those opened in it.
-    Nothing after ``end`` counts: when ``end`` is not a month's last day the last month is
-    partial (``complete`` False). Columns: month ('YYYY-MM'), month_start, month_end,
-    complete, then every block field (with ``suppressed`` per month).
-    """
-    params = params or Params()
-    end = as_date(end, "end")
-    window = trailing_months(end, months)
-    start = window.start
-    with connect(db) as con:
-        check_category(con, category)
-        raw = grouped_blocks(
-            con,
-            bind(start, end, params, category),
-            (),
-            [()],
-            bucket="date_trunc('month', {d})",
-        )
-    firsts = month_starts(start, end)
-    raw["bucket"] = pd.to_datetime(raw["bucket"]).dt.date
-    raw = raw.set_index("bucket").reindex(firsts)
-    missing = raw["cases_opened"].isna()
-    raw.loc[missing, list(COUNT_FIELDS) + list(SUM_FIELDS)] = 0
-    frame = finish_blocks(raw, params).reset_index(names="month_start")
-    frame["month_end"] = [trailing_months(d, 1).end for d in frame["month_start"]]
-    frame["complete"] = frame["month_end"] <= end
-    frame["month_end"] = [min(d, end) for d in frame["month_end"]]
-    frame.insert(0, "month", [d.strftime("%Y-%m") for d in frame["month_start"]])
-    return frame[["month", "month_start", "month_end", "complete", *BLOCK_FIELDS]]
-
-
-#: change_vs_previous: (metric, numerator, denominator) for the proportions that get a test.
-_TESTED = {
-    "supplier_sided_rate": ("supplier_sided", "decided"),
-    "escalation_rate": ("escalated", "cases_closed"),
-}
-_COMPARED = (
-    "supplier_sided_rate",
-    "refund_ratio_pooled",
-    "refund_ratio_median",
-    "escalation_rate",
-    "median_days_to_close",
-    "decided",
-    "cases_closed",
-    "cases_opened",
-    "lapsed",
-    "lowball",
-)
-
-
-def change_vs_previous(
-    db: Path | str,
-    period: Period | str,
-    params: Params | None = None,
-    category: str | None = None,
-) -> pd.DataFrame:
-    """The period against the previous one (:func:`analysis.periods.previous_period`).
-
-    One row per metric: current, previous, difference (current - previous), p_value (pooled
-    two-proportion z-test, for supplier_sided_rate and escalation_rate only), ``flagged`` (True
-    only when neither period is suppressed and p < 1 - confidence), current_n / previous_n (the
-    test's denominators) and ``comparable`` (neither period suppressed). ``attrs`` hold the two
-    periods' labels and dates.
-    """
-    params = params or Params()
-    current = period if isinstance(period, Period) else parse_period(period)
-    previous = previous_period(current)
-    with connect(db) as con:
-        check_category(con, category)
-        bound = bind(previous.start, current.end, params, category) | {"split": current.start}
-        raw = grouped_blocks(
-            con,
-            bound,
-            (),
-            [()],
-            bucket="CASE WHEN {d} >= $split THEN 'current' ELSE 'previous' END",
-        )
-    raw = raw.set_index("bucket").reindex(["current", "previous"])
-    missing = raw["cases_opened"].isna()
-    raw.loc[missing, list(COUNT_FIELDS) + list(SUM_FIELDS)] = 0
-    blocks = finish_blocks(raw, params)
-    cur, prev = blocks.loc["current"], blocks.loc["previous"]
-    comparable = not cur["suppressed"] and not prev["suppressed"]
-    rows = []
-    for metric in _COMPARED:
-        now, before = json_value(cur[metric]), json_value(prev[metric])
-        row = {
-            "metric": metric,
-            "current": now,
-            "previous": before,
-            "difference": None if now is None or before is None else now - before,
-            "p_value": None,
-            "flagged": False,
-            "current_n": None,
-            "previous_n": None,
-            "comparable": comparable if metric in SUPPRESSIBLE else True,
-        }
-        if metric in _TESTED:
-            k_name, n_name = _TESTED[metric]
-            row["current_n"], row["previous_n"] = int(cur[n_name]), int(prev[n_name])
-            if comparable:
-                test = stats.two_proportion_test(
-                    int(cur[k_name]), int(cur[n_name]), int(prev[k_name]), int(prev[n_name])
-                )
-                row["p_value"] = test["p_value"]
-                row["flagged"] = (
-                    test["p_value"] is not None and test["p_value"] < 1 - params.confidence
-                )
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    for column in ("current_n", "previous_n"):
-        frame[column] = frame[column].astype("Int64")
-    frame.attrs.update(
-        current=current.label,
-        previous=previous.label,
-        current_start=current.start.isoformat(),
-        current_end=current.end.isoformat(),
-        previous_start=previous.start.isoformat(),
-        previous_end=previous.end.isoformat(),
-        current_suppressed=bool(cur["suppressed"]),
-        previous_suppressed=bool(prev["suppressed"]),
-    )
-    return frame

@@ -12,7 +12,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from analysis import sqlfiles, vocab
+from analysis import settings, sqlfiles, vocab
 from analysis.errors import BadParameter
 from analysis.metrics.params import Params, decimal_text
 from analysis.metrics.periods import parse_date
@@ -46,6 +46,7 @@ def bind(start: date, end: date, params: Params, category: str | None) -> dict:
         "category": category,
         "threshold": decimal_text(params.threshold),
         "lowball": decimal_text(params.lowball),
+        "claim_window": settings.CLAIM_WINDOW_DAYS,
         **vocab.vocabulary().outcome_classes(),
     }
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFINITIONS_VERSION = "1"
+from analysis import settings as S
+
+DEFINITIONS_VERSION = "2"
+
+
+def _pct(level: float) -> str:
+    """0.95 -> '95%', 0.998 -> '99.8%'."""
+    return f"{100 * level:g}%"
+
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
@@ -19,41 +27,73 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "opened_date falls in it. A case opened in one period and closed in a later one is "
         "intake in the first and an outcome in the second.",
     ),
+    (
+        "trailing_window",
+        f"The trailing {S.TRAILING_MONTHS} months of a report: the {S.TRAILING_MONTHS} whole calendar months ending with the "
+        "month of the period's last day. Breakdowns are shown for the period and for the "
+        "trailing window side by side; the trend, the supplier comparison and the adjusted "
+        "effects use the trailing window.",
+    ),
     ("cases_opened", "Cases whose opened_date falls in the period, whatever their outcome now."),
     (
         "cases_closed",
-        "Cases with a final outcome (anything but open) whose closed_date falls in the period.",
+        "Cases with a final outcome (every outcome of data/reference/outcomes.csv marked final: "
+        "all but open) whose closed_date falls in the period.",
     ),
     (
         "decided",
-        "Closed cases with a decision on the claim: full_refund, partial_refund, no_refund or "
-        "replacement. Withdrawn, cancelled and out_of_coverage cases are not decided.",
+        "Closed cases with a decision on the claim (outcomes marked decided: full_refund, "
+        "partial_refund, no_refund, replacement). Withdrawn, cancelled and out_of_coverage cases "
+        "are not decided.",
     ),
     (
         "lapsed",
-        "Closed cases that ended without a decision: withdrawn by the buyer, cancelled (missing "
-        "evidence or no response) or out_of_coverage. Reported in total and one by one "
-        "(withdrawn, cancelled, out_of_coverage), because procedural closures are part of the "
-        "story; they are in no rate's denominator except escalation_rate's.",
+        "Closed cases that ended without a decision (final, not decided): withdrawn by the "
+        "buyer, cancelled (missing evidence or no response) or out_of_coverage. Reported in "
+        "total and one by one, because procedural closures are part of the story.",
     ),
     ("replacement", "Decided cases settled by replacing the goods; no money changes hands."),
     (
         "monetary_decisions",
-        "Decided cases whose outcome is about money: full_refund, partial_refund or no_refund "
-        "(decided minus replacement). Every money figure uses these cases only.",
+        "Decided cases whose outcome is about money (outcomes marked monetary: full_refund, "
+        "partial_refund, no_refund; decided minus replacement). Every money figure uses these "
+        "cases only, unless it says otherwise.",
     ),
     (
         "supplier_sided",
-        "Monetary decisions whose refund is below threshold x claim [threshold 0.10], compared "
+        f"Monetary decisions whose refund is below threshold x claim [default {S.THRESHOLD:g}], compared "
         "on the case's original amounts in exact decimal arithmetic (refund and claim share one "
         "currency and one exchange rate, so this equals refund_usd < threshold x claim_usd). "
         "Every no_refund counts; a refund exactly at threshold x claim does not.",
     ),
     (
         "supplier_sided_rate",
-        "supplier_sided / decided, with a Wilson score interval [95%] in supplier_sided_ci_low "
+        f"supplier_sided / decided, with a Wilson score interval [{_pct(S.CONFIDENCE)}] in supplier_sided_ci_low "
         "and supplier_sided_ci_high. Replacements are in the denominator (decided, and not on "
         "the supplier's side); lapsed and open cases are not.",
+    ),
+    (
+        "buyer_outcomes",
+        "Every closed case by what the buyer came away with: money_back (a refund of at least "
+        "threshold x claim), token (a refund above 0 and below threshold x claim), nothing (a "
+        "refund of 0, every no_refund), and, where no money was decided, the outcome itself: "
+        "replacement, cancelled, out_of_coverage, withdrawn. token + nothing = supplier_sided.",
+    ),
+    (
+        "buyer_lost_rate",
+        "(token + nothing + cancelled + out_of_coverage) / (cases_closed - withdrawn), with a "
+        "Wilson interval: how often a buyer who did not withdraw came away with nothing or a "
+        "token. Cancelled and out-of-coverage cases are $0 for the buyer, and weak claims are "
+        "the ones that lapse, so leaving them out understates how often buyers get nothing. "
+        "The lapses counted are the outcomes marked buyer_loss in outcomes.csv.",
+    ),
+    (
+        "sensitivity",
+        "The supplier-sided rate at thresholds of "
+        f"{', '.join(_pct(t) for t in S.SENSITIVITY_THRESHOLDS)} of the claim, each without and "
+        "with the cancelled and out-of-coverage cases counted as buyer losses (in numerator and "
+        "denominator), with Wilson intervals: how much the headline depends on where the line is "
+        "drawn.",
     ),
     ("claimed_usd", "Sum of claim_usd over monetary decisions."),
     ("refunded_usd", "Sum of refund_usd over monetary decisions."),
@@ -63,6 +103,12 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "that came back. Large claims weigh more.",
     ),
     (
+        "refund_ratio_closed",
+        "Refunds over the claims of every closed case (lapsed and replaced cases count with "
+        "nothing back in money): of all the money claimed in the period's closed cases, the "
+        "share that came back.",
+    ),
+    (
         "refund_ratio_median",
         "The median over monetary decisions of refund_amount / claim_amount: the typical "
         "case's share, each case weighing the same (the mean of the two middle values when "
@@ -70,10 +116,10 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "lowball",
-        "Monetary decisions with 0 < refund < lowball x claim [lowball 0.05], like $150 on a "
+        f"Monetary decisions with 0 < refund < lowball x claim [default {S.LOWBALL:g}], like $150 on a "
         "$10,000 claim. A refund of 0 is a refusal, not a lowball; a refund exactly at "
         "lowball x claim is not a lowball. With the default thresholds every lowball is also "
-        "supplier-sided.",
+        "supplier-sided (and counted once there).",
     ),
     ("escalated", "Closed cases that have an escalated_date (escalated to the platform)."),
     (
@@ -87,33 +133,95 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "(every final outcome). It cannot see cases still open; time_to_resolution can.",
     ),
     (
-        "suppressed",
-        "A group with fewer than min_n decided cases [30] is suppressed: its counts and sums "
-        "stay, and every rate, ratio, interval and median in it is null.",
+        "few_cases",
+        f"A group's rates are shown with their interval from min_n_rate decided cases [default {S.MIN_N_RATE}]; from "
+        f"min_n_rate up to min_n [default {S.MIN_N}] they are marked 'few cases' (the interval shows how little "
+        "they pin down); below min_n_rate only the group's counts and sums are shown "
+        "(suppressed: every rate, ratio, interval and median null). The buyer-lost rate follows "
+        "the same rule on its own denominator; time to resolution on the cases opened.",
     ),
     (
         "change_vs_previous",
         "A period is compared with the one just before it: the previous calendar month, quarter "
-        "or year, or for any other range the same number of days immediately before. For "
-        "supplier_sided_rate and escalation_rate a pooled two-proportion z-test gives a "
-        "p-value; a change is flagged only when neither period is suppressed and p < 1 - "
-        "confidence [0.05]. Counts, money ratios and medians show the difference, untested.",
+        "or year, or for any other range the same number of days immediately before. Each rate "
+        "gets a pooled two-proportion z-test and the difference's interval (Newcombe's "
+        f"method); the pooled refund ratio gets a bootstrap interval ({S.BOOTSTRAP_RESAMPLES:,} resamples of the "
+        "cases, seeded). A rate is compared only when both periods have min_n_rate decided "
+        f"cases. A change is called significant only when p < 1 - confidence [{1 - S.CONFIDENCE:.2g}]; otherwise "
+        "it is 'not shown by these data', never 'no change': the interval says how large a "
+        "change the data cannot rule out.",
+    ),
+    (
+        "change_by",
+        "The change of the supplier-sided rate group by group (e.g. by category). Testing many "
+        "groups at once finds some 'significant' by chance, so the p-values are adjusted with "
+        "the Benjamini-Hochberg procedure over the groups tested, and a group's change is "
+        "called significant only when its adjusted p-value is below 1 - confidence.",
+    ),
+    (
+        "p_chart",
+        "The monthly supplier-sided rate against the trailing window's pooled rate p0 "
+        f"(supplier-sided / decided over the {S.TRAILING_MONTHS} months) with {S.P_CHART_SIGMA}-sigma limits for each month's "
+        f"number of decided cases n: p0 +- {S.P_CHART_SIGMA} sqrt(p0 (1 - p0) / n). A month outside the limits "
+        "is more than month-to-month chance.",
     ),
     (
         "time_to_resolution",
         "A Kaplan-Meier curve of the share of cases still open after t days, over the cases "
-        "OPENED in the period. A case closed (any final outcome) by the period's end counts as "
-        "resolved after closed_date - opened_date days; a case still open, or closed only "
-        "after the period's end, is censored at end - opened_date days, so slow open cases "
-        "are not left out. The median is the first day the curve reaches 0.5 or below, with "
-        "a 95% interval (Brookmeyer-Crowley, log-log scale); it is null when not reached, "
-        "and for a group with fewer than min_n cases opened [30].",
+        "OPENED in the period. A case closed (any final outcome) by the store's as-of date "
+        "counts as resolved after closed_date - opened_date days; a case still open then is "
+        "censored at as_of - opened_date days, so slow cases are followed for as long as the "
+        f"data allow, not cut at the period's end. The curve stops where fewer than {S.KM_MIN_AT_RISK} cases are "
+        "still at risk. The median is the first day the curve reaches 0.5 or below; its interval "
+        f"is where the {_pct(S.CONFIDENCE)} band reaches 0.5 (lower and upper band), which on whole days always "
+        "holds the median; 'not reached' when more than half are still open where the curve "
+        "stops.",
     ),
     (
-        "supplier_watchlist",
-        "Suppliers with at least min_cases [2] monetary decisions closed in the trailing 12 "
-        "months that were supplier-sided or lowball (a case counts once), sorted by "
-        "supplier_sided + lowball, highest first.",
+        "as_of",
+        "The day the store's data describe: the latest load's export date (ingest --as-of), "
+        "else the day it was loaded. Cases open in the store are open as of that day.",
+    ),
+    (
+        "cohorts",
+        f"For each of the trailing {S.TRAILING_MONTHS} opening months, the share of its cases still open, decided "
+        "for the buyer (decided, not supplier-sided), decided for the supplier (supplier-sided) "
+        "and lapsed, as of the as-of date; the four add up to the cases opened.",
+    ),
+    (
+        "supplier_comparison",
+        "Each supplier's observed supplier-sided decisions O against the number expected for "
+        "its case mix, E = the sum over its decided cases of the supplier-sided rate of the "
+        "case's stratum (category x claim type, over all decided cases of the range). "
+        "oe_ratio = O / E (above 1: worse than its cases predict), with the exact (Garwood) "
+        f"Poisson interval of O divided by E [{_pct(S.CONFIDENCE)}]. flag = 'high' when the {_pct(S.FLAG_CONFIDENCE)} interval lies "
+        "wholly above 1, 'low' when wholly below, else none. Only suppliers with at least "
+        f"min_n_named decided cases [default {S.MIN_N_NAMED}] are named; the others are counted, never listed or "
+        "ranked. A lowball is one supplier-sided case.",
+    ),
+    (
+        "adjusted_effects",
+        "A logistic regression of supplier-sided over the decided cases of the range, on claim "
+        "type, category, an inspection report in the evidence, the number of other evidence "
+        "kinds, escalation and the order-value band, with standard errors clustered by "
+        "supplier. Each term is an adjusted odds ratio (above 1: the characteristic goes with "
+        f"more supplier-sided outcomes, the others held equal) with its {_pct(S.CONFIDENCE)} interval and p-value, "
+        f"beside the raw odds ratio of the same comparison. Fitted only from {S.MODEL_MIN_CASES} decided cases "
+        f"and {S.MODEL_EVENTS_PER_PARAMETER} cases of the rarer outcome per parameter; levels with too few cases or all one "
+        "way are merged (or left out) and said so. Associations in observational data, not "
+        "proof of cause.",
+    ),
+    (
+        "funnel",
+        "The path of the period's closed cases, by claim type: closed without escalation "
+        "(negotiated when decided), escalated, decided by the platform (decided_by platform), "
+        "and how those ended for the buyer or the supplier; lapsed cases at any step.",
+    ),
+    (
+        "claim_window",
+        f"Cases opened more than {S.CLAIM_WINDOW_DAYS} days after the buyer confirmed receipt (received_date), "
+        "Trade Assurance's claim window, and how they ended; cases without a received_date are "
+        "'not recorded'.",
     ),
     (
         "usd",

@@ -1,4 +1,4 @@
-"""``ta-outcomes metrics``: the metrics of one period as the JSON contract, and as a table."""
+"""``ta-outcomes metrics``: the metrics of one period as the JSON contract."""
 
 from __future__ import annotations
 
@@ -7,11 +7,64 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import settings
+from analysis.metrics import effects, provenance, stats, suppliers
 from analysis.metrics.blocks import block_dict, empty_blocks, finish_blocks, grouped_blocks
-from analysis.metrics.cases import bind, check_category, window
+from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.definitions import DEFINITIONS_VERSION
-from analysis.metrics.params import Params
+from analysis.metrics.params import Params, decimal_text
 from analysis.store import connect
+
+#: The buyer-outcome kinds the contract always lists (others appear when the vocabulary has them).
+BUYER_OUTCOMES = (
+    "money_back", "token", "nothing", "replacement", "cancelled", "out_of_coverage", "withdrawn",
+)  # fmt: skip
+
+_BUYER_OUTCOMES = """
+    WITH period_cases AS ({period_cases})
+    SELECT buyer_outcome, count(*) AS cases FROM period_cases
+    WHERE closed_in GROUP BY ALL ORDER BY ALL
+"""
+_SENSITIVITY = """
+    WITH period_cases AS ({period_cases})
+    SELECT t.threshold,
+        count_if(closed_in AND is_monetary AND CAST(refund_amount AS DECIMAL(20, 2))
+                 < CAST(t.threshold AS DECIMAL(20, 12)) * CAST(claim_amount AS DECIMAL(20, 2)))
+            AS supplier_sided,
+        count_if(closed_in AND is_decided) AS decided,
+        count_if(closed_in AND is_buyer_loss_lapse) AS buyer_loss_lapsed
+    FROM period_cases, unnest($thresholds) AS t(threshold)
+    GROUP BY t.threshold ORDER BY CAST(t.threshold AS DOUBLE)
+"""
+
+
+def buyer_outcomes(con, bound: dict) -> dict[str, int]:
+    """What the buyers of the window's closed cases came away with, by kind (every kind listed)."""
+    rows = con.execute(compose(_BUYER_OUTCOMES, period_cases=period_cases_sql()), bound).fetchall()
+    counts = dict.fromkeys(BUYER_OUTCOMES, 0)
+    counts.update({kind: int(n) for kind, n in rows if kind is not None})
+    return counts
+
+
+def sensitivity(con, bound: dict, confidence: float) -> list[dict]:
+    """The supplier-sided rate at SENSITIVITY_THRESHOLDS, without and with the lapses that cost
+    the buyer (cancelled, out of coverage) counted as losses, with Wilson intervals."""
+    thresholds = [decimal_text(t) for t in settings.SENSITIVITY_THRESHOLDS]
+    query = compose(_SENSITIVITY, period_cases=period_cases_sql())
+    rows = con.execute(query, bound | {"thresholds": thresholds}).fetchall()
+    out = []
+    for threshold, sided, decided, lapses in rows:
+        for counted in (False, True):
+            numerator = sided + (lapses if counted else 0)
+            denominator = decided + (lapses if counted else 0)
+            low, high = stats.wilson(numerator, denominator, confidence)
+            out.append({
+                "threshold": float(threshold), "lapsed_counted": counted,
+                "supplier_sided": int(numerator), "denominator": int(denominator),
+                "rate": numerator / denominator if denominator else None,
+                "ci_low": low, "ci_high": high,
+            })  # fmt: skip
+    return out
 
 
 def outcome_metrics(
@@ -24,20 +77,24 @@ def outcome_metrics(
     """The metrics of one period as the JSON contract of ``ta-outcomes metrics``.
 
     Keys: ``start``, ``end`` (ISO), ``category`` (the filter or None), ``params``,
-    ``definitions_version``, ``synthetic_cases`` (cases of the window made by the demo),
-    ``overall`` (a block), ``by_category`` and ``by_claim_type`` (blocks keyed by slug, every
-    slug with a case opened or closed in the period). A block holds :data:`BLOCK_FIELDS`.
+    ``definitions_version``, ``synthetic`` (the window holds demo cases) and ``synthetic_cases``,
+    ``as_of`` (the day the store's data describe), ``overall`` (a block), ``by_category`` and
+    ``by_claim_type`` (blocks keyed by slug, every slug with a case opened or closed in the
+    period), ``buyer_outcomes`` (the closed cases by what the buyer came away with),
+    ``sensitivity`` (the supplier-sided rate at other thresholds, with and without lapses),
+    ``supplier_comparison`` (the named suppliers' O/E) and ``adjusted_effects`` (the model's
+    odds ratios, or ``{"not_fitted": reason}``). A block holds :data:`BLOCK_FIELDS`.
     """
     params = params or Params()
     start, end = window(start, end)
+    bound = bind(start, end, params, category)
     with connect(db) as con:
         check_category(con, category)
         raw = grouped_blocks(
-            con,
-            bind(start, end, params, category),
-            ("category", "claim_type"),
-            [(), ("category",), ("claim_type",)],
+            con, bound, ("category", "claim_type"), [(), ("category",), ("claim_type",)]
         )
+        kinds = buyer_outcomes(con, bound)
+        sensitivity_rows = sensitivity(con, bound, params.confidence)
     frame = finish_blocks(raw, params)
     # GROUPING(category, claim_type): 3 = neither (overall), 1 = by category, 2 = by claim type.
     overall = frame[frame["grouping_id"] == 3]
@@ -48,16 +105,57 @@ def outcome_metrics(
     )
     by_category = frame[frame["grouping_id"] == 1].sort_values("key_category")
     by_claim_type = frame[frame["grouping_id"] == 2].sort_values("key_claim_type")
+    as_of = provenance.as_of(db)
+    synthetic = bool(overall_row["synthetic_cases"]) or (
+        not overall_row["cases_opened"] and not overall_row["cases_closed"]
+        and provenance.store_facts(db)["synthetic"]
+    )  # fmt: skip
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
         "category": category,
         "params": params.as_dict(),
         "definitions_version": DEFINITIONS_VERSION,
+        "synthetic": synthetic,
         "synthetic_cases": int(overall_row["synthetic_cases"]),
+        "as_of": as_of.isoformat() if as_of else None,
         "overall": block_dict(overall_row),
         "by_category": {row["key_category"]: block_dict(row) for _, row in by_category.iterrows()},
         "by_claim_type": {
             row["key_claim_type"]: block_dict(row) for _, row in by_claim_type.iterrows()
         },
+        "buyer_outcomes": kinds,
+        "sensitivity": sensitivity_rows,
+        "supplier_comparison": suppliers.supplier_comparison(db, start, end, params, category),
+        "adjusted_effects": effects.adjusted_effects(db, start, end, params, category).contract(),
     }
+
+
+def buyer_outcome_counts(
+    db: Path | str,
+    start: date | str,
+    end: date | str,
+    params: Params | None = None,
+    category: str | None = None,
+) -> dict[str, int]:
+    """:func:`buyer_outcomes` of the cases closed in [start, end]."""
+    params = params or Params()
+    start, end = window(start, end)
+    with connect(db) as con:
+        check_category(con, category)
+        return buyer_outcomes(con, bind(start, end, params, category))
+
+
+def sensitivity_table(
+    db: Path | str,
+    start: date | str,
+    end: date | str,
+    params: Params | None = None,
+    category: str | None = None,
+) -> list[dict]:
+    """:func:`sensitivity` of the cases closed in [start, end]."""
+    params = params or Params()
+    start, end = window(start, end)
+    with connect(db) as con:
+        check_category(con, category)
+        return sensitivity(con, bind(start, end, params, category), params.confidence)

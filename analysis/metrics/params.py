@@ -39,8 +39,11 @@ class Params:
 
     threshold: float = settings.THRESHOLD  # supplier-sided: refund < threshold x claim
     lowball: float = settings.LOWBALL  # lowball: 0 < refund < lowball x claim
-    min_n: int = settings.MIN_N  # groups with fewer decided cases are suppressed
+    min_n: int = settings.MIN_N  # a rate on fewer decided cases is marked "few cases"
     confidence: float = settings.CONFIDENCE  # interval coverage and test level
+    #: a rate is shown from this many decided cases (default: MIN_N_RATE, or min_n if lower)
+    min_n_rate: int | None = None
+    min_n_named: int = settings.MIN_N_NAMED  # a supplier is named from this many decided cases
 
     def __post_init__(self) -> None:
         # Values from papermill or the command line may arrive as text; accept and normalise.
@@ -55,7 +58,19 @@ class Params:
                 f"confidence must be between 0 and 1 (exclusive), got {confidence:g}"
             )
         object.__setattr__(self, "confidence", confidence)
-        object.__setattr__(self, "min_n", _whole("min_n", self.min_n))
+        if self.min_n_rate is None or (
+            isinstance(self.min_n_rate, str) and not self.min_n_rate.strip()
+        ):
+            object.__setattr__(
+                self, "min_n_rate", min(settings.MIN_N_RATE, _whole("min_n", self.min_n))
+            )
+        for name in ("min_n", "min_n_rate", "min_n_named"):
+            object.__setattr__(self, name, _whole(name, getattr(self, name)))
+        if self.min_n_rate > self.min_n:
+            raise BadParameter(
+                f"min_n_rate ({self.min_n_rate}) must not be above min_n ({self.min_n}): rates "
+                "are shown from min_n_rate decided cases and marked 'few cases' below min_n"
+            )
 
     def as_dict(self) -> dict:
         """The parameters as a JSON-ready dict."""

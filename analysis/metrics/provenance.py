@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 
@@ -85,6 +86,21 @@ def store_facts(db: str | Path) -> dict:
         "categories": list(row[2] or []),
         "meta": meta,
     }
+
+
+def as_of(db: str | Path) -> date | None:
+    """The day the store's data describe: the latest load's as-of date (the export's date given
+    with ``ingest --as-of``, else the day it was loaded); None for a store without loads."""
+    with connect(db) as con:
+        columns = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'loads'"
+        ).fetchall()}  # fmt: skip
+        day = (
+            "coalesce(as_of, CAST(finished_at AS DATE))"
+            if "as_of" in columns
+            else "CAST(finished_at AS DATE)"
+        )
+        return con.execute(f"SELECT max({day}) FROM loads").fetchone()[0]  # noqa: S608 (fixed text)
 
 
 def git_describe() -> str:

@@ -11,9 +11,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 from statsmodels.duration.survfunc import SurvfuncRight
-from statsmodels.stats.proportion import proportion_confint, proportions_ztest
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+    proportions_ztest,
+)
 
 from analysis.errors import BadParameter
 
@@ -85,23 +90,28 @@ def _finite_or_none(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def kaplan_meier(durations, events, confidence: float = 0.95) -> dict:
+def kaplan_meier(durations, events, confidence: float = 0.95, min_at_risk: int = 0) -> dict:
     """Kaplan-Meier estimate of the survival function ("still open after t days").
 
     ``durations``: days from opening to closure (event) or to the censoring date;
     ``events``: True where the case closed, False where it is censored (still open).
+    ``min_at_risk``: the curve stops before the first day with fewer cases at risk than this
+    (the estimate beyond rests on a handful of cases: one closure there moves it by a lot).
 
     Returns a dict:
 
-    - ``curve``: DataFrame [days, survival, ci_low, ci_high], one row per day on which a case
-      closed (plus a first row at day 0 with survival 1 when nothing closed on day 0); the
+    - ``curve``: DataFrame [days, survival, ci_low, ci_high, at_risk], one row per day on which a
+      case closed (plus a first row at day 0 with survival 1 when nothing closed on day 0); the
       survival holds from that day until the next row. Pointwise intervals use statsmodels'
-      Greenwood standard error on the log(-log) scale, the same transform as the median's.
-    - ``median``: the smallest day t with S(t) <= 0.5 (None when the curve never gets there:
-      more than half the cases are still open at the end of follow-up).
-    - ``median_ci_low`` / ``median_ci_high``: statsmodels ``quantile_ci`` (inverted tests on the
-      log(-log) scale, Brookmeyer-Crowley); ``median_ci_high`` is None when not reached.
-    - ``n`` (cases), ``events`` (closures), ``censored``.
+      Greenwood standard error on the log(-log) scale.
+    - ``median``: the smallest day t of the curve with S(t) <= 0.5 (None when the curve never
+      gets there: more than half the cases still open where the curve stops).
+    - ``median_ci_low`` / ``median_ci_high``: the first days at which the interval's lower and
+      upper bands reach 0.5 (the band inverted, as R's survfit does): on whole days the interval
+      always holds the median, and is never empty; ``median_ci_high`` is None when the upper
+      band has not reached 0.5 where the curve stops.
+    - ``n`` (cases), ``events`` (closures), ``censored``, ``stopped_at`` (the first day left out
+      for having fewer than ``min_at_risk`` cases at risk, or None).
     """
     _check_confidence(confidence)
     durations = np.asarray(durations, dtype=float)
@@ -109,7 +119,9 @@ def kaplan_meier(durations, events, confidence: float = 0.95) -> dict:
     n = int(durations.size)
     n_events = int(events.sum())
     # Before the first closure every case is open: S = 1 (exactly, so its interval is [1, 1]).
-    start_row = pd.DataFrame({"days": [0.0], "survival": [1.0], "ci_low": [1.0], "ci_high": [1.0]})
+    start_row = pd.DataFrame(
+        {"days": [0.0], "survival": [1.0], "ci_low": [1.0], "ci_high": [1.0], "at_risk": [n]}
+    )
     result = {
         "curve": start_row.iloc[:0] if n == 0 else start_row,
         "median": None,
@@ -118,6 +130,7 @@ def kaplan_meier(durations, events, confidence: float = 0.95) -> dict:
         "n": n,
         "events": n_events,
         "censored": n - n_events,
+        "stopped_at": None,
     }
     if n == 0 or n_events == 0:
         return result
@@ -126,6 +139,7 @@ def kaplan_meier(durations, events, confidence: float = 0.95) -> dict:
     times = fit.surv_times.astype(float)
     surv = fit.surv_prob.astype(float)
     se = fit.surv_prob_se.astype(float)
+    at_risk = fit.n_risk.astype(int)
 
     z = float(norm.ppf(1 - (1 - confidence) / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -133,18 +147,116 @@ def kaplan_meier(durations, events, confidence: float = 0.95) -> dict:
         sigma = se / (surv * np.abs(np.log(surv)))
         ci_low = np.power(surv, np.exp(z * sigma))
         ci_high = np.power(surv, np.exp(-z * sigma))
-    ci_low = np.where(surv <= 0, 0.0, ci_low)
-    ci_high = np.where(surv <= 0, 0.0, ci_high)
-    curve = pd.DataFrame({"days": times, "survival": surv, "ci_low": ci_low, "ci_high": ci_high})
+    ci_low = np.where(surv <= 0, 0.0, np.nan_to_num(ci_low, nan=0.0))
+    ci_high = np.where(surv <= 0, 0.0, np.nan_to_num(ci_high, nan=1.0))
+    curve = pd.DataFrame(
+        {"days": times, "survival": surv, "ci_low": ci_low, "ci_high": ci_high, "at_risk": at_risk}
+    )
+    if min_at_risk:
+        short = curve["at_risk"] < min_at_risk
+        if short.any():
+            result["stopped_at"] = float(curve.loc[short.idxmax(), "days"])
+            curve = curve[~short.cumsum().astype(bool)]
     if times[0] > 0:
         curve = pd.concat([start_row, curve], ignore_index=True)
-    result["curve"] = curve
+    result["curve"] = curve.reset_index(drop=True)
 
-    reached = np.flatnonzero(surv <= 0.5 + _SURVIVAL_TOLERANCE)
-    if reached.size:
-        result["median"] = float(times[reached[0]])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        low, high = fit.quantile_ci(0.5, alpha=1 - confidence, method="cloglog")
-    result["median_ci_low"] = _finite_or_none(low)
-    result["median_ci_high"] = _finite_or_none(high)
+    def first_day(column: str) -> float | None:
+        reached = np.flatnonzero(curve[column].to_numpy() <= 0.5 + _SURVIVAL_TOLERANCE)
+        return float(curve["days"].to_numpy()[reached[0]]) if reached.size else None
+
+    result["median"] = first_day("survival")
+    result["median_ci_low"] = first_day("ci_low")
+    result["median_ci_high"] = first_day("ci_high")
     return result
+
+
+def garwood(count: int, confidence: float = 0.95) -> tuple[float, float | None]:
+    """The exact (Garwood) interval of a Poisson mean from an observed ``count``.
+
+    lower = chi2.ppf(a/2, 2k)/2 (0 when k = 0), upper = chi2.ppf(1 - a/2, 2k + 2)/2.
+    """
+    _check_confidence(confidence)
+    alpha = 1 - confidence
+    low = 0.0 if count == 0 else float(chi2.ppf(alpha / 2, 2 * count) / 2)
+    high = float(chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2)
+    return low, high
+
+
+def difference_interval(
+    k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95
+) -> tuple[float | None, float | None]:
+    """Newcombe's interval for k1/n1 - k2/n2 (statsmodels ``confint_proportions_2indep``)."""
+    _check_confidence(confidence)
+    if n1 == 0 or n2 == 0:
+        return None, None
+    low, high = confint_proportions_2indep(
+        k1, n1, k2, n2, method="newcomb", compare="diff", alpha=1 - confidence
+    )
+    return float(low), float(high)
+
+
+def bootstrap_ratio_difference(
+    claimed_1, refunded_1, claimed_2, refunded_2, confidence: float = 0.95,
+    resamples: int = 2000, seed: int = 0,
+) -> tuple[float | None, float | None]:  # fmt: skip
+    """A percentile bootstrap interval for sum(refunded_1)/sum(claimed_1) - the same of 2.
+
+    Cases are resampled within each period (``resamples`` times, a seeded generator, so the
+    interval is the same on every run).
+    """
+    _check_confidence(confidence)
+    c1, r1 = np.asarray(claimed_1, float), np.asarray(refunded_1, float)
+    c2, r2 = np.asarray(claimed_2, float), np.asarray(refunded_2, float)
+    if len(c1) == 0 or len(c2) == 0:
+        return None, None
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(resamples)
+    for b in range(resamples):
+        i1 = rng.integers(0, len(c1), len(c1))
+        i2 = rng.integers(0, len(c2), len(c2))
+        s1, s2 = c1[i1].sum(), c2[i2].sum()
+        diffs[b] = (r1[i1].sum() / s1 if s1 else np.nan) - (r2[i2].sum() / s2 if s2 else np.nan)
+    diffs = diffs[np.isfinite(diffs)]
+    if not diffs.size:
+        return None, None
+    alpha = 1 - confidence
+    low, high = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def adjust_p_values(p_values) -> list[float | None]:
+    """Benjamini-Hochberg adjusted p-values (statsmodels ``multipletests``, fdr_bh); None stays."""
+    values = list(p_values)
+    present = [i for i, p in enumerate(values) if p is not None and math.isfinite(p)]
+    out: list[float | None] = [None] * len(values)
+    if present:
+        _, adjusted, _, _ = multipletests([values[i] for i in present], method="fdr_bh")
+        for i, p in zip(present, adjusted, strict=True):
+            out[i] = float(p)
+    return out
+
+
+def homogeneity_test(successes, totals) -> dict:
+    """Pearson's chi-square test that several groups share one rate (scipy ``chi2_contingency``
+    on the groups x {success, failure} table, no continuity correction).
+
+    Returns ``{"chi2", "dof", "p_value", "groups"}``; the p-value is None with fewer than two
+    groups or when every case is one way (no variation to test).
+    """
+    from scipy.stats import chi2_contingency
+
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(totals, dtype=float)
+    keep = n > 0
+    k, n = k[keep], n[keep]
+    table = np.column_stack([k, n - k])
+    if len(k) < 2 or (table.sum(axis=0) == 0).any():
+        return {"chi2": None, "dof": max(len(k) - 1, 0), "p_value": None, "groups": int(len(k))}
+    statistic, p_value, dof, _ = chi2_contingency(table, correction=False)
+    return {
+        "chi2": float(statistic),
+        "dof": int(dof),
+        "p_value": float(p_value),
+        "groups": int(len(k)),
+    }

@@ -35,6 +35,7 @@ HEADLINE_FIELDS = (
     "supplier_sided_ci_high",
     "refund_ratio_pooled",
     "suppressed",
+    "few_cases",
 )
 INDEX_NAME = "index.html"
 TITLE = "Trade Assurance outcome reports"
@@ -44,7 +45,9 @@ def headline(figures: dict) -> dict:
     """The catalogue's headline figures from an ``outcome_metrics`` result (its ``overall`` block)."""
     overall = figures.get("overall") or {}
     picked = {name: overall.get(name) for name in HEADLINE_FIELDS}
-    picked["min_n"] = (figures.get("params") or {}).get("min_n")
+    params = figures.get("params") or {}
+    picked["min_n"] = params.get("min_n")
+    picked["min_n_rate"] = params.get("min_n_rate")
     return picked
 
 
@@ -86,7 +89,8 @@ def _href(rel_dir: str, file_name: Any) -> str | None:
 def _figures(figures: dict | None) -> dict:
     if not figures:
         return {"decided": "", "rate": "", "ratio": ""}
-    min_n = figures.get("min_n") or settings.MIN_N
+    # a run.json written before min_n_rate existed withheld rates below min_n
+    min_n_rate = figures.get("min_n_rate") or figures.get("min_n") or settings.MIN_N_RATE
     return {
         "decided": fmt.count(figures.get("decided")),
         "rate": fmt.rate_ci(
@@ -94,7 +98,8 @@ def _figures(figures: dict | None) -> dict:
             figures.get("supplier_sided_ci_low"),
             figures.get("supplier_sided_ci_high"),
             bool(figures.get("suppressed")),
-            min_n,
+            min_n_rate,
+            bool(figures.get("few_cases")),
         ),
         "ratio": fmt.pct(figures.get("refund_ratio_pooled")),
     }

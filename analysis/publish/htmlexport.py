@@ -94,7 +94,8 @@ def content_security_policy(script: str | None = None) -> str:
 
 def _display_value(key: str, value: Any) -> str:
     if value is None or value == "":
-        return "none"
+        # an empty category means every category, not "none"
+        return "all" if key == "category" else "none"
     if key == "db":
         # The server's folder layout means nothing to a reader (and need not leave the building).
         return Path(str(value)).name
@@ -106,7 +107,10 @@ def _display_value(key: str, value: Any) -> str:
 
 
 #: Parameters shown first in the box, in this order; the rest alphabetically, the store last.
-_PARAMETER_ORDER = ("period", "start", "end", "category", "threshold", "lowball", "min_n")
+_PARAMETER_ORDER = (
+    "period", "start", "end", "category", "threshold", "lowball", "min_n", "min_n_rate",
+    "min_n_named",
+)  # fmt: skip
 
 
 def _parameter_order(parameters: dict) -> list[str]:
@@ -198,7 +202,7 @@ def _sweep(body, our_script: str | None) -> None:
             name = attr.lower()
             bad = name.startswith("on") or (
                 name in _URL_ATTRIBUTES
-                and attribute_filter(tag.name, "src" if name != "href" else "href", value) is None
+                and attribute_filter(tag.name, "href" if name == "href" else "src", value) is None
             )
             if bad:
                 del tag.attrs[attr]
@@ -290,6 +294,14 @@ _NUMBER_NOISE = re.compile(r"[\s,$\u20ac\u00a3\u00a5%\u00a0\u202f]")
 _BLANK = {"", "-", "\u2014", "\u2013", "n/a", "na", "nan", "none", "null", "suppressed", "<na>"}
 
 
+#: What a numeric column shows in place of a figure it withholds ("count only (n<10)", "not
+#: reached ..."): such cells do not make the column text.
+_WITHHELD = re.compile(
+    r"^(count only \(n<\d+\)|[\u2013-] \(n=[\d,]+\)|not (reached|compared|recorded)\b.*"
+    r"|no curve\b.*)$"
+)
+
+
 def _is_number(text: str) -> bool:
     bare = re.sub(r"^(US\$|USD|EUR|GBP|CNY|RMB)\s*", "", text, flags=re.IGNORECASE)
     return bool(_NUMBER.match(_NUMBER_NOISE.sub("", bare)))
@@ -303,7 +315,7 @@ def _shape_table(table, sortable: bool) -> None:
     header, rows = grid
     for col, head_cell in enumerate(header):
         texts = [" ".join(row[col].get_text(" ").split()) for row in rows]
-        filled = [t for t in texts if t.lower() not in _BLANK]
+        filled = [t for t in texts if t.lower() not in _BLANK and not _WITHHELD.match(t)]
         numeric = bool(filled) and all(_is_number(t) for t in filled)
         cls = "ta-num" if numeric else "ta-text"
         for cell in [head_cell, *(row[col] for row in rows)]:

@@ -33,6 +33,7 @@ other subcommands should not pay for them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -397,6 +398,9 @@ def run_report(
         # One state for the whole run: while this read-only connection is open, a writer waits.
         with store.connect(plan.db, read_only=True):
             figures, fingerprint = _figures(plan)
+            if fingerprint and fingerprint["synthetic_cases"]:
+                # a browser tab, a bookmark and a printed page carry the title: say it there too
+                plan = dataclasses.replace(plan, title=f"SYNTHETIC DATA \u2014 {plan.title}")
             _make_folder(plan)
             with _report_lock(plan):
                 try:

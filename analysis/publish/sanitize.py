@@ -19,14 +19,16 @@ log = logging.getLogger(__name__)
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
     "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3",
-    "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
-    "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
+    "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre",
+    "q", "s", "samp", "small", "source", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
     "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
 }  # fmt: skip
 _ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "title", "lang", "dir", "style"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
+    # a chart's narrow rendition for phones: <picture><source media srcset=data:...>
+    "source": {"srcset", "media", "type"},
     "td": {"colspan", "rowspan", "headers", "align"},
     "th": {"colspan", "rowspan", "headers", "scope", "align"},
     "col": {"span"},
@@ -55,7 +57,8 @@ _CSS_DENIED = re.compile(
 
 def attribute_filter(element: str, attribute: str, value: str) -> str | None:
     # Images only as embedded data; links only to in-page anchors, web pages or mail addresses.
-    if attribute == "src":
+    if attribute in ("src", "srcset"):
+        # srcset: one embedded image and no descriptor (a data URL holds no white space)
         return value if _DATA_IMAGE.match(value.strip()) else None
     if attribute == "href":
         url = value.strip()

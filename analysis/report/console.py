@@ -7,17 +7,18 @@ import pandas as pd
 from analysis.report import fmt
 
 
-def _rate_with_ci(block: dict, min_n: int) -> str:
+def _rate_with_ci(block: dict, min_n_rate: int, prefix: str = "supplier_sided") -> str:
     return fmt.rate_ci(
-        block["supplier_sided_rate"],
-        block["supplier_sided_ci_low"],
-        block["supplier_sided_ci_high"],
-        block["suppressed"],
-        min_n,
+        block[f"{prefix}_rate"],
+        block[f"{prefix}_ci_low"],
+        block[f"{prefix}_ci_high"],
+        block["suppressed"] if prefix == "supplier_sided" else block[f"{prefix}_rate"] is None,
+        min_n_rate,
+        bool(block.get("few_cases")),
     )
 
 
-def _table_rows(blocks: dict[str, dict], min_n: int) -> pd.DataFrame:
+def _table_rows(blocks: dict[str, dict], min_n_rate: int) -> pd.DataFrame:
     rows = []
     width = max(len(name) for name in blocks)
     for name, b in blocks.items():
@@ -29,7 +30,7 @@ def _table_rows(blocks: dict[str, dict], min_n: int) -> pd.DataFrame:
                 "decided": b["decided"],
                 "lapsed": b["lapsed"],
                 "sup.sided": b["supplier_sided"],
-                "sup.sided rate (CI)": _rate_with_ci(b, min_n),
+                "sup.sided rate (CI)": _rate_with_ci(b, min_n_rate),
                 "claimed USD": fmt.usd(b["claimed_usd"]),
                 "refunded USD": fmt.usd(b["refunded_usd"]),
                 "refund ratio": fmt.pct(b["refund_ratio_pooled"]),
@@ -47,17 +48,21 @@ def format_table(result: dict) -> str:
     (``ta-outcomes metrics --format table``)."""
     p = result["params"]
     overall = result["overall"]
+    rate_n = p["min_n_rate"]
     lines = [
         f"Trade Assurance dispute outcomes, {result['start']} to {result['end']}"
         + (f", category {result['category']}" if result.get("category") else ""),
-        f"threshold {p['threshold']:g} x claim, lowball {p['lowball']:g} x claim, "
-        f"min_n {p['min_n']} decided, {100 * p['confidence']:g}% intervals",
+        f"threshold {p['threshold']:g} x claim, lowball {p['lowball']:g} x claim, rates from "
+        f"{rate_n} decided ('{fmt.FEW_CASES}' below {p['min_n']}), suppliers named from "
+        f"{p['min_n_named']}, {100 * p['confidence']:g}% intervals; data as of "
+        f"{result.get('as_of') or 'not recorded'}",
     ]
-    if result.get("synthetic_cases"):
+    if result.get("synthetic"):
         lines.append(
             f"SYNTHETIC DATA: {result['synthetic_cases']} case(s) in this window were generated "
-            "by `ta-outcomes demo`"
+            "by ta-outcomes demo"
         )
+    buyers = result.get("buyer_outcomes") or {}
     lines += [
         "",
         "Overall",
@@ -67,7 +72,11 @@ def format_table(result: dict) -> str:
         f"{overall['withdrawn']}, cancelled {overall['cancelled']}, out of coverage "
         f"{overall['out_of_coverage']})",
         f"  supplier-sided {overall['supplier_sided']} of {overall['decided']} decided: "
-        f"{_rate_with_ci(overall, p['min_n'])}",
+        f"{_rate_with_ci(overall, rate_n)}",
+        f"  buyer got nothing or a token, lapses counted: {overall['buyer_lost']} of "
+        f"{overall['buyer_lost_base']}: {_rate_with_ci(overall, rate_n, 'buyer_lost')}",
+        "  buyers came away with: "
+        + ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in buyers.items()),
         f"  refunded {fmt.usd(overall['refunded_usd'])} of {fmt.usd(overall['claimed_usd'])} "
         f"claimed: pooled {fmt.pct(overall['refund_ratio_pooled'])}, "
         f"median case {fmt.pct(overall['refund_ratio_median'])}",
@@ -78,12 +87,35 @@ def format_table(result: dict) -> str:
         lines += ["", title]
         blocks = result[key]
         lines.append(
-            _table_rows(blocks, p["min_n"]).to_string(index=False) if blocks else "  (no cases)"
+            _table_rows(blocks, rate_n).to_string(index=False) if blocks else "  (no cases)"
         )
+    named = result.get("supplier_comparison") or []
     lines += [
         "",
-        f"{fmt.suppressed_text(p['min_n'])}: fewer than {p['min_n']} decided cases; counts and "
-        f"sums shown, rates, ratios, intervals and medians withheld. '{fmt.DASH}': nothing to "
-        "divide by.",
+        f"Suppliers with at least {p['min_n_named']} decided cases, against their case mix",
+    ]
+    lines += [
+        f"  {row['supplier_id']}: O {row['supplier_sided']} of {row['decided']} decided, "
+        f"E {row['expected']:.1f}, O/E {row['oe_ratio']:.2f} "
+        f"({row['ci_low']:.2f}{fmt.DASH}{row['ci_high']:.2f})"
+        + (f", {row['flag']}" if row.get("flag") else "")
+        for row in named
+    ] or ["  (none)"]
+    effects = result.get("adjusted_effects")
+    lines += ["", "Adjusted odds ratios of a supplier-sided outcome"]
+    if isinstance(effects, dict):
+        lines.append(f"  not fitted: {effects.get('not_fitted')}")
+    else:
+        lines += [
+            f"  {row['term']}: {fmt.odds_ratio(row['odds_ratio'])} "
+            f"({fmt.odds_ratio(row['ci_low'])}{fmt.DASH}{fmt.odds_ratio(row['ci_high'])}), "
+            f"{fmt.p_value(row['p_value'])}"
+            for row in effects or []
+        ]
+    lines += [
+        "",
+        f"{fmt.suppressed_text(rate_n)}: fewer than {rate_n} decided cases; counts and sums "
+        f"shown, rates, ratios, intervals and medians withheld. '{fmt.FEW_CASES}': fewer than "
+        f"{p['min_n']}. '{fmt.DASH}': nothing to divide by.",
     ]
     return "\n".join(lines)

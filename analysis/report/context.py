@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import metrics, settings, store
+from analysis import metrics, settings, store, vocab
 from analysis.errors import BadParameter
 from analysis.metrics import periods, provenance
 from analysis.report.display import user_errors_one_line
@@ -67,35 +67,77 @@ def resolve_period(
 
 @dataclass(frozen=True)
 class ReportContext:
-    """Everything a section needs: the store, the period and the previous one, the parameters."""
+    """Everything a section needs: the store, the period, the one before it and the trailing
+    window, the parameters, and every figure computed once for all the sections that show it."""
 
     db: Path
     period: periods.Period
     previous: periods.Period
+    trailing: periods.Period
     params: metrics.Params
     category: str | None
     parameters: dict
     synthetic: bool
     mixed: bool  # synthetic and real data in one store
-    # block_frame results by breakdown: several sections show the same breakdown of the same
-    # period, and on a large store each computation is a scan of it
-    _blocks: dict = field(default_factory=dict, repr=False, compare=False)
+    as_of: date | None
+    #: the store's state when the report opened (its loads): a section that finds another
+    #: state refuses to mix them (see :meth:`check_unchanged`)
+    state: tuple = ()
+    # figures by key: several sections show the same figures, and on a large store each
+    # computation is a scan of it
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def start(self) -> date:
         return self.period.start
 
-    def blocks(self, by: str | None) -> pd.DataFrame:
-        """``metrics.block_frame`` of the report's period by ``by`` (a copy; computed once)."""
-        if by not in self._blocks:
-            self._blocks[by] = metrics.block_frame(
-                self.db, self.start, self.end, by, self.params, self.category
-            )
-        return self._blocks[by].copy()
-
     @property
     def end(self) -> date:
         return self.period.end
+
+    def window(self, which: str) -> periods.Period:
+        """The report's period ('period') or its trailing 12 months ('trailing')."""
+        return {"period": self.period, "trailing": self.trailing, "previous": self.previous}[which]
+
+    def cached(self, key: tuple, compute):
+        """``compute()`` once per report for ``key`` (a copy of a frame each time)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        value = self._cache[key]
+        return value.copy() if isinstance(value, pd.DataFrame) else value
+
+    def blocks(self, by: str | None, which: str = "period") -> pd.DataFrame:
+        """``metrics.block_frame`` of the period (or the trailing window) by ``by``."""
+        span = self.window(which)
+        return self.cached(
+            ("blocks", by, which),
+            lambda: metrics.block_frame(
+                self.db, span.start, span.end, by, self.params, self.category
+            ),
+        )
+
+    def check_unchanged(self) -> None:
+        """Refuse to finish a report whose store changed while it ran (a load landed between
+        two sections): its figures would describe two states. Scheduled runs cannot meet this
+        (the runner holds the store); a notebook run by hand beside an ingest can."""
+        now = _state(self.db)
+        if self.state and now != self.state:
+            raise BadParameter(
+                f"the store changed while this report ran (loads {self.state[0]} -> {now[0]}); "
+                "run the report again so that every figure describes one state"
+            )
+
+
+def trailing_window(period: periods.Period) -> periods.Period:
+    """The 12 whole calendar months ending with the month of the period's last day (the last
+    one cut at that day)."""
+    first = periods.trailing_months(period.end, settings.TRAILING_MONTHS).start
+    return periods.range_period(first, period.end)
+
+
+def _state(db: Path) -> tuple:
+    with store.connect(db) as con:
+        return con.execute("SELECT count(*), coalesce(max(load_id), 0) FROM loads").fetchone()
 
 
 def period_text(period: periods.Period) -> str:
@@ -122,6 +164,8 @@ def open_report(
     threshold: float = settings.THRESHOLD,
     lowball: float = settings.LOWBALL,
     min_n: int = settings.MIN_N,
+    min_n_rate: int | None = None,
+    min_n_named: int = settings.MIN_N_NAMED,
     today: date | None = None,
 ) -> ReportContext:
     """Validate the notebook's parameters, find the store, and return the report's context.
@@ -130,19 +174,22 @@ def open_report(
     to create the store, BadParameter for a period, threshold or category that cannot be used.
     """
     the_period = resolve_period(period, start, end, today)
-    params = metrics.Params(threshold=threshold, lowball=lowball, min_n=min_n)
+    params = metrics.Params(
+        threshold=threshold, lowball=lowball, min_n=min_n, min_n_rate=min_n_rate,
+        min_n_named=min_n_named,
+    )  # fmt: skip
     path = resolve_db(db)
     facts = provenance.store_facts(path)
-    category = str(category or "").strip() or None
+    given = str(category or "").strip()
+    category = (vocab.vocabulary().resolve("category", given) or given) if given else None
     if category is not None and category not in facts["categories"]:
         known = ", ".join(facts["categories"]) or "none: the store is empty"
-        raise BadParameter(
-            f"category {category!r}: no case in the store has it (categories: {known})"
-        )
+        raise BadParameter(f"category {given!r}: no case in the store has it (categories: {known})")
     return ReportContext(
         db=path,
         period=the_period,
         previous=periods.previous_period(the_period),
+        trailing=trailing_window(the_period),
         params=params,
         category=category,
         parameters={
@@ -151,10 +198,10 @@ def open_report(
             "start": start,
             "end": end,
             "category": category or "",
-            "threshold": params.threshold,
-            "lowball": params.lowball,
-            "min_n": params.min_n,
+            **{k: v for k, v in params.as_dict().items() if k != "confidence"},
         },
         synthetic=facts["synthetic"],
         mixed=facts["mixed"],
+        as_of=provenance.as_of(path),
+        state=_state(path),
     )

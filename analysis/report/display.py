@@ -202,6 +202,26 @@ class Banner:
         }
 
 
+@dataclass
+class Findings:
+    """The report's answer: numbered sentences, each written from the figures (escaped)."""
+
+    sentences: list[str]
+    record: dict = field(default_factory=dict)
+    name: str = "findings"
+
+    def to_html(self) -> str:
+        items = "".join(f"<li>{_escape(s)}</li>" for s in self.sentences)
+        return f'<ol class="ta-findings tex2jax_ignore mathjax_ignore">{items}</ol>'
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {
+            "text/html": self.to_html(),
+            "text/plain": "\n".join(f"{i}. {s}" for i, s in enumerate(self.sentences, start=1)),
+            RECORD_MIME: {"name": self.name, "data": json_ready(self.record)},
+        }
+
+
 def show_table(frame: pd.DataFrame, caption: str, name: str = "", record: Any = None) -> Table:
     """Wrap any presentation frame for display: HTML with every cell escaped, and a caption."""
     return Table(frame=frame, caption=caption, name=name, record=record)

@@ -55,9 +55,25 @@ def signed(value: Any) -> str:
     return DASH if missing(value) else f"{float(value):+g}"
 
 
-def suppressed_text(min_n: int) -> str:
-    """What a suppressed rate shows."""
-    return f"suppressed (n<{min_n})"
+def suppressed_text(min_n_rate: int) -> str:
+    """What a rate on fewer than ``min_n_rate`` decided cases shows instead (its counts stay)."""
+    return f"count only (n<{min_n_rate})"
+
+
+#: The mark of a rate on fewer than min_n decided cases.
+FEW_CASES = "few cases"
+
+
+def level(confidence: float) -> str:
+    """An interval's level: 0.95 -> '95%', 0.998 -> '99.8%'."""
+    return f"{100 * float(confidence):g}%"
+
+
+#: The supplier comparison's call-out limits and the p-chart's limits, in words.
+FLAG_LIMITS = f"{level(settings.FLAG_CONFIDENCE)} limits"
+SIGMA_LIMITS = f"{settings.P_CHART_SIGMA}-sigma limits"
+#: The trailing window's length, in words ("12 months").
+TRAILING = f"{settings.TRAILING_MONTHS} months"
 
 
 def interval(low: Any, high: Any) -> str:
@@ -65,39 +81,56 @@ def interval(low: Any, high: Any) -> str:
     return f"{pct(low)}{DASH}{pct(high)}"
 
 
-def rate_ci(rate: Any, low: Any, high: Any, suppressed: bool, min_n: int) -> str:
-    """'41.2% (36.5%–46.0%)', or 'suppressed (n<30)', or '–' when there is nothing to divide by."""
+def rate_ci(
+    rate: Any, low: Any, high: Any, suppressed: bool, min_n_rate: int, few: bool = False
+) -> str:
+    """'41.2% (36.5%–46.0%)', '41.2% (30.1%–53.0%) few cases', 'count only (n<10)', or '–'
+    when there is nothing to divide by."""
     if suppressed:
-        return suppressed_text(min_n)
+        return suppressed_text(min_n_rate)
     if missing(rate):
         return DASH
-    return f"{pct(rate)} ({interval(low, high)})"
+    return f"{pct(rate)} ({interval(low, high)})" + (f" {FEW_CASES}" if few else "")
 
 
-def rate(value: Any, suppressed: bool, min_n: int, formatter=pct) -> str:
-    """A suppressible figure: its text, or 'suppressed (n<30)'."""
-    return suppressed_text(min_n) if suppressed else formatter(value)
+def rate(value: Any, suppressed: bool, min_n_rate: int, formatter=pct) -> str:
+    """A figure withheld below min_n_rate decided cases: its text, or 'count only (n<10)'."""
+    return suppressed_text(min_n_rate) if suppressed else formatter(value)
 
 
-def rate_ci_column(data: pd.DataFrame, min_n: int) -> list[str]:
-    """The supplier-sided rate with its interval, one text per row of a block frame."""
+def rate_ci_column(
+    data: pd.DataFrame, min_n_rate: int, prefix: str = "supplier_sided"
+) -> list[str]:
+    """A rate with its interval (and the few-cases mark), one text per row of a block frame."""
+    few = data["few_cases"] if "few_cases" in data else [False] * len(data)
+    withheld = data["suppressed"] if prefix == "supplier_sided" else data[f"{prefix}_rate"].isna()
     return [
-        rate_ci(r, lo, hi, s, min_n)
-        for r, lo, hi, s in zip(
-            data["supplier_sided_rate"],
-            data["supplier_sided_ci_low"],
-            data["supplier_sided_ci_high"],
-            data["suppressed"],
-            strict=True,
+        rate_ci(r, lo, hi, bool(s), min_n_rate, bool(f))
+        for r, lo, hi, s, f in zip(
+            data[f"{prefix}_rate"], data[f"{prefix}_ci_low"], data[f"{prefix}_ci_high"],
+            withheld, few, strict=True,
         )
-    ]
+    ]  # fmt: skip
 
 
-def rate_column(data: pd.DataFrame, column: str, min_n: int, formatter=pct) -> list[str]:
-    """A suppressible figure of a block frame, one text per row."""
+def rate_column(data: pd.DataFrame, column: str, min_n_rate: int, formatter=pct) -> list[str]:
+    """A figure of a block frame withheld below min_n_rate, one text per row."""
     return [
-        rate(v, s, min_n, formatter) for v, s in zip(data[column], data["suppressed"], strict=True)
+        rate(v, s, min_n_rate, formatter)
+        for v, s in zip(data[column], data["suppressed"], strict=True)
     ]
+
+
+def odds_ratio(value: Any) -> str:
+    """0.2775 -> '0.28'; 5.09 -> '5.09'; missing -> '–'."""
+    return DASH if missing(value) else f"{float(value):.2f}"
+
+
+def p_value(value: Any) -> str:
+    """'p = 0.032', 'p < 0.001'; missing -> '–'."""
+    if missing(value):
+        return DASH
+    return "p < 0.001" if float(value) < 0.001 else f"p = {float(value):.3f}"
 
 
 def clip(text: Any, limit: int = settings.DESCRIPTION_CHARS) -> Any:

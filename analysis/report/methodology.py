@@ -30,7 +30,13 @@ def methodology(ctx: ReportContext | None = None) -> TableGroup:
             [
                 ("threshold", f"{p.threshold:g}", "supplier-sided when refund < threshold x claim"),
                 ("lowball", f"{p.lowball:g}", "lowball when 0 < refund < lowball x claim"),
-                ("min_n", str(p.min_n), "groups with fewer decided cases are suppressed"),
+                ("min_n_rate", str(p.min_n_rate), "a rate is given from this many decided cases"),
+                ("min_n", str(p.min_n), "a rate on fewer decided cases is marked 'few cases'"),
+                (
+                    "min_n_named",
+                    str(p.min_n_named),
+                    "a supplier is named from this many decided cases",
+                ),
                 (
                     "confidence",
                     f"{p.confidence:g}",

@@ -1,60 +1,104 @@
 """Charts for the report notebooks (matplotlib and seaborn).
 
-Every function takes a section's :class:`analysis.sections.Table` (or its ``data`` frame) and
-returns a :class:`Chart`: a matplotlib ``Figure`` built without pyplot (no global state, nothing
-shown twice by the inline backend, safe under the Agg backend in tests) that Jupyter displays as
-one PNG. Sizes and resolution are kept small so a report with a dozen charts stays far below
-5 MB.
+Every function takes a section's :class:`analysis.report.display.Table` (or its ``data`` frame)
+and returns a :class:`Chart`: a matplotlib ``Figure`` built without pyplot (no global state,
+safe under the Agg backend in tests) that Jupyter displays as one PNG with an alt text saying what
+the chart shows. The palette is Okabe and Ito's, readable with every common colour-vision
+deficiency, and every series also differs in marker or line style. A chart of synthetic data
+carries "SYNTHETIC DATA" in the image itself, so a screenshot cannot travel without it.
 
-Suppressed groups (fewer than ``min_n`` decided cases) are never drawn as if they had a rate:
-bars are replaced by the words "suppressed (n<30)", heat-map cells are left blank and hatched,
-months leave a gap in the trend line.
+A rate on too few cases is never drawn as if it were one: bars give way to words, heat-map cells
+are hatched, months leave a gap.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import PercentFormatter
 
-#: Figure width in inches and PNG resolution: 7 in x 96 dpi = 672 px, sharp on a phone.
+from analysis import settings
+from analysis.report import fmt
+
+#: Figure width in inches and PNG resolution: 7 in x 96 dpi = 672 px. Text is 9 pt (12 px) and
+#: more at that size; a phone gets a narrower rendition (NARROW) with the same type sizes.
 WIDTH = 7.0
+NARROW = 3.9
 DPI = 96
-#: Colours: one accent for the figures, grey for the overall reference and the suppressed marks.
-ACCENT = "#2b6cb0"
-SECOND = "#c05621"
-OVERALL = "#4a5568"
-MUTED = "#a0aec0"
+FONT = 9
+#: Okabe-Ito: distinct for deuteranopia, protanopia and tritanopia; black for the overall.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", "-.", ":")
+ACCENT, SECOND, OVERALL, MUTED = PALETTE[0], PALETTE[1], "#333333", "#999999"
+WARNING = "#B00020"
 HATCH = "///"
 
 
 @dataclass
 class Chart:
-    """A figure and its title; Jupyter shows it as a PNG."""
+    """A chart: how to draw it at a width, its title and its alt text; Jupyter shows a PNG."""
 
-    figure: Figure
+    draw: Callable[[float], Figure]
     title: str
+    alt: str
+    synthetic: bool = False
 
-    def png(self) -> bytes:
-        """The chart as PNG bytes."""
+    @property
+    def figure(self) -> Figure:
+        """The chart at the report's width (drawn once)."""
+        if not hasattr(self, "_figure"):
+            self._figure = self._drawn(WIDTH)
+        return self._figure
+
+    def _drawn(self, width: float) -> Figure:
+        figure = self.draw(width)
+        if self.synthetic:
+            _watermark(figure)
+        return figure
+
+    def png(self, width: float = WIDTH) -> bytes:
+        """The chart as PNG bytes, at ``width`` inches."""
+        figure = self.figure if width == WIDTH else self._drawn(width)
         buffer = io.BytesIO()
-        self.figure.savefig(
+        figure.savefig(
             buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None}
         )
         return buffer.getvalue()
 
-    def _repr_png_(self) -> bytes:
-        return self.png()
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        wide = base64.b64encode(self.png()).decode()
+        narrow = base64.b64encode(self.png(NARROW)).decode()
+        alt = html.escape(self.alt, quote=True)
+        # A phone gets the narrow rendition (the same type sizes on fewer pixels): <picture>
+        # picks it without CSS or script, in JupyterLab and in the exported page alike.
+        picture = (
+            '<picture class="ta-chart">'
+            f'<source media="(max-width: 600px)" srcset="data:image/png;base64,{narrow}">'
+            f'<img src="data:image/png;base64,{wide}" alt="{alt}"></picture>'
+        )
+        return {"text/html": picture, "image/png": wide, "text/plain": self.alt}
 
     def __repr__(self) -> str:
         return f"<chart: {self.title}>"
+
+
+def _watermark(figure: Figure) -> None:
+    figure.text(0.99, 0.995, "SYNTHETIC DATA", ha="right", va="top", fontsize=FONT + 1,
+                fontweight="bold", color=WARNING)  # fmt: skip
+    figure.text(0.5, 0.5, "SYNTHETIC", ha="center", va="center", fontsize=40, color=WARNING,
+                alpha=0.08, rotation=20, fontweight="bold")  # fmt: skip
 
 
 def _frame(source: Any) -> pd.DataFrame:
@@ -65,12 +109,13 @@ def _frame(source: Any) -> pd.DataFrame:
     return data
 
 
-def _min_n(data: pd.DataFrame, min_n: int | None) -> int | None:
-    return min_n if min_n is not None else data.attrs.get("min_n")
+def _synthetic(data: pd.DataFrame) -> bool:
+    return bool(data.attrs.get("synthetic", False))
 
 
-def _suppressed_words(min_n: int | None) -> str:
-    return f"suppressed (n<{min_n})" if min_n is not None else "suppressed"
+def _few_words(data: pd.DataFrame) -> str:
+    n = data.attrs.get("min_n_rate", data.attrs.get("min_n"))
+    return f"too few for a rate (n<{n})" if n is not None else "too few for a rate"
 
 
 def _finite(value: Any) -> bool:
@@ -80,13 +125,35 @@ def _finite(value: Any) -> bool:
         return False
 
 
-def _new_figure(height: float) -> Figure:
-    return Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+def _new_figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
 def _labels(data: pd.DataFrame) -> list[str]:
     column = "label" if "label" in data.columns else "group"
     return [str(v) for v in data[column]]
+
+
+def _style(ax, title: str, width: float) -> None:
+    ax.set_title(title, fontsize=FONT + 1, loc="left", wrap=True)
+    ax.tick_params(labelsize=FONT)
+    ax.grid(alpha=0.3)
+
+
+def _wrap(text: str, width: float) -> str:
+    """A label wrapped for a narrow chart (about 4 characters per inch of chart)."""
+    import textwrap
+
+    limit = max(14, int(width * 4.5))
+    return "\n".join(textwrap.wrap(text, limit)) if len(text) > limit else text
+
+
+def _rate_series(data: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(prefix, name, colour) of the windows a breakdown frame holds."""
+    series = [("", str(data.attrs.get("period_label", "period")), ACCENT)]
+    if "trailing_supplier_sided_rate" in data:
+        series.append(("trailing_", f"{fmt.TRAILING}", SECOND))
+    return series
 
 
 def interval_bars(
@@ -96,289 +163,454 @@ def interval_bars(
     low: str = "supplier_sided_ci_low",
     high: str = "supplier_sided_ci_high",
     xlabel: str = "supplier-sided / decided",
-    min_n: int | None = None,
 ) -> Chart:
-    """Horizontal bars of a rate with its interval as error bars, one per group (top to bottom
-    in the table's order). Suppressed groups get words instead of a bar; a row flagged
-    ``is_overall`` is drawn in grey and its rate as a dashed reference line."""
+    """Horizontal bars of a rate with its interval, one group per row (the period, and the
+    trailing 12 months beside it when the frame has them). Groups with too few decided cases get
+    words instead of a bar; the overall row is the last, with its rate as a dashed line."""
     data = _frame(source).reset_index(drop=True)
-    min_n = _min_n(data, min_n)
     labels = _labels(data)
-    n_rows = len(data)
-    fig = _new_figure(min(1.0 + 0.32 * max(n_rows, 1), 9.0))
-    ax = fig.add_subplot()
-    positions = np.arange(n_rows)[::-1]  # first row at the top
+    series = _rate_series(data) if rate == "supplier_sided_rate" else [("", "period", ACCENT)]
     overall_flags = (
         data["is_overall"].astype(bool)
         if "is_overall" in data
         else pd.Series(False, index=data.index)
     )
-    for i, row in data.iterrows():
-        y = positions[i]
-        suppressed = bool(row.get("suppressed", False))
-        value = row[rate]
-        if suppressed or not _finite(value):
-            words = _suppressed_words(min_n) if suppressed else "no decided cases"
-            ax.text(
-                0.005, y, words, va="center", ha="left", fontsize=8, color=OVERALL, style="italic"
-            )
-            continue
-        colour = OVERALL if overall_flags[i] else ACCENT
-        ax.barh(y, value, color=colour, alpha=0.85, height=0.6)
-        if _finite(row.get(low)) and _finite(row.get(high)):
-            ax.errorbar(
-                value,
-                y,
-                xerr=[[value - row[low]], [row[high] - value]],
-                fmt="none",
-                ecolor="black",
-                capsize=3,
-                linewidth=1,
-            )
-        if overall_flags[i]:
-            ax.axvline(value, color=OVERALL, linestyle="--", linewidth=1)
-    ax.set_yticks(positions, labels, fontsize=8)
-    ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel(xlabel, fontsize=8)
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.tick_params(axis="x", labelsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    return Chart(fig, title)
+
+    def draw(width: float) -> Figure:
+        rows = len(data)
+        fig = _new_figure(width, min(1.4 + 0.42 * max(rows, 1) * len(series), 11.0))
+        ax = fig.add_subplot()
+        height = 0.8 / len(series)
+        positions = np.arange(rows)[::-1]
+        for s, (prefix, name, colour) in enumerate(series):
+            offset = (len(series) - 1) / 2 * height - s * height
+            for i, row in data.iterrows():
+                y = positions[i] + offset
+                value = row.get(f"{prefix}{rate}")
+                withheld = bool(row.get(f"{prefix}suppressed", False)) or not _finite(value)
+                if withheld:
+                    ax.text(0.005, y, f"{name}: {_few_words(data)}", va="center", ha="left",
+                            fontsize=FONT - 1, color=OVERALL, style="italic")  # fmt: skip
+                    continue
+                few = bool(row.get(f"{prefix}few_cases", False))
+                ax.barh(y, value, color=colour, alpha=0.45 if few else 0.9, height=height * 0.9,
+                        hatch="//" if few else None, edgecolor=colour,
+                        label=name + (" (few cases: hatched)" if few else ""))  # fmt: skip
+                lo, hi = row.get(f"{prefix}{low}"), row.get(f"{prefix}{high}")
+                if _finite(lo) and _finite(hi):
+                    ax.errorbar(value, y, xerr=[[value - lo], [hi - value]], fmt="none",
+                                ecolor="black", capsize=3, linewidth=1)  # fmt: skip
+                if overall_flags[i] and s == 0:
+                    ax.axvline(value, color=OVERALL, linestyle="--", linewidth=1)
+        ax.set_yticks(positions, [_wrap(x, width) for x in labels], fontsize=FONT)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel(xlabel, fontsize=FONT)
+        _style(ax, title, width)
+        handles, names = ax.get_legend_handles_labels()
+        unique = dict(zip(names, handles, strict=True))
+        if len(series) > 1 or any("few" in n for n in unique):
+            # under the axes, where it hides no bar
+            fig.legend(unique.values(), unique.keys(), fontsize=FONT - 1,
+                       loc="outside lower center", ncols=3 if width > 5 else 2, frameon=False)  # fmt: skip
+        return fig
+
+    shown = data[~data.get("suppressed", pd.Series(False, index=data.index)).astype(bool)]
+    alt = (
+        f"{title}: horizontal bars of the {xlabel} with their intervals for {len(data)} rows "
+        f"({', '.join(n for _, n, _ in series)}); "
+        + (
+            f"highest {shown.loc[shown[rate].idxmax(), 'label' if 'label' in shown else 'group']} "
+            f"{100 * shown[rate].max():.0f}%, lowest "
+            f"{shown.loc[shown[rate].idxmin(), 'label' if 'label' in shown else 'group']} "
+            f"{100 * shown[rate].min():.0f}%."
+            if len(shown) and shown[rate].notna().any()
+            else "no group has enough decided cases for a rate."
+        )
+    )
+    return Chart(draw, title, alt, _synthetic(data))
 
 
-def heatmap(
-    source: Any,
-    title: str = "Supplier-sided rate by category and claim type",
-    min_n: int | None = None,
-) -> Chart:
-    """Category x claim type grid of the supplier-sided rate.
-
-    Cells with 1 to min_n-1 decided cases are suppressed: no colour, no value, hatched. Cells
-    with no decided case (or no case) stay white.
-    """
+def heatmap(source: Any, title: str = "Supplier-sided rate by category and claim type") -> Chart:
+    """Category x claim type grid of the supplier-sided rate; cells with too few decided cases
+    are hatched and carry no value, cells with no decided case stay white."""
     import seaborn as sns
 
     data = _frame(source)
-    min_n = _min_n(data, min_n)
     rows_label = "category_label" if "category_label" in data else "category"
     cols_label = "claim_type_label" if "claim_type_label" in data else "claim_type"
-    fig = _new_figure(1.4 + 0.38 * max(data[rows_label].nunique() if len(data) else 1, 1))
-    ax = fig.add_subplot()
-    ax.set_title(title, fontsize=10, loc="left")
-    if data.empty:
-        ax.text(
-            0.5, 0.5, "no cases in the period", ha="center", va="center", transform=ax.transAxes
-        )
-        ax.set_axis_off()
-        return Chart(fig, title)
-    rates = data.pivot(index=rows_label, columns=cols_label, values="supplier_sided_rate")
-    decided = data.pivot(index=rows_label, columns=cols_label, values="decided").fillna(0)
-    suppressed = data.pivot(index=rows_label, columns=cols_label, values="suppressed")
-    suppressed = suppressed.astype("boolean").fillna(False).astype(bool)
-    shown = rates.where(~suppressed)
-    annotations = shown.map(lambda v: f"{100 * v:.0f}%" if _finite(v) else "")
-    sns.heatmap(
-        shown.astype(float),
-        ax=ax,
-        mask=shown.isna(),
-        vmin=0,
-        vmax=1,
-        cmap="Blues",
-        annot=annotations.to_numpy(),
-        fmt="",
-        annot_kws={"fontsize": 8},
-        linewidths=0.5,
-        linecolor="white",
-        cbar_kws={"format": PercentFormatter(1.0), "label": "supplier-sided / decided"},
-    )
-    hatched = 0
-    for i, row_name in enumerate(shown.index):
-        for j, col_name in enumerate(shown.columns):
-            if suppressed.loc[row_name, col_name] and decided.loc[row_name, col_name] > 0:
-                ax.add_patch(
-                    Rectangle(
-                        (j, i), 1, 1, facecolor="#f4f4f4", hatch=HATCH, edgecolor=MUTED,
-                        linewidth=0,
-                    )
-                )  # fmt: skip
-                hatched += 1
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.tick_params(labelsize=8)
-    ax.tick_params(axis="x", labelrotation=30)
-    for tick in ax.get_xticklabels():
-        tick.set_horizontalalignment("right")
-    ax.set_facecolor("white")
-    if hatched:
-        fig.legend(
-            handles=[
-                Patch(
-                    facecolor="#f4f4f4",
-                    edgecolor=MUTED,
-                    hatch=HATCH,
-                    label=f"{_suppressed_words(min_n)}: no value shown; white: no decided case",
-                )
-            ],
-            loc="outside lower left",
-            fontsize=8,
-            frameon=False,
-        )
-    return Chart(fig, title)
 
-
-def refund_ratios(
-    source: Any,
-    title: str = "Refund ratio: pooled and median case",
-    min_n: int | None = None,
-) -> Chart:
-    """Pooled (dot) and median-case (diamond) refund ratio per group; suppressed groups in words."""
-    data = _frame(source).reset_index(drop=True)
-    min_n = _min_n(data, min_n)
-    labels = _labels(data)
-    fig = _new_figure(min(1.2 + 0.32 * max(len(data), 1), 9.0))
-    ax = fig.add_subplot()
-    positions = np.arange(len(data))[::-1]
-    for i, row in data.iterrows():
-        y = positions[i]
-        if bool(row.get("suppressed", False)):
+    def draw(width: float) -> Figure:
+        fig = _new_figure(
+            width, 1.8 + 0.42 * max(data[rows_label].nunique() if len(data) else 1, 1)
+        )
+        ax = fig.add_subplot()
+        ax.set_title(title, fontsize=FONT + 1, loc="left")
+        if data.empty:
             ax.text(
-                0.005,
-                y,
-                _suppressed_words(min_n),
-                va="center",
-                fontsize=8,
-                color=OVERALL,
-                style="italic",
+                0.5, 0.5, "no cases in the window", ha="center", va="center", transform=ax.transAxes
             )
-            continue
-        if _finite(row["refund_ratio_pooled"]):
-            ax.plot(row["refund_ratio_pooled"], y, "o", color=ACCENT, label="pooled")
-        if _finite(row["refund_ratio_median"]):
-            ax.plot(
-                row["refund_ratio_median"],
-                y,
-                "D",
-                color=SECOND,
-                fillstyle="none",
-                label="median case",
-            )
-    ax.set_yticks(positions, labels, fontsize=8)
-    ax.set_xlim(-0.02, 1.02)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("refunded / claimed", fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title(title, fontsize=10, loc="left")
-    handles, names = ax.get_legend_handles_labels()
-    unique = dict(zip(names, handles, strict=True))
-    if unique:
-        ax.legend(unique.values(), unique.keys(), fontsize=8, loc="lower right")
-    return Chart(fig, title)
+            ax.set_axis_off()
+            return fig
+        rates = data.pivot(index=rows_label, columns=cols_label, values="supplier_sided_rate")
+        decided = data.pivot(index=rows_label, columns=cols_label, values="decided").fillna(0)
+        withheld = data.pivot(index=rows_label, columns=cols_label, values="suppressed")
+        withheld = withheld.astype("boolean").fillna(False).astype(bool)
+        shown = rates.where(~withheld)
+        notes = shown.map(lambda v: f"{100 * v:.0f}%" if _finite(v) else "")
+        sns.heatmap(
+            shown.astype(float), ax=ax, mask=shown.isna(), vmin=0, vmax=1, cmap="cividis",
+            annot=notes.to_numpy(), fmt="", annot_kws={"fontsize": FONT - 1}, linewidths=0.5,
+            linecolor="white", cbar_kws={"format": PercentFormatter(1.0), "label": "supplier-sided / decided"},
+        )  # fmt: skip
+        hatched = 0
+        for i, row_name in enumerate(shown.index):
+            for j, col_name in enumerate(shown.columns):
+                if withheld.loc[row_name, col_name] and decided.loc[row_name, col_name] > 0:
+                    ax.add_patch(Rectangle((j, i), 1, 1, facecolor="#f4f4f4", hatch=HATCH,
+                                           edgecolor=MUTED, linewidth=0))  # fmt: skip
+                    hatched += 1
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(labelsize=FONT - 1)
+        ax.tick_params(axis="x", labelrotation=35)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+        if hatched:
+            fig.legend(
+                handles=[Patch(facecolor="#f4f4f4", edgecolor=MUTED, hatch=HATCH,
+                               label=f"{_few_words(data)}: no value; white: no decided case")],
+                loc="outside lower left", fontsize=FONT - 1, frameon=False,
+            )  # fmt: skip
+        return fig
+
+    shown = data[~data["suppressed"].astype(bool)] if len(data) else data
+    alt = (
+        f"{title}: a grid of {data[rows_label].nunique() if len(data) else 0} categories by "
+        f"{data[cols_label].nunique() if len(data) else 0} claim types; {len(shown)} cells have "
+        "enough decided cases for a rate"
+        + (f", from {100 * shown['supplier_sided_rate'].min():.0f}% to "
+           f"{100 * shown['supplier_sided_rate'].max():.0f}%." if len(shown) else ".")
+    )  # fmt: skip
+    return Chart(draw, title, alt, _synthetic(data))
 
 
-def trend(source: Any, title: str = "Trailing 12 months", min_n: int | None = None) -> Chart:
-    """Top: supplier-sided rate (with its interval band) and pooled refund ratio per month, gaps
-    where a month is suppressed. Bottom: cases opened and closed per month."""
+def refund_ratios(source: Any, title: str = "Refund ratio, pooled") -> Chart:
+    """The pooled refund ratio per group: the period (filled) and the 12 months (hollow)."""
     data = _frame(source).reset_index(drop=True)
-    min_n = _min_n(data, min_n)
+    labels = _labels(data)
+    series = [("", str(data.attrs.get("period_label", "period")), ACCENT, "o", "full")]
+    if "trailing_refund_ratio_pooled" in data:
+        series.append(("trailing_", f"{fmt.TRAILING}", SECOND, "s", "none"))
+
+    def draw(width: float) -> Figure:
+        fig = _new_figure(width, min(1.4 + 0.38 * max(len(data), 1), 10.0))
+        ax = fig.add_subplot()
+        positions = np.arange(len(data))[::-1]
+        for prefix, name, colour, marker, fill in series:
+            for i, row in data.iterrows():
+                value = row.get(f"{prefix}refund_ratio_pooled")
+                if bool(row.get(f"{prefix}suppressed", False)) or not _finite(value):
+                    continue
+                ax.plot(
+                    value,
+                    positions[i],
+                    marker,
+                    color=colour,
+                    fillstyle=fill,
+                    markersize=7,
+                    label=name,
+                )
+        ax.set_yticks(positions, [_wrap(x, width) for x in labels], fontsize=FONT)
+        ax.set_xlim(-0.02, 1.02)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel("refunded / claimed (groups with too few cases are left out)", fontsize=FONT)
+        _style(ax, title, width)
+        handles, names = ax.get_legend_handles_labels()
+        unique = dict(zip(names, handles, strict=True))
+        if unique:
+            ax.legend(unique.values(), unique.keys(), fontsize=FONT - 1, loc="lower right")
+        return fig
+
+    alt = f"{title}: dots of the share of the claimed money refunded, for {len(data)} rows ({', '.join(s[1] for s in series)})."
+    return Chart(draw, title, alt, _synthetic(data))
+
+
+def p_chart(source: Any, title: str = "Supplier-sided rate by month (p-chart)") -> Chart:
+    """Top: each month's supplier-sided rate against the 12 months' pooled rate and its 3-sigma
+    limits for the month's decided cases (outside: marked). Bottom: cases opened and closed."""
+    data = _frame(source).reset_index(drop=True)
     months = [str(m) for m in data["month"]]
-    x = np.arange(len(months))
-    fig = _new_figure(4.6)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-    rate = data["supplier_sided_rate"].astype(float)
-    top.plot(x, rate, "o-", color=ACCENT, label="supplier-sided rate")
-    top.fill_between(
-        x,
-        data["supplier_sided_ci_low"].astype(float),
-        data["supplier_sided_ci_high"].astype(float),
-        color=ACCENT,
-        alpha=0.15,
-        linewidth=0,
-        label="interval",
-    )
-    top.plot(
-        x,
-        data["refund_ratio_pooled"].astype(float),
-        "s--",
-        color=SECOND,
-        label="refund ratio, pooled",
-    )
-    suppressed = data["suppressed"].astype(bool).to_numpy()
-    for xi in x[suppressed]:
-        top.axvspan(xi - 0.5, xi + 0.5, color=MUTED, alpha=0.15, linewidth=0)
-    top.set_ylim(0, 1)
-    top.yaxis.set_major_formatter(PercentFormatter(1.0))
-    top.tick_params(labelsize=8)
-    top.grid(alpha=0.3)
-    top.set_title(title, fontsize=10, loc="left")
-    handles, names = top.get_legend_handles_labels()
-    if suppressed.any():
-        handles.append(Patch(color=MUTED, alpha=0.3))
-        names.append(_suppressed_words(min_n))
-    top.legend(handles, names, fontsize=7, loc="upper left", ncols=2)
-    width = 0.4
-    bottom.bar(x - width / 2, data["cases_opened"], width, color=MUTED, label="opened")
-    bottom.bar(x + width / 2, data["cases_closed"], width, color=OVERALL, label="closed")
-    if "complete" in data:
-        for xi in x[~data["complete"].astype(bool).to_numpy()]:
-            bottom.text(xi, 0, "partial", rotation=90, fontsize=7, ha="center", va="bottom")
-    bottom.set_xticks(x, months, rotation=45, ha="right", fontsize=8)
-    bottom.tick_params(axis="y", labelsize=8)
-    bottom.set_ylabel("cases", fontsize=8)
-    bottom.legend(fontsize=7, loc="upper left", ncols=2)
-    bottom.grid(axis="y", alpha=0.3)
-    return Chart(fig, title)
+
+    def draw(width: float) -> Figure:
+        x = np.arange(len(months))
+        fig = _new_figure(width, 5.2)
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+        rate = data["p_chart_rate"].astype(float)
+        centre = data["p_chart_centre"].astype(float)
+        top.fill_between(x, data["p_chart_low"].astype(float), data["p_chart_high"].astype(float),
+                         step="mid", color=MUTED, alpha=0.25, linewidth=0, label=f"{fmt.SIGMA_LIMITS}")  # fmt: skip
+        top.plot(x, centre, "--", color=OVERALL, linewidth=1, label=f"{fmt.TRAILING}' rate")
+        top.plot(x, rate, "o-", color=ACCENT, label="month's rate")
+        outside = data["control"].notna().to_numpy()
+        if outside.any():
+            top.plot(x[outside], rate[outside], "D", color=WARNING, markersize=9, fillstyle="none",
+                     label="outside the limits")  # fmt: skip
+        top.set_ylim(0, 1)
+        top.yaxis.set_major_formatter(PercentFormatter(1.0))
+        _style(top, title, width)
+        top.legend(fontsize=FONT - 1, loc="upper left", ncols=2)
+        w = 0.4
+        bottom.bar(x - w / 2, data["cases_opened"], w, color=PALETTE[5], label="opened")
+        bottom.bar(x + w / 2, data["cases_closed"], w, color=OVERALL, label="closed", hatch="..")
+        bottom.set_xticks(x, months, rotation=45, ha="right", fontsize=FONT - 1)
+        bottom.tick_params(axis="y", labelsize=FONT - 1)
+        bottom.set_ylabel("cases", fontsize=FONT)
+        bottom.legend(fontsize=FONT - 1, loc="upper left", ncols=2)
+        bottom.grid(axis="y", alpha=0.3)
+        return fig
+
+    out = data[data["control"].notna()]
+    alt = (
+        f"{title}: the monthly rate of {len(months)} months against the {fmt.TRAILING}' rate of "
+        f"{100 * data['p_chart_centre'].iloc[0]:.0f}% and {fmt.SIGMA_LIMITS}; "
+        + ("no month is outside them." if out.empty else
+           "outside: " + ", ".join(f"{m} ({c})" for m, c in zip(out["month"], out["control"], strict=True)) + ".")
+        + " Below, bars of the cases opened and closed each month."
+    ) if len(data) and _finite(data["p_chart_centre"].iloc[0]) else f"{title}: no decided case in the 12 months."  # fmt: skip
+    return Chart(draw, title, alt, _synthetic(data))
 
 
 def km_curves(source: Any, title: str = "Time to resolution (Kaplan-Meier)") -> Chart:
     """Share of cases still open after t days: the overall curve with its band, and one curve per
-    group that is not suppressed. ``source`` is the Table of
-    :func:`analysis.sections.time_to_resolution` or the dict of
-    :func:`analysis.metrics.time_to_resolution`."""
+    group with enough cases, each its own colour and line style. Curves stop where fewer than the
+    minimum are at risk. ``source`` is the Table of the time-to-resolution section or the dict
+    of :func:`analysis.metrics.resolution.time_to_resolution`."""
     result = getattr(source, "source", source)
     if not isinstance(result, dict) or "overall" not in result:
         raise TypeError("km_curves needs the result of time_to_resolution")
-    fig = _new_figure(3.6)
-    ax = fig.add_subplot()
-    overall = result["overall"]
-    drawn = 0
-    if overall.get("curve") is not None and len(overall["curve"]):
-        curve = overall["curve"]
-        ax.step(curve["days"], curve["survival"], where="post", color="black", linewidth=2,
-                label=f"all (n={overall['n']})")  # fmt: skip
-        ax.fill_between(curve["days"], curve["ci_low"], curve["ci_high"], step="post",
-                        color="black", alpha=0.1, linewidth=0)  # fmt: skip
-        drawn += 1
-    skipped = []
-    palette = _palette(len(result.get("groups", {})))
-    for colour, (name, group) in zip(palette, result.get("groups", {}).items(), strict=False):
-        if group.get("suppressed") or group.get("curve") is None or not len(group["curve"]):
-            skipped.append(str(name))
-            continue
-        curve = group["curve"]
-        ax.step(curve["days"], curve["survival"], where="post", color=colour, linewidth=1,
-                label=f"{_group_label(result.get('by'), name)} (n={group['n']})")  # fmt: skip
-        drawn += 1
-    ax.axhline(0.5, color=MUTED, linestyle=":", linewidth=1)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlim(left=0)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("days since the case was opened", fontsize=8)
-    ax.set_ylabel("still open", fontsize=8)
-    ax.tick_params(labelsize=8)
-    ax.grid(alpha=0.3)
-    ax.set_title(title, fontsize=10, loc="left")
-    if drawn:
-        ax.legend(fontsize=7, loc="upper right")
-    else:
-        ax.text(0.5, 0.5, "too few cases opened for a curve", ha="center", va="center",
-                transform=ax.transAxes)  # fmt: skip
-    if skipped:
-        words = ", ".join(_group_label(result.get("by"), s) for s in skipped)
-        fig.text(0.01, -0.02, f"no curve (too few cases): {words}", fontsize=7, color=OVERALL,
-                 ha="left", va="top", wrap=True)  # fmt: skip
-    return Chart(fig, title)
+    synthetic = bool(getattr(source, "data", pd.DataFrame()).attrs.get("synthetic", False)) or bool(
+        result.get("synthetic", False)
+    )
+    groups = result.get("groups", {})
+
+    def draw(width: float) -> Figure:
+        fig = _new_figure(width, 5.4)
+        ax = fig.add_subplot()
+        overall = result["overall"]
+        drawn = 0
+        if overall.get("curve") is not None and len(overall["curve"]):
+            curve = overall["curve"]
+            ax.step(curve["days"], curve["survival"], where="post", color="black", linewidth=2.2,
+                    label=f"all (n={overall['n']})")  # fmt: skip
+            ax.fill_between(curve["days"], curve["ci_low"], curve["ci_high"], step="post",
+                            color="black", alpha=0.1, linewidth=0)  # fmt: skip
+            drawn += 1
+        skipped = []
+        k = 0
+        for name, group in groups.items():
+            if group.get("suppressed") or group.get("curve") is None or not len(group["curve"]):
+                skipped.append(_group_label(result.get("by"), name))
+                continue
+            curve = group["curve"]
+            ax.step(curve["days"], curve["survival"], where="post",
+                    color=PALETTE[k % (len(PALETTE) - 1)], linestyle=LINESTYLES[(k // (len(PALETTE) - 1)) % 4],
+                    linewidth=1.3, label=f"{_group_label(result.get('by'), name)} (n={group['n']})")  # fmt: skip
+            k += 1
+            drawn += 1
+        ax.axhline(0.5, color=MUTED, linestyle=":", linewidth=1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(left=0)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel(f"days since the case was opened (open cases followed to {result.get('as_of', 'the as-of date')})",
+                      fontsize=FONT)  # fmt: skip
+        ax.set_ylabel("still open", fontsize=FONT)
+        _style(ax, title, width)
+        if drawn:
+            # below the axes (the figure's legend, which the layout makes room for): inside,
+            # the legend of a dozen groups would hide their curves
+            handles, names = ax.get_legend_handles_labels()
+            fig.legend(handles, names, fontsize=FONT - 2, loc="outside lower left",
+                       ncols=3 if width > 5 else 2, frameon=False,
+                       title=_wrap(f"no curve (too few cases): {', '.join(skipped)}", width * 2.2)
+                       if skipped else None, title_fontsize=FONT - 1)  # fmt: skip
+        else:
+            ax.text(0.5, 0.5, "too few cases opened for a curve", ha="center", va="center",
+                    transform=ax.transAxes)  # fmt: skip
+        return fig
+
+    median = result["overall"].get("median")
+    alt = (
+        f"{title}: step curves of the share of cases still open by days since opening, for all "
+        f"{result['overall']['n']} cases and {len(groups)} groups; the overall median is "
+        + (f"{median:g} days." if median is not None else "not reached.")
+    )
+    return Chart(draw, title, alt, synthetic)
+
+
+def cohorts(source: Any, title: str = "What became of each month's cases") -> Chart:
+    """Stacked bars per opening month: still open, for the buyer, for the supplier, lapsed."""
+    data = _frame(source).reset_index(drop=True)
+    parts = (("for_buyer", "decided for the buyer", PALETTE[2], None),
+             ("for_supplier", "decided for the supplier", PALETTE[3], "//"),
+             ("lapsed", "lapsed", MUTED, ".."), ("still_open", "still open", PALETTE[5], "\\\\"))  # fmt: skip
+
+    def draw(width: float) -> Figure:
+        fig = _new_figure(width, 4.0)
+        ax = fig.add_subplot()
+        x = np.arange(len(data))
+        bottom = np.zeros(len(data))
+        for column, name, colour, hatch in parts:
+            share = data[f"{column}_share"].fillna(0).to_numpy()
+            ax.bar(
+                x,
+                share,
+                0.7,
+                bottom=bottom,
+                color=colour,
+                hatch=hatch,
+                edgecolor="white",
+                label=name,
+            )
+            bottom += share
+        ax.set_xticks(x, data["month"], rotation=45, ha="right", fontsize=FONT - 1)
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylabel(
+            f"share of the cases opened (as of {data.attrs.get('as_of', '')})", fontsize=FONT
+        )
+        _style(ax, title, width)
+        ax.legend(
+            fontsize=FONT - 1, loc="upper left", bbox_to_anchor=(0, -0.28), ncols=2, frameon=False
+        )
+        return fig
+
+    alt = (f"{title}: stacked bars for {len(data)} opening months of the shares decided for the "
+           "buyer, for the supplier, lapsed and still open as of the data's date.")  # fmt: skip
+    return Chart(draw, title, alt, _synthetic(data))
+
+
+#: The funnel plot's O/E axis ends here (or above the highest named supplier): the limits of a
+#: supplier with a fraction of one expected case reach far higher and would flatten the rest.
+FUNNEL_TOP = 4.0
+
+
+def funnel_plot(source: Any, title: str = "Suppliers against their case mix") -> Chart:
+    """Every supplier's O/E against its expected count E, with the interval and call-out limits
+    around 1; suppliers beyond the call-out limits with enough cases are named, the rest are
+    points. Small suppliers above the axis's top are drawn on it as triangles and counted."""
+    from analysis.metrics.suppliers import funnel_limits
+
+    data = _frame(source)
+    confidence = data.attrs.get("confidence", settings.CONFIDENCE)
+
+    def draw(width: float) -> Figure:
+        fig = _new_figure(width, 4.6)
+        ax = fig.add_subplot()
+        usable = data[data["expected"] > 0]
+        if usable.empty:
+            ax.text(
+                0.5, 0.5, "no supplier with an expected count", ha="center", transform=ax.transAxes
+            )
+            ax.set_axis_off()
+            return fig
+        named = usable[usable["named"]]
+        small = usable[~usable["named"]]
+        top = max(FUNNEL_TOP, 1.15 * float(named["oe_ratio"].max()) if len(named) else 0.0)
+        grid = np.geomspace(
+            max(usable["expected"].min() * 0.8, 0.05), usable["expected"].max() * 1.2, 200
+        )
+        for level, style in ((confidence, "--"), (settings.FLAG_CONFIDENCE, ":")):
+            low, high = funnel_limits(grid, level)
+            ax.plot(
+                grid, low, style, color=OVERALL, linewidth=1, label=f"{fmt.level(level)} limits"
+            )
+            ax.plot(grid, np.minimum(high, top * 1.5), style, color=OVERALL, linewidth=1)
+        ax.axhline(1, color=OVERALL, linewidth=0.8)
+        below = small[small["oe_ratio"] <= top]
+        above = small[small["oe_ratio"] > top]
+        ax.scatter(below["expected"], below["oe_ratio"], s=10, color=MUTED, alpha=0.6,
+                   label=f"fewer than {data.attrs.get('min_n_named', '')} decided: not named")  # fmt: skip
+        if len(above):
+            ax.scatter(above["expected"], np.full(len(above), top * 0.98), s=16, marker="^",
+                       color=MUTED, label=f"not named, O/E above {top:g} ({len(above)})")  # fmt: skip
+        ax.scatter(
+            named["expected"], named["oe_ratio"], s=28, color=ACCENT, marker="o", label="named"
+        )
+        flagged = named[named["flag"].notna()]
+        ax.scatter(flagged["expected"], flagged["oe_ratio"], s=80, facecolors="none",
+                   edgecolors=WARNING, linewidths=1.5, label=f"beyond the {fmt.FLAG_LIMITS}")  # fmt: skip
+        for row in flagged.itertuples():
+            name = str(
+                row.supplier_name if isinstance(row.supplier_name, str) else row.supplier_id
+            )[:28]
+            # names go to the left of their point: the large suppliers sit at the right edge
+            ax.annotate(name, (row.expected, row.oe_ratio), textcoords="offset points",
+                        xytext=(-6, 6), ha="right", fontsize=FONT - 2, color=WARNING)  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xlabel(
+            "expected supplier-sided decisions for the supplier's case mix (E, log scale)",
+            fontsize=FONT,
+        )
+        ax.set_ylabel("observed / expected (O/E)", fontsize=FONT)
+        ax.set_ylim(0, top)
+        _style(ax, title, width)
+        ax.legend(fontsize=FONT - 2, loc="upper right")
+        return fig
+
+    flagged = data[data["flag"].notna()] if "flag" in data else data.iloc[:0]
+    named_count = int(data["named"].sum()) if len(data) else 0
+    alt = (
+        f"{title}: a funnel plot of {len(data)} suppliers' observed / expected ratio against their "
+        f"expected count, with {fmt.level(confidence)} and {fmt.FLAG_LIMITS}; {named_count} "
+        f"suppliers have enough cases to be named, {len(flagged)} lie beyond the {fmt.FLAG_LIMITS}."
+    )
+    return Chart(draw, title, alt, _synthetic(data))
+
+
+#: Odds-ratio ticks of the forest plot (a log axis labelled in plain numbers).
+_OR_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20)
+
+
+def forest(source: Any, title: str = "What goes with a supplier-sided outcome") -> Chart:
+    """Adjusted odds ratios with their intervals (filled) and the raw ones (hollow), log scale."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    data = _frame(source).reset_index(drop=True)
+
+    def draw(width: float) -> Figure:
+        fig = _new_figure(width, min(1.6 + 0.3 * max(len(data), 1), 11.0))
+        ax = fig.add_subplot()
+        if data.empty:
+            ax.text(0.5, 0.5, "the model was not fitted", ha="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return fig
+        y = np.arange(len(data))[::-1]
+        ax.errorbar(data["odds_ratio"], y, xerr=[data["odds_ratio"] - data["ci_low"], data["ci_high"] - data["odds_ratio"]],
+                    fmt="o", color=ACCENT, capsize=3, label="adjusted (interval)")  # fmt: skip
+        raw = data["raw_odds_ratio"].astype(float)
+        ax.plot(raw, y + 0.25, "s", color=SECOND, fillstyle="none", label="raw")
+        ax.axvline(1, color=OVERALL, linewidth=1)
+        ax.set_xscale("log")
+        values = pd.concat([data["ci_low"], data["ci_high"], raw]).astype(float)
+        values = values[np.isfinite(values) & (values > 0)]
+        low, high = float(values.min()) / 1.3, float(values.max()) * 1.3
+        ax.set_xlim(low, high)
+        ax.xaxis.set_major_locator(FixedLocator([t for t in _OR_TICKS if low <= t <= high]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
+        labels = data["short_label"] if "short_label" in data else data.get("label", data["term"])
+        ax.set_yticks(y, [_wrap(str(x), width) for x in labels], fontsize=FONT - 1)
+        ax.set_xlabel("odds ratio of a supplier-sided outcome (log scale; below 1: better for the buyer)",
+                      fontsize=FONT)  # fmt: skip
+        _style(ax, title, width)
+        ax.legend(fontsize=FONT - 1, loc="lower right")
+        return fig
+
+    excludes = data[(data["ci_low"] > 1) | (data["ci_high"] < 1)] if len(data) else data
+    alt = (f"{title}: adjusted odds ratios with intervals (and raw ones) for {len(data)} "
+           f"characteristics on a log scale; {len(excludes)} intervals exclude 1.")  # fmt: skip
+    return Chart(draw, title, alt, _synthetic(data))
 
 
 def _group_label(by: str | None, name: Any) -> str:
@@ -387,7 +619,12 @@ def _group_label(by: str | None, name: Any) -> str:
     return label(by, name) if by else str(name)
 
 
-def _palette(n: int) -> list:
-    import seaborn as sns
+#: For tests and authors: the legend entry of a line (a Line2D) by its label.
+def legend_labels(figure: Figure) -> list[str]:
+    """The legend texts of every axes of ``figure`` and of the figure itself."""
+    legends = [ax.get_legend() for ax in figure.axes] + list(figure.legends)
+    return [t.get_text() for legend in legends if legend is not None for t in legend.get_texts()]
 
-    return list(sns.color_palette("tab10", max(n, 1)))
+
+__all__ = ["Chart", "Line2D", "cohorts", "forest", "funnel_plot", "heatmap", "interval_bars",
+           "km_curves", "p_chart", "refund_ratios"]  # fmt: skip

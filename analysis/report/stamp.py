@@ -34,15 +34,21 @@ def stamp(ctx: ReportContext | AuditScope, now: datetime | None = None) -> Table
     items += [(f"Parameter {k}", str(v) if v != "" else "(empty)") for k, v in parameters.items()]
     period_record = None
     if isinstance(ctx, ReportContext):
+        # the last section: a store that changed while the report ran refuses to be stamped
+        ctx.check_unchanged()
         in_period = ctx.blocks(None)
         items += [
             ("Period used", period_text(ctx.period)),
             ("Compared with", period_text(ctx.previous)),
+            ("Trailing window", period_text(ctx.trailing)),
+            ("Data as of", ctx.as_of.isoformat() if ctx.as_of else "not recorded"),
             ("Cases closed in the period", fmt.count(in_period["cases_closed"].iloc[0])),
             ("Cases opened in the period", fmt.count(in_period["cases_opened"].iloc[0])),
         ]
         period_record = {"label": ctx.period.label, "start": ctx.start, "end": ctx.end}
+        as_of = ctx.as_of
     else:
+        as_of = None
         items.append(("Scope", ctx.description))
         if ctx.period is not None:
             period_record = {
@@ -70,6 +76,7 @@ def stamp(ctx: ReportContext | AuditScope, now: datetime | None = None) -> Table
         "code": code,
         "libraries": versions,
         "synthetic": ctx.synthetic,
+        "as_of": as_of,
     }
     caption = (
         "Reproducibility stamp. The fingerprint is the SHA-256 of every case id with the hash of "

@@ -15,8 +15,15 @@ import duckdb
 from analysis import sqlfiles
 from analysis.store.connection import StoreError
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 TABLES = frozenset({"cases", "quarantine", "loads", "store_meta"})
+#: What brings a store of an older version up to this one (run by a writer, in order).
+MIGRATIONS = {
+    "2": (
+        "ALTER TABLE loads ADD COLUMN IF NOT EXISTS as_of DATE",
+        "ALTER TABLE loads ADD COLUMN IF NOT EXISTS field_coverage VARCHAR",
+    ),
+}
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -47,6 +54,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, db: Path | str = "") -> None:
     """
     have = _tables(con)
     if have and is_store(con):
+        _migrate(con)
         return
     if have:
         shown = ", ".join(sorted(have)[:8]) + (" ..." if len(have) > 8 else "")
@@ -59,6 +67,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, db: Path | str = "") -> None:
         "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
         [SCHEMA_VERSION],
     )
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring an older store up to :data:`SCHEMA_VERSION` (nothing is written when it is current)."""
+    version = meta(con).get("schema_version", SCHEMA_VERSION)
+    while version != SCHEMA_VERSION and version in MIGRATIONS:
+        for statement in MIGRATIONS[version]:
+            con.execute(statement)
+        version = str(int(version) + 1)
+        con.execute("UPDATE store_meta SET value = ? WHERE key = 'schema_version'", [version])
 
 
 def meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

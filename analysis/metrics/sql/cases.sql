@@ -6,8 +6,10 @@
 --   $category      VARCHAR, one category slug, or NULL for all
 --   $threshold     VARCHAR decimal text, e.g. '0.10' (supplier-sided below threshold x claim)
 --   $lowball       VARCHAR decimal text, e.g. '0.05' (lowball below lowball x claim)
---   $final_outcomes, $decided_outcomes, $monetary_outcomes, $lapsed_outcomes
+--   $final_outcomes, $decided_outcomes, $monetary_outcomes, $lapsed_outcomes,
+--   $buyer_loss_outcomes
 --                  VARCHAR[], the outcome classes of data/reference/outcomes.csv (analysis.vocab)
+--   $claim_window  INTEGER, days after confirmed receipt within which a dispute must be opened
 --
 -- The refund tests compare the ORIGINAL amounts of the case, in exact DECIMAL arithmetic:
 -- refund and claim share one currency and one FX rate (the ECB rate of opened_date), so
@@ -22,11 +24,14 @@ SELECT
     c.claim_type,
     c.outcome,
     c.order_value_usd,
+    c.claim_amount,
+    c.refund_amount,
     c.claim_usd,
     c.refund_usd,
     c.opened_date,
     c.closed_date,
     c.escalated_date,
+    c.received_date,
     c.decided_by,
     c.inspection,
     c.evidence,
@@ -52,7 +57,23 @@ SELECT
     ) AS is_lowball,
     c.escalated_date IS NOT NULL AS is_escalated,
     c.closed_date - c.opened_date AS days_to_close,
-    CAST(c.refund_amount AS DOUBLE) / CAST(c.claim_amount AS DOUBLE) AS refund_ratio
+    CAST(c.refund_amount AS DOUBLE) / CAST(c.claim_amount AS DOUBLE) AS refund_ratio,
+    -- a lapse that leaves the buyer with nothing they chose (not a withdrawal)
+    list_contains($buyer_loss_outcomes, c.outcome) AS is_buyer_loss_lapse,
+    -- what the buyer came away with, for every closed case: money back (refund of at least
+    -- threshold x claim), a token (below that, above 0), nothing (a refund of 0, every no_refund),
+    -- or, when no money was decided, the outcome itself (replacement, cancelled, ...)
+    CASE WHEN NOT is_final THEN NULL
+         WHEN is_monetary AND NOT is_supplier_sided THEN 'money_back'
+         WHEN is_monetary AND c.refund_amount > 0 THEN 'token'
+         WHEN is_monetary THEN 'nothing'
+         ELSE c.outcome END AS buyer_outcome,
+    -- evidence: an inspection report, and how many other kinds the buyer gave
+    list_contains(coalesce(c.evidence, []), 'inspection_report') AS has_inspection_report,
+    len(list_filter(list_distinct(coalesce(c.evidence, [])), lambda e: e <> 'inspection_report'))
+        AS other_evidence_kinds,
+    -- opened more than the claim window after the buyer confirmed receipt
+    c.opened_date - c.received_date > $claim_window AS opened_late
 FROM cases AS c
 WHERE (
         c.opened_date BETWEEN $start AND $end

@@ -19,7 +19,10 @@ CREATE TABLE IF NOT EXISTS loads (
     quarantined   BIGINT NOT NULL,
     unmapped_categories BIGINT NOT NULL DEFAULT 0,
     fx_fallbacks  BIGINT NOT NULL DEFAULT 0,
-    tool_version  VARCHAR
+    tool_version  VARCHAR,
+    as_of         DATE,               -- the export's date: the day the data describe (--as-of)
+    field_coverage VARCHAR            -- JSON: for each intake field, whether the file carried it
+                                      -- and how many rows gave a value
 );
 
 -- One row per rejected raw row; one per (file_sha256, row_number), so loading the same file

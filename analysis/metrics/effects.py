@@ -1,0 +1,230 @@
+"""What helps buyers win: the adjusted effect of each case characteristic on a supplier-sided outcome.
+
+A logistic regression (statsmodels GLM, binomial) of supplier-sided on claim type, category, an
+inspection report in the evidence, the number of other evidence kinds, escalation and the
+order-value band, over the decided cases of a range, with standard errors clustered by supplier
+(many cases of one supplier are not independent evidence). Effects are adjusted odds ratios with
+their 95% intervals and p-values; beside each, the raw (unadjusted) odds ratio of the same
+comparison, so a reader sees what adjustment changed (an inspection report is commonest in the
+claims that are refused most: raw and adjusted can differ a lot).
+
+The model is fitted only with enough data: at least MODEL_MIN_CASES decided cases and
+MODEL_EVENTS_PER_PARAMETER cases of the rarer outcome per parameter. A level of a factor with
+fewer than that many cases, or in which every case went one way (perfect separation), is merged
+with the others like it; a merged level that still goes one way is left out with its cases; the
+result says so. The cases are grouped by (supplier, covariates) with their counts, so the fit
+costs the same for a thousand cases or ten million.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import settings
+from analysis.metrics import breakdowns as bd
+from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.params import Params
+from analysis.store import connect
+
+#: The factors of the model: (name, kind). Categorical factors get one term per level against
+#: the commonest level; binary and count factors one term each.
+FACTORS = (
+    ("claim_type", "categorical"),
+    ("category", "categorical"),
+    ("inspection_report", "binary"),
+    ("other_evidence_kinds", "count"),
+    ("escalated", "binary"),
+    ("order_value_band", "categorical"),
+)
+MERGED = "other levels"
+#: The contract's fields of a term.
+TERM_FIELDS = ("term", "odds_ratio", "ci_low", "ci_high", "p_value")
+
+_GROUPED = """
+    WITH period_cases AS ({period_cases})
+    SELECT supplier_id, claim_type, category,
+        has_inspection_report::INTEGER AS inspection_report,
+        other_evidence_kinds,
+        is_escalated::INTEGER AS escalated,
+        {band} AS order_value_band,
+        count(*) AS n,
+        count_if(is_supplier_sided) AS k
+    FROM period_cases WHERE closed_in AND is_decided
+    GROUP BY ALL
+"""
+
+
+@dataclass
+class ModelResult:
+    """A fitted model's terms (adjusted and raw), or why it was not fitted."""
+
+    terms: pd.DataFrame | None = None
+    not_fitted: str | None = None
+    decided: int = 0
+    supplier_sided: int = 0
+    parameters: int = 0
+    suppliers: int = 0
+    notes: list[str] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)
+
+    def contract(self) -> list[dict] | dict:
+        """The JSON contract's ``adjusted_effects``: the terms, or ``{"not_fitted": reason}``."""
+        if self.terms is None:
+            return {"not_fitted": self.not_fitted}
+        return [
+            {k: (None if pd.isna(row[k]) else row[k]) for k in TERM_FIELDS}
+            for row in self.terms.to_dict(orient="records")
+        ]
+
+
+def _grouped(db, start, end, params, category) -> pd.DataFrame:
+    query = compose(
+        _GROUPED, period_cases=period_cases_sql(), band=bd.breakdown("order_value_band").key_sql
+    )
+    with connect(db) as con:
+        check_category(con, category)
+        return con.execute(query, bind(start, end, params, category)).df()
+
+
+def _merge_levels(data: pd.DataFrame, factor: str, minimum: int, notes: list[str]) -> pd.DataFrame:
+    """Merge the levels of ``factor`` that are too small or go all one way into one level."""
+    totals = data.groupby(factor).agg(n=("n", "sum"), k=("k", "sum"))
+    weak = totals[(totals["n"] < minimum) | (totals["k"] == 0) | (totals["k"] == totals["n"])]
+    if len(weak) == 0 or len(weak) == len(totals):
+        return data
+    names = ", ".join(str(v) for v in weak.index)
+    data = data.copy()
+    data[factor] = data[factor].where(~data[factor].isin(weak.index), MERGED)
+    notes.append(f"{factor}: {names} merged as '{MERGED}' (too few cases, or all one way)")
+    merged = data[data[factor] == MERGED]
+    if merged["k"].sum() in (0, merged["n"].sum()):
+        notes.append(f"{factor}: the merged level still goes all one way; its {int(merged['n'].sum())} "
+                     "case(s) are left out")  # fmt: skip
+        data = data[data[factor] != MERGED]
+    return data
+
+
+def _design(data: pd.DataFrame, factors: list[tuple[str, str]], references: dict) -> pd.DataFrame:
+    columns = {"const": np.ones(len(data))}
+    for name, kind in factors:
+        if kind == "categorical":
+            reference = references[name]
+            for level in sorted(set(data[name]) - {reference}, key=str):
+                columns[f"{name}[{level}]"] = (data[name] == level).astype(float).to_numpy()
+        else:
+            columns[name] = data[name].astype(float).to_numpy()
+    return pd.DataFrame(columns, index=data.index)
+
+
+def _fit(data: pd.DataFrame, exog: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    endog = np.column_stack([data["k"], data["n"] - data["k"]]).astype(float)
+    groups = pd.factorize(data["supplier_id"])[0]
+    with warnings.catch_warnings():
+        # a separation or convergence warning makes the estimates meaningless: a failure here
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        fit = sm.GLM(endog, exog, family=sm.families.Binomial()).fit(
+            cov_type="cluster", cov_kwds={"groups": groups}
+        )
+    ci = np.asarray(fit.conf_int(alpha=1 - confidence))
+    return pd.DataFrame(
+        {
+            "term": exog.columns,
+            "coef": np.asarray(fit.params),
+            "odds_ratio": np.exp(np.asarray(fit.params)),
+            "ci_low": np.exp(ci[:, 0]),
+            "ci_high": np.exp(ci[:, 1]),
+            "p_value": np.asarray(fit.pvalues),
+        }
+    ).set_index("term")
+
+
+def adjusted_effects(
+    db: Path | str,
+    start: date | str,
+    end: date | str,
+    params: Params | None = None,
+    category: str | None = None,
+) -> ModelResult:
+    """The adjusted (and raw) odds ratios of a supplier-sided outcome over the decided cases
+    closed in [start, end]; see the module's docstring for the model and its rules."""
+    params = params or Params()
+    start, end = window(start, end)
+    data = _grouped(db, start, end, params, category)
+    result = ModelResult(
+        decided=int(data["n"].sum()) if len(data) else 0,
+        supplier_sided=int(data["k"].sum()) if len(data) else 0,
+        suppliers=int(data["supplier_id"].nunique()) if len(data) else 0,
+    )
+    if result.decided < settings.MODEL_MIN_CASES:
+        result.not_fitted = (
+            f"only {result.decided} decided case(s); the model is fitted from "
+            f"{settings.MODEL_MIN_CASES}"
+        )
+        return result
+    epp = settings.MODEL_EVENTS_PER_PARAMETER
+    factors = [(name, kind) for name, kind in FACTORS if name != "category" or category is None]
+    for name, kind in factors:
+        if kind == "categorical":
+            data = _merge_levels(data, name, epp, result.notes)
+    kept = []
+    for name, kind in factors:
+        if data[name].nunique() < 2:
+            result.notes.append(f"{name}: the same for every case; left out")
+        else:
+            kept.append((name, kind))
+    for name, kind in kept:
+        if kind == "categorical":
+            result.references[name] = str(
+                data.groupby(name)["n"].sum().sort_values(ascending=False).index[0]
+            )
+    exog = _design(data, kept, result.references)
+    result.parameters = exog.shape[1] - 1
+    rarer = int(min(data["k"].sum(), (data["n"] - data["k"]).sum()))
+    if rarer < epp * result.parameters:
+        result.not_fitted = (
+            f"{rarer} case(s) of the rarer outcome for {result.parameters} parameters; the model "
+            f"needs {epp} per parameter ({epp * result.parameters})"
+        )
+        return result
+    try:
+        adjusted = _fit(data, exog, params.confidence)
+    except Exception as exc:  # separation, singular design, no convergence
+        result.not_fitted = (
+            f"the model could not be fitted ({type(exc).__name__}: {str(exc)[:120]})"
+        )
+        return result
+    raw_rows = {}
+    for name, kind in kept:
+        single = _design(data, [(name, kind)], result.references)
+        try:
+            raw = _fit(data, single, params.confidence)
+        except Exception:  # noqa: S112 - a raw comparison that cannot be fitted is left empty
+            continue
+        for term in single.columns[1:]:
+            raw_rows[term] = raw.loc[term]
+    terms = adjusted.drop(index="const").reset_index()
+    for column in ("odds_ratio", "ci_low", "ci_high", "p_value"):
+        terms[f"raw_{column}"] = [
+            raw_rows[t][column] if t in raw_rows else np.nan for t in terms["term"]
+        ]
+    terms["factor"] = [t.split("[")[0] for t in terms["term"]]
+    terms["level"] = [t.split("[")[1].rstrip("]") if "[" in t else None for t in terms["term"]]
+    terms["reference"] = [result.references.get(f) for f in terms["factor"]]
+    terms["cases"] = [
+        # a binary term (no level; NaN in a string column) counts the cases that have it
+        int(data.loc[data[f] == (1 if pd.isna(lv) else lv), "n"].sum())
+        if f != "other_evidence_kinds" else int(data["n"].sum())
+        for f, lv in zip(terms["factor"], terms["level"], strict=True)
+    ]  # fmt: skip
+    result.terms = terms.drop(columns="coef")
+    return result

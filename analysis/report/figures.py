@@ -1,0 +1,112 @@
+"""The figures of a report, computed once each: every section and the findings read them here.
+
+Each function takes the report's :class:`~analysis.report.context.ReportContext` and returns what
+the metrics package gives for the report's period, the previous period or the trailing window,
+cached on the context (a report shows the same figure in its findings and in its section).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import metrics
+from analysis.metrics import effects as metric_effects
+from analysis.metrics import outcomes, process, resolution, suppliers, trends
+from analysis.report.context import ReportContext
+
+
+def overall(ctx: ReportContext, which: str = "period") -> pd.Series:
+    """The overall block of a window ('period', 'previous' or 'trailing')."""
+    return ctx.blocks(None, which).iloc[0]
+
+
+def change(ctx: ReportContext) -> pd.DataFrame:
+    return ctx.cached(
+        ("change",), lambda: trends.change_vs_previous(ctx.db, ctx.period, ctx.params, ctx.category)
+    )
+
+
+def change_by(ctx: ReportContext, by: str) -> pd.DataFrame:
+    return ctx.cached(
+        ("change_by", by),
+        lambda: trends.change_by(ctx.db, ctx.period, by, ctx.params, ctx.category),
+    )
+
+
+def monthly(ctx: ReportContext) -> pd.DataFrame:
+    return ctx.cached(
+        ("monthly",),
+        lambda: trends.monthly_series(ctx.db, ctx.end, 12, ctx.params, ctx.category),
+    )
+
+
+def buyer_outcomes(ctx: ReportContext, which: str = "period") -> dict:
+    span = ctx.window(which)
+    return ctx.cached(
+        ("buyer_outcomes", which),
+        lambda: outcomes.buyer_outcome_counts(
+            ctx.db, span.start, span.end, ctx.params, ctx.category
+        ),
+    )
+
+
+def sensitivity(ctx: ReportContext) -> list[dict]:
+    return ctx.cached(
+        ("sensitivity",),
+        lambda: outcomes.sensitivity_table(ctx.db, ctx.start, ctx.end, ctx.params, ctx.category),
+    )
+
+
+def time_to_resolution(ctx: ReportContext, by: str | None) -> dict:
+    return ctx.cached(
+        ("resolution", by),
+        lambda: resolution.time_to_resolution(
+            ctx.db, ctx.start, ctx.end, by, ctx.params, ctx.category, as_of=ctx.as_of
+        ),
+    )
+
+
+def cohorts(ctx: ReportContext) -> pd.DataFrame:
+    return ctx.cached(
+        ("cohorts",),
+        lambda: resolution.cohorts(ctx.db, ctx.end, 12, ctx.params, ctx.category, as_of=ctx.as_of),
+    )
+
+
+def observed_expected(ctx: ReportContext) -> pd.DataFrame:
+    span = ctx.trailing
+    return ctx.cached(
+        ("observed_expected",),
+        lambda: suppliers.observed_expected(ctx.db, span.start, span.end, ctx.params, ctx.category),
+    )
+
+
+def effects(ctx: ReportContext) -> metric_effects.ModelResult:
+    span = ctx.trailing
+    return ctx.cached(
+        ("effects",),
+        lambda: metric_effects.adjusted_effects(
+            ctx.db, span.start, span.end, ctx.params, ctx.category
+        ),
+    )
+
+
+def funnel(ctx: ReportContext) -> pd.DataFrame:
+    return ctx.cached(
+        ("funnel",), lambda: process.funnel(ctx.db, ctx.start, ctx.end, ctx.params, ctx.category)
+    )
+
+
+def claim_window(ctx: ReportContext) -> pd.DataFrame:
+    return ctx.cached(
+        ("claim_window",),
+        lambda: process.claim_window(ctx.db, ctx.start, ctx.end, ctx.params, ctx.category),
+    )
+
+
+def heatmap(ctx: ReportContext, which: str = "trailing") -> pd.DataFrame:
+    span = ctx.window(which)
+    return ctx.cached(
+        ("heatmap", which),
+        lambda: metrics.heatmap_frame(ctx.db, span.start, span.end, ctx.params, ctx.category),
+    )

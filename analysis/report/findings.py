@@ -1,0 +1,208 @@
+"""Findings: the report's answer in a few sentences, each written from the figures.
+
+Every sentence carries its number, its interval, its denominator and, where it compares, its
+test; a finding the data do not support is said as such ("too few decided cases for a rate",
+"not shown by these data"), never as "no change". No sentence restates a parameter as a literal:
+thresholds, limits and levels are read from the report's parameters.
+"""
+
+from __future__ import annotations
+
+from analysis import settings
+from analysis.report import figures, fmt
+from analysis.report.context import ReportContext, short_period
+from analysis.report.display import Findings, user_errors_one_line
+from analysis.report.labels import label
+
+#: The model's factors a finding may speak of (what a buyer can act on, and escalation); the
+#: claim-type and category terms are the adjustment, shown in the section's table.
+_ACTIONABLE = {
+    "inspection_report": "an inspection report in the evidence",
+    "other_evidence_kinds": "each further kind of evidence",
+    "escalated": "escalation to the platform",
+}
+
+
+def _share(threshold: float) -> str:
+    return f"{100 * threshold:g}%"
+
+
+def _rate_sentence(ctx: ReportContext) -> str:
+    now = figures.overall(ctx)
+    p, when = ctx.params, short_period(ctx.period)
+    if now["decided"] == 0:
+        return f"No claim decided in {when} (none closed with a decision)."
+    if now["suppressed"]:
+        return (
+            f"{fmt.count(now['supplier_sided'])} of {fmt.count(now['decided'])} claims decided in "
+            f"{when} ended on the supplier's side: too few decided claims for a rate (a rate is "
+            f"given from {p.min_n_rate})."
+        )
+    few = " (few cases: read the interval)" if now["few_cases"] else ""
+    return (
+        f"{fmt.count(now['supplier_sided'])} of {fmt.count(now['decided'])} claims decided in "
+        f"{when} ({fmt.pct(now['supplier_sided_rate'])}, {fmt.interval(now['supplier_sided_ci_low'], now['supplier_sided_ci_high'])}) "
+        f"ended on the supplier's side: the buyer got back less than {_share(p.threshold)} of the "
+        f"claim{few}."
+    )
+
+
+def _lost_sentence(ctx: ReportContext) -> str | None:
+    now = figures.overall(ctx)
+    if now["buyer_lost_base"] == 0 or fmt.missing(now["buyer_lost_rate"]):
+        return None
+    lapses = now["cancelled"] + now["out_of_coverage"]
+    return (
+        f"Counting the {fmt.count(lapses)} claims that lapsed at the buyer's cost (cancelled for "
+        f"missing evidence, or out of coverage), {fmt.count(now['buyer_lost'])} of "
+        f"{fmt.count(now['buyer_lost_base'])} buyers who did not withdraw "
+        f"({fmt.pct(now['buyer_lost_rate'])}, {fmt.interval(now['buyer_lost_ci_low'], now['buyer_lost_ci_high'])}) "
+        "came away with nothing or a token."
+    )
+
+
+def _money_sentence(ctx: ReportContext) -> str | None:
+    now = figures.overall(ctx)
+    if not now["claimed_usd_closed"]:
+        return None
+    return (
+        f"Of {fmt.usd(now['claimed_usd_closed'])} claimed in the cases closed in "
+        f"{short_period(ctx.period)}, {fmt.usd(now['refunded_usd_closed'])} "
+        f"({fmt.pct(now['refund_ratio_closed'])}) came back as refunds."
+    )
+
+
+def _change_sentence(ctx: ReportContext) -> str | None:
+    change = figures.change(ctx).set_index("metric").loc["supplier_sided_rate"]
+    previous = short_period(ctx.previous)
+    if not bool(change["comparable"]):
+        return (
+            f"The rate is not compared with {previous}: a period has fewer than "
+            f"{ctx.params.min_n_rate} decided claims."
+        )
+    verdict = (
+        "a significant change" if bool(change["flagged"]) else "a change not shown by these data"
+    )
+    return (
+        f"Against {previous} ({fmt.pct(change['previous'])} of {fmt.count(change['previous_n'])} "
+        f"decided) the rate moved by {fmt.points(change['difference'])} "
+        f"({fmt.points(change['difference_ci_low'])} to {fmt.points(change['difference_ci_high'])}): "
+        f"{verdict} ({fmt.p_value(change['p_value'])}, two-proportion test)."
+    )
+
+
+def _trend_sentence(ctx: ReportContext) -> str | None:
+    months = figures.monthly(ctx)
+    decided = int(months["decided"].sum())
+    if decided == 0:
+        return None
+    outside = months[months["control"].notna()]
+    base = (
+        f"Over the {fmt.TRAILING} to {short_period(ctx.period)}, {fmt.pct(months['p_chart_centre'].iloc[0])} "
+        f"of {fmt.count(decided)} decided claims were supplier-sided"
+    )
+    if outside.empty:
+        return (
+            base
+            + f"; no month lay outside the p-chart's {fmt.SIGMA_LIMITS} (no more than chance from month to month)."
+        )
+    listed = ", ".join(
+        f"{row.month} ({fmt.pct(row.p_chart_rate)}, {row.control} its limits)"
+        for row in outside.itertuples()
+    )
+    return base + f"; outside the p-chart's {fmt.SIGMA_LIMITS}: {listed}."
+
+
+def _effect_sentences(ctx: ReportContext) -> list[str]:
+    model = figures.effects(ctx)
+    months = settings.TRAILING_MONTHS
+    if model.terms is None:
+        return [
+            f"What goes with winning was not modelled for the {months} months: {model.not_fitted}."
+        ]
+    level = fmt.level(ctx.params.confidence)
+    parts = []
+    for row in model.terms.itertuples():
+        if row.factor not in _ACTIONABLE or fmt.missing(row.ci_low):
+            continue
+        if row.ci_low <= 1 <= row.ci_high:
+            continue
+        raw = (
+            ""
+            if fmt.missing(row.raw_odds_ratio)
+            else f"; {fmt.odds_ratio(row.raw_odds_ratio)} before adjustment"
+        )
+        parts.append(
+            f"{_ACTIONABLE[row.factor]} went with {fmt.odds_ratio(row.odds_ratio)} times the odds "
+            f"of a supplier-sided outcome ({fmt.odds_ratio(row.ci_low)} to "
+            f"{fmt.odds_ratio(row.ci_high)}, {fmt.p_value(row.p_value)}{raw})"
+        )
+    scope = (
+        f"Over the {fmt.count(model.decided)} claims decided in the {months} months, with claim "
+        "type, category, order value and the other evidence held equal"
+    )
+    if not parts:
+        return [
+            scope + ": no evidence or escalation term's interval excludes 1, so these data do "
+            "not show what goes with winning."
+        ]
+    return [
+        f"{scope} ({level} intervals; associations, not proof of cause): " + "; ".join(parts) + "."
+    ]
+
+
+def _supplier_sentence(ctx: ReportContext) -> str:
+    frame = figures.observed_expected(ctx)
+    named = frame[frame["named"]]
+    p = ctx.params
+    head = (
+        f"Of {fmt.count(len(frame))} suppliers with decided claims in the {fmt.TRAILING}, "
+        f"{fmt.count(len(named))} had at least {p.min_n_named} and are compared with what their "
+        "case mix predicts"
+    )
+    high = named[named["flag"] == "high"].sort_values("oe_ratio", ascending=False)
+    if named.empty:
+        return head + "; none had enough cases to be named."
+    if high.empty:
+        return (
+            head
+            + f"; none had more supplier-sided outcomes than its mix predicts beyond the {fmt.FLAG_LIMITS}."
+        )
+    listed = "; ".join(
+        f"{fmt.clean_text(r.supplier_name if not fmt.missing(r.supplier_name) else r.supplier_id, 60)} "
+        f"(observed {fmt.count(r.supplier_sided)}, expected {r.expected:.1f}, O/E {r.oe_ratio:.2f})"
+        for r in high.itertuples()
+    )
+    return head + f"; beyond the {fmt.FLAG_LIMITS}, more than expected: {listed}."
+
+
+@user_errors_one_line
+def findings(ctx: ReportContext) -> Findings:
+    """The report's answer, in sentences written from its figures (the first section)."""
+    now = figures.overall(ctx)
+    if not now["cases_opened"] and not now["cases_closed"]:
+        sentences = [
+            f"No case was opened or closed in {short_period(ctx.period)}"
+            + (f" in {label('category', ctx.category)}" if ctx.category else "")
+            + ": this report has no data to show for its period."
+        ]
+        return Findings(sentences, record={"no_data": True, "sentences": sentences})
+    sentences = [_rate_sentence(ctx)]
+    sentences += [
+        s for s in (_lost_sentence(ctx), _money_sentence(ctx), _change_sentence(ctx)) if s
+    ]
+    sentences += [s for s in (_trend_sentence(ctx),) if s]
+    sentences += _effect_sentences(ctx)
+    sentences.append(_supplier_sentence(ctx))
+    return Findings(
+        sentences,
+        record={
+            "no_data": False,
+            "sentences": sentences,
+            "supplier_sided": int(now["supplier_sided"]),
+            "decided": int(now["decided"]),
+            "rate": None
+            if fmt.missing(now["supplier_sided_rate"])
+            else float(now["supplier_sided_rate"]),
+        },
+    )

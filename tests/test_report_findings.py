@@ -1,0 +1,150 @@
+"""analysis.report.findings and the sections it reads: the answer in words, written from figures.
+
+The sentences are checked word for word on the small report store (period 2026-03), where every
+number is worked out in tests/report_store.py, and on the planted store, where the supplier
+comparison and the model have something to find.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.report import sections
+from tests.planted import planted_store
+from tests.report_store import context
+
+
+def test_findings_on_the_small_store(store):
+    findings = sections.findings(context(store, min_n=2))
+    assert findings.sentences[0] == (
+        "2 of 4 claims decided in 2026-03 (50.0%, 15.0%–85.0%) ended on the supplier's side: the "
+        "buyer got back less than 10% of the claim."
+    )
+    # no lapse cost the buyer (E was withdrawn): the lost-for-the-buyer figure equals 2 of 4
+    assert findings.sentences[1] == (
+        "Counting the 0 claims that lapsed at the buyer's cost (cancelled for missing evidence, "
+        "or out of coverage), 2 of 4 buyers who did not withdraw (50.0%, 15.0%–85.0%) came away "
+        "with nothing or a token."
+    )
+    # all the money of the closed cases: 13000 decided on money, D's 500, E's 1000
+    assert findings.sentences[2] == (
+        "Of $14,500 claimed in the cases closed in 2026-03, $2,150 (14.8%) came back as refunds."
+    )
+    assert findings.sentences[3] == (
+        "Against 2026-02 (50.0% of 2 decided) the rate moved by +0.0 pts (-53.6 pts to +53.6 "
+        "pts): a change not shown by these data (p = 1.000, two-proportion test)."
+    )
+    # six decided cases in 12 months: no model, and why
+    assert (
+        "What goes with winning was not modelled for the 12 months: only 6 decided case(s); "
+        "the model is fitted from 200." in findings.sentences
+    )
+    assert findings.sentences[-1] == (
+        "Of 4 suppliers with decided claims in the 12 months, 0 had at least 30 and are "
+        "compared with what their case mix predicts; none had enough cases to be named."
+    )
+    assert findings.record["decided"] == 4 and findings.record["rate"] == 0.5
+
+
+def test_a_rate_on_too_few_cases_is_said_as_such(store):
+    findings = sections.findings(context(store, min_n=5))  # min_n_rate 5 > 4 decided
+    assert findings.sentences[0] == (
+        "2 of 4 claims decided in 2026-03 ended on the supplier's side: too few decided claims "
+        "for a rate (a rate is given from 5)."
+    )
+    assert (
+        "The rate is not compared with 2026-02: a period has fewer than 5 decided claims."
+        in findings.sentences
+    )
+    # the buyer-lost rate has 4 in its denominator: it is not said at all
+    assert not any(s.startswith("Counting the") for s in findings.sentences)
+
+
+def test_the_threshold_is_read_never_restated(store):
+    findings = sections.findings(context(store, min_n=2, threshold=0.25))
+    assert findings.sentences[0].endswith("the buyer got back less than 25% of the claim.")
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return planted_store(tmp_path_factory.mktemp("planted") / "cases.duckdb")
+
+
+def test_findings_name_the_real_excess_and_the_hidden_inspection_effect(planted):
+    ctx = sections.open_report(db=planted.db, period="2026-12")
+    sentences = sections.findings(ctx).sentences
+    model = next(s for s in sentences if s.startswith("Over the 3,100 claims decided"))
+    assert "with claim type, category, order value and the other evidence held equal" in model
+    assert "an inspection report in the evidence went with 0.3" in model
+    assert "escalation" not in model  # nothing was planted there, and nothing is said
+    supplier = sentences[-1]
+    assert "beyond the 99.8% limits, more than expected: Supplier BAD (observed" in supplier
+    assert "MIX" not in supplier
+
+
+def test_the_adjusted_effects_table_shows_raw_beside_adjusted(planted):
+    table = sections.adjusted_effects(sections.open_report(db=planted.db, period="2026-12"))
+    rows = table.frame.set_index("Characteristic")
+    inspection = rows.loc["Inspection report in the evidence"]
+    assert (
+        inspection["Cases"]
+        == f"{int(table.data.set_index('term').loc['inspection_report', 'cases']):,}"
+    )
+    assert inspection["Adjusted odds ratio (95% interval)"].startswith("0.3")
+    assert inspection["Raw odds ratio"].startswith(("0.7", "0.8", "0.9"))
+    assert "Claim type: Compliance (against Quality (not as agreed))" in rows.index
+    assert table.record[0].keys() == {"term", "odds_ratio", "ci_low", "ci_high", "p_value"}
+
+
+def test_the_supplier_comparison_names_only_suppliers_with_enough_cases(planted):
+    table = sections.supplier_comparison(sections.open_report(db=planted.db, period="2026-12"))
+    # 42 suppliers: 40 with 70 cases, MIX and BAD with 150: every one has 30 decided
+    assert len(table.frame) == 42
+    first = table.frame.iloc[0]
+    assert first["Supplier (id)"] == "Supplier BAD (BAD)"
+    assert first["Beyond the 99.8% limits"] == "more than expected"
+    assert (table.frame["Beyond the 99.8% limits"] != "within").sum() == 1
+    few = sections.supplier_comparison(
+        sections.open_report(db=planted.db, period="2026-12", min_n_named=100)
+    )
+    assert few.frame["Supplier (id)"].tolist()[:1] == ["Supplier BAD (BAD)"] and len(few.frame) == 2
+    assert few.note == "2 supplier(s) named; 40 with fewer than 100 decided cases not named."
+
+
+def test_buyer_outcomes_and_sensitivity_sections(store):
+    ctx = context(store, min_n=2)
+    outcomes = sections.buyer_outcomes(ctx).frame.set_index("The buyer came away with")
+    # March closed A-E: A nothing, B money back, C a token, D replaced, E withdrawn (20% each)
+    march = outcomes["Closed in 2026-03"].tolist()
+    assert march == ["1 (20.0%)", "1 (20.0%)", "1 (20.0%)", "1 (20.0%)", "0 (0.0%)",
+                     "0 (0.0%)", "1 (20.0%)"]  # fmt: skip
+    # 12 months: G (nothing) and H (money back) join
+    assert outcomes["Closed in the 12 months"].tolist()[:3] == ["2 (28.6%)", "1 (14.3%)",
+                                                              "2 (28.6%)"]  # fmt: skip
+    table = sections.sensitivity(ctx)
+    # below 10%, 25%, 50%: A and C (2 of 4); no lapse cost the buyer, so "counted" is the same
+    assert table.frame["Cases"].tolist() == ["2 of 4"] * 6
+    assert "This report's threshold is 10%." in table.caption
+
+
+def test_change_by_says_what_the_data_cannot_tell(store):
+    table = sections.change_by(context(store, min_n=2), "category")
+    rows = table.frame.set_index("Category")
+    # machinery: 1 of 2 decided in March (A, B), 1 of 2 in February (G, H): p = 1, adjusted 1
+    assert rows.loc["Machinery", "Test"] == (
+        "p = 1.000 adjusted (p = 1.000 alone): not shown by these data"
+    )
+    # electronics had no decided case in February: not compared
+    assert rows.loc["Electronics", "Test"] == "not compared (fewer than 2 decided in a period)"
+    assert "1 groups were tested at once" in table.caption
+
+
+def test_funnel_and_claim_window_sections(store):
+    ctx = context(store, min_n=2)
+    funnel = sections.funnel(ctx).frame.set_index("Claim type")
+    # March closed A-E: A escalated and decided by the platform, for the supplier
+    assert funnel.loc["All", "Closed"] == "5"
+    assert funnel.loc["All", "Escalated"] == "1 (20.0%)"
+    assert funnel.loc["All", "Platform: for the supplier"] == "1 (100.0%)"
+    window = sections.claim_window(ctx).frame
+    assert window["Claim made"].tolist() == ["no receipt date recorded"]
