@@ -40,7 +40,9 @@ def test_one_varying_factor_gives_the_two_by_two_odds_ratio(tmp_path):
     assert "escalated: the same for every case; left out" in model.notes
     contract = model.contract()
     assert [row["term"] for row in contract] == ["inspection_report"]
-    assert set(contract[0]) == {"term", "odds_ratio", "ci_low", "ci_high", "p_value"}
+    assert set(contract[0]) == {
+        "term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio",
+    }  # fmt: skip
 
 
 def test_too_few_cases_is_said_not_fitted(tmp_path):
@@ -108,3 +110,52 @@ def test_the_model_recovers_an_inspection_effect_hidden_by_confounding(tmp_path)
     # and nothing is found where nothing was planted
     for term in ("other_evidence_kinds", "escalated"):
         assert terms.loc[term, "ci_low"] < 1 < terms.loc[term, "ci_high"], term
+
+
+def test_the_grouped_fit_equals_a_case_by_case_fit(tmp_path):
+    # The cases are grouped by (supplier, covariates) for speed; odds ratios, intervals and
+    # p-values must be those of the plain case-level logistic regression with standard errors
+    # clustered by supplier (statsmodels' default small-sample factor, N = cases).
+    import duckdb
+    import numpy as np
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    store = planted_store(tmp_path / "planted.duckdb")
+    model = adjusted_effects(store.db, *store.window)
+    with duckdb.connect(str(store.db), read_only=True) as con:
+        rows = con.execute(
+            """
+            SELECT supplier_id, claim_type, category,
+                (outcome = 'no_refund')::INT AS sided,
+                list_contains(coalesce(evidence, []), 'inspection_report')::INT AS inspection_report,
+                len(list_filter(coalesce(evidence, []), lambda e: e <> 'inspection_report'))
+                    AS other_evidence_kinds,
+                (escalated_date IS NOT NULL)::INT AS escalated,
+                CASE WHEN order_value_usd < 1000 THEN 'under_1k' WHEN order_value_usd < 5000
+                     THEN '1k_5k' WHEN order_value_usd < 20000 THEN '5k_20k' ELSE '20k_100k'
+                     END AS order_value_band
+            FROM cases
+            """
+        ).df()
+    refs = {
+        f: rows[f].value_counts().index[0] for f in ("claim_type", "category", "order_value_band")
+    }
+    formula = "sided ~ " + " + ".join(
+        [f"C({f}, Treatment('{r}'))" for f, r in refs.items()]
+        + ["inspection_report", "other_evidence_kinds", "escalated"]
+    )
+    fit = smf.glm(formula, rows, family=sm.families.Binomial()).fit(
+        cov_type="cluster", cov_kwds={"groups": rows["supplier_id"].factorize()[0]}
+    )
+    ci = np.exp(fit.conf_int())
+    terms = model.terms.set_index("term")
+    for name in ("inspection_report", "other_evidence_kinds", "escalated"):
+        assert terms.loc[name, "odds_ratio"] == pytest.approx(np.exp(fit.params[name]), rel=1e-9)
+        assert terms.loc[name, "ci_low"] == pytest.approx(ci.loc[name, 0], rel=1e-9)
+        assert terms.loc[name, "ci_high"] == pytest.approx(ci.loc[name, 1], rel=1e-9)
+        assert terms.loc[name, "p_value"] == pytest.approx(fit.pvalues[name], rel=1e-6)
+    compliance = "C(claim_type, Treatment('quality'))[T.compliance]"
+    assert terms.loc["claim_type[compliance]", "ci_high"] == pytest.approx(
+        ci.loc[compliance, 1], rel=1e-9
+    )

@@ -192,24 +192,31 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "supplier_comparison",
         "Each supplier's observed supplier-sided decisions O against the number expected for "
         "its case mix, E = the sum over its decided cases of the supplier-sided rate of the "
-        "case's stratum (category x claim type, over all decided cases of the range). "
+        "case's stratum (category x claim type, over all decided cases of the range: [start, "
+        "end] in ta-outcomes metrics, the trailing window in the report). "
         "oe_ratio = O / E (above 1: worse than its cases predict), with the exact (Garwood) "
         f"Poisson interval of O divided by E [{_pct(S.CONFIDENCE)}]. flag = 'high' when the {_pct(S.FLAG_CONFIDENCE)} interval lies "
         "wholly above 1, 'low' when wholly below, else none. Only suppliers with at least "
-        f"min_n_named decided cases [default {S.MIN_N_NAMED}] are named; the others are counted, never listed or "
-        "ranked. A lowball is one supplier-sided case.",
+        f"min_n_named decided cases [default {S.MIN_N_NAMED}] are named; the others are counted "
+        "(suppliers_compared in the JSON), never listed or ranked. A lowball is one "
+        "supplier-sided case. The named are listed highest O/E first.",
     ),
     (
         "adjusted_effects",
-        "A logistic regression of supplier-sided over the decided cases of the range, on claim "
+        "A logistic regression of supplier-sided over the decided cases of the range ([start, "
+        "end] in ta-outcomes metrics, the trailing window in the report), on claim "
         "type, category, an inspection report in the evidence, the number of other evidence "
         "kinds, escalation and the order-value band, with standard errors clustered by "
-        "supplier. Each term is an adjusted odds ratio (above 1: the characteristic goes with "
+        "supplier (statsmodels' small-sample factor G/(G-1) (N-1)/(N-K) with N the number of "
+        "cases). Each term is an adjusted odds ratio (above 1: the characteristic goes with "
         f"more supplier-sided outcomes, the others held equal) with its {_pct(S.CONFIDENCE)} interval and p-value, "
         f"beside the raw odds ratio of the same comparison. Fitted only from {S.MODEL_MIN_CASES} decided cases "
-        f"and {S.MODEL_EVENTS_PER_PARAMETER} cases of the rarer outcome per parameter; levels with too few cases or all one "
-        "way are merged (or left out) and said so. Associations in observational data, not "
-        "proof of cause.",
+        f"and {S.MODEL_EVENTS_PER_PARAMETER} cases of the rarer outcome per parameter (the "
+        "intercept not counted); a level with too few cases or all one way is merged with the "
+        "others like it into 'other levels' (or left out, with its cases, when the merged level "
+        "still goes one way), before the commonest level is taken as the reference; a factor "
+        "whose every level is weak is left as it is; each step is said. Associations in "
+        "observational data, not proof of cause.",
     ),
     (
         "funnel",

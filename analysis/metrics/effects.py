@@ -43,8 +43,8 @@ FACTORS = (
     ("order_value_band", "categorical"),
 )
 MERGED = "other levels"
-#: The contract's fields of a term.
-TERM_FIELDS = ("term", "odds_ratio", "ci_low", "ci_high", "p_value")
+#: The contract's fields of a term (the raw odds ratio beside the adjusted one).
+TERM_FIELDS = ("term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio")
 
 _GROUPED = """
     WITH period_cases AS ({period_cases})
@@ -135,15 +135,24 @@ def _fit(data: pd.DataFrame, exog: pd.DataFrame, confidence: float) -> pd.DataFr
         fit = sm.GLM(endog, exog, family=sm.families.Binomial()).fit(
             cov_type="cluster", cov_kwds={"groups": groups}
         )
-    ci = np.asarray(fit.conf_int(alpha=1 - confidence))
+    # statsmodels' small-sample factor of the cluster-robust variance, G/(G-1) (N-1)/(N-K),
+    # counts the rows it was given; the rows here are groups of cases, so the factor is redone
+    # with N = the number of cases: the result is the case-by-case fit's, whatever the grouping.
+    from scipy.stats import norm
+
+    rows, cases, k = len(data), float(data["n"].sum()), exog.shape[1]
+    scale = ((cases - 1) / (cases - k)) / ((rows - 1) / (rows - k)) if rows > k else 1.0
+    coef = np.asarray(fit.params)
+    se = np.asarray(fit.bse) * np.sqrt(scale)
+    z = float(norm.ppf(1 - (1 - confidence) / 2))
     return pd.DataFrame(
         {
             "term": exog.columns,
-            "coef": np.asarray(fit.params),
-            "odds_ratio": np.exp(np.asarray(fit.params)),
-            "ci_low": np.exp(ci[:, 0]),
-            "ci_high": np.exp(ci[:, 1]),
-            "p_value": np.asarray(fit.pvalues),
+            "coef": coef,
+            "odds_ratio": np.exp(coef),
+            "ci_low": np.exp(coef - z * se),
+            "ci_high": np.exp(coef + z * se),
+            "p_value": 2 * norm.sf(np.abs(coef / se)),
         }
     ).set_index("term")
 

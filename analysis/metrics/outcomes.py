@@ -106,6 +106,7 @@ def outcome_metrics(
     by_category = frame[frame["grouping_id"] == 1].sort_values("key_category")
     by_claim_type = frame[frame["grouping_id"] == 2].sort_values("key_claim_type")
     as_of = provenance.as_of(db)
+    compared = suppliers.comparison_contract(db, start, end, params, category)
     synthetic = bool(overall_row["synthetic_cases"]) or (
         not overall_row["cases_opened"] and not overall_row["cases_closed"]
         and provenance.store_facts(db)["synthetic"]
@@ -126,7 +127,8 @@ def outcome_metrics(
         },
         "buyer_outcomes": kinds,
         "sensitivity": sensitivity_rows,
-        "supplier_comparison": suppliers.supplier_comparison(db, start, end, params, category),
+        "supplier_comparison": compared["named"],
+        "suppliers_compared": compared["counts"],
         "adjusted_effects": effects.adjusted_effects(db, start, end, params, category).contract(),
     }
 

@@ -126,12 +126,25 @@ def supplier_comparison(
     """The JSON contract's ``supplier_comparison``: the named suppliers (at least
     ``min_n_named`` decided cases), worst O/E first, each {supplier_id, decided,
     supplier_sided, expected, oe_ratio, ci_low, ci_high, flag}."""
+    return comparison_contract(db, start, end, params, category)["named"]
+
+
+def comparison_contract(
+    db: Path | str,
+    start: date | str,
+    end: date | str,
+    params: Params | None = None,
+    category: str | None = None,
+) -> dict:
+    """``{"named": [...], "counts": {"suppliers": n, "named": m, "unnamed": n - m}}``: the
+    named suppliers of :func:`supplier_comparison` and how many suppliers there were."""
     frame = observed_expected(db, start, end, params, category)
     named = frame[frame["named"]].sort_values(["oe_ratio", "supplier_id"], ascending=[False, True])
-    records = []
-    for row in named.to_dict(orient="records"):
-        records.append({k: _plain(row[k]) for k in COMPARISON_FIELDS})
-    return records
+    records = [
+        {k: _plain(row[k]) for k in COMPARISON_FIELDS} for row in named.to_dict(orient="records")
+    ]
+    counts = {"suppliers": len(frame), "named": len(named), "unnamed": len(frame) - len(named)}
+    return {"named": records, "counts": counts}
 
 
 def funnel_limits(expected: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
