@@ -34,8 +34,8 @@ lint: install  ## ruff lint and format check
 format: install  ## ruff format
 	$(BIN)/ruff format .
 
-lab: install  ## JupyterLab on notebooks/ with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+lab: install  ## JupyterLab on notebooks/ with the project's kernel; ARGS="--no-browser --port 8899"
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) $(ARGS)
 
 bench: install  ## benchmarks at 1M and 10M cases (see docs/performance.md); ROWS="1000000" to choose
 	$(BIN)/python bench/run.py $(if $(ROWS),--rows $(ROWS),)

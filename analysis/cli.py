@@ -97,6 +97,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help="make a new buyer-key secret and clear every stored buyer key (when the key file "
         "is lost for good); load the exports again to key the buyers anew",
     )
+    p.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="load real exports into a store that holds the synthetic demo cases (refused "
+        "otherwise: reports would call the mix synthetic)",
+    )
     p.set_defaults(func=_cmd_ingest)
 
     p = commands["demo"] = sub.add_parser(
@@ -141,8 +147,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     when.add_argument(
         "--last",
-        choices=["month", "quarter"],
-        help="the latest complete month or quarter before today",
+        choices=["month", "quarter", "year", "12-months"],
+        help="the latest complete month, quarter or year before today, or the 12 months to the "
+        "latest complete month",
     )
     _add_db(p)
     p.add_argument(
@@ -168,6 +175,17 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help="command run after the report; gets STATUS and REPORT_PATH as arguments",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print the report to <report>.pdf beside the HTML (headless Chromium)",
+    )
+    p.add_argument(
+        "--each",
+        choices=["category", "supplier"],
+        help="a batch: the all-categories report and one per category, or one per supplier with "
+        "at least min_n_named decided cases (e.g. supplier_scorecard); one catalogue update",
+    )
     p.set_defaults(func=_cmd_report)
 
     p = commands["catalogue"] = sub.add_parser(
@@ -203,7 +221,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
     as_of = periods.parse_date(args.as_of, "--as-of") if args.as_of else None
     return ingest.main(
-        args.paths, db=_db(args), mapping=args.mapping, rekey=args.rekey_buyers, as_of=as_of
+        args.paths,
+        db=_db(args),
+        mapping=args.mapping,
+        rekey=args.rekey_buyers,
+        as_of=as_of,
+        allow_mixed=args.allow_mixed,
     )
 
 
@@ -252,6 +275,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         params=params,
         notify_cmd=args.notify_cmd,
         progress=not args.no_progress,
+        pdf=args.pdf,
+        each=args.each,
     )
 
 

@@ -15,6 +15,7 @@ Environment variables (all optional):
 ``TA_OUTCOMES_LOCK_TIMEOUT``       seconds a command waits for the store (default 600)
 ``TA_OUTCOMES_REPORT_LOCK_TIMEOUT`` seconds a report waits for another run of itself (3600)
 ``TA_OUTCOMES_DEBUG``              print the traceback of an unexpected error
+``TA_OUTCOMES_CHROMIUM``           the Chromium that prints ``--pdf`` (default /usr/bin/chromium)
 =================================  ===========================================================
 """
 
@@ -88,6 +89,11 @@ def report_lock_timeout() -> float:
     return float(os.environ.get("TA_OUTCOMES_REPORT_LOCK_TIMEOUT", 3600))
 
 
+def chromium_path() -> Path:
+    """The Chromium that prints reports to PDF (Debian's package by default)."""
+    return Path(os.environ.get("TA_OUTCOMES_CHROMIUM", "/usr/bin/chromium"))
+
+
 def debug() -> bool:
     """Whether an unexpected error prints its traceback."""
     return bool(os.environ.get("TA_OUTCOMES_DEBUG"))
@@ -97,6 +103,8 @@ def debug() -> bool:
 NOTIFY_TIMEOUT = 300.0
 #: How long a report's kernel may take to start (seconds).
 KERNEL_START_TIMEOUT = 120
+#: How long Chromium may take to print a report to PDF (seconds).
+PDF_TIMEOUT = 180.0
 
 # -- metric parameters: the defaults of analysis.metrics.params.Params -------------------------
 
@@ -134,6 +142,11 @@ MODEL_EVENTS_PER_PARAMETER = 10
 KM_MIN_AT_RISK = 10
 #: Trade Assurance's claim window: a dispute opened within this many days of confirmed receipt.
 CLAIM_WINDOW_DAYS = 30
+#: ... then buyer and supplier negotiate alone for this many days (escalation from the next) ...
+NEGOTIATION_DAYS = 3
+#: ... and an unresolved dispute is escalated automatically by this day (day 7 or 8 in two
+#: versions of the platform's page: the later is used). Days count from the opening day, day 1.
+AUTO_ESCALATION_DAY = 8
 #: Bootstrap resamples for the interval of a difference of money ratios (seeded, reproducible).
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261201

@@ -15,6 +15,9 @@ Outcome classes:
 - **lapsed**: final without a decision (withdrawn, cancelled, out of coverage);
 - **buyer_loss**: a lapse that leaves the buyer with nothing they chose (cancelled for missing
   evidence, out of coverage), as opposed to a withdrawal. Used by ``buyer_lost_rate``.
+- **refund_share**: the share of the claim an outcome refunds by definition (full_refund 1,
+  no_refund 0): a case without amounts is still decided by it; a partial refund without amounts
+  is undetermined.
 """
 
 from __future__ import annotations
@@ -123,6 +126,13 @@ class Vocabulary:
             "monetary_outcomes": list(self.monetary),
             "lapsed_outcomes": list(self.lapsed),
             "buyer_loss_outcomes": list(self.buyer_loss),
+            # money decided by the outcome alone, for cases without amounts
+            "refund_none_outcomes": [
+                t.slug for t in self.of("outcome") if t.flags.get("refund_share") == 0
+            ],
+            "refund_full_outcomes": [
+                t.slug for t in self.of("outcome") if t.flags.get("refund_share") == 1
+            ],
         }
 
 
@@ -154,6 +164,20 @@ def _flag(path: Path, row: dict, name: str) -> bool:
     return value == "true"
 
 
+def _share(path: Path, row: dict) -> float | None:
+    """outcomes.csv's refund_share: the share of the claim an outcome refunds by definition (1 for
+    a full refund, 0 for none), so that a case without amounts is still decided; blank when the
+    outcome says nothing about the amount (a partial refund)."""
+    value = row.get("refund_share", "")
+    if value == "":
+        return None
+    if value not in ("0", "1"):
+        raise BadFile(
+            f"{path}: {row.get('slug')}: refund_share must be 0, 1 or blank, got {value!r}"
+        )
+    return float(value)
+
+
 def _synonyms(row: dict) -> tuple[str, ...]:
     return tuple(s.strip() for s in row.get("synonyms", "").split("|") if s.strip())
 
@@ -169,6 +193,7 @@ def _read(folder: Path) -> Vocabulary:
             flags = {}
             if field_name == "outcome":
                 flags = {name: _flag(path, row, name) for name in (*OUTCOME_FLAGS, "buyer_loss")}
+                flags["refund_share"] = _share(path, row)
                 if flags["is_monetary"] and not flags["is_decided"]:
                     raise BadFile(f"{path}: {row['slug']}: a monetary outcome must be decided")
                 if flags["is_decided"] and not flags["is_final"]:

@@ -107,6 +107,7 @@ def make_case(**overrides) -> dict:
         "evidence": None,
         "coverage": None,
         "description": None,
+        "extra": None,
         "is_synthetic": False,
         "source_file": "tests/fixture.csv",
         "source_row": number,

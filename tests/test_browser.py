@@ -103,6 +103,9 @@ def test_contents_links_navigate(browser_context, report):
 
 def test_tables_sort_by_clicking_a_header(browser_context, report):
     page, seen = _open(browser_context, report)
+    # on a phone the tables are stacked into one card per row, with no header to click: sort on
+    # a desktop-wide page
+    page.set_viewport_size({"width": 1400, "height": 900})
     column = "table.dataframe tbody td:nth-of-type(2)"  # claimed_usd
 
     def values():
@@ -156,3 +159,59 @@ def test_catalogue_page_is_quiet(browser_context, report):
     assert page.url == report.as_uri()
     _assert_quiet(seen)
     page.close()
+
+
+@pytest.fixture(scope="module")
+def outcome_page(tmp_path_factory) -> Path:
+    """The outcome report of the notebook tests' fixture store, rendered as a reader gets it."""
+    from tests.fixture_store import TEST_MIN_N, TEST_PERIOD, build_fixture_store
+
+    folder = tmp_path_factory.mktemp("fit")
+    db = build_fixture_store(folder / "cases.duckdb", synthetic=True)
+    executed = folder / "outcome_report.ipynb"
+    execute_notebook(Path(__file__).parents[1] / "notebooks" / "outcome_report.ipynb", executed,
+                     {"db": str(db), "period": TEST_PERIOD, "min_n": TEST_MIN_N,
+                      "min_n_named": 2}, progress=False)  # fmt: skip
+    return export_html(executed, folder / "outcome_report.html", title="Outcome report")
+
+
+_TABLE_FIT = """
+() => Array.from(document.querySelectorAll('main table')).map(t => {
+  const box = t.closest('.jp-OutputArea-output') || t.parentElement;
+  const header = Array.from(t.querySelectorAll('thead th')).map(h => h.textContent.trim());
+  const rate = header.findIndex(h => /rate/i.test(h));
+  const cells = Array.from(t.querySelectorAll('tbody tr')).map(r => r.children);
+  const visible = el => { const b = el.getBoundingClientRect();
+                          return b.width > 0 && b.left >= -1 && b.right <= window.innerWidth + 1; };
+  return {columns: header.length, overflow: t.scrollWidth - box.clientWidth,
+          label_visible: cells.every(c => c[0] && visible(c[0])),
+          rate_visible: rate < 0 || cells.every(c => visible(c[rate]))};
+})
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_tables_fit_the_page_and_keep_their_label_and_rate_in_view(
+    browser_context, outcome_page, width
+):
+    # issue 12: at 1400 px seven tables scrolled sideways inside a ~930 px column; at 390 px the
+    # rate column was off-screen in every table
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(outcome_page.as_uri())
+    try:
+        tables = page.evaluate(_TABLE_FIT)
+        assert len(tables) > 15
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        for i, table in enumerate(tables):
+            if width == 1400 and table["columns"] <= 8:
+                assert table["overflow"] <= 1, (i, table)
+            assert table["label_visible"] and table["rate_visible"], (i, table)
+        # every chart has an alt text saying what it shows, and none is wider than the page
+        images = page.evaluate(
+            "Array.from(document.querySelectorAll('main img')).map(i => "
+            "({alt: i.alt, right: i.getBoundingClientRect().right}))"
+        )
+        assert images and all(len(i["alt"]) > 40 and i["right"] <= width + 1 for i in images)
+    finally:
+        page.close()

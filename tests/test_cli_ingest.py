@@ -32,7 +32,9 @@ def test_bad_file_among_good_ones_exits_one_and_names_the_file(tmp_path, db, cap
     assert cli.main(["ingest", str(tmp_path), "--db", str(db)]) == 1
     captured = capsys.readouterr()
     err_lines = [line for line in captured.err.splitlines() if line.strip()]
-    assert len(err_lines) == 1 and "2-bad.csv: required column(s) missing" in err_lines[0]
+    # the new store is announced (a mistyped --db must not pass unnoticed), then the one failure
+    assert err_lines[0] == f"ta-outcomes ingest: creating a new store at {db}"
+    assert len(err_lines) == 2 and "2-bad.csv: required column(s) missing" in err_lines[1]
     assert "1 file(s) FAILED" in captured.out
     assert fetch(db, "SELECT count(*) FROM cases") == [(1,)] and good.exists()
 
@@ -54,4 +56,6 @@ def test_no_traceback_from_the_console_script(tmp_path, db):
     )
     assert run.returncode == 1
     assert run.stderr.strip().endswith("empty.csv: the file is empty")
-    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    lines = run.stderr.strip().splitlines()
+    assert "Traceback" not in run.stderr and len(lines) == 2  # "creating a new store", the error
+    assert lines[0].startswith("ta-outcomes ingest: creating a new store at ")

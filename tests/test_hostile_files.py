@@ -155,9 +155,11 @@ def test_formula_text_in_a_workbook_loads_as_text(base_store, tmp_path):
     assert fetch(db, "SELECT supplier_name, description FROM cases WHERE case_id = 'F3'") == [
         ("@SUM(A1:A9)", '=HYPERLINK("http://evil","click")')
     ]
-    assert fetch(db, "SELECT reason FROM quarantine WHERE case_id = 'F2'") == [
-        ("claim_amount: missing",)
+    # a formula without a cached value is no number: not recorded, never 0
+    assert fetch(db, "SELECT claim_amount, claim_usd FROM cases WHERE case_id = 'F2'") == [
+        (None, None)
     ]
+    assert fetch(db, "SELECT count(*) FROM quarantine WHERE case_id = 'F2'") == [(0,)]
 
 
 def test_json_values_of_mixed_types_are_read_as_their_text(base_store, tmp_path):

@@ -74,21 +74,49 @@ def test_every_date_spelling(tmp_path, db):
     assert opened == {"2026-03-05"}
 
 
-def test_ambiguous_numeric_date_needs_declared_format(tmp_path, db):
+def test_ambiguous_numeric_dates_take_the_order_their_column_shows(tmp_path, db):
     rows = [
         good_row("X1", opened_date="03/05/2026", closed_date="2026-06-01"),
         good_row("X2", opened_date="13/05/2026", closed_date="2026-06-01"),
     ]
     path = write_csv(tmp_path / "ambiguous.csv", rows)
     r = load(path, db)
-    # 03/05 is quarantined; 13/05 can only be 13 May.
-    assert (r.inserted, r.quarantined) == (1, 1)
+    # 13/05 can only be day first, and nothing in the column contradicts it: 03/05 is 3 May
+    assert (r.inserted, r.quarantined) == (2, 0)
+    assert str(case(db, "X1", "opened_date")[0]) == "2026-05-03"
+    assert r.notices == [
+        "opened_date: numeric dates read as day/month (the column shows it: 1 date text(s) "
+        "possible only that way, none the other)"
+    ]
+    assert "opened_date: numeric dates read as day/month" in ingest.format_result(r)
+    # month first, shown by 05/13: 03/05 is 5 March
+    db2 = db.parent / "month_first.duckdb"
+    rows = [
+        good_row("Y1", opened_date="03/05/2026", closed_date="2026-06-01"),
+        good_row("Y2", opened_date="05/13/2026", closed_date="2026-06-01"),
+    ]
+    assert load(write_csv(tmp_path / "us.csv", rows), db2).inserted == 2
+    assert str(case(db2, "Y1", "opened_date")[0]) == "2026-03-05"
+
+
+def test_a_column_with_both_date_orders_is_quarantined_as_ambiguous(tmp_path, db):
+    rows = [
+        good_row("X1", opened_date="03/05/2026", closed_date="2026-06-01"),
+        good_row("X2", opened_date="13/05/2026", closed_date="2026-06-01"),
+        good_row("X3", opened_date="05/14/2026", closed_date="2026-06-01"),
+    ]
+    path = write_csv(tmp_path / "contradicting.csv", rows)
+    r = load(path, db)
+    # 13/05 (day first) and 05/14 (month first) contradict: only 03/05 is in doubt
+    assert (r.inserted, r.quarantined) == (2, 1)
     assert "opened_date: ambiguous day/month order" in reasons(db)[1]
-    assert str(case(db, "X2", "opened_date")[0]) == "2026-05-13"
-    # With a declared day-first format the same file loads fully: 3 May 2026.
+    assert r.notices[0].startswith("opened_date: both day/month orders occur (1 with the day ")
+    line = ingest.format_result(r)
+    assert "quarantined for: opened_date: ambiguous day/month order; declare date_format in a --mapping file (1)" in line  # fmt: skip
+    # With a declared day-first format 03/05 loads (3 May) and 05/14 is no date
     db2 = db.parent / "declared.duckdb"
     r2 = load(path, db2, mapping=Mapping(date_format="%d/%m/%Y"))
-    assert (r2.inserted, r2.quarantined) == (2, 0)
+    assert (r2.inserted, r2.quarantined) == (2, 1)
     assert str(case(db2, "X1", "opened_date")[0]) == "2026-05-03"
 
 
@@ -271,7 +299,7 @@ QUARANTINE_CASES = [
     (dict(case_id=""), "case_id: missing"),
     (dict(product_category=""), "product_category: missing"),
     (dict(opened_date=""), "opened_date: missing"),
-    (dict(order_value=""), "order_value: missing"),
+    (dict(claim_type=""), "claim_type: missing"),
     (dict(claim_amount="twelve"), "claim_amount: cannot read amount 'twelve'"),
     (dict(opened_date="2026-02-30"), "opened_date: not a date '2026-02-30'"),
     (dict(claim_amount="-5"), "claim_amount: negative"),

@@ -1,4 +1,4 @@
-"""The YAML mapping: what it accepts and the one-line errors for what it does not."""
+"""The YAML mapping: every key, and the one-line errors for what it does not accept."""
 
 import pytest
 
@@ -6,17 +6,52 @@ from analysis.errors import BadFile
 from analysis.ingest.mapping import Mapping
 
 
-def test_load_canonicalises_names(tmp_path):
+def _mapping(tmp_path, text: str) -> Mapping:
     p = tmp_path / "m.yaml"
-    p.write_text(
+    p.write_text(text)
+    return Mapping.load(p)
+
+
+def test_load_canonicalises_names(tmp_path):
+    m = _mapping(
+        tmp_path,
         "columns:\n  'Dispute No.': Case ID\nvalues:\n  Outcome:\n    Won: full_refund\n"
-        "date_format: '%d/%m/%Y'\ncurrency: usd\nsheet: Cases\n"
+        "date_format: '%d/%m/%Y'\ncurrency: usd\nsheet: Cases\n",
     )
-    m = Mapping.load(p)
-    assert m.columns == {"dispute_no": "case_id"}
+    assert m.columns == {"dispute_no": ("case_id",)}
     assert m.values == {"outcome": {"Won": "full_refund"}}
     assert (m.date_format, m.currency, m.sheet) == ("%d/%m/%Y", "USD", "Cases")
     assert m.rename("dispute_no") == "case_id" and m.rename("other") == "other"
+
+
+def test_every_key(tmp_path):
+    m = _mapping(
+        tmp_path,
+        "columns:\n"
+        "  Complaint ID: case_id\n"
+        "  Company: [supplier_id, supplier_name]\n"
+        "constants:\n"
+        "  product_category: Machinery\n"
+        "  currency: usd\n"
+        "fallbacks:\n"
+        "  closed_date: Date sent to company\n"
+        "values:\n"
+        "  outcome:\n"
+        "    Yes: Refunded\n"  # a YAML boolean, kept as the word
+        "    No: rejected\n"
+        "defaults:\n"
+        "  claim_type: other\n",
+    )
+    assert m.columns == {"complaint_id": ("case_id",), "company": ("supplier_id", "supplier_name")}
+    assert m.copies() == {"supplier_name": "supplier_id"}
+    # constants are resolved to slugs; a currency constant is the mapping's currency
+    assert m.constants == {"product_category": "machinery"} and m.currency == "USD"
+    assert m.fallbacks == {"closed_date": "date_sent_to_company"}
+    assert m.values == {"outcome": {"Yes": "full_refund", "No": "no_refund"}}
+    assert m.defaults == {"claim_type": "other"}
+    # what the mapping supplies need not be in the file
+    assert "product_category" not in m.required_columns()
+    assert {"case_id", "supplier_id", "claim_type"} <= m.required_columns()
 
 
 @pytest.mark.parametrize(
@@ -24,14 +59,45 @@ def test_load_canonicalises_names(tmp_path):
     [
         ("- a\n- b\n", "must be a YAML object"),
         ("colums: {}\n", "unknown mapping key(s) ['colums']"),
-        ("columns:\n  A: not_a_column\n", "not an intake column"),
+        ("columns:\n  A: not_a_column\n", "columns.A: 'not_a_column' is not an intake column"),
+        ("columns:\n  A: supplier_idd\n", "(did you mean supplier_id?)"),
+        ("columns:\n  A: [case_id]\n  B: case_id\n", "columns: case_id filled from more than one"),
         ("date_format: dd/mm/yyyy\n", "strftime pattern"),
         ("columns: [\n", "cannot read the mapping file"),
+        ("values:\n  outcome:\n    Won: victory\n",
+         "values.outcome.Won: 'victory' is not a known outcome (known: open, full_refund"),
+        ("defaults:\n  claim_type: zzz\n", "defaults.claim_type: 'zzz' is not a known claim_type"),
+        ("defaults:\n  supplier_name: x\n", "defaults.supplier_name: defaults are for vocabulary"),
+        ("constants:\n  outcome: won\n", "constants.outcome: 'won' is not a known outcome"),
+        ("constants:\n  nothing: x\n", "constants.nothing: 'nothing' is not an intake column"),
+        ("fallbacks:\n  closed_date: [A, B]\n", "fallbacks.closed_date: must name one column"),
+        ("values: [1]\n", "values: must be an object"),
     ],
-)
+)  # fmt: skip
 def test_bad_mapping_files(tmp_path, text, message):
     p = tmp_path / "bad.yaml"
     p.write_text(text)
     with pytest.raises(BadFile, match="bad.yaml") as err:
         Mapping.load(p)
     assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_checked_against_the_file(tmp_path):
+    m = _mapping(
+        tmp_path, "columns:\n  Compnay: supplier_id\nfallbacks:\n  closed_date: Date closed\n"
+    )
+    headers = ["Complaint ID", "Company", "Date received", "Date sent to company"]
+    with pytest.raises(BadFile) as err:
+        m.check_against(tmp_path / "export.csv", headers)
+    assert str(err.value) == (
+        f"{tmp_path / 'm.yaml'}: columns: 'Compnay' is not a column of export.csv (its columns: "
+        "Complaint ID, Company, Date received, Date sent to company); closest: 'Company'"
+    )
+    m = _mapping(tmp_path, "fallbacks:\n  closed_date: Date closed\n")
+    with pytest.raises(BadFile, match="fallbacks.closed_date: 'Date closed' is not a column"):
+        m.check_against(tmp_path / "export.csv", headers)
+    m = _mapping(tmp_path, "constants:\n  currency: USD\n  supplier_id: S1\n")
+    with pytest.raises(BadFile, match="constants.supplier_id: export.csv has a supplier_id column"):
+        m.check_against(tmp_path / "export.csv", ["supplier_id", "x"])
+    Mapping().check_against(tmp_path / "export.csv", ["anything"])  # no mapping: nothing to check

@@ -32,7 +32,9 @@ from tests.fixture_store import (
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ("outcome_report", "data_quality")
+NAMES = ("outcome_report", "data_quality", "supplier_scorecard", "case_dossier")
+#: The notebooks that report on a period (the case dossier reports on one case).
+PERIODIC = ("outcome_report", "data_quality", "supplier_scorecard")
 PAPERMILL = Path(sys.executable).parent / "papermill"
 
 
@@ -287,7 +289,9 @@ def test_help_notebook_explains_every_parameter(name):
     )
     text = " ".join(result.stdout.split())
     declared = parameter_lines(name)
-    assert {n for n, *_ in declared} >= {"db", "period", "start", "end"}
+    assert {n for n, *_ in declared} >= (
+        {"db", "period", "start", "end"} if name in PERIODIC else {"db", "case_id"}
+    )
     for param, type_name, default, help_text in declared:
         assert f"{param}: {type_name} (default {default})" in text
         assert " ".join(help_text.split()) in text
@@ -322,7 +326,7 @@ def test_committed_notebooks_are_clean_and_thin(name):
     for cell in code[1:]:
         # one call into analysis and its display: no SQL, no data wrangling, no imports beyond
         # the analysis package
-        assert re.search(r"\b(sections|audit)\.", cell.source)
+        assert re.search(r"\b(sections|audit|scorecard|dossier)\.", cell.source)
         assert not re.search(r"\b(SELECT|FROM|duckdb|query_df|pandas|pd\.|groupby)\b", cell.source)
         imports = re.findall(r"^(?:from|import) (\S+)", cell.source, flags=re.M)
         assert all(module == "analysis.report" for module in imports)
@@ -339,3 +343,71 @@ def test_committed_notebooks_pass_nbstripout():
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the supplier scorecard and the case dossier -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def scorecard_nb(fixture_db, tmp_path_factory):
+    path = tmp_path_factory.mktemp("scorecard") / "supplier_scorecard.ipynb"
+    return execute("supplier_scorecard", path, db=str(fixture_db), supplier_id="S07",
+                   start="2025-09-01", end="2026-10-31", min_n=10, min_n_named=5)  # fmt: skip
+
+
+def test_the_scorecard_shows_the_supplier_against_its_mix(scorecard_nb, fixture_db):
+    from analysis.metrics import Params
+    from analysis.metrics.suppliers import observed_expected
+
+    assert errors(scorecard_nb) == []
+    found = records(scorecard_nb)
+    mix = found["scorecard_against_mix"]
+    frame = observed_expected(
+        fixture_db, "2025-09-01", "2026-10-31", Params(min_n=10, min_n_named=5)
+    )
+    row = frame.set_index("supplier_id").loc["S07"]
+    assert (mix["decided"], mix["supplier_sided"]) == (
+        int(row["decided"]),
+        int(row["supplier_sided"]),
+    )
+    assert mix["expected"] == pytest.approx(row["expected"])
+    findings = found["findings"]
+    assert findings["supplier_id"] == "S07" and findings["decided"] == int(row["decided"])
+    joined = "\n".join(html_outputs(scorecard_nb))
+    # the hostile supplier name is text, its contact-laden description masked
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; (S07)" in joined and "<script" not in joined
+    assert EMAIL not in json.dumps([o.get("data", {}) for o in outputs(scorecard_nb)])
+    shown = [c for c in scorecard_nb.cells if c.cell_type == "code"
+             and not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]  # fmt: skip
+    assert shown and all(c.outputs for c in shown)
+
+
+def test_the_scorecard_without_a_supplier_says_what_to_set(fixture_db, tmp_path):
+    nb = execute("supplier_scorecard", tmp_path / "s.ipynb", db=str(fixture_db),
+                 start="2025-09-01", end="2026-10-31", min_n=10, min_n_named=5)  # fmt: skip
+    assert errors(nb) == []
+    banner = next(h for h in html_outputs(nb) if "No supplier chosen" in h)
+    assert "Suppliers with at least 5 decided cases" in banner and "S07" in banner
+
+
+def test_the_dossier_lays_out_the_case(fixture_db, tmp_path):
+    nb = execute("case_dossier", tmp_path / "d.ipynb", db=str(fixture_db), case_id="FX-HOSTILE")
+    assert errors(nb) == []
+    found = records(nb)
+    # FX-HOSTILE: opened 10 July, escalated 16 July (day 7), a compliance claim without an
+    # inspection report; 150 of 10,000 came back
+    checks = {c["rule"]: c["status"] for c in found["dossier_timeline"]}
+    assert checks == {"claim window": "not recorded", "negotiation": "met", "escalation": "met",
+                      "inspection": "not recorded"}  # fmt: skip
+    assert found["dossier_money"]["refund_ratio"] == pytest.approx(0.015)
+    assert found["dossier_money"]["lowball"] is True
+    everything = json.dumps([o.get("data", {}) for o in outputs(nb)])
+    assert EMAIL not in everything and "[email hidden]" in everything
+    assert "buyer_key" not in everything
+    assert "&lt;img src=x onerror=alert(1)&gt;" in "\n".join(html_outputs(nb))
+
+
+def test_the_dossier_without_a_case_says_what_to_set(fixture_db, tmp_path):
+    nb = execute("case_dossier", tmp_path / "d.ipynb", db=str(fixture_db))
+    assert errors(nb) == []
+    assert any("No case chosen" in h for h in html_outputs(nb))

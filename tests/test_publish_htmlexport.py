@@ -158,7 +158,12 @@ def test_tables_get_sortable_headers_and_column_alignment(hostile):
         "claimed_usd",
     ]
     first_row = table.tbody.find("tr").find_all(["th", "td"])
-    assert [c.get("class") for c in first_row] == [["ta-num"], ["ta-text"], ["ta-num"]]
+    # short numbers (a rate with its interval) are also kept on one line: "ta-short"
+    assert [c.get("class") for c in first_row] == [
+        ["ta-num", "ta-short"],
+        ["ta-text"],
+        ["ta-num", "ta-short"],
+    ]
 
 
 # -- page furniture, from notebooks built in memory ---------------------------------------------
@@ -293,6 +298,24 @@ def test_merged_cells_are_not_made_sortable(tmp_path):
     )
     soup = _export(tmp_path, [_code("t", new_output("display_data", data={"text/html": merged}))])
     assert soup.find(class_="ta-sort") is None
+
+
+def test_short_numbers_stay_on_one_line_long_ones_wrap_and_cells_carry_their_label(tmp_path):
+    long_cell = "34 (9 withdrawn, 18 cancelled, 7 out of coverage)"  # 49 characters
+    table = (
+        "<table class=\"dataframe\"><thead><tr><th>Category</th><th>Rate</th><th>Closed</th></tr></thead><tbody>"
+        f"<tr><td>Apparel</td><td>41.2% (36.5\u201346.0%)</td><td>{long_cell}</td></tr>"
+        "<tr><td>Toys</td><td>12.0% (8.1\u201317.4%)</td><td>12</td></tr>"  # tables of 2+ rows
+        "</tbody></table>"
+    )
+    soup = _export(tmp_path, [_code("t", new_output("display_data", data={"text/html": table}))])
+    label, rate, closed = soup.find("tbody").find("tr").find_all("td")
+    assert label["class"] == ["ta-text"]
+    assert rate["class"] == ["ta-num", "ta-short"]
+    assert closed["class"] == ["ta-num"]  # a number, but too long to keep from wrapping
+    # on a phone each row is a card of "label: value" lines
+    assert [c["data-label"] for c in (label, rate, closed)] == ["Category", "Rate", "Closed"]
+    assert "ta-stack" in soup.find("table")["class"]
 
 
 # -- the sanitiser and the Markdown renderer ----------------------------------------------------

@@ -310,7 +310,7 @@ def no_kernel(monkeypatch):
 @pytest.mark.parametrize(
     ("name", "period", "params", "expected"),
     [
-        ("nope", "2026-10", [], "unknown report 'nope' (available: failing, hostile, ok, params)"),
+        ("nope", "2026-10", [], "unknown report 'nope' (available: failing, hostile, ok, params, subject)"),
         ("../notebooks/ok", "2026-10", [], "unknown report '../notebooks/ok'"),
         ("ok", "2026-13", [], "period '2026-13': month 13 is not 01-12"),
         ("ok", "last tuesday", [], "period 'last tuesday' not understood"),
@@ -497,3 +497,93 @@ def test_synthetic_data_is_labelled_in_every_file_of_a_run(tmp_path):
     index = BeautifulSoup((out / "index.html").read_text(), "html.parser")
     (row,) = index.select("table.ta-catalogue tbody tr")
     assert "ta-synthetic-row" in row["class"] and "SYNTHETIC" in row.get_text()
+
+
+@pytest.fixture
+def two_category_store(tmp_path):
+    from tests.casefactory import build_store, make_case
+
+    cases = [
+        make_case(case_id=f"M{i}", category="machinery", supplier_id="S1",
+                  opened_date="2026-10-02", closed_date="2026-10-20") for i in range(3)
+    ] + [
+        make_case(case_id=f"E{i}", category="electronics", supplier_id="S2",
+                  opened_date="2026-10-03", closed_date="2026-10-21") for i in range(2)
+    ]  # fmt: skip
+    return build_store(tmp_path / "cases.duckdb", cases)
+
+
+def test_each_category_renders_every_category_and_one_catalogue(
+    two_category_store, tmp_path, capsys
+):
+    out = tmp_path / "reports"
+    code = runner.main("subject", period="2026-10", db=two_category_store, out=out,
+                       progress=False, notebook_dir=NOTEBOOKS, each="category")  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1] == "3 of 3 report(s) published"
+    folders = sorted(p.name for p in (out / "subject").iterdir())
+    assert folders == ["2026-10", "2026-10_Electronics", "2026-10_Machinery"]
+    index = (out / "index.html").read_text()
+    assert index.count("Subject fixture, 2026-10") == 3
+
+
+def test_a_failing_member_of_a_batch_leaves_the_others_and_fails_the_batch(
+    two_category_store, tmp_path, capsys
+):
+    out = tmp_path / "reports"
+    code = runner.main("subject", period="2026-10", db=two_category_store, out=out,
+                       progress=False, notebook_dir=NOTEBOOKS, each="category",
+                       params=["fail_for=electronics"])  # fmt: skip
+    assert code == runner.EXIT_FAILED
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[-1] == "2 of 3 report(s) published; 1 FAILED"
+    assert "FAILED subject 2026-10 failed in cell" in captured.err
+    assert (out / "subject" / "2026-10_Machinery" / "subject_2026-10_Machinery.html").exists()
+
+
+def test_each_supplier_renders_the_named_suppliers_only(two_category_store, tmp_path, capsys):
+    out = tmp_path / "reports"
+    # S1 has 3 decided cases, S2 2: with min_n_named 3 only S1 is named
+    code = runner.main("subject", period="2026-10", db=two_category_store, out=out,
+                       progress=False, notebook_dir=NOTEBOOKS, each="supplier",
+                       params=["min_n_named=3"])  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in (out / "subject").iterdir()) == ["2026-10_S1"]
+    html = (out / "subject" / "2026-10_S1" / "subject_2026-10_S1.html").read_text()
+    assert "subject S1 2026-10" in html
+    with pytest.raises(BadParameter, match="--each supplier: notebook 'ok' has no supplier_id"):
+        runner.main("ok", period="2026-10", db=two_category_store, out=out, progress=False,
+                    notebook_dir=NOTEBOOKS, each="supplier")  # fmt: skip
+
+
+def test_the_last_12_months_is_a_range_to_the_latest_complete_month():
+    period, _ = runner.resolve_params(
+        "subject", last="12-months", today=date(2026, 12, 2), notebook_dir=NOTEBOOKS
+    )
+    assert (period.start, period.end) == (date(2025, 12, 1), date(2026, 11, 30))
+
+
+@pytest.mark.browser
+def test_pdf_beside_the_html(two_category_store, tmp_path):
+    from tests.chromium import require_chromium
+
+    require_chromium()
+    out = tmp_path / "reports"
+    code = runner.main("subject", period="2026-10", db=two_category_store, out=out,
+                       progress=False, notebook_dir=NOTEBOOKS, pdf=True)  # fmt: skip
+    assert code == 0
+    folder = out / "subject" / "2026-10"
+    pdf = folder / "subject_2026-10.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 2000
+    assert json.loads((folder / "run.json").read_text())["pdf"] == "subject_2026-10.pdf"
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [".lock"]
+
+
+def test_a_missing_chromium_is_one_line(two_category_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("TA_OUTCOMES_CHROMIUM", str(tmp_path / "no-chromium"))
+    from analysis.errors import EnvironmentProblem
+
+    with pytest.raises(EnvironmentProblem, match="--pdf: Chromium not found at"):
+        runner.main("subject", period="2026-10", db=two_category_store, out=tmp_path / "r",
+                    progress=False, notebook_dir=NOTEBOOKS, pdf=True)  # fmt: skip

@@ -16,7 +16,7 @@ def test_show_table_escapes_cells_headers_and_caption():
     html = table.to_html()
     assert "<script>" not in html and "<i>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<caption>a &lt;i&gt;caption&lt;/i&gt;</caption>" in html
+    assert '<p class="ta-caption">a &lt;i&gt;caption&lt;/i&gt;</p>' in html
     assert "&lt;th&gt;" in html  # the header text too
     assert "mathjax_ignore" in html  # $...$ is not typeset in JupyterLab
     bundle = table._repr_mimebundle_()

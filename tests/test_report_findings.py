@@ -93,7 +93,9 @@ def test_the_adjusted_effects_table_shows_raw_beside_adjusted(planted):
     assert inspection["Adjusted odds ratio (95% interval)"].startswith("0.3")
     assert inspection["Raw odds ratio"].startswith(("0.7", "0.8", "0.9"))
     assert "Claim type: Compliance (against Quality (not as agreed))" in rows.index
-    assert table.record[0].keys() == {"term", "odds_ratio", "ci_low", "ci_high", "p_value"}
+    assert table.record[0].keys() == {
+        "term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio",
+    }  # fmt: skip
 
 
 def test_the_supplier_comparison_names_only_suppliers_with_enough_cases(planted):

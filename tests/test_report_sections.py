@@ -292,6 +292,11 @@ def test_every_section_works_on_an_empty_store(tmp_path):
     for kind in sections.NOTABLE_KINDS:
         assert sections.notable_cases(ctx, kind).note == "0 case(s)."
     assert sections.supplier_comparison(ctx).frame.empty
+    # the first thing a reader sees says there is nothing to see
+    assert sections.banner(ctx).lines[0] == (
+        "No case was opened or closed in 2026-03 (2026-03-01 to 2026-03-31): this report has no "
+        "data to show."
+    )
     assert sections.findings(ctx).sentences == [
         "No case was opened or closed in 2026-03: this report has no data to show for its period."
     ]
@@ -300,7 +305,7 @@ def test_every_section_works_on_an_empty_store(tmp_path):
     ]
     assert sections.cohorts(ctx).frame["Opened"].tolist() == ["0"] * 12
     assert sections.funnel(ctx).frame.values.tolist()[-1][1] == "0"
-    assert [t.frame.empty for t in sections.data_quality(ctx)] == [True, True, True, True]
+    assert [t.frame.empty for t in sections.data_quality(ctx)] == [True] * 5
     assert dict(sections.stamp(ctx)["stamp"].frame.values.tolist())["Cases in the store"] == "0"
     scope = audit.open_audit(db=db)
     assert audit.missing_fields(scope).frame["Blank"].tolist() == ["0"] * 10

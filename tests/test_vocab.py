@@ -75,7 +75,7 @@ def test_an_outcome_added_to_the_csv_is_ingested_and_counted_with_no_code_change
     # issue 9: the classes were hard-coded in five places; a new row changed ingest but not metrics
     folder = _copy_reference(tmp_path)
     with open(folder / "outcomes.csv", "a", encoding="utf-8") as fh:
-        fh.write("goodwill_credit,Goodwill credit,true,true,true,false,store credit|goodwill\n")
+        fh.write("goodwill_credit,Goodwill credit,true,true,true,false,,store credit|goodwill\n")
     monkeypatch.setenv("TA_OUTCOMES_REFERENCE", str(folder))
     db = tmp_path / "cases.duckdb"
     rows = [

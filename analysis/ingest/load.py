@@ -21,6 +21,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -54,6 +55,9 @@ class LoadResult:
     note: str = ""
     notices: list[str] = field(default_factory=list)
     error: str | None = None
+    store: str | None = None
+    #: the commonest reasons rows were quarantined for, with their counts
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -79,11 +83,16 @@ def format_result(r: LoadResult) -> str:
     if r.fx_fallbacks:
         extra.append(f"{r.fx_fallbacks} at the latest FX rate (after the shipped history)")
     extra.extend(r.notices)
-    tail = f" [{'; '.join(extra)}]" if extra else ""
+    if r.top_reasons:
+        extra.append(
+            "quarantined for: " + "; ".join(f"{reason} ({n})" for reason, n in r.top_reasons)
+        )
+    tail = f" [{' | '.join(extra)}]" if extra else ""
+    into = f" into {r.store}" if r.store else ""
     return (
         f"{r.source_file}: read {r.rows_read} = inserted {r.inserted} + updated {r.updated} "
         f"+ unchanged {r.unchanged} + repeats {r.repeats} + quarantined {r.quarantined} "
-        f"(load {r.load_id}){tail}"
+        f"(load {r.load_id}{into}){tail}"
     )
 
 
@@ -120,6 +129,7 @@ def ingest_paths(
     rekey: bool = False,
     on_result: Callable[[LoadResult], None] | None = None,
     as_of: dt.date | None = None,
+    allow_mixed: bool = False,
 ) -> list[LoadResult]:
     """Load every file under ``paths`` into ``db``, in order; return one result per file.
 
@@ -127,15 +137,17 @@ def ingest_paths(
     other files still load. A problem with the store itself (foreign, busy, a buyer key that is
     not the store's) stops the run with its own error: every later file would meet it too.
     ``rekey`` re-keys the buyers with the first file (``--rekey-buyers``); ``on_result`` is
-    called with each result as soon as its file is done.
+    called with each result as soon as its file is done. Real (non-demo) files go into a store
+    that holds synthetic demo cases only with ``allow_mixed`` (``--allow-mixed``).
     """
     mapping = mapping if isinstance(mapping, Mapping) else Mapping.load(mapping)
     results = []
     for path in expand_paths(paths):
         try:
             result = ingest_file(
-                path, db, mapping, synthetic=synthetic, today=today, rekey=rekey, as_of=as_of
-            )
+                path, db, mapping, synthetic=synthetic, today=today, rekey=rekey, as_of=as_of,
+                allow_mixed=allow_mixed,
+            )  # fmt: skip
             rekey = False
         except BadFile as exc:
             result = LoadResult(source_file=str(path), error=str(exc))
@@ -151,13 +163,19 @@ def main(
     mapping: Path | None = None,
     rekey: bool = False,
     as_of: dt.date | None = None,
+    allow_mixed: bool = False,
 ) -> int:
     """CLI: load, print one line per file and a total; exit 1 if any file failed."""
 
     def show(r: LoadResult) -> None:
         print(format_result(r), file=sys.stdout if r.ok else sys.stderr, flush=True)
 
-    results = ingest_paths(paths, db, mapping, rekey=rekey, on_result=show, as_of=as_of)
+    if not Path(db).exists():
+        # a mistyped --db must not pass unnoticed
+        print(f"ta-outcomes ingest: creating a new store at {db}", file=sys.stderr, flush=True)
+    results = ingest_paths(
+        paths, db, mapping, rekey=rekey, on_result=show, as_of=as_of, allow_mixed=allow_mixed
+    )
     good = [r for r in results if r.ok]
     if len(results) > 1:
         total = {
@@ -198,26 +216,147 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, reference_dir: Path | Non
     )
 
 
-def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mapping: Mapping) -> None:
-    """Create ``raw_canonical``: every intake column, value maps applied, plus a raw-row hash."""
+def _raw_column(raw: readers.RawFile, canonical_source: str) -> str | None:
+    """The raw_input column of an export column (by its normalised header), or None."""
+    for header, column in zip(raw.headers, raw.columns, strict=False):
+        if readers.common.normalise(header) == canonical_source:
+            return column
+    return canonical_source if canonical_source in raw.columns else None
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mapping: Mapping) -> dict:
+    """Create ``raw_canonical``: every intake column (from the file, a copy of another, a
+    constant, or a fallback column where it is blank), value maps and supplier aliases applied,
+    the export's other columns as one JSON ``extra``, plus a raw-row hash.
+
+    Returns what the load records of the file: ``carried`` (the intake columns it gave) and
+    ``extra`` ({normalised name: header as written} of the columns kept in ``extra``).
+    """
     present = set(raw.columns)
+    intake = set(registry.intake_names())
+    copies = mapping.copies()
     reference.add_value_map(con, mapping.values)
-    selects, joins = [], []
+    # constants are values: they reach the view through a one-row table, never as SQL text
+    constants = dict(mapping.constants)
+    if mapping.currency and "currency" not in present:
+        constants.setdefault("currency", mapping.currency)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE mapping_constants AS SELECT "  # noqa: S608 (identifiers only; values are bound)
+        + (", ".join(f"?::VARCHAR AS {_quoted(c)}" for c in constants) or "NULL AS _none"),
+        list(constants.values()),
+    )
+    fallback_sources = {
+        target: _raw_column(raw, source) for target, source in mapping.fallbacks.items()
+    }
+    selects, joins, carried = [], [], []
     for i, col in enumerate(registry.intake_names()):
-        src = f'r."{col}"' if col in present else "NULL::VARCHAR"
+        if col in constants:
+            src = f"k.{_quoted(col)}"
+        elif col in copies:
+            src = f"r.{_quoted(copies[col])}"
+        elif col in present:
+            src = f"r.{_quoted(col)}"
+        else:
+            src = "NULL::VARCHAR"
+        if fallback_sources.get(col):
+            src = f"coalesce(ta_blank({src}), r.{_quoted(fallback_sources[col])})"
+        if src != "NULL::VARCHAR":
+            carried.append(col)
         if col in mapping.values:
             joins.append(
                 f"LEFT JOIN value_map vm{i} ON vm{i}.field = '{col}' AND vm{i}.key = ta_key({src})"
             )
             src = f"coalesce(vm{i}.replacement, {src})"
-        selects.append(f'{src} AS "{col}"')
+        if col == "supplier_id":
+            # data/reference/supplier_aliases.csv: several spellings of one supplier
+            joins.append(f"LEFT JOIN supplier_alias sa ON sa.key = ta_key({src})")
+            src = f"coalesce(sa.supplier_id, {src})"
+        selects.append(f"{src} AS {_quoted(col)}")
+    used = set(fallback_sources.values())
+    headers = dict(zip(raw.columns, raw.headers or raw.columns, strict=False))
+    extra = {c: str(headers.get(c, c)) for c in raw.columns if c not in intake and c not in used}
+    extra_sql = (
+        "to_json(struct_pack("
+        + ", ".join(f"{_quoted(c)} := r.{_quoted(c)}" for c in extra)
+        + "))::VARCHAR"
+        if extra
+        else "NULL::VARCHAR"
+    )
     # Identifiers here come from the column registry and the file's sanitised names;
     # values never enter the SQL text.
-    all_raw = ", ".join(f'r."{c}"' for c in raw.columns) or "NULL"
+    all_raw = ", ".join(f"r.{_quoted(c)}" for c in raw.columns) or "NULL"
     con.execute(
         "CREATE OR REPLACE TEMP VIEW raw_canonical AS SELECT r._row, "  # noqa: S608 (identifiers only; values are bound)
-        f"hash({all_raw}) AS _raw_hash, {', '.join(selects)} FROM raw_input r {' '.join(joins)}"
+        f"hash({all_raw}) AS _raw_hash, {', '.join(selects)}, {extra_sql} AS extra "
+        f"FROM raw_input r CROSS JOIN mapping_constants k {' '.join(joins)}"
     )
+    return {"carried": carried, "extra": extra}
+
+
+def _date_orders(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> list[str]:
+    """Create ``date_orders(field, dayfirst)``: for each date column whose numeric d/m/y dates
+    show one order (a value above 12 in one place, none in the other), that order for the whole
+    column. Returns what the load line says about it."""
+    con.execute("CREATE OR REPLACE TEMP TABLE date_orders(field VARCHAR, dayfirst BOOLEAN)")
+    if mapping.date_format:
+        return []
+    parts = " UNION ALL ".join(
+        f"SELECT '{d}' AS field, {_quoted(d)} AS x FROM raw_canonical"  # noqa: S608 (identifiers only)
+        for d in registry.intake_names("date")
+    )
+    rows = con.execute(
+        rf"""
+        WITH v AS (
+            SELECT DISTINCT field, trim(x) AS x FROM ({parts}) t
+            WHERE regexp_full_match(trim(x), '\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{4}}')
+        ), p AS (
+            SELECT field, regexp_extract(x, '^(\d{{1,2}})', 1)::INT AS a,
+                   regexp_extract(x, '^\d{{1,2}}[/.-](\d{{1,2}})', 1)::INT AS b FROM v
+        )
+        SELECT field, count_if(a > 12 AND b <= 12) AS day_first, count_if(b > 12 AND a <= 12)
+            AS month_first, count_if(a <= 12 AND b <= 12 AND a <> b) AS ambiguous
+        FROM p GROUP BY field ORDER BY field
+        """  # noqa: S608 (identifiers only; values are bound)
+    ).fetchall()
+    notices = []
+    for field_name, day_first, month_first, ambiguous in rows:
+        if day_first and month_first:
+            notices.append(
+                f"{field_name}: both day/month orders occur ({day_first} with the day first, "
+                f"{month_first} with the month first); its {ambiguous} ambiguous date text(s) are "
+                "quarantined: declare date_format in a --mapping file"
+            )
+        elif (day_first or month_first) and ambiguous:
+            dayfirst = bool(day_first)
+            con.execute("INSERT INTO date_orders VALUES (?, ?)", [field_name, dayfirst])
+            order = "day/month" if dayfirst else "month/day"
+            notices.append(
+                f"{field_name}: numeric dates read as {order} (the column shows it: "
+                f"{day_first or month_first} date text(s) possible only that way, none the other)"
+            )
+    return notices
+
+
+def _field_coverage(con: duckdb.DuckDBPyConnection, carried: list[str]) -> dict[str, int]:
+    """{intake field: rows with a value} of the fields the file carried."""
+    if not carried:
+        return {}
+    select = ", ".join(f"count(ta_blank({_quoted(c)}))" for c in carried)
+    counts = con.execute(f"SELECT {select} FROM raw_canonical").fetchone()  # noqa: S608 (identifiers only)
+    return dict(zip(carried, (int(n) for n in counts), strict=True))
+
+
+def _vocab_defaults(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> None:
+    """``vocab_defaults(field, slug)``: the mapping's defaults, by vocabulary."""
+    con.execute("CREATE OR REPLACE TEMP TABLE vocab_defaults(field VARCHAR, slug VARCHAR)")
+    vocabulary = {c.name: c.vocabulary for c in registry.intake("vocab")}
+    rows = [[vocabulary[col], slug] for col, slug in mapping.defaults.items()]
+    if rows:
+        con.executemany("INSERT INTO vocab_defaults VALUES (?, ?)", rows)
 
 
 def _check_columns(path: Path, raw: readers.RawFile, mapping: Mapping) -> None:
@@ -237,6 +376,7 @@ def ingest_file(
     reference_dir: Path | None = None,
     rekey: bool = False,
     as_of: dt.date | None = None,
+    allow_mixed: bool = False,
 ) -> LoadResult:
     """Load one file into ``db`` in one transaction. Raises :class:`BadFile` for an unusable file
     (the store is then untouched); ``rekey``: see :func:`analysis.ingest.pseudonym.check`;
@@ -261,11 +401,17 @@ def ingest_file(
             sha_future = pool.submit(_sha256, path)
             started = dt.datetime.now()
             with store.connect(db, read_only=False) as con:
+                if not synthetic and not allow_mixed:
+                    _refuse_mixing(con, db)
                 key = pseudonym.check(con, db, rekey=rekey)
                 prepare_connection(con, reference_dir)
                 raw = readers.read_raw(con, path, mapping)
+                mapping.check_against(path, raw.headers or raw.columns)
                 _check_columns(path, raw, mapping)
-                _canonical_view(con, raw, mapping)
+                view = _canonical_view(con, raw, mapping)
+                raw.notices.extend(_date_orders(con, mapping))
+                _vocab_defaults(con, mapping)
+                view["coverage"] = _field_coverage(con, view["carried"])
                 store.run_script(
                     con,
                     sqlfiles.sql("ingest", "staged.sql"),
@@ -280,10 +426,14 @@ def ingest_file(
                 fx.create_rate_table(
                     con,
                     "SELECT DISTINCT currency, opened_date AS rate_date FROM staged "
-                    "WHERE len(problems) = 0",
+                    "WHERE len(problems) = 0 AND currency IS NOT NULL",
                 )
                 file_sha = sha_future.result()
-                return _write(con, path, raw, mapping, file_sha, key, started, synthetic, today)
+                result = _write(
+                    con, path, raw, mapping, file_sha, key, started, synthetic, today, view
+                )
+                result.store = str(db)
+                return result
     except BaseException:
         if new_store:
             # A store that this refused file would have created is not left behind, empty (nor
@@ -294,7 +444,42 @@ def ingest_file(
         raise
 
 
-def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of) -> LoadResult:
+def _refuse_mixing(con, db: Path) -> None:
+    """A store holding demo cases takes no real exports: a report would call them synthetic."""
+    from analysis.store.schema import meta
+
+    try:
+        synthetic = meta(con).get("contains_synthetic") == "true"
+    except duckdb.Error:  # a new, empty database: nothing to mix with
+        return
+    if synthetic:
+        raise BadParameter(
+            f"{db} holds the synthetic demo cases; loading real exports into it would mix them "
+            "(and label them synthetic). Use another --db, or `make clean-demo` first; "
+            "--allow-mixed loads them anyway"
+        )
+
+
+def _top_reasons(con, raw, limit: int = 3) -> list[tuple[str, int]]:
+    """The commonest kinds of problem among the quarantined rows (values left out)."""
+    rows = con.execute(
+        r"""
+        WITH p AS (
+            SELECT regexp_replace(regexp_replace(unnest(problems), ' ''[^'']*''$', ''),
+                                  ' \(.*\)$', '') AS kind
+            FROM rejected
+        )
+        SELECT kind, count(*) AS n FROM p GROUP BY kind
+        """
+    ).fetchall()
+    counts = dict(rows)
+    for reject in raw.rejects:
+        kind = reject.reason.split(" (")[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+
+def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, view) -> LoadResult:
     source = str(path.resolve())
     now = dt.datetime.now()
     # The work tables (temp, so the store is not touched) are built before the transaction, under
@@ -340,6 +525,7 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of) ->
             file_format=raw.file_format,
             note=raw.note,
             notices=list(raw.notices),
+            top_reasons=_top_reasons(con, raw),
         )
         if not result.adds_up() or repeats < 0:
             raise RuntimeError(f"internal error: counts do not add up for {path}: {result}")
@@ -366,7 +552,8 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of) ->
                 $read AS rows_read, $inserted AS inserted, $updated AS updated,
                 $unchanged AS unchanged, $repeats AS repeats, $quarantined AS quarantined,
                 $unmapped AS unmapped_categories, $fallbacks AS fx_fallbacks,
-                $version AS tool_version, $as_of AS as_of
+                $version AS tool_version, $as_of AS as_of, $coverage AS field_coverage,
+                $extra AS extra_columns
             """,
             {
                 "load_id": load_id,
@@ -387,6 +574,8 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of) ->
                 "fallbacks": fallbacks,
                 "version": __version__,
                 "as_of": as_of,
+                "coverage": json.dumps(view["coverage"]),
+                "extra": json.dumps(view["extra"]) if view["extra"] else None,
             },
         )
         marker = "contains_synthetic" if synthetic else "contains_real_data"

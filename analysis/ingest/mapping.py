@@ -76,6 +76,12 @@ class Mapping:
     #: canonical(export column) -> the name the mapping file gave it (for error messages)
     named: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Mapping(columns={"vendor": "supplier_id"}) in code means one target
+        self.columns = {
+            k: (v,) if isinstance(v, str) else tuple(v) for k, v in self.columns.items()
+        }
+
     @classmethod
     def load(cls, path: Path | None) -> Mapping:
         """Read and validate a mapping file; ``None`` gives the empty mapping."""

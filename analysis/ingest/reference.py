@@ -53,6 +53,10 @@ def load_reference(con: duckdb.DuckDBPyConnection, reference_dir: Path | None = 
             f"{words.folder}: the {clash[0]} spelling '{clash[1]}' is given for more than one "
             f"slug ({clash[2]}); make it unique"
         )
+    con.execute("CREATE OR REPLACE TEMP TABLE supplier_alias(key VARCHAR, supplier_id VARCHAR)")
+    aliases = supplier_aliases(reference_dir)
+    if aliases:
+        con.executemany("INSERT INTO supplier_alias VALUES (ta_key(?), ?)", aliases)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE ref_outcomes(slug VARCHAR, is_final BOOLEAN, "
         "is_decided BOOLEAN, is_monetary BOOLEAN)"
@@ -64,6 +68,45 @@ def load_reference(con: duckdb.DuckDBPyConnection, reference_dir: Path | None = 
             for t in words.of("outcome")
         ],
     )
+
+
+#: alias -> supplier_id, applied to supplier_id at ingest (a file of its own beside the vocabularies)
+SUPPLIER_ALIASES = "supplier_aliases.csv"
+
+
+def supplier_aliases(reference_dir: Path | None = None) -> list[tuple[str, str]]:
+    """(alias, supplier_id) rows of ``supplier_aliases.csv`` (none when the file is absent).
+
+    Raises :class:`BadFile` for a file without the two columns, a blank cell, or one alias
+    given for two suppliers (by its lookup key: case and punctuation do not count).
+    """
+    import csv
+
+    from analysis import settings
+
+    path = Path(reference_dir or settings.reference_dir()) / SUPPLIER_ALIASES
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not {"alias", "supplier_id"} <= set(reader.fieldnames):
+            raise BadFile(f"{path}: needs the columns alias,supplier_id")
+        rows, seen = [], {}
+        for number, row in enumerate(reader, start=2):
+            alias, supplier = (
+                (row.get("alias") or "").strip(),
+                (row.get("supplier_id") or "").strip(),
+            )
+            if not alias or not supplier:
+                raise BadFile(f"{path}: line {number}: alias and supplier_id must both be given")
+            key = vocab.key(alias)
+            if seen.get(key, supplier) != supplier:
+                raise BadFile(
+                    f"{path}: line {number}: alias '{alias}' is given for {seen[key]} and {supplier}"
+                )
+            seen[key] = supplier
+            rows.append((alias, supplier))
+    return rows
 
 
 def add_value_map(con: duckdb.DuckDBPyConnection, values: dict[str, dict[str, str]]) -> None:

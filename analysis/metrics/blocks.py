@@ -37,11 +37,14 @@ _AGGREGATES = (
     ("cancelled", "count", "count_if(closed_in AND outcome = 'cancelled')"),
     ("out_of_coverage", "count", "count_if(closed_in AND outcome = 'out_of_coverage')"),
     ("replacement", "count", "count_if(closed_in AND outcome = 'replacement')"),
-    ("monetary_decisions", "count", "count_if(closed_in AND is_monetary)"),
+    ("monetary_decisions", "count", "count_if(closed_in AND is_monetary AND is_decided)"),
+    ("undetermined", "count", "count_if(closed_in AND is_undetermined)"),
+    ("amounts_recorded", "count", "count_if(closed_in AND is_monetary AND is_decided AND has_amounts)"),
     ("supplier_sided", "count", "count_if(closed_in AND is_supplier_sided)"),
-    ("claimed_usd", "sum", "fsum(claim_usd) FILTER (WHERE closed_in AND is_monetary)"),
-    ("refunded_usd", "sum", "fsum(refund_usd) FILTER (WHERE closed_in AND is_monetary)"),
-    ("refund_ratio_median", "median", "median(refund_ratio) FILTER (WHERE closed_in AND is_monetary)"),
+    # money over the monetary decisions whose amounts were recorded (none: "not recorded")
+    ("claimed_usd", "sum", "fsum(claim_usd) FILTER (WHERE closed_in AND is_monetary AND has_amounts)"),
+    ("refunded_usd", "sum", "fsum(refund_usd) FILTER (WHERE closed_in AND is_monetary AND has_amounts)"),
+    ("refund_ratio_median", "median", "median(refund_ratio) FILTER (WHERE closed_in AND is_monetary AND has_amounts)"),
     ("lowball", "count", "count_if(closed_in AND is_lowball)"),
     ("escalated", "count", "count_if(closed_in AND is_escalated)"),
     ("median_days_to_close", "median", "median(days_to_close) FILTER (WHERE closed_in)"),
@@ -52,8 +55,9 @@ _AGGREGATES = (
     ("buyer_lost", "count",
      "count_if(closed_in AND (buyer_outcome IN ('token', 'nothing') OR is_buyer_loss_lapse))"),
     ("buyer_lost_base", "count", "count_if(closed_in AND (is_decided OR is_buyer_loss_lapse))"),
-    ("claimed_usd_closed", "sum", "fsum(claim_usd) FILTER (WHERE closed_in)"),
-    ("refunded_usd_closed", "sum", "fsum(refund_usd) FILTER (WHERE closed_in AND is_monetary)"),
+    ("claimed_usd_closed", "sum", "fsum(claim_usd) FILTER (WHERE closed_in AND claim_usd IS NOT NULL)"),
+    ("refunded_usd_closed", "sum", "fsum(refund_usd) FILTER (WHERE closed_in AND is_monetary AND claim_usd IS NOT NULL)"),
+    ("claims_recorded", "count", "count_if(closed_in AND claim_usd IS NOT NULL)"),
 )  # fmt: skip
 BLOCK_AGGREGATES = ",\n".join(
     f"    {'coalesce(' + sql + ', 0)' if kind == 'sum' else sql} AS {name}"
@@ -72,7 +76,7 @@ BLOCK_FIELDS = (
     "escalated", "escalation_rate", "median_days_to_close", "suppressed", "few_cases",
     "money_back", "token", "nothing", "buyer_lost", "buyer_lost_base", "buyer_lost_rate",
     "buyer_lost_ci_low", "buyer_lost_ci_high", "claimed_usd_closed", "refunded_usd_closed",
-    "refund_ratio_closed",
+    "refund_ratio_closed", "undetermined", "amounts_recorded", "claims_recorded",
 )  # fmt: skip
 #: Everything withheld in a group with fewer than min_n_rate decided cases.
 SUPPRESSIBLE = (
@@ -185,6 +189,13 @@ def finish_blocks(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
         frame[name] = frame[name].fillna(0).astype("int64")
     for name in SUM_FIELDS:
         frame[name] = frame[name].fillna(0).astype(float)
+    # money that was not recorded is not $0: no monetary decision (or closed case) with amounts
+    no_amounts = (frame["monetary_decisions"] > 0) & (frame["amounts_recorded"] == 0)
+    for name in ("claimed_usd", "refunded_usd"):
+        frame[name] = frame[name].mask(no_amounts)
+    no_claims = (frame["cases_closed"] > 0) & (frame["claims_recorded"] == 0)
+    for name in ("claimed_usd_closed", "refunded_usd_closed"):
+        frame[name] = frame[name].mask(no_claims)
     for name in _MEDIAN_FIELDS:
         frame[name] = frame[name].astype(float)
     for rate, numerator, denominator in _WILSON_RATES:
@@ -242,12 +253,14 @@ def block_frame(
     by: str | None = None,
     params: Params | None = None,
     category: str | None = None,
+    supplier_id: str | None = None,
 ) -> pd.DataFrame:
     """One row per group of breakdown ``by`` (None: one row, group 'all') with every block field.
 
     ``by`` is one of :data:`BREAKDOWNS`. Same definitions and suppression as
     :func:`outcome_metrics`. Missing values of optional fields group as 'unknown'; under
-    'evidence' a case counts once in each kind it has, or under 'none'.
+    'evidence' a case counts once in each kind it has, or under 'none'. ``supplier_id``: one
+    supplier's cases only (the scorecard).
     """
     params = params or Params()
     bd.check(by)
@@ -255,7 +268,7 @@ def block_frame(
     keys = (by,) if by else ()
     with connect(db) as con:
         check_category(con, category)
-        raw = grouped_blocks(con, bind(start, end, params, category), keys, [keys])
+        raw = grouped_blocks(con, bind(start, end, params, category, supplier_id), keys, [keys])
     if by is None and raw.empty:
         raw = empty_blocks(pd.RangeIndex(1))
     frame = finish_blocks(raw, params)

@@ -38,12 +38,19 @@ def window(start, end) -> tuple[date, date]:
     return start, end
 
 
-def bind(start: date, end: date, params: Params, category: str | None) -> dict:
+def bind(
+    start: date,
+    end: date,
+    params: Params,
+    category: str | None,
+    supplier_id: str | None = None,
+) -> dict:
     """The bound parameters of ``cases.sql`` (and of every query built on it)."""
     return {
         "start": start,
         "end": end,
         "category": category,
+        "supplier_id": supplier_id,
         "threshold": decimal_text(params.threshold),
         "lowball": decimal_text(params.lowball),
         "claim_window": settings.CLAIM_WINDOW_DAYS,

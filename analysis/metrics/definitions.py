@@ -54,6 +54,22 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     ("replacement", "Decided cases settled by replacing the goods; no money changes hands."),
     (
+        "undetermined",
+        "A partial refund whose claim or refund amount was not recorded (an export without "
+        "amounts): whether the buyer got back at least the threshold share cannot be said. "
+        "Counted as undetermined, and left out of decided, so of every rate's denominator. A "
+        "no_refund or full_refund without amounts is decided by its outcome alone (the "
+        "refund_share column of outcomes.csv).",
+    ),
+    (
+        "not_recorded",
+        "A field that no export behind a window's cases carried (loads.field_coverage): "
+        "escalated_date, evidence, inspection, decided_by, received_date, claim_amount. Every "
+        "figure built on it is null ('not recorded' in the reports, listed in not_recorded in "
+        "the JSON), never 0 or 0%, and no test is run on it. amounts_recorded and "
+        "claims_recorded count the cases whose amounts the money figures are over.",
+    ),
+    (
         "monetary_decisions",
         "Decided cases whose outcome is about money (outcomes marked monetary: full_refund, "
         "partial_refund, no_refund; decided minus replacement). Every money figure uses these "

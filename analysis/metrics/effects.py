@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis import settings
 from analysis.metrics import breakdowns as bd
+from analysis.metrics import coverage
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.params import Params
 from analysis.store import connect
@@ -42,6 +43,13 @@ FACTORS = (
     ("escalated", "binary"),
     ("order_value_band", "categorical"),
 )
+#: The field a factor is read from, where the exports may not have recorded it.
+FACTOR_FIELDS = {
+    "inspection_report": "evidence",
+    "other_evidence_kinds": "evidence",
+    "escalated": "escalated_date",
+    "order_value_band": "claim_amount",
+}
 MERGED = "other levels"
 #: The contract's fields of a term (the raw odds ratio beside the adjusted one).
 TERM_FIELDS = ("term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio")
@@ -182,6 +190,13 @@ def adjusted_effects(
         return result
     epp = settings.MODEL_EVENTS_PER_PARAMETER
     factors = [(name, kind) for name, kind in FACTORS if name != "category" or category is None]
+    # a factor whose field the exports did not record is no characteristic of the cases
+    missing = coverage.not_recorded(db, start, end, params, category)
+    for name, kind in list(factors):
+        source = FACTOR_FIELDS.get(name)
+        if source in missing:
+            factors.remove((name, kind))
+            result.notes.append(f"{name}: {source} not recorded in these exports; left out")
     for name, kind in factors:
         if kind == "categorical":
             data = _merge_levels(data, name, epp, result.notes)

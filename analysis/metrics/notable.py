@@ -44,6 +44,7 @@ def notable_cases(
     category: str | None = None,
     limit: int = settings.NOTABLE_LIMIT,
     high_value_usd: float = settings.HIGH_VALUE_USD,
+    supplier_id: str | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """The cases of ``kind`` closed in [start, end], largest claims first: (at most ``limit``
     rows, how many there are in all).
@@ -55,7 +56,7 @@ def notable_cases(
         raise BadParameter(f"notable cases: kind {kind!r} unknown; use one of {', '.join(KINDS)}")
     params = params or Params()
     start, end = window(start, end)
-    bound = bind(start, end, params, category) | {"limit": int(limit)}
+    bound = bind(start, end, params, category, supplier_id) | {"limit": int(limit)}
     if kind == "refused_high_value":
         bound["high_value"] = float(high_value_usd)
     query = compose(_NOTABLE_SQL, period_cases=period_cases_sql(), predicate=PREDICATES[kind])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import settings
-from analysis.metrics import effects, provenance, stats, suppliers
+from analysis.metrics import coverage, effects, provenance, stats, suppliers
 from analysis.metrics.blocks import block_dict, empty_blocks, finish_blocks, grouped_blocks
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.definitions import DEFINITIONS_VERSION
@@ -107,6 +107,11 @@ def outcome_metrics(
     by_claim_type = frame[frame["grouping_id"] == 2].sort_values("key_claim_type")
     as_of = provenance.as_of(db)
     compared = suppliers.comparison_contract(db, start, end, params, category)
+    missing = coverage.not_recorded(db, start, end, params, category)
+
+    def block(row) -> dict:
+        return coverage.blank_figures(block_dict(row), missing)
+
     synthetic = bool(overall_row["synthetic_cases"]) or (
         not overall_row["cases_opened"] and not overall_row["cases_closed"]
         and provenance.store_facts(db)["synthetic"]
@@ -120,11 +125,10 @@ def outcome_metrics(
         "synthetic": synthetic,
         "synthetic_cases": int(overall_row["synthetic_cases"]),
         "as_of": as_of.isoformat() if as_of else None,
-        "overall": block_dict(overall_row),
-        "by_category": {row["key_category"]: block_dict(row) for _, row in by_category.iterrows()},
-        "by_claim_type": {
-            row["key_claim_type"]: block_dict(row) for _, row in by_claim_type.iterrows()
-        },
+        "not_recorded": missing,
+        "overall": block(overall_row),
+        "by_category": {row["key_category"]: block(row) for _, row in by_category.iterrows()},
+        "by_claim_type": {row["key_claim_type"]: block(row) for _, row in by_claim_type.iterrows()},
         "buyer_outcomes": kinds,
         "sensitivity": sensitivity_rows,
         "supplier_comparison": compared["named"],

@@ -24,7 +24,9 @@ class AuditScope:
 
     ``load_start``/``load_end``: loads started in these days (None: every load); quarantined rows
     and cases then come from those loads. ``case_start``/``case_end``: cases opened or closed in
-    these days (None: all). ``category``: one category, or None.
+    these days (None: all). ``category``: one category, or None. ``loads_of_cases``: the loads
+    are those that wrote the scope's cases (an audit of a period of historical data, whose
+    loads were all made later).
     """
 
     db: Path
@@ -37,6 +39,7 @@ class AuditScope:
     synthetic: bool = False
     parameters: dict = field(default_factory=dict)
     period: periods.Period | None = None
+    loads_of_cases: bool = False
 
     def bind(self) -> dict:
         """The scope's bound parameters (with the outcome classes)."""
@@ -46,6 +49,7 @@ class AuditScope:
             "case_start": self.case_start,
             "case_end": self.case_end,
             "category": self.category,
+            "loads_of_cases": self.loads_of_cases,
             "decided_outcomes": list(vocab.vocabulary().decided),
             "final_outcomes": list(vocab.vocabulary().final),
         }
@@ -53,9 +57,17 @@ class AuditScope:
 
 # The scope as CTEs: every data-quality query starts with these, so they all agree.
 SCOPE_SQL = """
-WITH scope_loads AS (
+WITH case_range AS (
+    SELECT load_id FROM cases
+    WHERE ($case_start IS NULL
+           OR opened_date BETWEEN $case_start AND $case_end
+           OR closed_date BETWEEN $case_start AND $case_end)
+      AND ($category IS NULL OR category = $category)
+),
+scope_loads AS (
     SELECT * FROM loads
-    WHERE $load_start IS NULL OR CAST(started_at AS DATE) BETWEEN $load_start AND $load_end
+    WHERE ($load_start IS NULL OR CAST(started_at AS DATE) BETWEEN $load_start AND $load_end)
+      AND (NOT $loads_of_cases OR load_id IN (SELECT load_id FROM case_range))
 ),
 scope_quarantine AS (
     SELECT * FROM quarantine WHERE load_id IN (SELECT load_id FROM scope_loads)
@@ -217,3 +229,42 @@ def missing_fields(scope: AuditScope) -> pd.Series:
     """How many cases leave each optional field blank (and ``cases``, ``decided``)."""
     # count_if over no rows is NULL in DuckDB: an empty scope counts 0 everywhere
     return _query(scope, _MISSING_SQL).iloc[0].fillna(0)
+
+
+_COVERAGE_SQL = (
+    SCOPE_SQL
+    + """
+SELECT load_id, source_file, field_coverage, extra_columns FROM scope_loads ORDER BY load_id
+"""
+)
+
+
+def field_coverage(scope: AuditScope) -> pd.DataFrame:
+    """For each intake field: how many of the scope's loads carried it, and how many rows of
+    theirs gave it a value (``loads``, ``loads_carrying``, ``rows_with_value``; loads from before
+    coverage was recorded are ``loads_unknown``). Presentation-sized: one row per load is read."""
+    import json
+
+    from analysis import columns as registry
+
+    loads = _query(scope, _COVERAGE_SQL)
+    known = [json.loads(c) for c in loads["field_coverage"] if isinstance(c, str)]
+    rows = []
+    for name in registry.intake_names():
+        carrying = [c[name] for c in known if name in c]
+        rows.append(
+            {
+                "field": name,
+                "loads": len(loads),
+                "loads_carrying": len(carrying),
+                "loads_unknown": len(loads) - len(known),
+                "rows_with_value": int(sum(carrying)),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    extras = {}
+    for text in loads["extra_columns"]:
+        if isinstance(text, str):
+            extras.update(json.loads(text))
+    frame.attrs["extra_columns"] = extras
+    return frame

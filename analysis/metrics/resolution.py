@@ -69,8 +69,10 @@ def time_to_resolution(
     params: Params | None = None,
     category: str | None = None,
     as_of: date | str | None = None,
+    supplier_id: str | None = None,
 ) -> dict:
-    """Kaplan-Meier time to resolution over the cases OPENED in [start, end].
+    """Kaplan-Meier time to resolution over the cases OPENED in [start, end] (of one supplier
+    with ``supplier_id``).
 
     A case closed (any final outcome) by the as-of date (default: the store's) is resolved
     after closed_date - opened_date days; a case still open then is censored at as_of -
@@ -85,7 +87,7 @@ def time_to_resolution(
     bd.check(by)
     start, end = window(start, end)
     as_of = _as_of(db, as_of, end)
-    bound = bind(start, end, params, category) | {"as_of": as_of}
+    bound = bind(start, end, params, category, supplier_id) | {"as_of": as_of}
     with connect(db) as con:
         check_category(con, category)
         if by is None or bd.breakdown(by).multi:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis import settings
 from analysis.metrics import breakdowns as bd
-from analysis.metrics import stats
+from analysis.metrics import coverage, stats
 from analysis.metrics.blocks import (
     BLOCK_FIELDS,
     COUNT_FIELDS,
@@ -48,8 +48,10 @@ def monthly_series(
     months: int = 12,
     params: Params | None = None,
     category: str | None = None,
+    supplier_id: str | None = None,
 ) -> pd.DataFrame:
-    """One row per calendar month for the ``months`` months up to the one containing ``end``.
+    """One row per calendar month for the ``months`` months up to the one containing ``end``
+    (of one supplier's cases with ``supplier_id``).
 
     Outcome fields count the cases closed in the month, ``cases_opened`` those opened in it.
     Nothing after ``end`` counts: when ``end`` is not a month's last day the last month is
@@ -64,7 +66,7 @@ def monthly_series(
         check_category(con, category)
         raw = grouped_blocks(
             con,
-            bind(start, end, params, category),
+            bind(start, end, params, category, supplier_id),
             (),
             [()],
             bucket="date_trunc('month', {d})",
@@ -134,7 +136,7 @@ _MONEY = """
     WITH period_cases AS ({period_cases})
     SELECT CASE WHEN closed_date >= $split THEN 'current' ELSE 'previous' END AS bucket,
            claim_usd, refund_usd
-    FROM period_cases WHERE closed_in AND is_monetary
+    FROM period_cases WHERE closed_in AND is_monetary AND is_decided AND has_amounts
 """
 
 
@@ -175,9 +177,18 @@ def change_vs_previous(
     blocks = finish_blocks(raw, params)
     cur, prev = blocks.loc["current"], blocks.loc["previous"]
     comparable = not cur["suppressed"] and not prev["suppressed"]
+    # a figure whose field either period's exports did not record is not compared (nor tested)
+    unrecorded = {
+        name
+        for span in (current, previous)
+        for f in coverage.not_recorded(db, span.start, span.end, params, category)
+        for name in coverage.FIELD_FIGURES[f]
+    }
     rows = []
     for metric in _COMPARED:
         now, before = json_value(cur[metric]), json_value(prev[metric])
+        if metric in unrecorded:
+            now = before = None
         row = {
             "metric": metric,
             "current": now,
@@ -200,7 +211,9 @@ def change_vs_previous(
                 int(prev[n_name]),
             )
             row["current_n"], row["previous_n"] = n1, n2
-            row["comparable"] = n1 >= params.min_n_rate and n2 >= params.min_n_rate
+            row["comparable"] = (
+                n1 >= params.min_n_rate and n2 >= params.min_n_rate and metric not in unrecorded
+            )
             if row["comparable"]:
                 test = stats.two_proportion_test(k1, n1, k2, n2)
                 row["p_value"] = test["p_value"]
@@ -231,6 +244,7 @@ def change_vs_previous(
         previous_end=previous.end.isoformat(),
         current_suppressed=bool(cur["suppressed"]),
         previous_suppressed=bool(prev["suppressed"]),
+        not_recorded=sorted(unrecorded),
     )
     return frame
 

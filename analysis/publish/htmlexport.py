@@ -179,6 +179,7 @@ def _finish(page: str, sortable: bool, our_script: str | None) -> str:
     _table_of_contents(soup)
     for table in soup.main.find_all("table"):
         _shape_table(table, sortable)
+        _label_cells(table)
     return str(soup)
 
 
@@ -320,10 +321,50 @@ def _shape_table(table, sortable: bool) -> None:
         cls = "ta-num" if numeric else "ta-text"
         for cell in [head_cell, *(row[col] for row in rows)]:
             cell["class"] = [*cell.get("class", []), cls]
+        if numeric:
+            # a rate and its interval read as one figure: kept on one line; a long cell
+            # ("34 (9 withdrawn, 18 cancelled, ...)") may wrap, or the table would overflow
+            for row, text in zip(rows, texts, strict=True):
+                if len(text) <= SHORT_CELL:
+                    row[col]["class"] = [*row[col].get("class", []), "ta-short"]
         if sortable and head_cell.name == "th" and head_cell.get_text().strip():
             head_cell["class"] = [*head_cell.get("class", []), "ta-sort"]
             head_cell["tabindex"] = "0"
             head_cell["aria-sort"] = "none"
+
+
+#: Cells of a numeric column up to this many characters do not wrap.
+SHORT_CELL = 28
+
+
+def _label_cells(table) -> None:
+    """Give every body cell its column's header as ``data-label``, and mark the table
+    ``ta-stack``: on a phone each row becomes a block of label: value lines, so the label and
+    rate columns are never off-screen (report.css)."""
+    head = table.find("thead", recursive=False)
+    body = table.find("tbody", recursive=False)
+    if head is None or body is None:
+        return
+    rows = body.find_all("tr", recursive=False)
+    width = {len(r.find_all(["td", "th"], recursive=False)) for r in rows}
+    if len(width) != 1:
+        return
+    (n,) = width
+    header = next(
+        (
+            cells
+            for cells in (r.find_all(["th", "td"], recursive=False) for r in head.find_all("tr"))
+            if len(cells) == n and all(_span(c, "colspan") == 1 for c in cells)
+        ),
+        None,
+    )
+    if header is None or any(_span(c, "rowspan") > 1 for r in rows for c in r.find_all(True)):
+        return
+    labels = [" ".join(h.get_text(" ").split()) for h in header]
+    for row in rows:
+        for cell, text in zip(row.find_all(["td", "th"], recursive=False), labels, strict=True):
+            cell["data-label"] = text
+    table["class"] = [*table.get("class", []), "ta-stack"]
 
 
 def _span(cell, attr: str) -> int:

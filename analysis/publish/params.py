@@ -22,6 +22,9 @@ from analysis.metrics.params import PARAM_NAMES
 if TYPE_CHECKING:
     from analysis.metrics.periods import Period
 
+#: What --last accepts: the latest complete month, quarter or year, or the 12 months to the
+#: latest complete month.
+LAST = ("month", "quarter", "year", "12-months")
 #: Parameters the runner sets itself, from --period/--last and --db; never from -p.
 RUNNER_KEYS = ("db", "period", "start", "end")
 #: Parameters validated by metrics.Params (and used for metrics.json).
@@ -74,14 +77,22 @@ def resolve_params(
 
     nb_path = notebook_path(name, notebook_dir)
     if (period is None) == (last is None):
-        raise BadParameter("give exactly one of --period (e.g. 2026-10) and --last month|quarter")
+        raise BadParameter(
+            "give exactly one of --period (e.g. 2026-10) and --last month|quarter|12-months"
+        )
     today = today or date.today()
     if period is not None:
         the_period = periods.parse_period(period)
     else:
-        if last not in ("month", "quarter", "year"):
-            raise BadParameter(f"--last {last!r}: use month or quarter")
-        the_period = periods.last_complete(last, today)
+        if last not in LAST:
+            raise BadParameter(f"--last {last!r}: use one of {', '.join(LAST)}")
+        if last == "12-months":
+            # the trailing 12 months to the latest complete month (a supplier's scorecard)
+            month = periods.last_complete("month", today)
+            first = periods.trailing_months(month.end, settings.TRAILING_MONTHS).start
+            the_period = periods.range_period(first, month.end)
+        else:
+            the_period = periods.last_complete(last, today)
     if the_period.end > today:
         # A period not over yet would be reported as if it were: its last days would read as
         # days without disputes (and 9999-12 would fail deep inside a notebook).

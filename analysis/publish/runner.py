@@ -81,6 +81,7 @@ class ReportResult:
     run_json: Path
     error: str | None
     duration: float
+    pdf: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,10 +110,15 @@ class Plan:
     out_dir: Path
     report_dir: Path
     stem: str
+    pdf: bool = False
 
     @property
     def html(self) -> Path:
         return self.report_dir / f"{self.stem}.html"
+
+    @property
+    def pdf_path(self) -> Path:
+        return self.report_dir / f"{self.stem}.pdf"
 
     @property
     def ipynb(self) -> Path:
@@ -148,6 +154,10 @@ def _notebook_title(nb_path: Path, name: str) -> str:
     return str(title) if title else name.replace("_", " ").capitalize()
 
 
+#: Parameters that make a report one subject's (a supplier's scorecard, a case's dossier).
+SUBJECT_KEYS = ("supplier_id", "case_id")
+
+
 def plan_report(
     name: str,
     period: Period,
@@ -155,6 +165,7 @@ def plan_report(
     out_dir: Path | str,
     params: Mapping[str, Any] | None = None,
     notebook_dir: Path | str | None = None,
+    pdf: bool = False,
 ) -> Plan:
     """Decide the run: the notebook, what to inject, the folder and file names, the title.
 
@@ -181,11 +192,19 @@ def plan_report(
     category_label = (
         (vocab.vocabulary().display_name("category", category) or category) if category else None
     )
-    label = _file_label(period.label) + (
-        f"_{_file_label(category_label)}" if category_label else ""
+    # one supplier's or one case's report is filed apart too, under its id
+    subject = next(
+        (str(params[k]).strip() for k in SUBJECT_KEYS if str(params.get(k) or "").strip()), None
     )
-    title = f"{_notebook_title(nb_path, name)} \u2014 {period.label}" + (
-        f" ({category_label})" if category_label else ""
+    label = (
+        _file_label(period.label)
+        + (f"_{_file_label(category_label)}" if category_label else "")
+        + (f"_{_file_label(subject)}" if subject else "")
+    )
+    title = (
+        f"{_notebook_title(nb_path, name)} \u2014 {period.label}"
+        + (f" ({category_label})" if category_label else "")
+        + (f" ({subject})" if subject else "")
     )
     out_dir = Path(out_dir)
     return Plan(
@@ -201,6 +220,7 @@ def plan_report(
         out_dir=out_dir,
         report_dir=out_dir / name / label,
         stem=f"{name}_{label}",
+        pdf=pdf,
     )
 
 
@@ -257,10 +277,15 @@ def _execute_and_export(plan: Plan, progress: bool) -> tuple[Path, Path, str | N
     from analysis.publish.htmlexport import export_html
 
     running = plan.report_dir / f".{plan.stem}.{os.getpid()}.running.ipynb"
-    html_partial = plan.report_dir / f".{plan.stem}.{os.getpid()}.html.partial"
+    # (ends in .html: Chromium prints a page by what its name says it is)
+    html_partial = plan.report_dir / f".{plan.stem}.{os.getpid()}.partial.html"
     try:
         execute_notebook(plan.nb_path, running, plan.inject, progress)
         export_html(running, html_partial, title=plan.title)
+        if plan.pdf:
+            from analysis.publish.pdf import print_pdf
+
+            print_pdf(html_partial, _pdf_partial(plan))
     except Exception as exc:
         if running.exists():
             os.replace(running, plan.failed_ipynb)
@@ -278,11 +303,17 @@ def _execute_and_export(plan: Plan, progress: bool) -> tuple[Path, Path, str | N
     return running, html_partial, None
 
 
+def _pdf_partial(plan: Plan) -> Path:
+    return plan.report_dir / f".{plan.stem}.{os.getpid()}.partial.pdf"
+
+
 def _publish(plan: Plan, running: Path, html_partial: Path, metrics_text: str) -> None:
     """Rename the finished files into place; the HTML last, so the link goes live with the rest
     in place. Everything that needs disk space is written before the first rename."""
     write_atomic(plan.metrics, metrics_text)
     os.replace(running, plan.ipynb)
+    if plan.pdf:
+        os.replace(_pdf_partial(plan), plan.pdf_path)
     os.replace(html_partial, plan.html)
     plan.failed_ipynb.unlink(missing_ok=True)
 
@@ -349,6 +380,7 @@ def _run_record(
         "html": plan.html.name if ok else None,
         "ipynb": plan.ipynb.name if ok else None,
         "metrics": plan.metrics.name if ok else None,
+        "pdf": plan.pdf_path.name if ok and plan.pdf else None,
         "failed_ipynb": None
         if ok
         else plan.failed_ipynb.name
@@ -380,8 +412,14 @@ def run_report(
     progress: bool = True,
     notify_cmd: str | None = None,
     notebook_dir: Path | str | None = None,
+    pdf: bool = False,
+    catalogue: bool = True,
 ) -> ReportResult:
     """Run report ``name`` for ``period`` (a ``periods.Period``) and publish it under ``out_dir``.
+
+    ``pdf``: print the page to ``<report>.pdf`` beside the HTML (headless Chromium).
+    ``catalogue``: rebuild ``out_dir/index.html`` afterwards (a batch run does it once, at the
+    end).
 
     ``params`` are notebook parameters as returned by :func:`resolve_params`. Raises
     BadParameter or StoreMissing before any kernel starts, and :class:`EnvironmentProblem` when
@@ -390,7 +428,7 @@ def run_report(
     is kept as ``NAME_LABEL.failed.ipynb``, the last good report is left untouched).
     """
     t0 = time.monotonic()
-    plan = plan_report(name, period, db, out_dir, params, notebook_dir)
+    plan = plan_report(name, period, db, out_dir, params, notebook_dir, pdf=pdf)
     notify_argv = _notify_argv(notify_cmd)
     figures = fingerprint = None
     status, error, problem = "failed", None, None
@@ -428,11 +466,11 @@ def run_report(
                     )
                 except OSError as exc:
                     problem = problem or EnvironmentProblem.from_os_error(exc)
-        if problem is None:
-            from analysis.publish import catalogue
+        if problem is None and catalogue:
+            from analysis.publish import catalogue as index
 
             try:
-                catalogue.build_index(plan.out_dir)
+                index.build_index(plan.out_dir)
             except OSError as exc:
                 problem = EnvironmentProblem.from_os_error(exc)
     except EnvironmentProblem as exc:
@@ -445,6 +483,7 @@ def run_report(
         html=plan.html if status in ("ok", "no data") and problem is None else None,
         ipynb=plan.ipynb if status in ("ok", "no data") and problem is None else None,
         metrics=plan.metrics if status in ("ok", "no data") and problem is None else None,
+        pdf=plan.pdf_path if plan.pdf and status in ("ok", "no data") and problem is None else None,
         failed_ipynb=plan.failed_ipynb if plan.failed_ipynb.exists() else None,
         run_json=plan.run_json,
         error=(
@@ -519,8 +558,12 @@ def main(
     progress: bool = True,
     notebook_dir: Path | str | None = None,
     today: date | None = None,
+    pdf: bool = False,
+    each: str | None = None,
 ) -> int:
     """``ta-outcomes report``: print the report's path and return 0, or raise a UserError.
+
+    ``each`` ('category' or 'supplier') runs a batch (:mod:`analysis.publish.batch`).
 
     Bad parameters and a missing store raise BadParameter / StoreMissing (exit 2) before any
     kernel starts; a failing report raises :class:`ReportFailed` (exit 1) with one line naming
@@ -531,6 +574,14 @@ def main(
     the_period, effective = resolve_params(
         name, period=period, last=last, params=params, today=today, notebook_dir=notebook_dir
     )
+    if each is not None:
+        from analysis.publish.batch import run_each
+
+        return run_each(
+            name, each, the_period, Path(db if db is not None else settings.default_db()),
+            out, effective, progress=progress, notify_cmd=notify_cmd,
+            notebook_dir=notebook_dir, pdf=pdf,
+        )  # fmt: skip
     result = run_report(
         name,
         the_period,
@@ -540,6 +591,7 @@ def main(
         progress=progress,
         notify_cmd=notify_cmd,
         notebook_dir=notebook_dir,
+        pdf=pdf,
     )
     if not result.ok:
         raise ReportFailed(result.error or f"{name} {the_period.label} failed")

@@ -34,8 +34,8 @@ def report_scope(ctx: ReportContext) -> AuditScope:
 def open_audit(
     db: str | Path = settings.DEFAULT_DB_TEXT, period: str = "", start: str = "", end: str = ""
 ) -> AuditScope:
-    """The data-quality notebook's scope: the loads started in the period (no period: every load),
-    the rows they quarantined and the cases they last wrote."""
+    """The data-quality notebook's scope: the cases opened or closed in the period, the loads that
+    wrote them and the rows those loads quarantined (no period: every load and case)."""
     the_period = None
     if any(str(x or "").strip() for x in (period, start, end)):
         the_period = resolve_period(period, start, end)
@@ -49,11 +49,15 @@ def open_audit(
             synthetic=facts["synthetic"],
             parameters=parameters,
         )
+    # the cases of the period, whenever they were loaded (historical data is loaded later than
+    # it happened), and the loads that wrote them
     return AuditScope(
         db=path,
-        load_start=the_period.start,
-        load_end=the_period.end,
-        description=f"the loads started in {period_text(the_period)} and the rows they wrote",
+        case_start=the_period.start,
+        case_end=the_period.end,
+        loads_of_cases=True,
+        description=f"the cases opened or closed in {period_text(the_period)} and the loads "
+        "that wrote them",
         synthetic=facts["synthetic"],
         parameters=parameters,
         period=the_period,
@@ -237,6 +241,47 @@ def missing_fields(scope: AuditScope) -> Table:
 
 
 @user_errors_one_line
+def field_coverage(scope: AuditScope) -> Table:
+    """Which intake fields the scope's exports carried: a field no load carried is not recorded,
+    and the figures built on it say so."""
+    data = quality.field_coverage(scope)
+    total = int(data["loads"].iloc[0]) if len(data) else 0
+    if total == 0:
+        data = data.iloc[:0]  # no load in the scope: nothing carried, nothing to say
+
+    def carried(row) -> str:
+        if row["loads_unknown"] == row["loads"] and row["loads"]:
+            return "not known (loaded before coverage was recorded)"
+        if row["loads_carrying"] == 0:
+            return fmt.NOT_RECORDED
+        return f"{fmt.count(row['loads_carrying'])} of {fmt.count(total)}"
+
+    frame = pd.DataFrame(
+        {
+            "Field": data["field"],
+            "Loads that carried it": [carried(r) for _, r in data.iterrows()],
+            "Rows with a value": [
+                fmt.count(n) if c else "" for n, c in zip(data["rows_with_value"], data["loads_carrying"], strict=True)
+            ],
+        }
+    )  # fmt: skip
+    extras = data.attrs.get("extra_columns", {})
+    caption = (
+        f"The intake fields the exports carried ({scope.description}): a field that no load "
+        "carried is not recorded, and every figure built on it (an escalation rate, money, the "
+        "evidence breakdown) says 'not recorded' instead of a number."
+    )
+    note = (
+        "Columns kept outside the intake format (cases.extra): "
+        + ", ".join(f"{fmt.clean_text(h, 60)} ({k})" for k, h in sorted(extras.items()))
+        + "."
+        if extras
+        else ""
+    )
+    return Table(frame=frame, caption=caption, name="field_coverage", data=data, note=note)
+
+
+@user_errors_one_line
 def data_quality(ctx: ReportContext, loads_shown: int = 10) -> TableGroup:
     """The report's data-quality section: loads, quarantine by reason, unmapped, FX fallbacks."""
     scope = report_scope(ctx)
@@ -248,6 +293,16 @@ def data_quality(ctx: ReportContext, loads_shown: int = 10) -> TableGroup:
             quarantine_by_reason(AuditScope(db=ctx.db, description="every load")),
             unmapped_categories(scope),
             fx_fallbacks(scope),
+            field_coverage(
+                AuditScope(
+                    db=ctx.db,
+                    case_start=ctx.start,
+                    case_end=ctx.end,
+                    category=ctx.category,
+                    loads_of_cases=True,
+                    description=f"the loads behind the cases of {period_text(ctx.period)}",
+                )
+            ),
         ],
         name="data_quality",
     )
@@ -262,6 +317,7 @@ __all__ = [
     "AuditScope",
     "audit_banner",
     "data_quality",
+    "field_coverage",
     "fx_fallbacks",
     "loads_table",
     "missing_fields",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import html
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -118,11 +117,11 @@ class Table:
         body = self.frame.to_html(
             index=False, escape=True, na_rep="", border=0, classes=_TABLE_CLASSES
         )
-        caption = f"<caption>{_escape(self.caption)}</caption>" if self.caption else ""
-        # Insert the caption right after the opening <table ...> tag (pandas writes no caption).
-        body = re.sub(r"(<table[^>]*>)", lambda m: m.group(1) + caption, body, count=1)
+        # The caption is a paragraph above the table, not a <caption>: a <caption> is as wide as
+        # its table, so a two-column table's definition became a tall thin column of words.
+        caption = f'<p class="ta-caption">{_escape(self.caption)}</p>' if self.caption else ""
         note = f'<p class="ta-note">{_escape(self.note)}</p>' if self.note else ""
-        return f'<div class="{_TABLE_CLASSES}">{body}{note}</div>'
+        return f'<div class="{_TABLE_CLASSES}">{caption}{body}{note}</div>'
 
     def to_text(self) -> str:
         """The table as plain text (JupyterLab's fallback and the console)."""

@@ -10,14 +10,32 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import metrics
+from analysis.metrics import coverage, outcomes, process, resolution, suppliers, trends
 from analysis.metrics import effects as metric_effects
-from analysis.metrics import outcomes, process, resolution, suppliers, trends
 from analysis.report.context import ReportContext
 
 
+def not_recorded(ctx: ReportContext, which: str = "period") -> list[str]:
+    """The fields no export behind the window's cases carried (:mod:`analysis.metrics.coverage`)."""
+    span = ctx.window(which)
+    return ctx.cached(
+        ("not_recorded", which),
+        lambda: coverage.not_recorded(ctx.db, span.start, span.end, ctx.params, ctx.category),
+    )
+
+
+def unrecorded_figures(ctx: ReportContext, which: str = "period") -> set[str]:
+    """The block fields built on a field the window's exports did not record."""
+    return {n for f in not_recorded(ctx, which) for n in coverage.FIELD_FIGURES[f]}
+
+
 def overall(ctx: ReportContext, which: str = "period") -> pd.Series:
-    """The overall block of a window ('period', 'previous' or 'trailing')."""
-    return ctx.blocks(None, which).iloc[0]
+    """The overall block of a window ('period', 'previous' or 'trailing'); the figures of a
+    field its exports did not record are NaN (not recorded), never 0."""
+    block = ctx.blocks(None, which).iloc[0].copy()
+    for name in unrecorded_figures(ctx, which):
+        block[name] = float("nan")
+    return block
 
 
 def change(ctx: ReportContext) -> pd.DataFrame:

@@ -62,6 +62,8 @@ def suppressed_text(min_n_rate: int) -> str:
 
 #: The mark of a rate on fewer than min_n decided cases.
 FEW_CASES = "few cases"
+#: What a figure shows when the exports behind it did not carry its field.
+NOT_RECORDED = "not recorded"
 
 
 def level(confidence: float) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.metrics import stats
+from analysis.metrics import coverage, stats
 from analysis.report import figures, fmt
 from analysis.report.context import ReportContext, period_text, short_period
 from analysis.report.display import Table, user_errors_one_line
@@ -262,7 +262,17 @@ def outcomes_by(
     """Decided cases, supplier-sided rate and refund ratio of each group of several breakdowns,
     over the trailing 12 months (default) or the period: the raw comparisons, unadjusted."""
     parts = []
+    missing = set(figures.not_recorded(ctx, which))
     for by in breakdowns:
+        field = coverage.BREAKDOWN_FIELDS.get(by)
+        if field in missing:
+            # the exports did not carry the field: one row saying so, not a group "unknown"
+            part = pd.DataFrame({"breakdown": [by], "group": [fmt.NOT_RECORDED],
+                                 "label": [f"{title(by)}: {fmt.NOT_RECORDED}"],
+                                 "group_label": [f"{fmt.NOT_RECORDED} ({field} not in these exports)"],
+                                 "not_recorded": [True]})  # fmt: skip
+            parts.append(part)
+            continue
         part = ctx.blocks(by, which)
         part = part[part["cases_closed"] > 0].reset_index(drop=True)
         part.insert(0, "breakdown", by)
@@ -270,6 +280,19 @@ def outcomes_by(
         part["group_label"] = [label(by, g) for g in part["group"]]
         parts.append(part)
     data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    unrecorded = (
+        data["not_recorded"].fillna(False).astype(bool)
+        if "not_recorded" in data
+        else pd.Series(False, index=data.index)
+    )
+    data["not_recorded"] = unrecorded
+    for column in ("cases_closed", "decided", "supplier_sided_rate", "supplier_sided_ci_low",
+                   "supplier_sided_ci_high", "refund_ratio_pooled", "suppressed", "few_cases"):  # fmt: skip
+        if column not in data:
+            data[column] = float("nan")  # every breakdown asked for went unrecorded
+    if unrecorded.any():
+        data["suppressed"] = data["suppressed"].astype(object).where(~unrecorded, True)
+        data["few_cases"] = data["few_cases"].astype(object).where(~unrecorded, False)
     p = ctx.params
     data.attrs.update(min_n=p.min_n, min_n_rate=p.min_n_rate, synthetic=ctx.synthetic)
     span = ctx.window(which)
@@ -283,6 +306,8 @@ def outcomes_by(
             "Refund ratio, pooled": fmt.rate_column(data, "refund_ratio_pooled", p.min_n_rate),
         }
     )
+    frame.loc[unrecorded.to_numpy(), ["Closed", "Decided", "Supplier-sided rate (interval)",
+                                      "Refund ratio, pooled"]] = ""  # fmt: skip
     titles = ", ".join(title(b).lower() for b in breakdowns)
     caption = (
         f"Outcomes of the cases closed from {span.start.isoformat()} to {span.end.isoformat()} by "

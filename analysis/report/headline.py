@@ -43,6 +43,15 @@ def banner(ctx: ReportContext) -> Banner:
         + (" mixed with real cases" if ctx.mixed else "")
         + ". The figures illustrate the report; they describe no real supplier or buyer."
     )
+    now = figures.overall(ctx)
+    if not now["cases_opened"] and not now["cases_closed"]:
+        # the first thing a reader sees of a report without data says so
+        lines.insert(
+            0,
+            f"No case was opened or closed in {period_text(ctx.period)}"
+            + (f" in {label('category', ctx.category)}" if ctx.category else "")
+            + ": this report has no data to show.",
+        )
     return Banner(
         lines=lines,
         synthetic=ctx.synthetic,
@@ -72,6 +81,7 @@ def headline(ctx: ReportContext) -> Table:
     and its test. The record holds both overall blocks and the change frame."""
     change = figures.change(ctx).set_index("metric")
     now, before = figures.overall(ctx), figures.overall(ctx, "previous")
+    unrecorded = figures.unrecorded_figures(ctx) | figures.unrecorded_figures(ctx, "previous")
     p = ctx.params
     level = f"{100 * p.confidence:g}%"
 
@@ -94,7 +104,14 @@ def headline(ctx: ReportContext) -> Table:
         return text
 
     def withheld(block, key, formatter=fmt.pct) -> str:
+        if key in unrecorded:
+            return fmt.NOT_RECORDED
         return fmt.rate(block[key], bool(block["suppressed"]), p.min_n_rate, formatter)
+
+    def test(metric: str) -> str:
+        if metric in unrecorded:
+            return "not tested: not recorded in these exports"
+        return _verdict(change.loc[metric], p.confidence)
 
     def lapsed(block) -> str:
         return (
@@ -104,7 +121,12 @@ def headline(ctx: ReportContext) -> Table:
         )
 
     def money(block) -> str:
+        if "claimed_usd" in unrecorded or fmt.missing(block["claimed_usd"]):
+            return fmt.NOT_RECORDED if block["monetary_decisions"] else fmt.DASH
         return f"{fmt.usd(block['refunded_usd'])} of {fmt.usd(block['claimed_usd'])}"
+
+    def count(block, key) -> str:
+        return fmt.NOT_RECORDED if key in unrecorded else fmt.count(block[key])
 
     blank = ""
     rows = [
@@ -116,22 +138,20 @@ def headline(ctx: ReportContext) -> Table:
          diff("decided", fmt.signed), blank),
         ("Lapsed", lapsed(now), lapsed(before), diff("lapsed", fmt.signed), blank),
         (f"Supplier-sided rate ({level} interval)", rate(now), rate(before),
-         diff("supplier_sided_rate", fmt.points, True),
-         _verdict(change.loc["supplier_sided_rate"], p.confidence)),
+         diff("supplier_sided_rate", fmt.points, True), test("supplier_sided_rate")),
         (f"Buyer got nothing or a token, lapses counted ({level} interval)",
          rate(now, "buyer_lost"), rate(before, "buyer_lost"),
-         diff("buyer_lost_rate", fmt.points, True),
-         _verdict(change.loc["buyer_lost_rate"], p.confidence)),
+         diff("buyer_lost_rate", fmt.points, True), test("buyer_lost_rate")),
         ("Refunded of claimed, monetary decisions (USD)", money(now), money(before), blank, blank),
         ("Refund ratio, pooled", withheld(now, "refund_ratio_pooled"),
          withheld(before, "refund_ratio_pooled"), diff("refund_ratio_pooled", fmt.points, True),
          "bootstrap interval" if not fmt.missing(change.loc["refund_ratio_pooled", "difference_ci_low"]) else blank),
         ("Refund ratio, median case", withheld(now, "refund_ratio_median"),
          withheld(before, "refund_ratio_median"), diff("refund_ratio_median", fmt.points), blank),
-        ("Lowball decisions", fmt.count(now["lowball"]), fmt.count(before["lowball"]),
+        ("Lowball decisions", count(now, "lowball"), count(before, "lowball"),
          diff("lowball", fmt.signed), blank),
         ("Escalation rate", withheld(now, "escalation_rate"), withheld(before, "escalation_rate"),
-         diff("escalation_rate", fmt.points, True), _verdict(change.loc["escalation_rate"], p.confidence)),
+         diff("escalation_rate", fmt.points, True), test("escalation_rate")),
         ("Median days to close", withheld(now, "median_days_to_close", fmt.days),
          withheld(before, "median_days_to_close", fmt.days),
          diff("median_days_to_close", fmt.signed), blank),

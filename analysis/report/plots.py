@@ -101,6 +101,20 @@ def _watermark(figure: Figure) -> None:
                 alpha=0.08, rotation=20, fontweight="bold")  # fmt: skip
 
 
+def _nothing(title: str, data: pd.DataFrame) -> Chart:
+    """A small chart that says there is nothing to draw (no group, no supplier chosen)."""
+
+    def draw(width: float) -> Figure:
+        fig = _new_figure(width, 1.0)
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "nothing to draw", ha="center", va="center", fontsize=FONT,
+                transform=ax.transAxes)  # fmt: skip
+        ax.set_axis_off()
+        return fig
+
+    return Chart(draw, title, f"{title}: nothing to draw.", _synthetic(data))
+
+
 def _frame(source: Any) -> pd.DataFrame:
     """A section Table's numbers, or a DataFrame as it is."""
     data = getattr(source, "data", source)
@@ -152,7 +166,7 @@ def _rate_series(data: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(prefix, name, colour) of the windows a breakdown frame holds."""
     series = [("", str(data.attrs.get("period_label", "period")), ACCENT)]
     if "trailing_supplier_sided_rate" in data:
-        series.append(("trailing_", f"{fmt.TRAILING}", SECOND))
+        series.append(("trailing_", str(data.attrs.get("second_label", fmt.TRAILING)), SECOND))
     return series
 
 
@@ -168,6 +182,8 @@ def interval_bars(
     trailing 12 months beside it when the frame has them). Groups with too few decided cases get
     words instead of a bar; the overall row is the last, with its rate as a dashed line."""
     data = _frame(source).reset_index(drop=True)
+    if data.empty:
+        return _nothing(title, data)
     labels = _labels(data)
     series = _rate_series(data) if rate == "supplier_sided_rate" else [("", "period", ACCENT)]
     overall_flags = (
@@ -189,7 +205,9 @@ def interval_bars(
                 value = row.get(f"{prefix}{rate}")
                 withheld = bool(row.get(f"{prefix}suppressed", False)) or not _finite(value)
                 if withheld:
-                    ax.text(0.005, y, f"{name}: {_few_words(data)}", va="center", ha="left",
+                    words = (fmt.NOT_RECORDED if bool(row.get("not_recorded", False))
+                             else f"{name}: {_few_words(data)}")  # fmt: skip
+                    ax.text(0.005, y, words, va="center", ha="left",
                             fontsize=FONT - 1, color=OVERALL, style="italic")  # fmt: skip
                     continue
                 few = bool(row.get(f"{prefix}few_cases", False))
@@ -430,7 +448,7 @@ def km_curves(source: Any, title: str = "Time to resolution (Kaplan-Meier)") -> 
             # below the axes (the figure's legend, which the layout makes room for): inside,
             # the legend of a dozen groups would hide their curves
             handles, names = ax.get_legend_handles_labels()
-            fig.legend(handles, names, fontsize=FONT - 2, loc="outside lower left",
+            fig.legend(handles, names, fontsize=FONT - 1, loc="outside lower left",
                        ncols=3 if width > 5 else 2, frameon=False,
                        title=_wrap(f"no curve (too few cases): {', '.join(skipped)}", width * 2.2)
                        if skipped else None, title_fontsize=FONT - 1)  # fmt: skip
@@ -546,7 +564,7 @@ def funnel_plot(source: Any, title: str = "Suppliers against their case mix") ->
             )[:28]
             # names go to the left of their point: the large suppliers sit at the right edge
             ax.annotate(name, (row.expected, row.oe_ratio), textcoords="offset points",
-                        xytext=(-6, 6), ha="right", fontsize=FONT - 2, color=WARNING)  # fmt: skip
+                        xytext=(-6, 6), ha="right", fontsize=FONT - 1, color=WARNING)  # fmt: skip
         ax.set_xscale("log")
         ax.set_xlabel(
             "expected supplier-sided decisions for the supplier's case mix (E, log scale)",
@@ -555,7 +573,7 @@ def funnel_plot(source: Any, title: str = "Suppliers against their case mix") ->
         ax.set_ylabel("observed / expected (O/E)", fontsize=FONT)
         ax.set_ylim(0, top)
         _style(ax, title, width)
-        ax.legend(fontsize=FONT - 2, loc="upper right")
+        ax.legend(fontsize=FONT - 1, loc="upper right")
         return fig
 
     flagged = data[data["flag"].notna()] if "flag" in data else data.iloc[:0]

@@ -32,6 +32,16 @@ def funnel(ctx: ReportContext) -> Table:
             "Lapsed": [_share(n, c) for n, c in zip(data["lapsed"], data["closed"], strict=True)],
         }
     )  # fmt: skip
+    missing = figures.not_recorded(ctx)
+    if "escalated_date" in missing:
+        # without an escalation column there is no path to follow, only where cases ended
+        for column in ("Settled without escalation", "Escalated", "Decided by the platform",
+                       "Platform: for the buyer", "Platform: for the supplier"):  # fmt: skip
+            frame[column] = fmt.NOT_RECORDED
+    elif "decided_by" in missing:
+        for column in ("Decided by the platform", "Platform: for the buyer",
+                       "Platform: for the supplier"):  # fmt: skip
+            frame[column] = fmt.NOT_RECORDED
     caption = (
         f"The path of the cases closed in {period_text(ctx.period)}, by claim type. Settled without "
         "escalation: decided with no escalated_date (shares of closed); escalated: shares of "
@@ -64,5 +74,11 @@ def claim_window(ctx: ReportContext) -> Table:
         f"Assurance expects a dispute within {days} days after the buyer confirms receipt "
         "(received_date). Supplier-sided: shares of decided; out of coverage and lapsed: shares "
         "of closed."
+        + (
+            " The exports behind these cases did not record received_date: the claim window "
+            "cannot be checked."
+            if "received_date" in figures.not_recorded(ctx)
+            else ""
+        )
     )
     return Table(frame=frame, caption=caption, name="claim_window", data=data)

@@ -15,13 +15,30 @@ import duckdb
 from analysis import sqlfiles
 from analysis.store.connection import StoreError
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 TABLES = frozenset({"cases", "quarantine", "loads", "store_meta"})
 #: What brings a store of an older version up to this one (run by a writer, in order).
 MIGRATIONS = {
     "2": (
         "ALTER TABLE loads ADD COLUMN IF NOT EXISTS as_of DATE",
         "ALTER TABLE loads ADD COLUMN IF NOT EXISTS field_coverage VARCHAR",
+    ),
+    # amounts are optional (issue 11); the export's own columns are kept
+    "3": (
+        *(
+            f"ALTER TABLE cases ALTER COLUMN {column} DROP NOT NULL"
+            for column in (
+                "currency",
+                "order_value",
+                "claim_amount",
+                "usd_per_unit",
+                "fx_rate_date",
+                "order_value_usd",
+                "claim_usd",
+            )
+        ),  # fmt: skip
+        "ALTER TABLE cases ADD COLUMN IF NOT EXISTS extra VARCHAR",
+        "ALTER TABLE loads ADD COLUMN IF NOT EXISTS extra_columns VARCHAR",
     ),
 }
 

@@ -237,8 +237,8 @@ def _xlsx_several_sheets(folder: Path) -> Path:
 
 def _xlsx_formulas(folder: Path) -> Path:
     # row 1 plain; row 2's claim_amount is a formula with no cached value (openpyxl writes none),
-    # so it reads as blank -> quarantined 'claim_amount: missing'; row 3 holds formula-looking
-    # TEXT in supplier_name/description, which must load as text.
+    # so it reads as blank: the claim is not recorded (NULL, never 0); row 3 holds
+    # formula-looking TEXT in supplier_name/description, which must load as text.
     r3 = row("F3", description='=HYPERLINK("http://evil","click")')
     header = [*HEADER, "supplier_name"]
     rows = [
@@ -659,8 +659,9 @@ CASES: list[Case] = [
         "xlsx_formulas",
         "spreadsheet",
         _xlsx_formulas,
-        _load(3, 2, 1),
-        why="F2's formula claim has no cached value -> 'claim_amount: missing'; F1, F3 load",
+        _load(3, 3, 0),
+        why="F2's formula claim has no cached value: it loads with claim_amount NULL (not "
+        "recorded), decided by its outcome alone; F1, F3 load as they are",
     ),
     Case(
         "xlsx_two_case_sheets",

@@ -96,6 +96,8 @@ class RawFile:
     delimiter: str = ","
     #: What the user should be told about how the file was read (printed on the load line).
     notices: list[str] = field(default_factory=list)
+    #: The header as the file has it, one name per column of ``columns`` (same order).
+    headers: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -122,7 +124,7 @@ def canonical_names(names: list, mapping: Mapping) -> list[str]:
     out = []
     for norm in norms:
         if norm in mapping.columns:
-            out.append(mapping.columns[norm])
+            out.append(mapping.rename(norm))
         elif norm in COLUMN_ALIASES and COLUMN_ALIASES[norm] not in taken:
             out.append(COLUMN_ALIASES[norm])
         else:

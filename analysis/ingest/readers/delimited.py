@@ -101,6 +101,7 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
             encoding = "cp1252"
         raw.encoding = encoding
         raw.delimiter = delim
+        raw.headers = [str(n) for n in names]
         second_headers(con, path, raw, names)
         return raw
     except UnicodeDecodeError as exc:

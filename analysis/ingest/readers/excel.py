@@ -161,7 +161,7 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
                 flush=True,
             )
     flush()
-    raw = RawFile(path, fmt, columns, n_rows, note=f"sheet '{name}'")
+    raw = RawFile(path, fmt, columns, n_rows, note=f"sheet '{name}'", headers=list(names))
     if notice:
         raw.notices.append(notice)
     second_headers(con, path, raw, names)

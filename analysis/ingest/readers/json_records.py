@@ -132,4 +132,4 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
     except duckdb.Error as exc:
         raise _json_error(path, exc) from None
     n = con.execute("SELECT count(*) FROM raw_input").fetchone()[0]
-    return RawFile(path, fmt, columns, n)
+    return RawFile(path, fmt, columns, n, headers=[str(h) for h in names])

@@ -46,4 +46,4 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
     except duckdb.Error as exc:
         raise BadFile(f"{path}: cannot read as Parquet: {first_line(exc)}") from None
     n = con.execute("SELECT count(*) FROM raw_input").fetchone()[0]
-    return RawFile(path, fmt, columns, n)
+    return RawFile(path, fmt, columns, n, headers=[str(h) for h in names])

@@ -40,7 +40,11 @@ SELECT s._row, s.content_hash,
     s.{{ name }},
 {% endfor %}
 {% for name in fx_columns %}
+{% if name == "fx_fallback" %}
+    coalesce(fx.fx_fallback, false) AS fx_fallback,
+{% else %}
     fx.{{ name }},
+{% endif %}
 {% endfor %}
 {% for name, amount in usd_columns %}
     s.{{ amount }} * fx.usd_per_unit AS {{ name }},
@@ -50,18 +54,21 @@ SELECT s._row, s.content_hash,
          ELSE 'updated' END AS action,
     coalesce(c.first_loaded_at, $now::TIMESTAMP) AS first_loaded_at
 FROM staged s
-JOIN fx_pairs fx ON fx.currency = s.currency AND fx.rate_date = s.opened_date
+-- a case without amounts has no currency, and no rate
+LEFT JOIN fx_pairs fx ON fx.currency = s.currency AND fx.rate_date = s.opened_date
 LEFT JOIN repeated_rows d ON d._row = s._row
 LEFT JOIN cases c ON c.case_id = s.case_id
 WHERE len(s.problems) = 0 AND (d._row IS NULL OR d.role = 'keep');
 
--- Every row the file gave that is quarantined, with its reason.
+-- Every row the file gave that is quarantined, with its reason (and its problems one by one,
+-- for the load line's summary).
 CREATE OR REPLACE TEMP TABLE rejected AS
-SELECT s._row, s.case_id, array_to_string(s.problems, '; ') AS reason
+SELECT s._row, s.case_id, array_to_string(s.problems, '; ') AS reason, s.problems
 FROM staged s LEFT JOIN repeated_rows d ON d._row = s._row
 WHERE len(s.problems) > 0 AND (d._row IS NULL OR NOT d.raw_repeat)
 UNION ALL
 SELECT _row, case_id,
        'case_id: ''' || left(case_id, 60) || ''' appears on rows ' || row_list
-       || ' of this file with different values' AS reason
+       || ' of this file with different values' AS reason,
+       ['case_id: appears on several rows of this file with different values'] AS problems
 FROM repeated_rows WHERE role = 'conflict';

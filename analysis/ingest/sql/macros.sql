@@ -88,7 +88,8 @@ CREATE OR REPLACE TEMP MACRO ta_amount(s) AS ta_amount_of_stripped(ta_amount_str
 
 -- A date in one of the accepted forms; a numeric d/m/y or m/d/y date only when the order is
 -- unambiguous (one part above 12, or both parts equal) unless a format is declared.
-CREATE OR REPLACE TEMP MACRO ta_date(s, declared) AS
+-- dayfirst: the order of a numeric d/m/y date the file's column showed (NULL: decide per value)
+CREATE OR REPLACE TEMP MACRO ta_date(s, declared, dayfirst := NULL) AS
     coalesce(
         CASE WHEN declared IS NOT NULL THEN try_strptime(trim(s), declared)::DATE END,
         -- ISO dates, and ISO timestamps (the date part: a tracker's clock time is not the dispute's day)
@@ -96,7 +97,9 @@ CREATE OR REPLACE TEMP MACRO ta_date(s, declared) AS
         try_strptime(trim(s), ['%Y/%m/%d', '%Y.%m.%d', '%Y-%m-%d', '%d %b %Y', '%d %B %Y', '%b %d, %Y',
                          '%B %d, %Y', '%b %d %Y', '%B %d %Y', '%d-%b-%Y', '%d %b, %Y'])::DATE,
         CASE WHEN declared IS NULL AND regexp_full_match(trim(s), '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}') THEN
-            CASE WHEN regexp_extract(trim(s), '^(\d{1,2})', 1)::INT > 12
+            CASE WHEN dayfirst THEN try_strptime(regexp_replace(trim(s), '[.-]', '/', 'g'), '%d/%m/%Y')::DATE
+                 WHEN NOT dayfirst THEN try_strptime(regexp_replace(trim(s), '[.-]', '/', 'g'), '%m/%d/%Y')::DATE
+                 WHEN regexp_extract(trim(s), '^(\d{1,2})', 1)::INT > 12
                    OR regexp_extract(trim(s), '^(\d{1,2})', 1) = regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)
                  THEN try_strptime(regexp_replace(trim(s), '[.-]', '/', 'g'), '%d/%m/%Y')::DATE
                  WHEN regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)::INT > 12
@@ -105,8 +108,8 @@ CREATE OR REPLACE TEMP MACRO ta_date(s, declared) AS
         END);
 
 -- Why ta_date gave NULL for a non-blank value.
-CREATE OR REPLACE TEMP MACRO ta_date_problem(s, declared) AS
-    CASE WHEN declared IS NULL
+CREATE OR REPLACE TEMP MACRO ta_date_problem(s, declared, dayfirst := NULL) AS
+    CASE WHEN declared IS NULL AND dayfirst IS NULL
               AND regexp_full_match(trim(s), '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}')
               AND regexp_extract(trim(s), '^(\d{1,2})', 1)::INT <= 12
               AND regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)::INT <= 12

@@ -2,7 +2,9 @@
 -- problem of the row as '<field>: <problem>'. One row per raw record; nothing is dropped here.
 -- Input: temp view raw_canonical (every intake column as VARCHAR, plus _row).
 -- Parameters: $date_format (NULL = detect), $default_currency (NULL = none), $today,
--- $secret (the buyer-key secret), $synthetic.
+-- $secret (the buyer-key secret), $synthetic. Temp tables from the load: date_orders (field,
+-- dayfirst: the d/m order each date column showed), vocab_defaults (field, slug: the mapping's
+-- defaults).
 -- Rendered over the column registry (analysis/columns.py): each {% raw %}{% for %}{% endraw %} loop writes the
 -- same SQL once per column of a kind (amounts, dates, vocabularies).
 -- Dates and vocabulary values repeat heavily in an export: each distinct text is blanked and
@@ -10,13 +12,18 @@
 -- `raw` is the text after ta_blank (NULL for a blank or a null marker).
 CREATE OR REPLACE TEMP TABLE date_values AS
 WITH v AS (
-    SELECT DISTINCT x AS text FROM (
+    SELECT DISTINCT field, x AS text FROM (
 {% for d in dates %}
-        SELECT {{ d }} AS x FROM raw_canonical{{ " UNION ALL" if not loop.last else ")" }}
+        SELECT '{{ d }}' AS field, {{ d }} AS x FROM raw_canonical{{ " UNION ALL" if not loop.last else ")" }}
 {% endfor %}
     WHERE x IS NOT NULL
-), b AS (SELECT text, ta_blank(text) AS raw FROM v)
-SELECT text, raw, ta_date(raw, $date_format) AS d, ta_date_problem(raw, $date_format) AS problem FROM b;
+), b AS (
+    SELECT v.field, v.text, ta_blank(v.text) AS raw, o.dayfirst
+    FROM v LEFT JOIN date_orders o ON o.field = v.field
+)
+SELECT field, text, raw, ta_date(raw, $date_format, dayfirst) AS d,
+    ta_date_problem(raw, $date_format, dayfirst) AS problem
+FROM b;
 
 CREATE OR REPLACE TEMP TABLE vocab_values AS
 WITH v AS (
@@ -26,8 +33,12 @@ WITH v AS (
 {% endfor %}
     WHERE x IS NOT NULL
 ), b AS (SELECT field, text, ta_blank(text) AS raw FROM v)
-SELECT b.field, b.text, b.raw, r.slug
-FROM b LEFT JOIN ref_lookup r ON r.field = b.field AND r.key = ta_key(b.raw) AND b.raw IS NOT NULL;
+-- a text that matches nothing takes the mapping's default for its field, if it has one
+SELECT b.field, b.text, b.raw,
+    coalesce(r.slug, CASE WHEN b.raw IS NOT NULL THEN d.slug END) AS slug,
+    r.slug IS NULL AND b.raw IS NOT NULL AND d.slug IS NOT NULL AS defaulted
+FROM b LEFT JOIN ref_lookup r ON r.field = b.field AND r.key = ta_key(b.raw) AND b.raw IS NOT NULL
+LEFT JOIN vocab_defaults d ON d.field = b.field;
 
 -- The currency column: a code, a symbol or 'RMB' (few distinct texts).
 CREATE OR REPLACE TEMP TABLE currency_values AS
@@ -82,8 +93,10 @@ WITH b AS (
         vv_{{ v.vocabulary }}.slug AS {{ v.vocabulary }},
 {% endif %}
 {% endfor %}
-        -- the category text as received is kept (category_raw), with whether it matched
-        vv_category.slug IS NOT NULL AS category_mapped
+        -- the category text as received is kept (category_raw), with whether it matched (a
+        -- category the mapping's default gave matched nothing)
+        vv_category.slug IS NOT NULL AND NOT coalesce(vv_category.defaulted, false) AS category_mapped,
+        r.extra
     FROM raw_canonical r
 {% for v in vocabs %}
     LEFT JOIN vocab_values vv_{{ v.vocabulary }} ON vv_{{ v.vocabulary }}.field = '{{ v.vocabulary }}' AND vv_{{ v.vocabulary }}.text = r.{{ v.name }}
@@ -91,7 +104,7 @@ WITH b AS (
     LEFT JOIN evidence_values ev ON ev.text = r.evidence
     LEFT JOIN currency_values cur ON cur.text = r.currency
 {% for d in dates %}
-    LEFT JOIN date_values dv_{{ d }} ON dv_{{ d }}.text = r.{{ d }}
+    LEFT JOIN date_values dv_{{ d }} ON dv_{{ d }}.field = '{{ d }}' AND dv_{{ d }}.text = r.{{ d }}
 {% endfor %}
 ),
 a AS (
@@ -174,7 +187,9 @@ SELECT c.* EXCLUDE (buyer_ref, currency_raw, evidence_raw, currency_column, amou
         CASE WHEN {{ col.name }} IS NULL THEN '{{ col.name }}: missing' END,
 {% endif %}
 {% endfor %}
-        CASE WHEN currency IS NULL THEN 'currency: missing (no currency column, and the amounts carry none)' END,
+        -- a case without amounts needs no currency
+        CASE WHEN currency IS NULL AND ({% for a in amounts %}{{ a }}_raw IS NOT NULL{{ " OR " if not loop.last }}{% endfor %})
+             THEN 'currency: missing (no currency column, and the amounts carry none)' END,
         -- unknown vocabulary
 {% for v in vocabs if v.unknown == "problem" %}
         CASE WHEN {{ v.vocabulary }}_raw IS NOT NULL AND {{ v.vocabulary }} IS NULL
@@ -205,7 +220,9 @@ SELECT c.* EXCLUDE (buyer_ref, currency_raw, evidence_raw, currency_column, amou
         CASE WHEN closed_date < opened_date
              THEN 'closed_date: before opened_date (' || closed_date || ' < ' || opened_date || ')' END,
         CASE WHEN opened_date > $today THEN 'opened_date: in the future (' || opened_date || ')' END,
+        -- in a file that records amounts (the case has a claim), a refund must say how much
         CASE WHEN outcome IN ('full_refund', 'partial_refund') AND refund_amount_raw IS NULL
+                  AND claim_amount_raw IS NOT NULL
              THEN 'refund_amount: missing for outcome ''' || outcome || '''' END
     ], lambda x: x IS NOT NULL) AS problems
 FROM c;

@@ -4,10 +4,11 @@
 -- Parameters (bound, never formatted in; analysis.metrics.cases.bind gives them):
 --   $start, $end   DATE, the window, both days included
 --   $category      VARCHAR, one category slug, or NULL for all
+--   $supplier_id   VARCHAR, one supplier, or NULL for all (the supplier scorecard)
 --   $threshold     VARCHAR decimal text, e.g. '0.10' (supplier-sided below threshold x claim)
 --   $lowball       VARCHAR decimal text, e.g. '0.05' (lowball below lowball x claim)
 --   $final_outcomes, $decided_outcomes, $monetary_outcomes, $lapsed_outcomes,
---   $buyer_loss_outcomes
+--   $buyer_loss_outcomes, $refund_none_outcomes, $refund_full_outcomes
 --                  VARCHAR[], the outcome classes of data/reference/outcomes.csv (analysis.vocab)
 --   $claim_window  INTEGER, days after confirmed receipt within which a dispute must be opened
 --
@@ -15,6 +16,11 @@
 -- refund and claim share one currency and one FX rate (the ECB rate of opened_date), so
 -- "refund_usd < threshold x claim_usd" is the same test without floating-point doubt at the
 -- boundary. DECIMAL(20,12) x DECIMAL(20,2) = DECIMAL(38,14): no overflow for any stored claim.
+--
+-- A case without amounts (an export that records outcomes only) is decided by its outcome
+-- where the outcome says how much came back (no_refund: nothing, full_refund: everything;
+-- refund_share in outcomes.csv); a partial refund without amounts is UNDETERMINED: counted as
+-- such, and left out of `is_decided`, so of every rate's denominator.
 SELECT
     c.case_id,
     c.supplier_id,
@@ -36,16 +42,25 @@ SELECT
     c.inspection,
     c.evidence,
     c.is_synthetic,
+    c.load_id,
+    (c.claim_amount IS NOT NULL AND c.refund_amount IS NOT NULL) AS has_amounts,
     c.opened_date BETWEEN $start AND $end AS opened_in,
     coalesce(list_contains($final_outcomes, c.outcome) AND c.closed_date BETWEEN $start AND $end, false) AS closed_in,
     list_contains($final_outcomes, c.outcome) AS is_final,
-    list_contains($decided_outcomes, c.outcome) AS is_decided,
+    list_contains($monetary_outcomes, c.outcome) AND NOT has_amounts
+        AND NOT list_contains($refund_none_outcomes, c.outcome)
+        AND NOT list_contains($refund_full_outcomes, c.outcome) AS is_undetermined,
+    list_contains($decided_outcomes, c.outcome) AND NOT is_undetermined AS is_decided,
     list_contains($monetary_outcomes, c.outcome) AS is_monetary,
     list_contains($lapsed_outcomes, c.outcome) AS is_lapsed,
     coalesce(
-        list_contains($monetary_outcomes, c.outcome)
-        AND CAST(c.refund_amount AS DECIMAL(20, 2))
-            < CAST($threshold AS DECIMAL(20, 12)) * CAST(c.claim_amount AS DECIMAL(20, 2)),
+        list_contains($monetary_outcomes, c.outcome) AND CASE
+            WHEN has_amounts THEN CAST(c.refund_amount AS DECIMAL(20, 2))
+                < CAST($threshold AS DECIMAL(20, 12)) * CAST(c.claim_amount AS DECIMAL(20, 2))
+            -- no amounts: nothing came back (below any positive share), or everything
+            WHEN list_contains($refund_none_outcomes, c.outcome) THEN CAST($threshold AS DECIMAL(20, 12)) > 0
+            WHEN list_contains($refund_full_outcomes, c.outcome) THEN CAST($threshold AS DECIMAL(20, 12)) > 1
+        END,
         false
     ) AS is_supplier_sided,
     coalesce(
@@ -64,6 +79,7 @@ SELECT
     -- threshold x claim), a token (below that, above 0), nothing (a refund of 0, every no_refund),
     -- or, when no money was decided, the outcome itself (replacement, cancelled, ...)
     CASE WHEN NOT is_final THEN NULL
+         WHEN is_undetermined THEN 'undetermined'
          WHEN is_monetary AND NOT is_supplier_sided THEN 'money_back'
          WHEN is_monetary AND c.refund_amount > 0 THEN 'token'
          WHEN is_monetary THEN 'nothing'
@@ -80,3 +96,4 @@ WHERE (
         OR (list_contains($final_outcomes, c.outcome) AND c.closed_date BETWEEN $start AND $end)
     )
     AND ($category IS NULL OR c.category = $category)
+    AND ($supplier_id IS NULL OR c.supplier_id = $supplier_id)

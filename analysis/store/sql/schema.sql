@@ -21,8 +21,10 @@ CREATE TABLE IF NOT EXISTS loads (
     fx_fallbacks  BIGINT NOT NULL DEFAULT 0,
     tool_version  VARCHAR,
     as_of         DATE,               -- the export's date: the day the data describe (--as-of)
-    field_coverage VARCHAR            -- JSON: for each intake field, whether the file carried it
-                                      -- and how many rows gave a value
+    field_coverage VARCHAR,           -- JSON {intake field: rows with a value} of the fields the
+                                      -- file carried (a field not listed was not recorded)
+    extra_columns VARCHAR             -- JSON {normalised name: header as written} of the file's
+                                      -- columns outside the intake format (cases.extra)
 );
 
 -- One row per rejected raw row; one per (file_sha256, row_number), so loading the same file

@@ -1,0 +1,87 @@
+"""Which fields the exports behind a window recorded: a field no file carried is "not recorded".
+
+Every load records the intake fields its file carried and how many rows gave each a value
+(``loads.field_coverage``). A figure built on a field that none of the loads behind a window's
+cases carried (an escalation rate from exports without an escalation column) is not a fact
+about the disputes: it is reported as "not recorded" (null in the JSON, listed in
+``not_recorded``), and no test is run on it. Loads written before coverage was recorded count as
+having carried every field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from analysis.metrics.cases import bind, compose, period_cases_sql, window
+from analysis.metrics.params import Params
+from analysis.store import connect
+
+#: Fields whose absence changes what the reports can say, and the block fields built on them.
+FIELD_FIGURES: dict[str, tuple[str, ...]] = {
+    "escalated_date": ("escalated", "escalation_rate"),
+    "evidence": (),
+    "inspection": (),
+    "decided_by": (),
+    "received_date": (),
+    "claim_amount": (
+        "claimed_usd", "refunded_usd", "refund_ratio_pooled", "refund_ratio_median", "lowball",
+        "claimed_usd_closed", "refunded_usd_closed", "refund_ratio_closed",
+    ),
+}  # fmt: skip
+#: The breakdowns that group by a field, and the field.
+BREAKDOWN_FIELDS = {
+    "escalated": "escalated_date",
+    "evidence": "evidence",
+    "inspection": "inspection",
+    "decided_by": "decided_by",
+}
+
+_RECORDED = """
+    WITH period_cases AS ({period_cases}),
+    behind AS (SELECT DISTINCT load_id FROM period_cases WHERE opened_in OR closed_in)
+    SELECT f.field,
+        bool_or(l.field_coverage IS NULL
+                OR coalesce(try_cast(json_extract_string(l.field_coverage, '$.' || f.field)
+                                     AS BIGINT), 0) > 0) AS recorded
+    FROM behind b JOIN loads l USING (load_id), (SELECT unnest($fields) AS field) f
+    GROUP BY f.field
+"""
+
+
+def not_recorded(
+    db: Path | str,
+    start: date | str,
+    end: date | str,
+    params: Params | None = None,
+    category: str | None = None,
+) -> list[str]:
+    """The fields of :data:`FIELD_FIGURES` that no load behind the window's cases (opened or
+    closed in [start, end]) carried; empty when the window has no case."""
+    params = params or Params()
+    start, end = window(start, end)
+    query = compose(_RECORDED, period_cases=period_cases_sql())
+    with connect(db) as con:
+        columns = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'loads'"
+            ).fetchall()
+        }
+        if "field_coverage" not in columns:
+            return []  # a store from before coverage was recorded
+        rows = con.execute(
+            query, bind(start, end, params, category) | {"fields": list(FIELD_FIGURES)}
+        ).fetchall()
+    recorded = dict(rows)
+    return [f for f in FIELD_FIGURES if f in recorded and not recorded[f]]
+
+
+def blank_figures(block: dict, missing: list[str]) -> dict:
+    """``block`` with the figures of the ``missing`` fields set to None (not recorded)."""
+    out = dict(block)
+    for field_name in missing:
+        for name in FIELD_FIGURES.get(field_name, ()):
+            if name in out:
+                out[name] = None
+    return out

@@ -1,0 +1,87 @@
+"""Batch runs: one report for every category, or one scorecard for every named supplier.
+
+``ta-outcomes report outcome_report --last month --each category`` renders the all-categories
+report and one per category that has a case in the period; ``ta-outcomes report
+supplier_scorecard --each supplier`` one scorecard per supplier with at least ``min_n_named``
+decided cases in the period. Every report runs even when another fails; the catalogue is rebuilt
+once, at the end; the exit code is non-zero when any failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from analysis.errors import BadParameter
+from analysis.metrics.periods import Period
+
+EACH = ("category", "supplier")
+
+
+def subjects(each: str, period: Period, db: Path, params: Mapping[str, Any]) -> list[dict]:
+    """The parameter sets of a batch: ``{}`` (all categories) and one per category with a case
+    in the period, or one per named supplier."""
+    from analysis import metrics
+    from analysis.metrics import provenance, scorecard
+
+    if each == "category":
+        with_cases = metrics.block_frame(db, period.start, period.end, "category")
+        present = with_cases.loc[
+            (with_cases["cases_opened"] > 0) | (with_cases["cases_closed"] > 0), "group"
+        ]
+        known = set(provenance.store_facts(db)["categories"])
+        return [{}] + [{"category": c} for c in sorted(present) if c in known]
+    if each == "supplier":
+        from analysis.publish.params import METRIC_KEYS
+
+        metric_params = metrics.Params(**{k: params[k] for k in METRIC_KEYS if k in params})
+        return [
+            {"supplier_id": s}
+            for s in scorecard.named_suppliers(db, period.start, period.end, metric_params)
+        ]
+    raise BadParameter(f"--each {each!r}: use one of {', '.join(EACH)}")
+
+
+def run_each(
+    name: str,
+    each: str,
+    period: Period,
+    db: Path,
+    out_dir: Path | str,
+    params: Mapping[str, Any],
+    progress: bool = True,
+    notify_cmd: str | None = None,
+    notebook_dir: Path | str | None = None,
+    pdf: bool = False,
+) -> int:
+    """Run the batch; print one line per report (its path, or FAILED and why) and a total."""
+    from analysis.publish import catalogue
+    from analysis.publish.params import declared_parameters, notebook_path
+    from analysis.publish.runner import EXIT_FAILED, EXIT_OK, run_report
+
+    declared = declared_parameters(notebook_path(name, notebook_dir))
+    key = {"category": "category", "supplier": "supplier_id"}[each]
+    if key not in declared:
+        raise BadParameter(f"--each {each}: notebook {name!r} has no {key} parameter")
+    batch = subjects(each, period, db, params)
+    if not batch:
+        print(f"{name} {period.label}: no {each} to report on", file=sys.stderr)
+        return EXIT_OK
+    failed = 0
+    for extra in batch:
+        result = run_report(
+            name, period, db=db, out_dir=out_dir, params={**params, **extra},
+            progress=progress, notify_cmd=notify_cmd, notebook_dir=notebook_dir, pdf=pdf,
+            catalogue=False,
+        )  # fmt: skip
+        if result.ok:
+            print(result.html, flush=True)
+        else:
+            failed += 1
+            print(f"FAILED {result.error}", file=sys.stderr, flush=True)
+    catalogue.build_index(out_dir)
+    print(f"{len(batch) - failed} of {len(batch)} report(s) published"
+          + (f"; {failed} FAILED" if failed else ""))  # fmt: skip
+    return EXIT_FAILED if failed else EXIT_OK
