@@ -150,6 +150,9 @@ AUTO_ESCALATION_DAY = 8
 #: Bootstrap resamples for the interval of a difference of money ratios (seeded, reproducible).
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261201
+#: Beyond this many cases in the two periods together, the refund ratio's change gets the
+#: delta-method interval (the bootstrap's large-sample limit) instead of the bootstrap.
+BOOTSTRAP_MAX_CASES = 20_000
 #: Notable-case tables show at most this many rows (the largest claims first).
 NOTABLE_LIMIT = 15
 #: Descriptions are cut to this many characters (after masking) in report tables.

@@ -71,7 +71,7 @@ def read_export(path: Path) -> pd.DataFrame:
     if path.suffix == ".csv":
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     if path.suffix == ".xlsx":
-        return pd.read_excel(path, dtype=str).fillna("")
+        return pd.read_excel(path, dtype=str, engine="calamine").fillna("")
     return pd.DataFrame(json.loads(path.read_text(encoding="utf-8"))).fillna("")
 
 

@@ -132,3 +132,22 @@ def test_timestamps_with_a_zone_give_the_same_day_on_every_machine(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["2025-04-01 23:30:00", "2025-04-01T23:30:00Z"]
+
+
+def test_a_transcoded_csv_leaves_no_temp_file(tmp_path, monkeypatch):
+    # b"\x81" is not Windows-1252: the first transcoding fails, Latin-1 takes over; both attempts,
+    # and the mixed-line-ending copy, used to leave their temp files behind
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    header = ",".join(good_row()).encode()
+    values = ",".join(good_row("C1").values()).encode()
+    path = tmp_path / "odd.csv"
+    path.write_bytes(header + b"\r\n" + values.replace(b"C1", b"C1\x81", 1) + b"\n")
+    con = duckdb.connect()
+    raw = readers.read_raw(con, path, Mapping())
+    assert raw.encoding == "cp1252" and raw.rows == 1
+    assert con.execute("SELECT case_id FROM raw_input").fetchall() == [("C1\x81",)]
+    assert list(scratch.iterdir()) == []

@@ -13,6 +13,7 @@ from analysis.errors import BadParameter
 from analysis.metrics import (
     Params,
     block_frame,
+    block_frames,
     change_vs_previous,
     heatmap_frame,
     monthly_series,
@@ -34,6 +35,18 @@ def test_outcome_metrics_and_block_frame_are_one_definition(feb_db):
         assert {
             row["group"]: metric_blocks.block_dict(row) for _, row in frame.iterrows()
         } == result[key]
+
+
+def test_block_frames_of_one_scan_equal_each_breakdown_on_its_own(feb_db):
+    # the report computes a window's breakdowns together (one grouped scan; evidence, whose
+    # cases sit in several groups, on its own): the frames must be block_frame's, value for value
+    bys = (None, "category", "claim_type", "escalated", "evidence", "supplier_country")
+    frames = block_frames(feb_db, *FEB, bys, SMALL)
+    assert set(frames) == set(bys)
+    for by in bys:
+        pd.testing.assert_frame_equal(frames[by], block_frame(feb_db, *FEB, by, SMALL))
+    assert frames["category"].set_index("group")["cases_closed"].sum() == 11
+    assert frames[None]["cases_closed"].tolist() == [11]
 
 
 def test_breakdown_by_evidence_counts_each_kind(feb_db):

@@ -155,6 +155,17 @@ def test_the_grouped_fit_equals_a_case_by_case_fit(tmp_path):
         assert terms.loc[name, "ci_low"] == pytest.approx(ci.loc[name, 0], rel=1e-9)
         assert terms.loc[name, "ci_high"] == pytest.approx(ci.loc[name, 1], rel=1e-9)
         assert terms.loc[name, "p_value"] == pytest.approx(fit.pvalues[name], rel=1e-6)
+    # the raw comparison beside it: the one-factor case-level fit, clustered the same way
+    raw = smf.glm("sided ~ inspection_report", rows, family=sm.families.Binomial()).fit(
+        cov_type="cluster", cov_kwds={"groups": rows["supplier_id"].factorize()[0]}
+    )
+    raw_ci = np.exp(raw.conf_int())
+    inspection = terms.loc["inspection_report"]
+    assert inspection["raw_odds_ratio"] == pytest.approx(
+        np.exp(raw.params["inspection_report"]), rel=1e-9
+    )
+    assert inspection["raw_ci_low"] == pytest.approx(raw_ci.loc["inspection_report", 0], rel=1e-9)
+    assert inspection["raw_ci_high"] == pytest.approx(raw_ci.loc["inspection_report", 1], rel=1e-9)
     compliance = "C(claim_type, Treatment('quality'))[T.compliance]"
     assert terms.loc["claim_type[compliance]", "ci_high"] == pytest.approx(
         ci.loc[compliance, 1], rel=1e-9

@@ -11,10 +11,13 @@ from analysis.errors import BadParameter
 from analysis.metrics.stats import (
     adjust_p_values,
     bootstrap_ratio_difference,
+    delta_ratio_difference,
     difference_interval,
     garwood,
+    garwood_many,
     homogeneity_test,
     kaplan_meier,
+    ratio_difference_interval,
     two_proportion_test,
     wilson,
     wilson_many,
@@ -190,6 +193,10 @@ def test_garwood_by_hand():
     assert garwood(3) == pytest.approx((0.6187, 8.7673), abs=1e-4)
     assert garwood(0) == pytest.approx((0.0, 3.6889), abs=1e-4)  # upper = -ln(0.025)
     assert garwood(0)[1] == pytest.approx(-math.log(0.025))
+    # the array form, for thousands of suppliers at once: the same values, count by count
+    low, high = garwood_many([3, 0, 3], 0.95)
+    assert low == pytest.approx([0.6187, 0.0, 0.6187], abs=1e-4)
+    assert high == pytest.approx([8.7673, 3.6889, 8.7673], abs=1e-4)
     low, high = garwood(3, 0.998)
     assert low < 0.6187 and high > 8.7673
 
@@ -236,3 +243,25 @@ def test_bootstrap_ratio_difference_holds_the_observed_difference_and_repeats():
     # from 0.1 to 0.4, so the difference lies within 0.1 .. 0.4
     assert 0.1 <= first[0] < 0.25 < first[1] <= 0.4
     assert bootstrap_ratio_difference([], [], [1], [1]) == (None, None)
+
+
+def test_delta_interval_by_hand_and_beside_the_bootstrap():
+    # by hand: period 1 claims (100, 100), refunds (0, 50): R1 = 0.25, residuals (-25, 25),
+    # var1 = 2/1 * 1250 / 200^2 = 0.0625; period 2 claims (100, 100), refunds (100, 100): R2 = 1,
+    # residuals 0, var2 = 0; difference -0.75 +- 1.96 * 0.25
+    low, high = delta_ratio_difference([100, 100], [0, 50], [100, 100], [100, 100])
+    assert (low, high) == pytest.approx((-0.75 - Z95 * 0.25, -0.75 + Z95 * 0.25))
+    assert delta_ratio_difference([100], [0], [100, 100], [1, 1]) == (None, None)
+    # at thousands of cases the bootstrap tends to it: equal to its Monte Carlo noise
+    rng = np.random.default_rng(7)
+    claimed_1, claimed_2 = rng.lognormal(8, 1, 6000), rng.lognormal(8, 1, 6000)
+    refunded_1 = claimed_1 * rng.beta(2, 5, 6000)
+    refunded_2 = claimed_2 * rng.beta(2, 4, 6000)
+    delta = delta_ratio_difference(claimed_1, refunded_1, claimed_2, refunded_2)
+    boot = bootstrap_ratio_difference(claimed_1, refunded_1, claimed_2, refunded_2, seed=3)
+    width = delta[1] - delta[0]
+    assert boot == pytest.approx(delta, abs=0.05 * width)
+    # the choice: the bootstrap up to bootstrap_max_cases cases, the delta method beyond
+    args = (claimed_1, refunded_1, claimed_2, refunded_2, 0.95, 2000, 3)
+    assert ratio_difference_interval(*args, bootstrap_max_cases=12_000) == boot
+    assert ratio_difference_interval(*args, bootstrap_max_cases=11_999) == delta

@@ -106,12 +106,17 @@ def test_funnel_limits_are_the_flag_rule_inverted():
 
     expected = np.array([0.5, 3.0, 31.5, 100.0])
     low, high = funnel_limits(expected, 0.998)
-    assert chi2.ppf(0.001, 2 * high * expected) / 2 == pytest.approx(expected)
+    assert chi2.ppf(0.001, 2 * high * expected) / 2 == pytest.approx(expected, rel=1e-9)
     # with E = 0.5 or 3 not even O = 0 falls below (the upper end for O = 0 is 3.45)
     assert low[:2].tolist() == [0.0, 0.0]
-    assert chi2.ppf(0.999, 2 * low[2:] * expected[2:] + 2) / 2 == pytest.approx(expected[2:])
+    assert chi2.ppf(0.999, 2 * low[2:] * expected[2:] + 2) / 2 == pytest.approx(
+        expected[2:], rel=1e-9
+    )
     assert (low < 1).all() and (high > 1).all()
     assert np.all(np.diff(high) < 0) and np.all(np.diff(low) >= 0)  # a funnel: narrowing in E
+    # no expected count, no line
+    nothing_low, nothing_high = funnel_limits(np.array([0.0, np.nan, -1.0]), 0.95)
+    assert np.isnan(nothing_low).all() and np.isnan(nothing_high).all()
 
 
 def test_the_comparison_flags_the_real_excess_not_the_case_mix(tmp_path):

@@ -303,7 +303,7 @@ def test_merged_cells_are_not_made_sortable(tmp_path):
 def test_short_numbers_stay_on_one_line_long_ones_wrap_and_cells_carry_their_label(tmp_path):
     long_cell = "34 (9 withdrawn, 18 cancelled, 7 out of coverage)"  # 49 characters
     table = (
-        "<table class=\"dataframe\"><thead><tr><th>Category</th><th>Rate</th><th>Closed</th></tr></thead><tbody>"
+        '<table class="dataframe"><thead><tr><th>Category</th><th>Rate</th><th>Closed</th></tr></thead><tbody>'
         f"<tr><td>Apparel</td><td>41.2% (36.5\u201346.0%)</td><td>{long_cell}</td></tr>"
         "<tr><td>Toys</td><td>12.0% (8.1\u201317.4%)</td><td>12</td></tr>"  # tables of 2+ rows
         "</tbody></table>"

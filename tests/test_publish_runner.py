@@ -310,7 +310,12 @@ def no_kernel(monkeypatch):
 @pytest.mark.parametrize(
     ("name", "period", "params", "expected"),
     [
-        ("nope", "2026-10", [], "unknown report 'nope' (available: failing, hostile, ok, params, subject)"),
+        (
+            "nope",
+            "2026-10",
+            [],
+            "unknown report 'nope' (available: failing, hostile, ok, params, subject)",
+        ),
         ("../notebooks/ok", "2026-10", [], "unknown report '../notebooks/ok'"),
         ("ok", "2026-13", [], "period '2026-13': month 13 is not 01-12"),
         ("ok", "last tuesday", [], "period 'last tuesday' not understood"),

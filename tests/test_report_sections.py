@@ -314,18 +314,24 @@ def test_every_section_works_on_an_empty_store(tmp_path):
 
 def test_a_breakdown_is_computed_once_per_report(store, monkeypatch):
     ctx = context(store)
-    # supplier_sided_by and refund_ratio_by show the same windows by category: one block_frame
-    # by category and one overall per window serve both, and each gets its own copy to label.
+    # supplier_sided_by and refund_ratio_by show the same windows by category: one grouped scan
+    # per window gives the blocks by category and overall, which serve both; each section gets
+    # its own copy to label.
     calls = []
-    real = metrics.block_frame
+    real_one, real_many = metrics.block_frame, metrics.block_frames
 
-    def counting(db, start, end, by, *args, **kwargs):
-        calls.append(by)
-        return real(db, start, end, by, *args, **kwargs)
+    def one(db, start, end, by, *args, **kwargs):
+        calls.append(("block_frame", by))
+        return real_one(db, start, end, by, *args, **kwargs)
 
-    monkeypatch.setattr(metrics, "block_frame", counting)
+    def many(db, start, end, bys, *args, **kwargs):
+        calls.append(("block_frames", tuple(bys)))
+        return real_many(db, start, end, bys, *args, **kwargs)
+
+    monkeypatch.setattr(metrics, "block_frame", one)
+    monkeypatch.setattr(metrics, "block_frames", many)
     first = sections.supplier_sided_by(ctx, "category")
     second = sections.refund_ratio_by(ctx, "category")
-    # by category and overall, for the period and for the trailing window: four, not eight
-    assert len(calls) == 4 and set(calls) == {"category", None}
+    # the period and the trailing window: two scans, not eight
+    assert calls == [("block_frames", ("category", None))] * 2
     assert first.data.shape[0] == second.data.shape[0]

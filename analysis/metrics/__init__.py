@@ -11,7 +11,7 @@ suppression, by any breakdown of :mod:`~analysis.metrics.breakdowns`, month or p
 :mod:`~analysis.metrics.definitions` (the source of docs/metrics.md).
 """
 
-from analysis.metrics.blocks import BLOCK_FIELDS, block_frame, heatmap_frame
+from analysis.metrics.blocks import BLOCK_FIELDS, block_frame, block_frames, heatmap_frame
 from analysis.metrics.breakdowns import BREAKDOWNS, ORDER_VALUE_BANDS
 from analysis.metrics.definitions import (
     DEFINITIONS,
@@ -45,6 +45,7 @@ __all__ = [
     "ORDER_VALUE_BANDS",
     "Params",
     "block_frame",
+    "block_frames",
     "change_vs_previous",
     "definitions_markdown",
     "heatmap_frame",

@@ -162,7 +162,8 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "or year, or for any other range the same number of days immediately before. Each rate "
         "gets a pooled two-proportion z-test and the difference's interval (Newcombe's "
         f"method); the pooled refund ratio gets a bootstrap interval ({S.BOOTSTRAP_RESAMPLES:,} resamples of the "
-        "cases, seeded). A rate is compared only when both periods have min_n_rate decided "
+        f"cases, seeded), or beyond {S.BOOTSTRAP_MAX_CASES:,} monetary cases in the two periods "
+        "together the delta-method interval, which the bootstrap approaches at that size. A rate is compared only when both periods have min_n_rate decided "
         f"cases. A change is called significant only when p < 1 - confidence [{1 - S.CONFIDENCE:.2g}]; otherwise "
         "it is 'not shown by these data', never 'no change': the interval says how large a "
         "change the data cannot rule out.",

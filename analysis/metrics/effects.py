@@ -56,7 +56,9 @@ TERM_FIELDS = ("term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_r
 
 _GROUPED = """
     WITH period_cases AS ({period_cases})
-    SELECT supplier_id, claim_type, category,
+    -- the supplier as a 64-bit hash: a cluster label only (two of a million suppliers share
+    -- one with a chance below 1e-7), far cheaper to move and group than its text
+    SELECT hash(supplier_id) AS supplier_hash, claim_type, category,
         has_inspection_report::INTEGER AS inspection_report,
         other_evidence_kinds,
         is_escalated::INTEGER AS escalated,
@@ -102,12 +104,14 @@ def _grouped(db, start, end, params, category) -> pd.DataFrame:
 
 def _merge_levels(data: pd.DataFrame, factor: str, minimum: int, notes: list[str]) -> pd.DataFrame:
     """Merge the levels of ``factor`` that are too small or go all one way into one level."""
-    totals = data.groupby(factor).agg(n=("n", "sum"), k=("k", "sum"))
+    totals = data.groupby(factor, observed=True).agg(n=("n", "sum"), k=("k", "sum"))
     weak = totals[(totals["n"] < minimum) | (totals["k"] == 0) | (totals["k"] == totals["n"])]
     if len(weak) == 0 or len(weak) == len(totals):
         return data
     names = ", ".join(str(v) for v in weak.index)
     data = data.copy()
+    if isinstance(data[factor].dtype, pd.CategoricalDtype):
+        data[factor] = data[factor].cat.add_categories([MERGED])
     data[factor] = data[factor].where(~data[factor].isin(weak.index), MERGED)
     notes.append(f"{factor}: {names} merged as '{MERGED}' (too few cases, or all one way)")
     merged = data[data[factor] == MERGED]
@@ -118,40 +122,95 @@ def _merge_levels(data: pd.DataFrame, factor: str, minimum: int, notes: list[str
     return data
 
 
-def _design(data: pd.DataFrame, factors: list[tuple[str, str]], references: dict) -> pd.DataFrame:
-    columns = {"const": np.ones(len(data))}
+def _terms(data: pd.DataFrame, factors: list[tuple[str, str]], references: dict) -> list[tuple]:
+    """The model's terms after the constant: (term, factor, level), level None for a binary or
+    count factor; categorical levels in text order, the reference level left out."""
+    terms = []
     for name, kind in factors:
         if kind == "categorical":
-            reference = references[name]
-            for level in sorted(set(data[name]) - {reference}, key=str):
-                columns[f"{name}[{level}]"] = (data[name] == level).astype(float).to_numpy()
+            levels = sorted((lv for lv in data[name].unique() if lv != references[name]), key=str)
+            terms += [(f"{name}[{lv}]", name, lv) for lv in levels]
         else:
-            columns[name] = data[name].astype(float).to_numpy()
+            terms.append((name, name, None))
+    return terms
+
+
+def _column(data: pd.DataFrame, factor: str, level) -> np.ndarray:
+    """One column of the design: a level's 0/1 indicator, or the factor's own values."""
+    values = data[factor]
+    return (values == level).to_numpy(float) if level is not None else values.to_numpy(float)
+
+
+def _design(data: pd.DataFrame, terms: list[tuple]) -> pd.DataFrame:
+    columns = {"const": np.ones(len(data))}
+    columns.update({term: _column(data, factor, level) for term, factor, level in terms})
     return pd.DataFrame(columns, index=data.index)
 
 
-def _fit(data: pd.DataFrame, exog: pd.DataFrame, confidence: float) -> pd.DataFrame:
+def _fit(
+    data: pd.DataFrame, terms: list[tuple], confidence: float, design: dict | None = None
+) -> pd.DataFrame:
+    """The logistic regression of k of n on ``terms``, standard errors clustered by supplier.
+
+    The estimate comes from statsmodels' GLM on the cases grouped by their covariates alone (a
+    few thousand rows at most: the maximum-likelihood estimate does not depend on how cases are
+    grouped). The cluster-robust ("sandwich") covariance, which does depend on the suppliers,
+    is then formed over the (supplier, covariates) rows exactly as statsmodels' ``cov_type=
+    "cluster"`` forms it: bread = the inverse information (the grouped fit's), meat = the sum
+    over suppliers of the outer product of each supplier's score, times the small-sample factor
+    G/(G-1) (N-1)/(N-K) with N the number of cases. At ten million cases a GLM over every
+    supplier's rows took minutes; this takes one pass. tests/test_metrics_effects.py checks the
+    result against statsmodels' own case-by-case fit.
+    """
     import statsmodels.api as sm
+    from scipy.special import expit
+    from scipy.stats import norm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-    endog = np.column_stack([data["k"], data["n"] - data["k"]]).astype(float)
-    groups = pd.factorize(data["supplier_id"])[0]
+    factors = list(dict.fromkeys(factor for _, factor, _ in terms))
+    patterns = (
+        data.groupby(factors, sort=False, dropna=False, observed=True)[["n", "k"]]
+        .sum()
+        .reset_index()
+    )
+    exog = _design(patterns, terms)
+    endog = np.column_stack([patterns["k"], patterns["n"] - patterns["k"]]).astype(float)
+    # With as many covariate patterns as parameters (a raw, one-factor comparison) the fit
+    # reproduces each pattern's proportion exactly, which statsmodels takes for perfect
+    # prediction; such a model is separated only if a pattern went all one way.
+    saturated = len(patterns) <= exog.shape[1]
+    if saturated and ((patterns["k"] == 0) | (patterns["k"] == patterns["n"])).any():
+        raise ValueError("a covariate pattern went all one way (perfect separation)")
     with warnings.catch_warnings():
         # a separation or convergence warning makes the estimates meaningless: a failure here
-        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("ignore" if saturated else "error", PerfectSeparationWarning)
         warnings.simplefilter("error", ConvergenceWarning)
-        fit = sm.GLM(endog, exog, family=sm.families.Binomial()).fit(
-            cov_type="cluster", cov_kwds={"groups": groups}
+        # the working regression's scale has no residual degree of freedom when saturated; a
+        # binomial model's scale is 1 and that estimate is never used
+        warnings.filterwarnings(
+            "ignore", "(divide by zero|invalid value) encountered in scalar divide", RuntimeWarning
         )
-    # statsmodels' small-sample factor of the cluster-robust variance, G/(G-1) (N-1)/(N-K),
-    # counts the rows it was given; the rows here are groups of cases, so the factor is redone
-    # with N = the number of cases: the result is the case-by-case fit's, whatever the grouping.
-    from scipy.stats import norm
-
-    rows, cases, k = len(data), float(data["n"].sum()), exog.shape[1]
-    scale = ((cases - 1) / (cases - k)) / ((rows - 1) / (rows - k)) if rows > k else 1.0
+        fit = sm.GLM(endog, exog, family=sm.families.Binomial()).fit()
     coef = np.asarray(fit.params)
-    se = np.asarray(fit.bse) * np.sqrt(scale)
+    bread = np.asarray(fit.normalized_cov_params)  # (X' W X)^-1, binomial scale 1
+    # each (supplier, covariates) row's score x (k - n p), summed within each supplier
+    # (``design``: the columns of every term over the rows, computed once for all the fits)
+    design = design if design is not None else {}
+    columns = [np.ones(len(data))] + [
+        design[term] if term in design else _column(data, f, lv) for term, f, lv in terms
+    ]
+    eta = sum(c * b for c, b in zip(columns, coef, strict=True))
+    residual = data["k"].to_numpy(float) - data["n"].to_numpy(float) * expit(eta)
+    clusters = data["cluster"].to_numpy()
+    n_clusters = int(clusters.max()) + 1
+    scores = np.column_stack(
+        [np.bincount(clusters, weights=c * residual, minlength=n_clusters) for c in columns]
+    )
+    meat = scores.T @ scores
+    cases, k = float(data["n"].sum()), len(columns)
+    factor = n_clusters / (n_clusters - 1) * (cases - 1) / (cases - k)
+    covariance = factor * bread @ meat @ bread
+    se = np.sqrt(np.clip(np.diag(covariance), 0, None))  # rounding leaves a zero at -1e-20
     z = float(norm.ppf(1 - (1 - confidence) / 2))
     return pd.DataFrame(
         {
@@ -160,7 +219,8 @@ def _fit(data: pd.DataFrame, exog: pd.DataFrame, confidence: float) -> pd.DataFr
             "odds_ratio": np.exp(coef),
             "ci_low": np.exp(coef - z * se),
             "ci_high": np.exp(coef + z * se),
-            "p_value": 2 * norm.sf(np.abs(coef / se)),
+            "p_value": 2
+            * norm.sf(np.abs(np.divide(coef, se, where=se > 0, out=np.full_like(coef, np.inf)))),
         }
     ).set_index("term")
 
@@ -177,10 +237,15 @@ def adjusted_effects(
     params = params or Params()
     start, end = window(start, end)
     data = _grouped(db, start, end, params, category)
+    # the clusters of the standard errors: one integer per supplier, computed once
+    data["cluster"] = pd.factorize(data.pop("supplier_hash"))[0]
+    for name, kind in FACTORS:
+        if kind == "categorical":
+            data[name] = data[name].astype("category")  # a few levels: compared as codes
     result = ModelResult(
         decided=int(data["n"].sum()) if len(data) else 0,
         supplier_sided=int(data["k"].sum()) if len(data) else 0,
-        suppliers=int(data["supplier_id"].nunique()) if len(data) else 0,
+        suppliers=int(data["cluster"].max()) + 1 if len(data) else 0,
     )
     if result.decided < settings.MODEL_MIN_CASES:
         result.not_fitted = (
@@ -209,10 +274,10 @@ def adjusted_effects(
     for name, kind in kept:
         if kind == "categorical":
             result.references[name] = str(
-                data.groupby(name)["n"].sum().sort_values(ascending=False).index[0]
+                data.groupby(name, observed=True)["n"].sum().sort_values(ascending=False).index[0]
             )
-    exog = _design(data, kept, result.references)
-    result.parameters = exog.shape[1] - 1
+    terms = _terms(data, kept, result.references)
+    result.parameters = len(terms)
     rarer = int(min(data["k"].sum(), (data["n"] - data["k"]).sum()))
     if rarer < epp * result.parameters:
         result.not_fitted = (
@@ -221,20 +286,21 @@ def adjusted_effects(
         )
         return result
     try:
-        adjusted = _fit(data, exog, params.confidence)
+        design = {term: _column(data, f, lv) for term, f, lv in terms}
+        adjusted = _fit(data, terms, params.confidence, design)
     except Exception as exc:  # separation, singular design, no convergence
         result.not_fitted = (
             f"the model could not be fitted ({type(exc).__name__}: {str(exc)[:120]})"
         )
         return result
     raw_rows = {}
-    for name, kind in kept:
-        single = _design(data, [(name, kind)], result.references)
+    for name, _ in kept:
+        single = [t for t in terms if t[1] == name]
         try:
-            raw = _fit(data, single, params.confidence)
+            raw = _fit(data, single, params.confidence, design)
         except Exception:  # noqa: S112 - a raw comparison that cannot be fitted is left empty
             continue
-        for term in single.columns[1:]:
+        for term, _, _ in single:
             raw_rows[term] = raw.loc[term]
     terms = adjusted.drop(index="const").reset_index()
     for column in ("odds_ratio", "ci_low", "ci_high", "p_value"):

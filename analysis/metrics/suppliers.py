@@ -57,17 +57,6 @@ _OBSERVED_EXPECTED = """
 """
 
 
-def _flag(o: int, e: float) -> str | None:
-    if not e:
-        return None
-    low, high = stats.garwood(o, FLAG_CONFIDENCE)
-    if low / e > 1:
-        return "high"
-    if high / e < 1:
-        return "low"
-    return None
-
-
 def observed_expected(
     db: Path | str,
     start: date | str,
@@ -93,19 +82,21 @@ def observed_expected(
     frame["expected"] = frame["expected"].astype(float)
     e = frame["expected"].where(frame["expected"] > 0)
     frame["oe_ratio"] = frame["supplier_sided"] / e
-    intervals = [stats.garwood(int(o), params.confidence) for o in frame["supplier_sided"]]
-    frame["ci_low"] = [lo for lo, _ in intervals] / e
-    frame["ci_high"] = [hi for _, hi in intervals] / e
-    flag_intervals = [stats.garwood(int(o), FLAG_CONFIDENCE) for o in frame["supplier_sided"]]
-    frame["ci998_low"] = [lo for lo, _ in flag_intervals] / e
-    frame["ci998_high"] = [hi for _, hi in flag_intervals] / e
+    observed = frame["supplier_sided"].to_numpy()
+    low, high = stats.garwood_many(observed, params.confidence)
+    frame["ci_low"] = low / e
+    frame["ci_high"] = high / e
+    flag_low, flag_high = stats.garwood_many(observed, FLAG_CONFIDENCE)
+    frame["ci998_low"] = flag_low / e
+    frame["ci998_high"] = flag_high / e
     frame["named"] = frame["decided"] >= params.min_n_named
-    frame["flag"] = [
-        _flag(int(o), float(x)) if named else None
-        for o, x, named in zip(
-            frame["supplier_sided"], frame["expected"], frame["named"], strict=True
-        )
-    ]
+    # a named supplier is flagged when its 99.8% interval of O/E lies wholly above or below 1
+    # (no expectation, E = 0: never flagged; the comparisons with NaN are false)
+    flag = np.select(
+        [frame["ci998_low"].to_numpy() > 1, frame["ci998_high"].to_numpy() < 1], ["high", "low"], ""
+    )
+    keep = frame["named"].to_numpy() & (flag != "")
+    frame["flag"] = pd.Series(np.where(keep, flag, None), index=frame.index, dtype=object)
     frame.attrs.update(
         start=start.isoformat(),
         end=end.isoformat(),
@@ -157,22 +148,23 @@ def funnel_limits(expected: np.ndarray, confidence: float) -> tuple[np.ndarray, 
     lower end equals E, divided by E. Likewise the lower line is where the upper end,
     chi2(1 - a/2, 2 O + 2) / 2, equals E (0 when even O = 0 leaves the interval above E).
     """
-    from scipy.optimize import brentq
-    from scipy.stats import chi2
+    # chi2(p, 2 O) / 2 is the inverse of the regularized lower incomplete gamma P(O, .), and
+    # P(O, E) = 1 - Poisson(O - 1; E) for real O: so "chi2(a/2, 2 O) / 2 = E" solves as
+    # O = pdtrik(1 - a/2, E) + 1, and "chi2(1 - a/2, 2 O + 2) / 2 = E" as O = pdtrik(a/2, E),
+    # for every E at once (the same values as a root search, to 1e-9; tests/test_metrics_suppliers)
+    from scipy.special import pdtrik
 
     alpha = 1 - confidence
     expected = np.asarray(expected, dtype=float)
-    low = np.full(expected.shape, np.nan)
-    high = np.full(expected.shape, np.nan)
-    for i, e in np.ndenumerate(expected):
-        if not np.isfinite(e) or e <= 0:
-            continue
-        ceiling = 10 * e + 50  # chi2(a/2, 2 O) / 2 passes E well before this O
-        high[i] = brentq(lambda o, e=e: chi2.ppf(alpha / 2, 2 * o) / 2 - e, 1e-9, ceiling) / e
-        if chi2.ppf(1 - alpha / 2, 2) / 2 >= e:
-            low[i] = 0.0
-        else:
-            low[i] = brentq(lambda o, e=e: chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2 - e, 0, e) / e
+    usable = np.isfinite(expected) & (expected > 0)
+    e = np.where(usable, expected, 1.0)
+    with np.errstate(invalid="ignore"):
+        high = (pdtrik(1 - alpha / 2, e) + 1) / e
+        low_o = pdtrik(alpha / 2, e)
+    # where even O = 0 leaves the upper end above E, no count is low enough: the line is at 0
+    low = np.where(np.isfinite(low_o) & (low_o > 0), low_o, 0.0) / e
+    high = np.where(usable, high, np.nan)
+    low = np.where(usable, low, np.nan)
     return low, high
 
 

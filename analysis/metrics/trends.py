@@ -227,9 +227,10 @@ def change_vs_previous(
             metric == "refund_ratio_pooled" and row["comparable"] and row["difference"] is not None
         ):
             a, b = money[money["bucket"] == "current"], money[money["bucket"] == "previous"]
-            row["difference_ci_low"], row["difference_ci_high"] = stats.bootstrap_ratio_difference(
+            row["difference_ci_low"], row["difference_ci_high"] = stats.ratio_difference_interval(
                 a["claim_usd"], a["refund_usd"], b["claim_usd"], b["refund_usd"], params.confidence,
                 resamples=settings.BOOTSTRAP_RESAMPLES, seed=settings.BOOTSTRAP_SEED,
+                bootstrap_max_cases=settings.BOOTSTRAP_MAX_CASES,
             )  # fmt: skip
         rows.append(row)
     frame = pd.DataFrame(rows)

@@ -116,6 +116,19 @@ class ReportContext:
             ),
         )
 
+    def prefetch(self, bys: tuple[str | None, ...] | list[str | None], which: str = "period"):
+        """Compute the blocks of several breakdowns of a window in one grouped scan
+        (:func:`metrics.block_frames`) for the sections that show them together; later
+        :meth:`blocks` calls take them from the cache."""
+        missing = tuple(by for by in dict.fromkeys(bys) if ("blocks", by, which) not in self._cache)
+        if len(missing) > 1:
+            span = self.window(which)
+            frames = metrics.block_frames(
+                self.db, span.start, span.end, missing, self.params, self.category
+            )
+            for by, frame in frames.items():
+                self._cache[("blocks", by, which)] = frame
+
     def check_unchanged(self) -> None:
         """Refuse to finish a report whose store changed while it ran (a load landed between
         two sections): its figures would describe two states. Scheduled runs cannot meet this

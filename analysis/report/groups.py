@@ -16,6 +16,7 @@ from analysis.report.labels import label, title
 
 def _with_overall(ctx: ReportContext, by: str, which: str) -> pd.DataFrame:
     """block_frame by ``by`` of a window, with the window's total as a last row ('All')."""
+    ctx.prefetch((by, None), which)
     groups = ctx.blocks(by, which)
     overall = ctx.blocks(None, which)
     groups["label"] = [label(by, g) for g in groups["group"]]
@@ -263,6 +264,9 @@ def outcomes_by(
     over the trailing 12 months (default) or the period: the raw comparisons, unadjusted."""
     parts = []
     missing = set(figures.not_recorded(ctx, which))
+    ctx.prefetch(
+        [by for by in breakdowns if coverage.BREAKDOWN_FIELDS.get(by) not in missing], which
+    )
     for by in breakdowns:
         field = coverage.BREAKDOWN_FIELDS.get(by)
         if field in missing:

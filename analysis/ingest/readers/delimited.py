@@ -40,14 +40,18 @@ def _sniff_encoding(head: bytes) -> str:
 
 def transcode_to_utf8(path: Path, encoding: str) -> Path:
     """Copy ``path`` to a UTF-8 temp file (streamed), for encodings DuckDB cannot read itself."""
-    tmp = tempfile.NamedTemporaryFile(prefix="ta-outcomes-", suffix=".csv", delete=False)
-    with (
-        open(path, encoding=encoding, newline="") as src,
-        open(tmp.name, "w", encoding="utf-8", newline="") as dst,
-    ):
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
-    return Path(tmp.name)
+    fd, name = tempfile.mkstemp(prefix="ta-outcomes-", suffix=".csv")
+    try:
+        with (
+            open(path, encoding=encoding, newline="") as src,
+            open(fd, "w", encoding="utf-8", newline="") as dst,
+        ):
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)  # a failed attempt leaves no temp file behind
+        raise
+    return Path(name)
 
 
 def _transcode(path: Path, encoding: str) -> Path:
@@ -120,20 +124,23 @@ def _normalise_newlines(path: Path, delim: str, n_fields: int) -> Path:
     fields add up to the header's only with the CR inside a value (a description typed with a
     stray carriage return), the CR is data, and that value is quoted so it stays one field.
     """
-    tmp = tempfile.NamedTemporaryFile(prefix="ta-outcomes-", suffix=".csv", delete=False)
-    # surrogateescape: bytes that are not UTF-8 pass through unchanged, for the encoding check
-    with open(path, "rb") as src, open(tmp.name, "wb") as dst:
-        for raw_line in src:  # split on LF only
-            line = raw_line.decode("utf-8", errors="surrogateescape")
-            body = line[:-1] if line.endswith("\n") else line
-            if body.endswith("\r"):
-                body = body[:-1]
-            if "\r" in body:
-                body = _bare_cr(body, delim, n_fields)
-            dst.write(
-                (body + ("\n" if line.endswith("\n") else "")).encode("utf-8", "surrogateescape")
-            )
-    return Path(tmp.name)
+    fd, name = tempfile.mkstemp(prefix="ta-outcomes-", suffix=".csv")
+    try:
+        # surrogateescape: bytes that are not UTF-8 pass through unchanged, for the encoding check
+        with open(path, "rb") as src, open(fd, "wb") as dst:
+            for raw_line in src:  # split on LF only
+                line = raw_line.decode("utf-8", errors="surrogateescape")
+                body = line[:-1] if line.endswith("\n") else line
+                if body.endswith("\r"):
+                    body = body[:-1]
+                if "\r" in body:
+                    body = _bare_cr(body, delim, n_fields)
+                end = "\n" if line.endswith("\n") else ""
+                dst.write((body + end).encode("utf-8", "surrogateescape"))
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
 
 
 def _bare_cr(body: str, delim: str, n_fields: int) -> str:

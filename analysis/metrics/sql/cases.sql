@@ -90,7 +90,17 @@ SELECT
         AS other_evidence_kinds,
     -- opened more than the claim window after the buyer confirmed receipt
     c.opened_date - c.received_date > $claim_window AS opened_late
-FROM cases AS c
+FROM (
+    -- the same rows as the WHERE below, in two branches DuckDB can prune: each is a plain range
+    -- on one date, so its scan skips the row groups whose min/max (cases are stored sorted by
+    -- closed_date, opened_date) lie outside the window; the second branch takes only what the
+    -- first has not, so no case comes twice. The exact condition stays in the WHERE.
+    SELECT * FROM cases WHERE opened_date BETWEEN $start AND $end
+    UNION ALL
+    SELECT * FROM cases
+    WHERE closed_date BETWEEN $start AND $end
+        AND NOT coalesce(opened_date BETWEEN $start AND $end, false)
+) AS c
 WHERE (
         c.opened_date BETWEEN $start AND $end
         OR (list_contains($final_outcomes, c.outcome) AND c.closed_date BETWEEN $start AND $end)
