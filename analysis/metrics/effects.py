@@ -12,8 +12,9 @@ The model is fitted only with enough data: at least MODEL_MIN_CASES decided case
 MODEL_EVENTS_PER_PARAMETER cases of the rarer outcome per parameter. A level of a factor with
 fewer than that many cases, or in which every case went one way (perfect separation), is merged
 with the others like it; a merged level that still goes one way is left out with its cases; the
-result says so. The cases are grouped by (supplier, covariates) with their counts, so the fit
-costs the same for a thousand cases or ten million.
+result says so. The cases are grouped by (supplier, covariates) with their counts in SQL; the
+estimate is statsmodels' GLM over the covariate patterns, and the cluster-robust covariance is
+formed over the suppliers' rows in one pass (see :func:`_fit`), so ten million cases cost seconds.
 """
 
 from __future__ import annotations
