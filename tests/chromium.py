@@ -9,17 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from analysis.publish.pdf import CHROMIUM_ARGS as _REPORT_ARGS
+
 CHROMIUM = Path("/usr/bin/chromium")
-#: Headless, and no background traffic: this machine's network is closed.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+#: The flags the project starts Chromium with (headless, no background traffic: this machine's
+#: network is closed), without the PDF printer's own.
+CHROMIUM_ARGS = [a for a in _REPORT_ARGS if a != "--no-pdf-header-footer"]
 
 
 def require_chromium() -> None:

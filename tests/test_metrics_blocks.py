@@ -198,6 +198,11 @@ def test_change_vs_previous_flags_a_significant_change(tmp_path):
     row = frame.loc["supplier_sided_rate"]
     assert (row["current"], row["previous"], row["difference"]) == pytest.approx((0.75, 0.25, 0.5))
     assert row["p_value"] == pytest.approx(7.744e-6, rel=1e-3)
+    # the pooled refund ratio's change: 80 monetary cases, so the bootstrap (the delta method
+    # only past settings.BOOTSTRAP_MAX_CASES), and the method is named beside the interval
+    ratio = frame.loc["refund_ratio_pooled"]
+    assert ratio["difference_method"] == "bootstrap"
+    assert ratio["difference_ci_low"] <= ratio["difference"] <= ratio["difference_ci_high"]
     assert bool(row["flagged"]) and (row["current_n"], row["previous_n"]) == (40, 40)
     # Nobody escalated in either period: 0/40 against 0/40, p = 1, not flagged.
     assert frame.loc["escalation_rate", "p_value"] == 1.0

@@ -162,3 +162,10 @@ def test_month_starts():
         date(2026, 2, 1),
     ]
     assert month_starts(date(2026, 2, 5), date(2026, 2, 6)) == [date(2026, 2, 1)]
+
+
+def test_a_period_has_a_title_for_readers_beside_its_file_label():
+    assert parse_period("2026-Q3").title == "2026-Q3"
+    span = parse_period("2025-12-01:2026-11-30")
+    assert span.label == "2025-12-01_2026-11-30"  # for file and folder names
+    assert span.title == "2025-12-01 to 2026-11-30"  # for titles and the catalogue

@@ -188,3 +188,11 @@ def test_headline_takes_the_overall_block():
         "by_category": {"machinery": {"decided": 1}},
     }
     assert catalogue.headline(figures) == HEADLINE
+
+
+def test_a_range_is_listed_as_its_days_not_its_folder_name(tmp_path):
+    _run(tmp_path, "supplier_scorecard", "2025-12-01_2026-11-30", status="ok",
+         period_kind="range", start="2025-12-01", end="2026-11-30", html="s.html")  # fmt: skip
+    (rows,) = [r for r in _rows(catalogue.build_index(tmp_path))]
+    assert "2025-12-01 to 2026-11-30" in rows
+    assert not any("2025-12-01_2026-11-30" in cell for cell in rows)

@@ -592,3 +592,13 @@ def test_a_missing_chromium_is_one_line(two_category_store, tmp_path, monkeypatc
     with pytest.raises(EnvironmentProblem, match="--pdf: Chromium not found at"):
         runner.main("subject", period="2026-10", db=two_category_store, out=tmp_path / "r",
                     progress=False, notebook_dir=NOTEBOOKS, pdf=True)  # fmt: skip
+
+
+def test_a_range_is_titled_with_its_days_and_filed_under_its_label(tmp_path):
+    from analysis.metrics.periods import parse_period
+    from analysis.publish.runner import plan_report
+
+    plan = plan_report("ok", parse_period("2025-12-01:2026-11-30"), tmp_path / "cases.duckdb",
+                       tmp_path / "reports", notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert plan.title == "Fixture report \u2014 2025-12-01 to 2026-11-30"
+    assert plan.stem == "ok_2025-12-01_2026-11-30"

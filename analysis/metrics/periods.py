@@ -27,12 +27,20 @@ _FORMS = "2026-10 (month), 2026-Q3 (quarter), 2026 (year) or 2026-01-01:2026-03-
 
 @dataclass(frozen=True)
 class Period:
-    """An inclusive range of days with a label for file names and titles."""
+    """An inclusive range of days with a label for file names (``label``) and for readers
+    (``title``)."""
 
     start: date
     end: date
     label: str
     kind: str  # 'month' | 'quarter' | 'year' | 'range'
+
+    @property
+    def title(self) -> str:
+        """'2026-10', '2026-Q3', '2026', or for a range '2025-12-01 to 2026-11-30'."""
+        if self.kind == "range":
+            return f"{self.start.isoformat()} to {self.end.isoformat()}"
+        return self.label
 
     @property
     def days(self) -> int:

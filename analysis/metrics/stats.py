@@ -257,6 +257,12 @@ def delta_ratio_difference(
     return float(ratio_1 - ratio_2 - half), float(ratio_1 - ratio_2 + half)
 
 
+def ratio_difference_method(n_1: int, n_2: int, bootstrap_max_cases: int = 20_000) -> str:
+    """Which interval :func:`ratio_difference_interval` gives for periods of ``n_1`` and ``n_2``
+    cases: ``"bootstrap"`` or ``"delta method"``."""
+    return "delta method" if n_1 + n_2 > bootstrap_max_cases else "bootstrap"
+
+
 def ratio_difference_interval(
     claimed_1, refunded_1, claimed_2, refunded_2, confidence: float = 0.95,
     resamples: int = 2000, seed: int = 0, bootstrap_max_cases: int = 20_000,
@@ -264,7 +270,10 @@ def ratio_difference_interval(
     """The interval of a difference of two pooled ratios: the percentile bootstrap
     (:func:`bootstrap_ratio_difference`) up to ``bootstrap_max_cases`` cases in the two periods
     together, the delta method (:func:`delta_ratio_difference`) beyond."""
-    if len(claimed_1) + len(claimed_2) > bootstrap_max_cases:
+    if (
+        ratio_difference_method(len(claimed_1), len(claimed_2), bootstrap_max_cases)
+        == "delta method"
+    ):
         return delta_ratio_difference(claimed_1, refunded_1, claimed_2, refunded_2, confidence)
     return bootstrap_ratio_difference(
         claimed_1, refunded_1, claimed_2, refunded_2, confidence, resamples, seed

@@ -232,6 +232,9 @@ def change_vs_previous(
                 resamples=settings.BOOTSTRAP_RESAMPLES, seed=settings.BOOTSTRAP_SEED,
                 bootstrap_max_cases=settings.BOOTSTRAP_MAX_CASES,
             )  # fmt: skip
+            row["difference_method"] = stats.ratio_difference_method(
+                len(a), len(b), settings.BOOTSTRAP_MAX_CASES
+            )
         rows.append(row)
     frame = pd.DataFrame(rows)
     for column in ("current_n", "previous_n"):

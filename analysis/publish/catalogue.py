@@ -112,6 +112,8 @@ def _row(run: dict) -> dict:
     good = run if status in ("ok", "no data") and run.get("html") else (run.get("last_good") or {})
     title = str(run.get("title") or str(run.get("name") or "").replace("_", " ").capitalize())
     period = str(run.get("period") or "")
+    if run.get("period_kind") == "range" and run.get("start") and run.get("end"):
+        period = f"{run['start']} to {run['end']}"  # the reader's spelling, not the file name's
     category = run.get("category_label") or run.get("category") or "all"
     label = f"{title}, {period}" + (f", {category}" if category != "all" else "")
     return {

@@ -202,7 +202,7 @@ def plan_report(
         + (f"_{_file_label(subject)}" if subject else "")
     )
     title = (
-        f"{_notebook_title(nb_path, name)} \u2014 {period.label}"
+        f"{_notebook_title(nb_path, name)} \u2014 {period.title}"
         + (f" ({category_label})" if category_label else "")
         + (f" ({subject})" if subject else "")
     )

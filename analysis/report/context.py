@@ -160,11 +160,7 @@ def period_text(period: periods.Period) -> str:
 
 
 def short_period(period: periods.Period) -> str:
-    return (
-        f"{period.start.isoformat()} to {period.end.isoformat()}"
-        if period.kind == "range"
-        else period.label
-    )
+    return period.title
 
 
 @user_errors_one_line

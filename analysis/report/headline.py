@@ -145,7 +145,8 @@ def headline(ctx: ReportContext) -> Table:
         ("Refunded of claimed, monetary decisions (USD)", money(now), money(before), blank, blank),
         ("Refund ratio, pooled", withheld(now, "refund_ratio_pooled"),
          withheld(before, "refund_ratio_pooled"), diff("refund_ratio_pooled", fmt.points, True),
-         "bootstrap interval" if not fmt.missing(change.loc["refund_ratio_pooled", "difference_ci_low"]) else blank),
+         f"{change.loc['refund_ratio_pooled'].get('difference_method', 'bootstrap')} interval"
+         if not fmt.missing(change.loc["refund_ratio_pooled", "difference_ci_low"]) else blank),
         ("Refund ratio, median case", withheld(now, "refund_ratio_median"),
          withheld(before, "refund_ratio_median"), diff("refund_ratio_median", fmt.points), blank),
         ("Lowball decisions", count(now, "lowball"), count(before, "lowball"),
@@ -168,7 +169,8 @@ def headline(ctx: ReportContext) -> Table:
         "refunds plus cancelled and out-of-coverage cases / closed cases less withdrawals. "
         "Refund ratios and money use monetary decisions. Escalation rate = escalated / closed. "
         "Change = this period minus the previous, with its interval (Newcombe for rates, a "
-        f"bootstrap for the pooled ratio); rates are tested with a pooled two-proportion z-test, "
+        f"bootstrap for the pooled ratio, the delta method past {settings.BOOTSTRAP_MAX_CASES:,} "
+        "cases); rates are tested with a pooled two-proportion z-test, "
         f"significant when p < {1 - p.confidence:.2f}; otherwise the change is not shown by "
         f"these data (which is not 'no change': read the interval). {rate_rule(ctx)}"
     )
