@@ -264,14 +264,7 @@ def block_frame(
     'evidence' a case counts once in each kind it has, or under 'none'. ``supplier_id``: one
     supplier's cases only (the scorecard).
     """
-    params = params or Params()
-    bd.check(by)
-    start, end = window(start, end)
-    keys = (by,) if by else ()
-    with connect(db) as con:
-        check_category(con, category)
-        raw = grouped_blocks(con, bind(start, end, params, category, supplier_id), keys, [keys])
-    return _frame(raw, by, params, start, end)
+    return block_frames(db, start, end, (by,), params, category, supplier_id)[by]
 
 
 def block_frames(
@@ -281,18 +274,19 @@ def block_frames(
     bys: tuple[str | None, ...],
     params: Params | None = None,
     category: str | None = None,
+    supplier_id: str | None = None,
 ) -> dict[str | None, pd.DataFrame]:
     """:func:`block_frame` of each breakdown in ``bys`` (None: the whole window), from one
     grouped scan of the window: a grouping set per breakdown. A breakdown whose cases sit in
     several groups (``multi``, evidence) unnests its rows, which would multiply every other
-    set's, so it gets a scan of its own. The frames are those of :func:`block_frame`."""
+    set's, so it gets a scan of its own."""
     params = params or Params()
     for by in bys:
         bd.check(by)
     start, end = window(start, end)
     single = tuple(by for by in bys if by is None or not bd.breakdown(by).multi)
     keys = tuple(by for by in single if by is not None)
-    bound = bind(start, end, params, category)
+    bound = bind(start, end, params, category, supplier_id)
     frames: dict[str | None, pd.DataFrame] = {}
     with connect(db) as con:
         check_category(con, category)

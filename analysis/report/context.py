@@ -159,10 +159,6 @@ def period_text(period: periods.Period) -> str:
     return span if period.kind == "range" else f"{period.label} ({span})"
 
 
-def short_period(period: periods.Period) -> str:
-    return period.title
-
-
 @user_errors_one_line
 def open_report(
     db: str | Path = settings.DEFAULT_DB_TEXT,

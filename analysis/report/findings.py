@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from analysis import settings
 from analysis.report import figures, fmt
-from analysis.report.context import ReportContext, short_period
+from analysis.report.context import ReportContext
 from analysis.report.display import Findings, user_errors_one_line
 from analysis.report.labels import label
 
@@ -29,7 +29,7 @@ def _share(threshold: float) -> str:
 
 def _rate_sentence(ctx: ReportContext) -> str:
     now = figures.overall(ctx)
-    p, when = ctx.params, short_period(ctx.period)
+    p, when = ctx.params, ctx.period.title
     if now["decided"] == 0:
         return f"No claim decided in {when} (none closed with a decision)."
     if now["suppressed"]:
@@ -67,14 +67,14 @@ def _money_sentence(ctx: ReportContext) -> str | None:
         return None
     return (
         f"Of {fmt.usd(now['claimed_usd_closed'])} claimed in the cases closed in "
-        f"{short_period(ctx.period)}, {fmt.usd(now['refunded_usd_closed'])} "
+        f"{ctx.period.title}, {fmt.usd(now['refunded_usd_closed'])} "
         f"({fmt.pct(now['refund_ratio_closed'])}) came back as refunds."
     )
 
 
 def _change_sentence(ctx: ReportContext) -> str | None:
     change = figures.change(ctx).set_index("metric").loc["supplier_sided_rate"]
-    previous = short_period(ctx.previous)
+    previous = ctx.previous.title
     if not bool(change["comparable"]):
         return (
             f"The rate is not compared with {previous}: a period has fewer than "
@@ -98,7 +98,7 @@ def _trend_sentence(ctx: ReportContext) -> str | None:
         return None
     outside = months[months["control"].notna()]
     base = (
-        f"Over the {fmt.TRAILING} to {short_period(ctx.period)}, {fmt.pct(months['p_chart_centre'].iloc[0])} "
+        f"Over the {fmt.TRAILING} to {ctx.period.title}, {fmt.pct(months['p_chart_centre'].iloc[0])} "
         f"of {fmt.count(decided)} decided claims were supplier-sided"
     )
     if outside.empty:
@@ -182,7 +182,7 @@ def findings(ctx: ReportContext) -> Findings:
     now = figures.overall(ctx)
     if not now["cases_opened"] and not now["cases_closed"]:
         sentences = [
-            f"No case was opened or closed in {short_period(ctx.period)}"
+            f"No case was opened or closed in {ctx.period.title}"
             + (f" in {label('category', ctx.category)}" if ctx.category else "")
             + ": this report has no data to show for its period."
         ]

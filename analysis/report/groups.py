@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis.metrics import coverage, stats
 from analysis.report import figures, fmt
-from analysis.report.context import ReportContext, period_text, short_period
+from analysis.report.context import ReportContext, period_text
 from analysis.report.display import Table, user_errors_one_line
 from analysis.report.headline import rate_rule
 from analysis.report.labels import label, title
@@ -51,7 +51,7 @@ def side_by_side(ctx: ReportContext, by: str) -> pd.DataFrame:
     merged = merged.reset_index(drop=True)
     merged.attrs.update(
         by=by, min_n=ctx.params.min_n, min_n_rate=ctx.params.min_n_rate, synthetic=ctx.synthetic,
-        period_label=short_period(ctx.period),
+        period_label=ctx.period.title,
     )  # fmt: skip
     return merged
 
@@ -74,7 +74,7 @@ def supplier_sided_by(ctx: ReportContext, by: str = "category") -> Table:
     data = side_by_side(ctx, by)
     trailing = _trailing_view(data)
     p = ctx.params
-    period = short_period(ctx.period)
+    period = ctx.period.title
     frame = pd.DataFrame(
         {
             title(by): data["label"],
@@ -147,7 +147,7 @@ def refund_ratio_by(ctx: ReportContext, by: str = "category") -> Table:
     data = side_by_side(ctx, by)
     trailing = _trailing_view(data)
     p = ctx.params
-    period = short_period(ctx.period)
+    period = ctx.period.title
     frame = pd.DataFrame(
         {
             title(by): data["label"],
@@ -226,11 +226,11 @@ def change_by(ctx: ReportContext, by: str = "category") -> Table:
     frame = pd.DataFrame(
         {
             title(by): [label(by, g) for g in data["group"]],
-            short_period(ctx.period): [
+            ctx.period.title: [
                 f"{fmt.pct(r)} of {fmt.count(n)}" if n else "none decided"
                 for r, n in zip(data["current_rate"], data["current_decided"], strict=True)
             ],
-            short_period(ctx.previous): [
+            ctx.previous.title: [
                 f"{fmt.pct(r)} of {fmt.count(n)}" if n else "none decided"
                 for r, n in zip(data["previous_rate"], data["previous_decided"], strict=True)
             ],

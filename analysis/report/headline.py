@@ -8,7 +8,7 @@ import pandas as pd
 from analysis import settings
 from analysis.metrics.blocks import block_dict
 from analysis.report import figures, fmt
-from analysis.report.context import ReportContext, period_text, short_period
+from analysis.report.context import ReportContext, period_text
 from analysis.report.display import Banner, Table, user_errors_one_line
 from analysis.report.labels import label
 
@@ -159,7 +159,7 @@ def headline(ctx: ReportContext) -> Table:
     ]  # fmt: skip
     frame = pd.DataFrame(
         rows,
-        columns=["Figure", short_period(ctx.period), short_period(ctx.previous), "Change", "Test"],
+        columns=["Figure", ctx.period.title, ctx.previous.title, "Change", "Test"],
     )
     caption = (
         f"Outcomes of the cases closed in {period_text(ctx.period)} against those closed in "
@@ -215,7 +215,7 @@ def buyer_outcomes(ctx: ReportContext) -> Table:
     frame = pd.DataFrame(
         {
             "The buyer came away with": [_KIND_NAMES.get(k, label("outcome", k)) for k in kinds],
-            f"Closed in {short_period(ctx.period)}": [cell(now, total_now, k) for k in kinds],
+            f"Closed in {ctx.period.title}": [cell(now, total_now, k) for k in kinds],
             f"Closed in the {fmt.TRAILING}": [cell(trailing, total_trailing, k) for k in kinds],
         }
     )
