@@ -134,6 +134,62 @@ def test_every_amount_spelling_parses_back_to_its_value(con, values):
         assert currency == want_currency, text
 
 
+FAST_PATH = (
+    "ta_amount_parts_text(ta_amount_parts(s)) IS NOT NULL, "
+    "try_cast(ta_amount_parts_text(ta_amount_parts(s)) AS DECIMAL(18, 2)), "
+    "ta_amount_parts_currency(ta_amount_parts(s)), ta_amount(s), ta_amount_currency(s)"
+)
+
+
+def _fast_path_agrees(con, texts: list[str]) -> int:
+    """Assert that wherever the one-regex path takes a text, it reads what the full parser
+    reads; returns how many texts it took."""
+    taken = 0
+    for text, (ok, amount, currency, full_amount, full_currency) in zip(
+        texts, _run(con, FAST_PATH, texts), strict=True
+    ):
+        if ok:
+            taken += 1
+            assert (amount, currency) == (full_amount, full_currency), text
+    return taken
+
+
+@SETTINGS
+@given(texts=TEXTS)
+def test_the_one_regex_amount_path_reads_what_the_full_parser_reads(con, texts):
+    _fast_path_agrees(con, texts)
+
+
+@SETTINGS
+@given(values=AMOUNTS)
+def test_the_one_regex_amount_path_takes_the_common_spellings(con, values):
+    cases = [c for v in values for c in amount_spellings(v)]
+    taken = _fast_path_agrees(con, [c[0] for c in cases])
+    # plain, grouped, $, 'USD ' prefix and suffix, €, 'EUR ', £ and the decimal comma at least
+    assert taken >= 9 * len(values)
+
+
+@pytest.mark.parametrize(
+    ("text", "taken", "amount", "currency"),
+    [("12500.5", True, "12500.50", None), ("12,500.00", True, "12500.00", None),
+     ("$12,500.00", True, "12500.00", "USD"), ("USD 12,500.5", True, "12500.50", "USD"),
+     ("12,500.00 USD", True, "12500.00", "USD"), ("€1.234,56", True, "1234.56", "EUR"),
+     ("£99.00", True, "99.00", "GBP"), ("400,50", True, "400.50", None),
+     ("1.234", True, "1234.00", None), ("RMB 500", False, None, None),
+     ("USD 5 EUR", False, None, None), ("$5 USD", False, None, None), ("-5", False, None, None),
+     ("usd 5", False, None, None), ("1,234.567", False, None, None), ("0.123", False, None, None)],
+)  # fmt: skip
+def test_the_one_regex_amount_path_by_hand(text, taken, amount, currency):
+    con = duckdb.connect()
+    store.run_script(con, sqlfiles.sql("ingest", "macros.sql"))
+    ok, got, got_currency, *_ = con.execute(
+        "SELECT " + FAST_PATH.replace("(s)", "($1)"), [text]
+    ).fetchone()
+    assert ok is taken
+    if taken:
+        assert (got, got_currency) == (Decimal(amount), currency)
+
+
 DATES = st.lists(
     st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2099, 12, 31)),
     min_size=1,

@@ -317,3 +317,49 @@ def test_a_category_whose_every_decision_went_to_the_supplier_is_drawn(tmp_path)
     assert row["supplier_sided_ci_high"] == 1.0 and row["supplier_sided_ci_low"] < 1.0
     chart = plots.interval_bars(data)
     assert chart.png().startswith(b"\x89PNG")
+
+
+def test_a_phone_heatmap_of_seven_claim_types_leaves_the_values_to_the_table():
+    kinds = ["quality", "late", "missing", "damaged", "quantity", "compliance", "other"]
+    frame = pd.DataFrame(
+        {
+            "category": ["toys"] * 7,
+            "claim_type": kinds,
+            "category_label": ["Toys"] * 7,
+            "claim_type_label": kinds,
+            "decided": [40] * 7,
+            "supplier_sided": [20] * 7,
+            "supplier_sided_rate": [0.5] * 7,
+            "suppressed": [False] * 7,
+        }
+    )
+    chart = plots.heatmap(frame)
+    values = [t.get_text() for t in chart.figure.axes[0].texts if t.get_text()]
+    assert values == ["50%"] * 7  # 4.4 in of grid for 7 cells: room for '100%'
+    narrow = chart._drawn(plots.NARROW)
+    # 1.3 in for 7 cells (0.19 in each, '100%' needs 0.32): no value would be legible
+    assert [t.get_text() for t in narrow.axes[0].texts if t.get_text()] == []
+
+
+def test_a_phone_forest_gives_three_line_labels_the_height_they_need():
+    long = "Category: Packaging & Printing"  # 3 lines at 17 characters (3.9 in x 4.5)
+    frame = pd.DataFrame(
+        {
+            "term": ["a", "b"],
+            "short_label": [long, "Escalated"],
+            "odds_ratio": [0.3, 5.0],
+            "ci_low": [0.2, 4.0],
+            "ci_high": [0.45, 6.5],
+            "raw_odds_ratio": [0.8, 5.1],
+        }
+    )
+    chart = plots.forest(frame)
+    assert chart.figure.get_size_inches()[1] == pytest.approx(
+        1.6 + 2 * 0.3
+    )  # one line: 0.3 in a row
+    narrow = chart._drawn(plots.NARROW)
+    assert narrow.axes[0].get_yticklabels()[0].get_text().count("\n") == 2
+    assert narrow.get_size_inches()[1] == pytest.approx(1.6 + 2 * 0.45)  # 0.14 x 3 + 0.03
+    # the axis label wraps on a phone, so the image stays as wide as the phone
+    assert "\n" not in chart.figure.axes[0].get_xlabel()
+    assert "\n" in narrow.axes[0].get_xlabel()

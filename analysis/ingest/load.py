@@ -252,6 +252,7 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     fallback_sources = {
         target: _raw_column(raw, source) for target, source in mapping.fallbacks.items()
     }
+    has_aliases = con.execute("SELECT count(*) > 0 FROM supplier_alias").fetchone()[0]
     selects, joins, carried = [], [], []
     for i, col in enumerate(registry.intake_names()):
         if col in constants:
@@ -271,8 +272,9 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
                 f"LEFT JOIN value_map vm{i} ON vm{i}.field = '{col}' AND vm{i}.key = ta_key({src})"
             )
             src = f"coalesce(vm{i}.replacement, {src})"
-        if col == "supplier_id":
-            # data/reference/supplier_aliases.csv: several spellings of one supplier
+        if col == "supplier_id" and has_aliases:
+            # data/reference/supplier_aliases.csv: several spellings of one supplier (the
+            # lookup key is a regex per row: skipped when the file lists no alias)
             joins.append(f"LEFT JOIN supplier_alias sa ON sa.key = ta_key({src})")
             src = f"coalesce(sa.supplier_id, {src})"
         selects.append(f"{src} AS {_quoted(col)}")

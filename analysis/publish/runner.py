@@ -42,6 +42,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -227,18 +228,16 @@ def plan_report(
 # -- step 2: run ---------------------------------------------------------------------------------
 
 
-def _figures(plan: Plan) -> tuple[dict, dict]:
-    """``metrics.json``'s figures (what ``ta-outcomes metrics`` prints for the same period and
-    parameters) and the store's fingerprint, both of the state the run holds."""
+def _figures(plan: Plan) -> dict:
+    """``metrics.json``'s figures: what ``ta-outcomes metrics`` prints for the same period and
+    parameters, of the state the run holds."""
     from analysis import metrics
-    from analysis.metrics import provenance
     from analysis.publish.params import METRIC_KEYS
 
     metric_params = metrics.Params(**{k: plan.params[k] for k in METRIC_KEYS if k in plan.params})
-    figures = metrics.outcome_metrics(
+    return metrics.outcome_metrics(
         plan.db, plan.period.start, plan.period.end, params=metric_params, category=plan.category
     )
-    return figures, provenance.data_fingerprint(plan.db)
 
 
 def _make_folder(plan: Plan) -> None:
@@ -434,8 +433,15 @@ def run_report(
     status, error, problem = "failed", None, None
     try:
         # One state for the whole run: while this read-only connection is open, a writer waits.
-        with store.connect(plan.db, read_only=True):
-            figures, fingerprint = _figures(plan)
+        with store.connect(plan.db, read_only=True), ThreadPoolExecutor(1) as background:
+            from analysis.metrics import provenance
+
+            # metrics.json is computed beside the notebook, not before it: the kernel's start and
+            # imports leave a core idle for it (about 2 s of a 1M-case report; both read the same
+            # state, which the open connection holds). Its error, if any, is raised below as
+            # before, and nothing is published without it.
+            pending_figures = background.submit(_figures, plan)
+            fingerprint = provenance.data_fingerprint(plan.db)
             if fingerprint and fingerprint["synthetic_cases"]:
                 # a browser tab, a bookmark and a printed page carry the title: say it there too
                 plan = dataclasses.replace(plan, title=f"SYNTHETIC DATA \u2014 {plan.title}")
@@ -443,6 +449,7 @@ def run_report(
             with _report_lock(plan):
                 try:
                     running, html_partial, error = _execute_and_export(plan, progress)
+                    figures = pending_figures.result()
                     if error is None:
                         _publish(
                             plan,

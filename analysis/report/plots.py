@@ -162,6 +162,14 @@ def _wrap(text: str, width: float) -> str:
     return "\n".join(textwrap.wrap(text, limit)) if len(text) > limit else text
 
 
+def _axis_text(text: str, width: float) -> str:
+    """An axis label wrapped to the chart's width (about 12 characters of 9 pt per inch), so
+    that a phone's narrow rendition does not grow wider than the phone and shrink its type."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, max(24, int(width * 12))))
+
+
 def _rate_series(data: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(prefix, name, colour) of the windows a breakdown frame holds."""
     series = [("", str(data.attrs.get("period_label", "period")), ACCENT)]
@@ -223,7 +231,7 @@ def interval_bars(
         ax.set_yticks(positions, [_wrap(x, width) for x in labels], fontsize=FONT)
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_xlabel(xlabel, fontsize=FONT)
+        ax.set_xlabel(_axis_text(xlabel, width), fontsize=FONT)
         _style(ax, title, width)
         handles, names = ax.get_legend_handles_labels()
         unique = dict(zip(names, handles, strict=True))
@@ -263,7 +271,8 @@ def heatmap(source: Any, title: str = "Supplier-sided rate by category and claim
             width, 1.8 + 0.42 * max(data[rows_label].nunique() if len(data) else 1, 1)
         )
         ax = fig.add_subplot()
-        ax.set_title(title, fontsize=FONT + 1, loc="left")
+        # (the title starts after the row labels: wrapped to the grid's width)
+        ax.set_title(_axis_text(title, width - 1.5), fontsize=FONT + 1, loc="left")
         if data.empty:
             ax.text(
                 0.5, 0.5, "no cases in the window", ha="center", va="center", transform=ax.transAxes
@@ -275,7 +284,10 @@ def heatmap(source: Any, title: str = "Supplier-sided rate by category and claim
         withheld = data.pivot(index=rows_label, columns=cols_label, values="suppressed")
         withheld = withheld.astype("boolean").fillna(False).astype(bool)
         shown = rates.where(~withheld)
-        notes = shown.map(lambda v: f"{100 * v:.0f}%" if _finite(v) else "")
+        # a value is written in its cell only where the cell can hold '100%' (about 0.32 in of
+        # the grid's width after the row labels and the colour bar); else the table gives it
+        roomy = (width - 2.6) / max(len(shown.columns), 1) >= 0.32
+        notes = shown.map(lambda v: f"{100 * v:.0f}%" if _finite(v) and roomy else "")
         sns.heatmap(
             shown.astype(float), ax=ax, mask=shown.isna(), vmin=0, vmax=1, cmap="cividis",
             annot=notes.to_numpy(), fmt="", annot_kws={"fontsize": FONT - 1}, linewidths=0.5,
@@ -297,7 +309,7 @@ def heatmap(source: Any, title: str = "Supplier-sided rate by category and claim
         if hatched:
             fig.legend(
                 handles=[Patch(facecolor="#f4f4f4", edgecolor=MUTED, hatch=HATCH,
-                               label=f"{_few_words(data)}: no value; white: no decided case")],
+                               label=_axis_text(f"{_few_words(data)}: no value; white: no decided case", width - 0.4))],
                 loc="outside lower left", fontsize=FONT - 1, frameon=False,
             )  # fmt: skip
         return fig
@@ -342,7 +354,8 @@ def refund_ratios(source: Any, title: str = "Refund ratio, pooled") -> Chart:
         ax.set_yticks(positions, [_wrap(x, width) for x in labels], fontsize=FONT)
         ax.set_xlim(-0.02, 1.02)
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_xlabel("refunded / claimed (groups with too few cases are left out)", fontsize=FONT)
+        ax.set_xlabel(_axis_text("refunded / claimed (groups with too few cases are left out)", width),
+                      fontsize=FONT)  # fmt: skip
         _style(ax, title, width)
         handles, names = ax.get_legend_handles_labels()
         unique = dict(zip(names, handles, strict=True))
@@ -440,7 +453,7 @@ def km_curves(source: Any, title: str = "Time to resolution (Kaplan-Meier)") -> 
         ax.set_ylim(0, 1.02)
         ax.set_xlim(left=0)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_xlabel(f"days since the case was opened (open cases followed to {result.get('as_of', 'the as-of date')})",
+        ax.set_xlabel(_axis_text(f"days since the case was opened (open cases followed to {result.get('as_of', 'the as-of date')})", width),
                       fontsize=FONT)  # fmt: skip
         ax.set_ylabel("still open", fontsize=FONT)
         _style(ax, title, width)
@@ -448,8 +461,9 @@ def km_curves(source: Any, title: str = "Time to resolution (Kaplan-Meier)") -> 
             # below the axes (the figure's legend, which the layout makes room for): inside,
             # the legend of a dozen groups would hide their curves
             handles, names = ax.get_legend_handles_labels()
+            # (one column on a phone: two of 'Beauty & Personal Care (n=3110)' do not fit)
             fig.legend(handles, names, fontsize=FONT - 1, loc="outside lower left",
-                       ncols=3 if width > 5 else 2, frameon=False,
+                       ncols=3 if width > 5 else 1, frameon=False,
                        title=_wrap(f"no curve (too few cases): {', '.join(skipped)}", width * 2.2)
                        if skipped else None, title_fontsize=FONT - 1)  # fmt: skip
         else:
@@ -567,7 +581,10 @@ def funnel_plot(source: Any, title: str = "Suppliers against their case mix") ->
                         xytext=(-6, 6), ha="right", fontsize=FONT - 1, color=WARNING)  # fmt: skip
         ax.set_xscale("log")
         ax.set_xlabel(
-            "expected supplier-sided decisions for the supplier's case mix (E, log scale)",
+            _axis_text(
+                "expected supplier-sided decisions for the supplier's case mix (E, log scale)",
+                width,
+            ),
             fontsize=FONT,
         )
         ax.set_ylabel("observed / expected (O/E)", fontsize=FONT)
@@ -597,7 +614,14 @@ def forest(source: Any, title: str = "What goes with a supplier-sided outcome") 
     data = _frame(source).reset_index(drop=True)
 
     def draw(width: float) -> Figure:
-        fig = _new_figure(width, min(1.6 + 0.3 * max(len(data), 1), 11.0))
+        labels = (
+            data["short_label"] if "short_label" in data else data.get("label", data.get("term"))
+        )
+        wrapped = [_wrap(str(x), width) for x in (labels if labels is not None else [])]
+        # a row as tall as its longest wrapped label (three lines of 8 pt need 0.45 in)
+        lines = max([w.count("\n") + 1 for w in wrapped] or [1])
+        row = max(0.3, 0.14 * lines + 0.03)
+        fig = _new_figure(width, min(1.6 + row * max(len(data), 1), 16.0))
         ax = fig.add_subplot()
         if data.empty:
             ax.text(0.5, 0.5, "the model was not fitted", ha="center", transform=ax.transAxes)
@@ -617,9 +641,8 @@ def forest(source: Any, title: str = "What goes with a supplier-sided outcome") 
         ax.xaxis.set_major_locator(FixedLocator([t for t in _OR_TICKS if low <= t <= high]))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
-        labels = data["short_label"] if "short_label" in data else data.get("label", data["term"])
-        ax.set_yticks(y, [_wrap(str(x), width) for x in labels], fontsize=FONT - 1)
-        ax.set_xlabel("odds ratio of a supplier-sided outcome (log scale; below 1: better for the buyer)",
+        ax.set_yticks(y, wrapped, fontsize=FONT - 1)
+        ax.set_xlabel(_axis_text("odds ratio of a supplier-sided outcome (log scale; below 1: better for the buyer)", width),
                       fontsize=FONT)  # fmt: skip
         _style(ax, title, width)
         ax.legend(fontsize=FONT - 1, loc="lower right")

@@ -245,6 +245,24 @@ def unique_columns(path: Path, names: list[str], mapping: Mapping) -> list[str]:
     return out
 
 
+def create_raw_input(con, select_sql: str, params: list) -> None:
+    """Create the temp table ``raw_input`` from the reader's ``SELECT`` (its columns as text),
+    with ``_row``: each record's number in the file, counting from 1.
+
+    Two steps: the reader's records into a work table, read in parallel (DuckDB keeps the order
+    the reader gives them: ``preserve_insertion_order``, its default), then numbered by their row
+    id in that table. ``row_number() OVER ()`` in the same statement forces the read onto one
+    thread (at 1M rows, 5.5 s against 3.4 s for the two steps: docs/performance.md).
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE _raw_read AS " + select_sql, params)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE raw_input AS SELECT rowid + 1 AS _row, * FROM _raw_read"
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _raw_read")
+
+
 def first_line(exc: object) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__

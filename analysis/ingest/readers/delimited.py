@@ -178,10 +178,10 @@ def _duckdb_csv(con, path: Path, source: Path, fmt: str, delim: str, columns: li
     col_spec = {name: "VARCHAR" for name in columns}
     try:
         # Explicit columns, quoting and no type sniffing: every value arrives as the text it was.
-        con.execute(
+        common.create_raw_input(
+            con,
             """
-            CREATE OR REPLACE TEMP TABLE raw_input AS
-            SELECT row_number() OVER () AS _row, *
+            SELECT *
             FROM read_csv(?, delim = ?, quote = '"', escape = '"', header = true,
                           auto_detect = false, columns = ?, store_rejects = true,
                           max_line_size = ?, strict_mode = true)

@@ -122,8 +122,9 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
             expr = f"{quoted}::VARCHAR"
         selects.append(f'{expr} AS "{canon}"')
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, "  # noqa: S608 (identifiers only; values are bound)
+        common.create_raw_input(
+            con,
+            "SELECT "  # noqa: S608 (identifiers only; values are bound)
             + ", ".join(selects)
             + " FROM read_json(?, format = 'auto', records = true, columns = ?, "
             "maximum_object_size = ?)",

@@ -9,6 +9,7 @@ import duckdb
 from analysis import columns as registry
 from analysis.errors import BadFile
 from analysis.ingest.mapping import Mapping
+from analysis.ingest.readers import common
 from analysis.ingest.readers.common import (
     NUMERIC_TYPES,
     RawFile,
@@ -37,8 +38,9 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
             expr = f"{quoted}::VARCHAR"
         selects.append(f'{expr} AS "{canon}"')
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE raw_input AS SELECT row_number() OVER () AS _row, "  # noqa: S608 (identifiers only; values are bound)
+        common.create_raw_input(
+            con,
+            "SELECT "  # noqa: S608 (identifiers only; values are bound)
             + ", ".join(selects)
             + " FROM read_parquet(?)",
             [str(path)],

@@ -108,50 +108,54 @@ WITH b AS (
 {% endfor %}
 ),
 a AS (
-    -- amounts: plain numbers ('12500.50') and US-style thousands ('12,500.00'), most of an
-    -- export, take a one- or two-regex fast path (the value the full parser gives them); the
-    -- rest lose their currency marks in the next step and go through the full parser
+    -- amounts: most of an export's spellings ('12500.50', '12,500.00', '$12,500.00',
+    -- 'USD 12,500.5', '€1.234,56', '400,50') are read by one regex (ta_amount_parts), exactly as
+    -- the full parser reads them; the rest lose their currency marks in the next step and go
+    -- through the full parser
     SELECT b.*,
 {% for a in amounts %}
-        CASE WHEN regexp_full_match({{ a }}_raw, '\d+(\.\d{1,2})?') THEN {{ a }}_raw
-             WHEN regexp_full_match({{ a }}_raw, '[1-9]\d{0,2}(,\d{3})+(\.\d+)?')
-             THEN replace({{ a }}_raw, ',', '') END AS {{ a }}_fast{{ "," if not loop.last }}
+        ta_amount_parts({{ a }}_raw) AS {{ a }}_parts{{ "," if not loop.last }}
 {% endfor %}
     FROM b
 ),
 bs AS (
     SELECT a.*,
 {% for a in amounts %}
-        CASE WHEN {{ a }}_fast IS NULL THEN ta_amount_stripped({{ a }}_raw) END AS {{ a }}_str{{ "," if not loop.last }}
+        ta_amount_parts_text({{ a }}_parts) AS {{ a }}_fast{{ "," if not loop.last }}
 {% endfor %}
     FROM a
 ),
+bt AS (
+    SELECT bs.*,
+{% for a in amounts %}
+        CASE WHEN {{ a }}_fast IS NULL THEN ta_amount_stripped({{ a }}_raw) END AS {{ a }}_str{{ "," if not loop.last }}
+{% endfor %}
+    FROM bs
+),
 p AS (
     SELECT
-        b.* EXCLUDE ({% for a in amounts %}{{ a }}_str, {{ a }}_fast{{ ", " if not loop.last }}{% endfor %}),
+        b.* EXCLUDE ({% for a in amounts %}{{ a }}_str{{ ", " if not loop.last }}{% endfor %}),
 {% for a in amounts %}
         CASE WHEN {{ a }}_fast IS NOT NULL THEN try_cast({{ a }}_fast AS DECIMAL(18, 2))
-             ELSE ta_amount_of_stripped({{ a }}_str) END AS {{ a }},
+             ELSE ta_amount_of_stripped({{ a }}_str) END AS {{ a }}{{ "," if not loop.last }}
 {% endfor %}
-        -- a number on the fast path carries no currency
-{% for a in amounts %}
-        {{ a }}_fast IS NULL AS {{ a }}_marked{{ "," if not loop.last }}
-{% endfor %}
-    FROM bs b
+    FROM bt b
 ),
 p2 AS (
     -- currencies carried by the amounts that could be read (an unreadable amount is reported as such)
-    SELECT p.*,
+    SELECT p.* EXCLUDE ({% for a in amounts %}{{ a }}_parts, {{ a }}_fast{{ ", " if not loop.last }}{% endfor %}),
         list_filter([
 {% for a in amounts %}
-            CASE WHEN {{ a }}_marked AND {{ a }} IS NOT NULL THEN ta_amount_currency({{ a }}_raw) END{{ "," if not loop.last }}
+            CASE WHEN {{ a }} IS NULL THEN NULL
+                 WHEN {{ a }}_fast IS NOT NULL THEN ta_amount_parts_currency({{ a }}_parts)
+                 ELSE ta_amount_currency({{ a }}_raw) END{{ "," if not loop.last }}
 {% endfor %}
         ], lambda x: x IS NOT NULL) AS amount_currencies
     FROM p
 ),
 c AS (
     -- a refusal recorded with a blank refund refunded nothing
-    SELECT p2.* EXCLUDE ({% for a in amounts %}{{ a }}_marked{{ ", " if not loop.last }}{% endfor %})
+    SELECT p2.*
         REPLACE (CASE WHEN p2.outcome = 'no_refund' AND p2.refund_amount IS NULL
                               THEN 0::DECIMAL(18, 2) ELSE p2.refund_amount END AS refund_amount),
         coalesce(currency_column, amount_currencies[1], $default_currency) AS currency,
@@ -159,9 +163,71 @@ c AS (
         $synthetic AS is_synthetic,
         o.is_final, o.is_decided, o.is_monetary
     FROM p2 LEFT JOIN ref_outcomes o ON o.slug = p2.outcome
+),
+-- Each rule once, as a column of its own ('<field>: <problem>' or NULL); the list of a row's
+-- problems is built only for the rows where a rule fired (about 1% of an export): building and
+-- filtering a list of every rule for every row cost more than the rules themselves.
+{% set checks = [] %}
+{% macro check(name) %}{{ checks.append(name) or "" }} AS check_{{ name }}{% endmacro %}
+checks AS (
+    SELECT c.*,
+        -- required fields
+{% for col in intake if col.required %}
+{% if col.kind == "vocab" %}
+        CASE WHEN {{ col.vocabulary }}_raw IS NULL THEN '{{ col.name }}: missing' END{{ check(col.name ~ '_missing') }},
+{% elif col.kind == "amount" or col.kind == "date" %}
+        CASE WHEN {{ col.name }}_raw IS NULL THEN '{{ col.name }}: missing' END{{ check(col.name ~ '_missing') }},
+{% else %}
+        CASE WHEN {{ col.name }} IS NULL THEN '{{ col.name }}: missing' END{{ check(col.name ~ '_missing') }},
+{% endif %}
+{% endfor %}
+        -- a case without amounts needs no currency
+        CASE WHEN currency IS NULL AND ({% for a in amounts %}{{ a }}_raw IS NOT NULL{{ " OR " if not loop.last }}{% endfor %})
+             THEN 'currency: missing (no currency column, and the amounts carry none)' END{{ check('currency_missing') }},
+        -- unknown vocabulary
+{% for v in vocabs if v.unknown == "problem" %}
+        CASE WHEN {{ v.vocabulary }}_raw IS NOT NULL AND {{ v.vocabulary }} IS NULL
+             THEN '{{ v.name }}: unknown value ''' || left({{ v.vocabulary }}_raw, 60) || '''' END{{ check(v.vocabulary ~ '_unknown') }},
+{% endfor %}
+        CASE WHEN currency IS NOT NULL AND currency NOT IN (SELECT code FROM fx_known)
+             THEN 'currency: unknown currency ''' || left(coalesce(currency_raw, currency), 60) || '''' END{{ check('currency_unknown') }},
+        CASE WHEN currency IS NOT NULL AND len(list_filter(amount_currencies, lambda x: x <> currency)) > 0
+             THEN 'currency: amounts written in ' || list_filter(amount_currencies, lambda x: x <> currency)[1]
+                  || ' but the case''s currency is ' || currency END{{ check('currency_conflict') }},
+        -- unreadable amounts and dates
+{% for a in amounts %}
+        CASE WHEN {{ a }}_raw IS NOT NULL AND {{ a }} IS NULL THEN '{{ a }}: cannot read amount ''' || left({{ a }}_raw, 60) || '''' END{{ check(a ~ '_unreadable') }},
+{% endfor %}
+{% for d in dates %}
+        CASE WHEN {{ d }}_raw IS NOT NULL AND {{ d }} IS NULL THEN '{{ d }}: ' || dv_{{ d }}_problem || ' ''' || left({{ d }}_raw, 60) || '''' END{{ check(d ~ '_unreadable') }},
+{% endfor %}
+        -- business rules
+{% for a in amounts %}
+        CASE WHEN {{ a }} < 0 THEN '{{ a }}: negative' END{{ check(a ~ '_negative') }},
+{% endfor %}
+        CASE WHEN order_value = 0 THEN 'order_value: zero' END{{ check('order_value_zero') }},
+        CASE WHEN claim_amount = 0 THEN 'claim_amount: zero' END{{ check('claim_amount_zero') }},
+        CASE WHEN refund_amount > claim_amount AND claim_amount > 0
+             THEN 'refund_amount: greater than claim_amount (' || refund_amount || ' > ' || claim_amount || ')' END{{ check('refund_above_claim') }},
+        CASE WHEN is_final AND closed_date_raw IS NULL
+             THEN 'closed_date: missing for final outcome ''' || outcome || '''' END{{ check('closed_date_missing_final') }},
+        CASE WHEN closed_date < opened_date
+             THEN 'closed_date: before opened_date (' || closed_date || ' < ' || opened_date || ')' END{{ check('closed_before_opened') }},
+        CASE WHEN opened_date > $today THEN 'opened_date: in the future (' || opened_date || ')' END{{ check('opened_in_future') }},
+        -- in a file that records amounts (the case has a claim), a refund must say how much
+        CASE WHEN outcome IN ('full_refund', 'partial_refund') AND refund_amount_raw IS NULL
+                  AND claim_amount_raw IS NOT NULL
+             THEN 'refund_amount: missing for outcome ''' || outcome || '''' END{{ check('refund_missing') }}
+    FROM c
+),
+listed AS (
+    SELECT checks.*,
+        coalesce({% for n in checks %}check_{{ n }}{{ ", " if not loop.last }}{% endfor %}) IS NOT NULL AS has_problem
+    FROM checks
 )
 -- Only what the next steps use is kept: the raw texts served the problem list above them.
-SELECT c.* EXCLUDE (buyer_ref, currency_raw, evidence_raw, currency_column, amount_currencies,
+SELECT listed.* EXCLUDE (has_problem, {% for n in checks %}check_{{ n }}, {% endfor %}
+                    buyer_ref, currency_raw, evidence_raw, currency_column, amount_currencies,
                     is_final, is_decided, is_monetary,
 {% for v in vocabs if v.vocabulary != "category" %}
                     {{ v.vocabulary }}_raw,
@@ -176,53 +242,7 @@ SELECT c.* EXCLUDE (buyer_ref, currency_raw, evidence_raw, currency_column, amou
     -- what a case says, for telling an unchanged snapshot from an update (the registry's hashed
     -- columns); the USD rate follows from currency and opened_date
     hash({% for h in hashed %}{{ h }}{{ ", " if not loop.last }}{% endfor %})::VARCHAR AS content_hash,
-    list_filter([
-        -- required fields
-{% for col in intake if col.required %}
-{% if col.kind == "vocab" %}
-        CASE WHEN {{ col.vocabulary }}_raw IS NULL THEN '{{ col.name }}: missing' END,
-{% elif col.kind == "amount" or col.kind == "date" %}
-        CASE WHEN {{ col.name }}_raw IS NULL THEN '{{ col.name }}: missing' END,
-{% else %}
-        CASE WHEN {{ col.name }} IS NULL THEN '{{ col.name }}: missing' END,
-{% endif %}
-{% endfor %}
-        -- a case without amounts needs no currency
-        CASE WHEN currency IS NULL AND ({% for a in amounts %}{{ a }}_raw IS NOT NULL{{ " OR " if not loop.last }}{% endfor %})
-             THEN 'currency: missing (no currency column, and the amounts carry none)' END,
-        -- unknown vocabulary
-{% for v in vocabs if v.unknown == "problem" %}
-        CASE WHEN {{ v.vocabulary }}_raw IS NOT NULL AND {{ v.vocabulary }} IS NULL
-             THEN '{{ v.name }}: unknown value ''' || left({{ v.vocabulary }}_raw, 60) || '''' END,
-{% endfor %}
-        CASE WHEN currency IS NOT NULL AND currency NOT IN (SELECT code FROM fx_known)
-             THEN 'currency: unknown currency ''' || left(coalesce(currency_raw, currency), 60) || '''' END,
-        CASE WHEN currency IS NOT NULL AND len(list_filter(amount_currencies, lambda x: x <> currency)) > 0
-             THEN 'currency: amounts written in ' || list_filter(amount_currencies, lambda x: x <> currency)[1]
-                  || ' but the case''s currency is ' || currency END,
-        -- unreadable amounts and dates
-{% for a in amounts %}
-        CASE WHEN {{ a }}_raw IS NOT NULL AND {{ a }} IS NULL THEN '{{ a }}: cannot read amount ''' || left({{ a }}_raw, 60) || '''' END,
-{% endfor %}
-{% for d in dates %}
-        CASE WHEN {{ d }}_raw IS NOT NULL AND {{ d }} IS NULL THEN '{{ d }}: ' || dv_{{ d }}_problem || ' ''' || left({{ d }}_raw, 60) || '''' END,
-{% endfor %}
-        -- business rules
-{% for a in amounts %}
-        CASE WHEN {{ a }} < 0 THEN '{{ a }}: negative' END,
-{% endfor %}
-        CASE WHEN order_value = 0 THEN 'order_value: zero' END,
-        CASE WHEN claim_amount = 0 THEN 'claim_amount: zero' END,
-        CASE WHEN refund_amount > claim_amount AND claim_amount > 0
-             THEN 'refund_amount: greater than claim_amount (' || refund_amount || ' > ' || claim_amount || ')' END,
-        CASE WHEN is_final AND closed_date_raw IS NULL
-             THEN 'closed_date: missing for final outcome ''' || outcome || '''' END,
-        CASE WHEN closed_date < opened_date
-             THEN 'closed_date: before opened_date (' || closed_date || ' < ' || opened_date || ')' END,
-        CASE WHEN opened_date > $today THEN 'opened_date: in the future (' || opened_date || ')' END,
-        -- in a file that records amounts (the case has a claim), a refund must say how much
-        CASE WHEN outcome IN ('full_refund', 'partial_refund') AND refund_amount_raw IS NULL
-                  AND claim_amount_raw IS NOT NULL
-             THEN 'refund_amount: missing for outcome ''' || outcome || '''' END
-    ], lambda x: x IS NOT NULL) AS problems
-FROM c;
+    CASE WHEN has_problem THEN list_filter([{% for n in checks %}check_{{ n }}{{ ", " if not loop.last }}{% endfor %}],
+                                           lambda x: x IS NOT NULL)
+         ELSE []::VARCHAR[] END AS problems
+FROM listed;
