@@ -7,6 +7,7 @@ import pytest
 from analysis.errors import BadFile
 from analysis.ingest import readers
 from analysis.ingest.mapping import Mapping
+from analysis.ingest.readers import common
 from tests.conftest import good_row
 
 
@@ -151,3 +152,23 @@ def test_a_transcoded_csv_leaves_no_temp_file(tmp_path, monkeypatch):
     assert raw.encoding == "cp1252" and raw.rows == 1
     assert con.execute("SELECT case_id FROM raw_input").fetchall() == [("C1\x81",)]
     assert list(scratch.iterdir()) == []
+
+
+def test_records_are_numbered_in_file_order_across_parallel_row_groups(tmp_path):
+    # 300,000 records: more than two of DuckDB's row groups (122,880 rows), read by two threads;
+    # the number each record gets is its place in the file, as the quarantine reports it
+    path = tmp_path / "many.csv"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("n,text\n")
+        fh.writelines(f"{i},row {i}\n" for i in range(1, 300_001))
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    common.create_raw_input(con, "SELECT * FROM read_csv(?, all_varchar = true)", [str(path)])
+    count, out_of_place = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE _row <> n::BIGINT) FROM raw_input"
+    ).fetchone()
+    assert (count, out_of_place) == (300_000, 0)
+    # the work table is gone
+    assert con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_raw_read'"
+    ).fetchone() == (0,)

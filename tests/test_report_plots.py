@@ -288,14 +288,24 @@ def test_a_chart_is_a_small_png_with_a_phone_rendition_and_alt_text():
     assert repr(chart) == "<chart: Supplier-sided rate>"
 
 
+def _marks(figure) -> list[str]:
+    return [t.get_text() for t in figure.texts] + [figure.get_suptitle()]
+
+
 def test_a_chart_of_synthetic_data_says_so_in_the_image():
     frame = rates_frame()
-    assert "SYNTHETIC DATA" not in [t.get_text() for t in plots.interval_bars(frame).figure.texts]
+    assert "SYNTHETIC DATA" not in _marks(plots.interval_bars(frame).figure)
     frame.attrs["synthetic"] = True
     chart = plots.interval_bars(frame)
-    assert "SYNTHETIC DATA" in [t.get_text() for t in chart.figure.texts]
+    assert "SYNTHETIC DATA" in _marks(chart.figure)
     narrow = chart._drawn(plots.NARROW)
-    assert "SYNTHETIC DATA" in [t.get_text() for t in narrow.texts]  # the phone's too
+    assert "SYNTHETIC DATA" in _marks(narrow)  # the phone's too
+    # above the chart's own title, not over it: the layout keeps the line for it
+    narrow.canvas.draw()
+    mark = narrow.get_suptitle()
+    title_top = narrow.axes[0].title.get_window_extent().y1
+    assert narrow._suptitle.get_window_extent().y0 >= title_top
+    assert mark == "SYNTHETIC DATA"
 
 
 def test_a_category_whose_every_decision_went_to_the_supplier_is_drawn(tmp_path):

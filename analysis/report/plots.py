@@ -95,8 +95,10 @@ class Chart:
 
 
 def _watermark(figure: Figure) -> None:
-    figure.text(0.99, 0.995, "SYNTHETIC DATA", ha="right", va="top", fontsize=FONT + 1,
-                fontweight="bold", color=WARNING)  # fmt: skip
+    # as the figure's super-title, for which the constrained layout keeps a line above the axes:
+    # placed as free text, it ran into a chart's title on a phone's narrow rendition
+    figure.suptitle("SYNTHETIC DATA", x=0.99, ha="right", fontsize=FONT + 1, fontweight="bold",
+                    color=WARNING)  # fmt: skip
     figure.text(0.5, 0.5, "SYNTHETIC", ha="center", va="center", fontsize=40, color=WARNING,
                 alpha=0.08, rotation=20, fontweight="bold")  # fmt: skip
 
