@@ -172,3 +172,14 @@ def test_records_are_numbered_in_file_order_across_parallel_row_groups(tmp_path)
     assert con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_raw_read'"
     ).fetchone() == (0,)
+
+
+def test_a_file_with_its_own_rowid_column_is_numbered_in_file_order(tmp_path):
+    # the file's 'RowID' column (normalised to 'rowid') hides DuckDB's row id: the slow numbering
+    path = tmp_path / "rowid.csv"
+    path.write_text("RowID,text\n7,a\n3,b\n5,c\n", encoding="utf-8")
+    con = duckdb.connect()
+    raw = readers.read_raw(con, path, Mapping())
+    assert raw.rows_read == 3
+    rows = con.execute("SELECT _row, rowid, text FROM raw_input ORDER BY _row").fetchall()
+    assert rows == [(1, "7", "a"), (2, "3", "b"), (3, "5", "c")]

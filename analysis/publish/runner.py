@@ -33,6 +33,7 @@ other subcommands should not pay for them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -448,6 +449,8 @@ def run_report(
             _make_folder(plan)
             with _report_lock(plan):
                 try:
+                    if pending_figures.done():
+                        pending_figures.result()  # a metrics error, raised before any kernel starts
                     running, html_partial, error = _execute_and_export(plan, progress)
                     figures = pending_figures.result()
                     if error is None:
@@ -463,6 +466,10 @@ def run_report(
                 except EnvironmentProblem as exc:
                     problem = exc
                 finally:
+                    if figures is None:
+                        # a run the machine stopped still records the state it saw
+                        with contextlib.suppress(Exception):
+                            figures = pending_figures.result()
                     for partial in plan.report_dir.glob(f".{plan.stem}.{os.getpid()}.*"):
                         partial.unlink(missing_ok=True)
                 if problem is not None:

@@ -256,8 +256,14 @@ def create_raw_input(con, select_sql: str, params: list) -> None:
     """
     con.execute("CREATE OR REPLACE TEMP TABLE _raw_read AS " + select_sql, params)
     try:
+        # a file's own column named 'rowid' (any case) hides the row id: numbered the slow way
+        shadowed = con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = '_raw_read' "
+            "AND lower(column_name) = 'rowid'"
+        ).fetchone()[0]
+        number = "row_number() OVER ()" if shadowed else "rowid + 1"
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE raw_input AS SELECT rowid + 1 AS _row, * FROM _raw_read"
+            f"CREATE OR REPLACE TEMP TABLE raw_input AS SELECT {number} AS _row, * FROM _raw_read"  # noqa: S608 (fixed SQL)
         )
     finally:
         con.execute("DROP TABLE IF EXISTS _raw_read")
