@@ -170,3 +170,32 @@ def test_the_grouped_fit_equals_a_case_by_case_fit(tmp_path):
     assert terms.loc["claim_type[compliance]", "ci_high"] == pytest.approx(
         ci.loc[compliance, 1], rel=1e-9
     )
+
+
+def test_cases_left_out_take_their_suppliers_out_of_the_clusters(tmp_path):
+    # The 40 non-delivery claims (all refunded: a level that goes one way) are left out, and
+    # with them their own 5 suppliers: the standard errors are clustered over the 20 suppliers
+    # that remain, as statsmodels' case-by-case fit of the 300 kept cases gives them.
+    import numpy as np
+    import statsmodels.api as sm
+
+    kept = _decided(150, 60, evidence=["inspection_report"]) + _decided(150, 90)
+    left_out = [
+        dict(supplier_id=f"X{i % 5}", outcome="full_refund", claim_type="non_delivery",
+             opened_date="2026-03-01", closed_date="2026-03-20")
+        for i in range(40)
+    ]  # fmt: skip
+    model = adjusted_effects(build_store(tmp_path / "out.duckdb", kept + left_out), *YEAR)
+    assert (model.decided, model.suppliers) == (340, 25)  # counted before the fit
+    sided = np.array([c["outcome"] == "no_refund" for c in kept], dtype=float)
+    inspection = np.array([bool(c.get("evidence")) for c in kept], dtype=float)
+    groups = np.array([int(c["supplier_id"][1:]) for c in kept])
+    fit = sm.GLM(sided, sm.add_constant(inspection), family=sm.families.Binomial()).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}
+    )
+    term = model.terms.set_index("term").loc["inspection_report"]
+    assert term["odds_ratio"] == pytest.approx((60 / 90) / (90 / 60), rel=1e-9)
+    low, high = np.exp(fit.conf_int()[1])
+    # (clustered over all 25 suppliers the interval would be 0.40229-0.49102, off by 4e-4)
+    assert term["ci_low"] == pytest.approx(low, rel=1e-6)
+    assert term["ci_high"] == pytest.approx(high, rel=1e-6)

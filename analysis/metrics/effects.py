@@ -55,7 +55,11 @@ MERGED = "other levels"
 #: The contract's fields of a term (the raw odds ratio beside the adjusted one).
 TERM_FIELDS = ("term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio")
 
+#: The decided cases closed in the range, grouped by (supplier, covariates) with their counts:
+#: the covariate patterns (a few thousand rows at most) and, per (supplier, pattern), the counts
+#: the clustered standard errors are formed from (one row per supplier and pattern).
 _GROUPED = """
+    CREATE TEMP TABLE effect_groups AS
     WITH period_cases AS ({period_cases})
     -- the supplier as a 64-bit hash: a cluster label only (two of a million suppliers share
     -- one with a chance below 1e-7), far cheaper to move and group than its text
@@ -69,6 +73,19 @@ _GROUPED = """
     FROM period_cases WHERE closed_in AND is_decided
     GROUP BY ALL
 """
+_PATTERNS = """
+    CREATE TEMP TABLE effect_patterns AS
+    SELECT row_number() OVER (ORDER BY {covariates}) - 1 AS pattern, *
+    FROM (
+        SELECT {covariates}, sum(n)::BIGINT AS n, sum(k)::BIGINT AS k
+        FROM effect_groups GROUP BY ALL
+    )
+"""
+_ROWS = """
+    SELECT p.pattern, g.supplier_hash, g.n, g.k
+    FROM effect_groups g JOIN effect_patterns p ON {same_pattern}
+"""
+COVARIATES = tuple(name for name, _ in FACTORS)
 
 
 @dataclass
@@ -94,13 +111,22 @@ class ModelResult:
         ]
 
 
-def _grouped(db, start, end, params, category) -> pd.DataFrame:
+def _grouped(db, start, end, params, category) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(patterns, rows): the covariate patterns with their counts n and k, indexed by pattern
+    number; and one row per (supplier, pattern): pattern, cluster (0.. per supplier), n, k."""
     query = compose(
         _GROUPED, period_cases=period_cases_sql(), band=bd.breakdown("order_value_band").key_sql
     )
+    same = " AND ".join(f"g.{c} IS NOT DISTINCT FROM p.{c}" for c in COVARIATES)
     with connect(db) as con:
         check_category(con, category)
-        return con.execute(query, bind(start, end, params, category)).df()
+        con.execute(query, bind(start, end, params, category))
+        con.execute(_PATTERNS.format(covariates=", ".join(COVARIATES)))
+        patterns = con.execute("SELECT * FROM effect_patterns ORDER BY pattern").df()
+        rows = con.execute(_ROWS.format(same_pattern=same)).df()
+    patterns = patterns.set_index("pattern")
+    rows["cluster"] = pd.factorize(rows.pop("supplier_hash"))[0]
+    return patterns, rows
 
 
 def _merge_levels(data: pd.DataFrame, factor: str, minimum: int, notes: list[str]) -> pd.DataFrame:
@@ -148,39 +174,87 @@ def _design(data: pd.DataFrame, terms: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=data.index)
 
 
+@dataclass
+class Clusters:
+    """The (supplier, pattern) rows of the fitted patterns as a sparse suppliers x patterns
+    layout (CSR: each supplier's rows together), in which the scores are summed; built once for
+    all the fits."""
+
+    pattern_position: np.ndarray  # each row's pattern, as a position in the patterns frame
+    row_start: np.ndarray  # where each supplier's rows start (CSR index pointer)
+    n: np.ndarray
+    k: np.ndarray
+    suppliers: int
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame, patterns: pd.DataFrame) -> Clusters:
+        """The rows whose pattern is in ``patterns`` (a level left out leaves its rows out)."""
+        from scipy.sparse import coo_array
+
+        pattern = rows["pattern"].to_numpy()
+        position = np.full(int(pattern.max()) + 1 if len(pattern) else 0, -1)
+        position[patterns.index.to_numpy()] = np.arange(len(patterns))
+        pattern_position = position[pattern]
+        kept = np.flatnonzero(pattern_position >= 0)
+        cluster = rows["cluster"].to_numpy()[kept]
+        if len(kept) == len(rows):
+            suppliers = int(cluster.max()) + 1 if len(cluster) else 0
+        else:  # number the suppliers that still have a fitted case 0..G-1
+            cluster, uniques = pd.factorize(cluster)
+            suppliers = len(uniques)
+        # each (supplier, pattern) pair is one row (the rows are grouped by both), so the CSR
+        # layout (a counting sort, in C) of the rows' numbers says where each row goes
+        layout = coo_array(
+            (np.arange(1, len(kept) + 1, dtype=float), (cluster, pattern_position[kept])),
+            shape=(suppliers, len(patterns)),
+        ).tocsr()
+        order = kept[layout.data.astype(np.int64) - 1]
+        return cls(
+            pattern_position=layout.indices.astype(np.int64),
+            row_start=layout.indptr,
+            n=rows["n"].to_numpy(float)[order],
+            k=rows["k"].to_numpy(float)[order],
+            suppliers=suppliers,
+        )
+
+
 def _fit(
-    data: pd.DataFrame, terms: list[tuple], confidence: float, design: dict | None = None
+    patterns: pd.DataFrame, clusters: Clusters, terms: list[tuple], confidence: float
 ) -> pd.DataFrame:
     """The logistic regression of k of n on ``terms``, standard errors clustered by supplier.
 
-    The estimate comes from statsmodels' GLM on the cases grouped by their covariates alone (a
-    few thousand rows at most: the maximum-likelihood estimate does not depend on how cases are
-    grouped). The cluster-robust ("sandwich") covariance, which does depend on the suppliers,
-    is then formed over the (supplier, covariates) rows exactly as statsmodels' ``cov_type=
-    "cluster"`` forms it: bread = the inverse information (the grouped fit's), meat = the sum
-    over suppliers of the outer product of each supplier's score, times the small-sample factor
-    G/(G-1) (N-1)/(N-K) with N the number of cases. At ten million cases a GLM over every
-    supplier's rows took minutes; this takes one pass. tests/test_metrics_effects.py checks the
-    result against statsmodels' own case-by-case fit.
+    The estimate comes from statsmodels' GLM on the cases grouped by the terms' covariates
+    alone (a few thousand rows at most: the maximum-likelihood estimate does not depend on how
+    cases are grouped). The cluster-robust ("sandwich") covariance, which does depend on the
+    suppliers, is then formed exactly as statsmodels' ``cov_type="cluster"`` forms it: bread =
+    the inverse information (the grouped fit's), meat = the sum over suppliers of the outer
+    product of each supplier's score, times the small-sample factor G/(G-1) (N-1)/(N-K) with
+    N the number of cases. A supplier's score is the sum over its (supplier, pattern) rows of
+    x (k - n p), x and p the pattern's: one sparse (suppliers x patterns) product with the
+    patterns' design. At ten million cases a GLM over every supplier's rows took minutes;
+    this takes one pass. tests/test_metrics_effects.py checks the result against statsmodels'
+    own case-by-case fit.
     """
-    import statsmodels.api as sm
+    from scipy.sparse import csr_matrix
     from scipy.special import expit
     from scipy.stats import norm
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
     factors = list(dict.fromkeys(factor for _, factor, _ in terms))
-    patterns = (
-        data.groupby(factors, sort=False, dropna=False, observed=True)[["n", "k"]]
+    fitted = (
+        patterns.groupby(factors, sort=False, dropna=False, observed=True)[["n", "k"]]
         .sum()
         .reset_index()
     )
-    exog = _design(patterns, terms)
-    endog = np.column_stack([patterns["k"], patterns["n"] - patterns["k"]]).astype(float)
+    exog = _design(fitted, terms)
+    endog = np.column_stack([fitted["k"], fitted["n"] - fitted["k"]]).astype(float)
     # With as many covariate patterns as parameters (a raw, one-factor comparison) the fit
     # reproduces each pattern's proportion exactly, which statsmodels takes for perfect
     # prediction; such a model is separated only if a pattern went all one way.
-    saturated = len(patterns) <= exog.shape[1]
-    if saturated and ((patterns["k"] == 0) | (patterns["k"] == patterns["n"])).any():
+    saturated = len(fitted) <= exog.shape[1]
+    if saturated and ((fitted["k"] == 0) | (fitted["k"] == fitted["n"])).any():
         raise ValueError("a covariate pattern went all one way (perfect separation)")
     with warnings.catch_warnings():
         # a separation or convergence warning makes the estimates meaningless: a failure here
@@ -191,25 +265,20 @@ def _fit(
         warnings.filterwarnings(
             "ignore", "(divide by zero|invalid value) encountered in scalar divide", RuntimeWarning
         )
-        fit = sm.GLM(endog, exog, family=sm.families.Binomial()).fit()
+        fit = GLM(endog, exog, family=Binomial()).fit()
     coef = np.asarray(fit.params)
     bread = np.asarray(fit.normalized_cov_params)  # (X' W X)^-1, binomial scale 1
-    # each (supplier, covariates) row's score x (k - n p), summed within each supplier
-    # (``design``: the columns of every term over the rows, computed once for all the fits)
-    design = design if design is not None else {}
-    columns = [np.ones(len(data))] + [
-        design[term] if term in design else _column(data, f, lv) for term, f, lv in terms
-    ]
-    eta = sum(c * b for c, b in zip(columns, coef, strict=True))
-    residual = data["k"].to_numpy(float) - data["n"].to_numpy(float) * expit(eta)
-    clusters = data["cluster"].to_numpy()
-    n_clusters = int(clusters.max()) + 1
-    scores = np.column_stack(
-        [np.bincount(clusters, weights=c * residual, minlength=n_clusters) for c in columns]
+    design = _design(patterns, terms).to_numpy()  # every pattern's x
+    p = expit(design @ coef)
+    residual = clusters.k - clusters.n * p[clusters.pattern_position]
+    by_supplier = csr_matrix(
+        (residual, clusters.pattern_position, clusters.row_start),
+        shape=(clusters.suppliers, len(patterns)),
     )
+    scores = by_supplier @ design  # each supplier's score: sum of x (k - n p) over its rows
     meat = scores.T @ scores
-    cases, k = float(data["n"].sum()), len(columns)
-    factor = n_clusters / (n_clusters - 1) * (cases - 1) / (cases - k)
+    cases, k, g = float(clusters.n.sum()), design.shape[1], clusters.suppliers
+    factor = g / (g - 1) * (cases - 1) / (cases - k)
     covariance = factor * bread @ meat @ bread
     se = np.sqrt(np.clip(np.diag(covariance), 0, None))  # rounding leaves a zero at -1e-20
     z = float(norm.ppf(1 - (1 - confidence) / 2))
@@ -237,16 +306,12 @@ def adjusted_effects(
     closed in [start, end]; see the module's docstring for the model and its rules."""
     params = params or Params()
     start, end = window(start, end)
-    data = _grouped(db, start, end, params, category)
-    # the clusters of the standard errors: one integer per supplier, computed once
-    data["cluster"] = pd.factorize(data.pop("supplier_hash"))[0]
-    for name, kind in FACTORS:
-        if kind == "categorical":
-            data[name] = data[name].astype("category")  # a few levels: compared as codes
+    # the covariate patterns (indexed by pattern) and the (supplier, pattern) rows
+    data, rows = _grouped(db, start, end, params, category)
     result = ModelResult(
-        decided=int(data["n"].sum()) if len(data) else 0,
-        supplier_sided=int(data["k"].sum()) if len(data) else 0,
-        suppliers=int(data["cluster"].max()) + 1 if len(data) else 0,
+        decided=int(rows["n"].sum()),
+        supplier_sided=int(rows["k"].sum()),
+        suppliers=int(rows["cluster"].max()) + 1 if len(rows) else 0,
     )
     if result.decided < settings.MODEL_MIN_CASES:
         result.not_fitted = (
@@ -287,8 +352,8 @@ def adjusted_effects(
         )
         return result
     try:
-        design = {term: _column(data, f, lv) for term, f, lv in terms}
-        adjusted = _fit(data, terms, params.confidence, design)
+        clusters = Clusters.of(rows, data)
+        adjusted = _fit(data, clusters, terms, params.confidence)
     except Exception as exc:  # separation, singular design, no convergence
         result.not_fitted = (
             f"the model could not be fitted ({type(exc).__name__}: {str(exc)[:120]})"
@@ -298,7 +363,7 @@ def adjusted_effects(
     for name, _ in kept:
         single = [t for t in terms if t[1] == name]
         try:
-            raw = _fit(data, single, params.confidence, design)
+            raw = _fit(data, clusters, single, params.confidence)
         except Exception:  # noqa: S112 - a raw comparison that cannot be fitted is left empty
             continue
         for term, _, _ in single:
