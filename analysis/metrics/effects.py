@@ -307,7 +307,7 @@ def adjusted_effects(
     params = params or Params()
     start, end = window(start, end)
     # the covariate patterns (indexed by pattern) and the (supplier, pattern) rows
-    data, rows = _grouped(db, start, end, params, category)
+    patterns, rows = _grouped(db, start, end, params, category)
     result = ModelResult(
         decided=int(rows["n"].sum()),
         supplier_sided=int(rows["k"].sum()),
@@ -330,30 +330,33 @@ def adjusted_effects(
             result.notes.append(f"{name}: {source} not recorded in these exports; left out")
     for name, kind in factors:
         if kind == "categorical":
-            data = _merge_levels(data, name, epp, result.notes)
+            patterns = _merge_levels(patterns, name, epp, result.notes)
     kept = []
     for name, kind in factors:
-        if data[name].nunique() < 2:
+        if patterns[name].nunique() < 2:
             result.notes.append(f"{name}: the same for every case; left out")
         else:
             kept.append((name, kind))
     for name, kind in kept:
         if kind == "categorical":
             result.references[name] = str(
-                data.groupby(name, observed=True)["n"].sum().sort_values(ascending=False).index[0]
+                patterns.groupby(name, observed=True)["n"]
+                .sum()
+                .sort_values(ascending=False)
+                .index[0]
             )
-    terms = _terms(data, kept, result.references)
+    terms = _terms(patterns, kept, result.references)
     result.parameters = len(terms)
-    rarer = int(min(data["k"].sum(), (data["n"] - data["k"]).sum()))
+    rarer = int(min(patterns["k"].sum(), (patterns["n"] - patterns["k"]).sum()))
     if rarer < epp * result.parameters:
         result.not_fitted = (
             f"{rarer} case(s) of the rarer outcome for {result.parameters} parameters; the model "
             f"needs {epp} per parameter ({epp * result.parameters})"
         )
         return result
+    clusters = Clusters.of(rows, patterns)  # outside the try: a fault here is no unfittable model
     try:
-        clusters = Clusters.of(rows, data)
-        adjusted = _fit(data, clusters, terms, params.confidence)
+        adjusted = _fit(patterns, clusters, terms, params.confidence)
     except Exception as exc:  # separation, singular design, no convergence
         result.not_fitted = (
             f"the model could not be fitted ({type(exc).__name__}: {str(exc)[:120]})"
@@ -363,7 +366,7 @@ def adjusted_effects(
     for name, _ in kept:
         single = [t for t in terms if t[1] == name]
         try:
-            raw = _fit(data, clusters, single, params.confidence)
+            raw = _fit(patterns, clusters, single, params.confidence)
         except Exception:  # noqa: S112 - a raw comparison that cannot be fitted is left empty
             continue
         for term, _, _ in single:
@@ -378,8 +381,8 @@ def adjusted_effects(
     terms["reference"] = [result.references.get(f) for f in terms["factor"]]
     terms["cases"] = [
         # a binary term (no level; NaN in a string column) counts the cases that have it
-        int(data.loc[data[f] == (1 if pd.isna(lv) else lv), "n"].sum())
-        if f != "other_evidence_kinds" else int(data["n"].sum())
+        int(patterns.loc[patterns[f] == (1 if pd.isna(lv) else lv), "n"].sum())
+        if f != "other_evidence_kinds" else int(patterns["n"].sum())
         for f, lv in zip(terms["factor"], terms["level"], strict=True)
     ]  # fmt: skip
     result.terms = terms.drop(columns="coef")
