@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 import threading
 import time
@@ -602,3 +603,20 @@ def test_a_range_is_titled_with_its_days_and_filed_under_its_label(tmp_path):
                        tmp_path / "reports", notebook_dir=NOTEBOOKS)  # fmt: skip
     assert plan.title == "Fixture report \u2014 2025-12-01 to 2026-11-30"
     assert plan.stem == "ok_2025-12-01_2026-11-30"
+
+
+def test_a_report_starts_without_the_statistics_or_the_iri_grammar(tmp_path):
+    # what the runner imports before its kernel starts: the request checked, papermill and
+    # nbconvert loaded. scipy (the figures, computed in a thread beside the kernel) and
+    # rfc3987_syntax (0.8 s of building a grammar no notebook schema uses) are not among them.
+    code = (
+        "import sys\n"
+        "from analysis.publish import params, runner\n"
+        "params.resolve_params('outcome_report', period='2026-10')\n"
+        "import nbconvert, papermill\n"
+        "print(sorted(m for m in ('scipy', 'statsmodels', 'rfc3987_syntax') if sys.modules.get(m)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.strip() == "[]"

@@ -11,47 +11,56 @@ suppression, by any breakdown of :mod:`~analysis.metrics.breakdowns`, month or p
 :mod:`~analysis.metrics.definitions` (the source of docs/metrics.md).
 """
 
-from analysis.metrics.blocks import BLOCK_FIELDS, block_frame, block_frames, heatmap_frame
-from analysis.metrics.breakdowns import BREAKDOWNS, ORDER_VALUE_BANDS
-from analysis.metrics.definitions import (
-    DEFINITIONS,
-    DEFINITIONS_VERSION,
-    LIMITATIONS,
-    definitions_markdown,
-    write_definitions,
-)
-from analysis.metrics.effects import adjusted_effects
-from analysis.metrics.notable import notable_cases
-from analysis.metrics.outcomes import outcome_metrics
-from analysis.metrics.params import Params
-from analysis.metrics.process import claim_window, funnel
-from analysis.metrics.resolution import cohorts, time_to_resolution
-from analysis.metrics.suppliers import observed_expected, supplier_comparison
-from analysis.metrics.trends import change_by, change_vs_previous, monthly_series
+import importlib
 
-__all__ = [
-    "adjusted_effects",
-    "change_by",
-    "claim_window",
-    "cohorts",
-    "funnel",
-    "observed_expected",
-    "supplier_comparison",
-    "BLOCK_FIELDS",
-    "BREAKDOWNS",
-    "DEFINITIONS",
-    "DEFINITIONS_VERSION",
-    "LIMITATIONS",
-    "ORDER_VALUE_BANDS",
-    "Params",
-    "block_frame",
-    "block_frames",
-    "change_vs_previous",
-    "definitions_markdown",
-    "heatmap_frame",
-    "monthly_series",
-    "notable_cases",
-    "outcome_metrics",
-    "time_to_resolution",
-    "write_definitions",
-]
+#: What ``from analysis.metrics import NAME`` gives, and the module that defines it. Imported on
+#: first use (PEP 562): the report runner and the CLI read ``metrics.params`` and
+#: ``metrics.periods`` before any figure, and should not pay scipy's and statsmodels' imports
+#: for that (about 1 s of a report's start, before its kernel can start).
+_EXPORTS = {
+    "BLOCK_FIELDS": "blocks",
+    "block_frame": "blocks",
+    "block_frames": "blocks",
+    "heatmap_frame": "blocks",
+    "BREAKDOWNS": "breakdowns",
+    "ORDER_VALUE_BANDS": "breakdowns",
+    "DEFINITIONS": "definitions",
+    "DEFINITIONS_VERSION": "definitions",
+    "LIMITATIONS": "definitions",
+    "definitions_markdown": "definitions",
+    "write_definitions": "definitions",
+    "adjusted_effects": "effects",
+    "notable_cases": "notable",
+    "outcome_metrics": "outcomes",
+    "Params": "params",
+    "claim_window": "process",
+    "funnel": "process",
+    "cohorts": "resolution",
+    "time_to_resolution": "resolution",
+    "observed_expected": "suppliers",
+    "supplier_comparison": "suppliers",
+    "change_by": "trends",
+    "change_vs_previous": "trends",
+    "monthly_series": "trends",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """An exported name, or a submodule (``metrics.stats``), imported when first asked for."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value  # imported once
+        return value
+    if not name.startswith("__"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise  # a module that exists but fails to import is not a missing name
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
