@@ -128,6 +128,8 @@ INTAKE: tuple[IntakeColumn, ...] = (
     IntakeColumn("description", "text", False, "free text",
                  "any text (escaped in reports; e-mail addresses and phone numbers masked there)"),
 )  # fmt: skip
+if len(INTAKE) > 64:  # staged.sql marks the columns a record has in one 64-bit mask (_present)
+    raise ValueError(f"{len(INTAKE)} intake columns: staged.sql's _present mask holds 64")
 
 #: The columns of ``cases``, in table order.
 CASES: tuple[CaseColumn, ...] = (

@@ -442,6 +442,37 @@ def test_failing_file_leaves_the_store_byte_for_byte_unchanged(tmp_path, db):
     assert db.read_bytes() == before
 
 
+def test_field_coverage_counts_every_record_with_a_value(tmp_path, db):
+    # every kind of column, blank in some records: an empty cell, spaces, a null marker. A
+    # quarantined record (C4: closed before opened) and a repeat (C1 again) count too: the
+    # coverage says what the file carried, record by record.
+    header = [*good_row(), "buyer_ref", "supplier_country", "decided_by", "evidence",
+              "escalated_date", "description"]  # fmt: skip
+    rows = [
+        good_row("C1", buyer_ref="b@x.com", supplier_country="cn", decided_by="platform",
+                 evidence="photos; video", escalated_date="2026-03-20", description="broken"),
+        good_row("C2", buyer_ref=" ", supplier_country="N/A", decided_by="", evidence="  ",
+                 escalated_date="null", description="late", currency="", order_value="$900",
+                 claim_amount="$900"),
+        good_row("C3", buyer_ref="", supplier_country="DE", decided_by="agreement",
+                 evidence="", escalated_date="", description="", order_value="",
+                 claim_amount="", refund_amount="", currency=""),
+        good_row("C4", buyer_ref="c@x.com", closed_date="2026-03-01", evidence="photos"),
+        good_row("C1", buyer_ref="b@x.com", supplier_country="cn", decided_by="platform",
+                 evidence="photos; video", escalated_date="2026-03-20", description="broken"),
+    ]  # fmt: skip
+    r = load(write_csv(tmp_path / "coverage.csv", rows, header=header), db)
+    assert (r.rows_read, r.inserted, r.repeats, r.quarantined) == (5, 3, 1, 1)
+    (coverage,) = fetch(db, "SELECT field_coverage FROM loads")[0]
+    assert json.loads(coverage) == {
+        "case_id": 5, "supplier_id": 5, "product_category": 5, "claim_type": 5,
+        "opened_date": 5, "outcome": 5, "closed_date": 5,
+        "order_value": 4, "claim_amount": 4, "currency": 3, "refund_amount": 4,
+        "buyer_ref": 3, "supplier_country": 3, "decided_by": 3, "evidence": 3,
+        "escalated_date": 2, "description": 3,
+    }  # fmt: skip
+
+
 # --- privacy --------------------------------------------------------------------------------
 
 

@@ -347,11 +347,14 @@ def _date_orders(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> list[str]:
 
 
 def _field_coverage(con: duckdb.DuckDBPyConnection, carried: list[str]) -> dict[str, int]:
-    """{intake field: rows with a value} of the fields the file carried."""
+    """{intake field: rows with a value} of the fields the file carried, every record counted
+    (``staged`` has one row per record; its ``_present`` bit i says intake column i had a value
+    after ta_blank)."""
     if not carried:
         return {}
-    select = ", ".join(f"count(ta_blank({_quoted(c)}))" for c in carried)
-    counts = con.execute(f"SELECT {select} FROM raw_canonical").fetchone()  # noqa: S608 (identifiers only)
+    position = {name: i for i, name in enumerate(registry.intake_names())}
+    select = ", ".join(f"count_if((_present >> {position[c]}) & 1 = 1)" for c in carried)
+    counts = con.execute(f"SELECT {select} FROM staged").fetchone()  # noqa: S608 (fixed SQL: bit positions from the registry)
     return dict(zip(carried, (int(n) for n in counts), strict=True))
 
 
@@ -416,7 +419,6 @@ def ingest_file(
                 view = _canonical_view(con, raw, mapping)
                 raw.notices.extend(_date_orders(con, mapping))
                 _vocab_defaults(con, mapping)
-                view["coverage"] = _field_coverage(con, view["carried"])
                 store.run_script(
                     con,
                     sqlfiles.sql("ingest", "staged.sql"),
@@ -428,6 +430,7 @@ def ingest_file(
                         "synthetic": synthetic,
                     },
                 )
+                view["coverage"] = _field_coverage(con, view["carried"])
                 fx.create_rate_table(
                     con,
                     "SELECT DISTINCT currency, opened_date AS rate_date FROM staged "
@@ -488,12 +491,12 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
     source = str(path.resolve())
     now = dt.datetime.now()
     # The work tables (temp, so the store is not touched) are built before the transaction, under
-    # the store's lock; then the big ones the write no longer needs are dropped, so that at 10M
-    # rows their gigabytes are not held (or spilled to <db>.tmp) while the cases are inserted.
+    # the store's lock; the raw records the write no longer needs are dropped first, so that at
+    # 10M rows their gigabytes are not held (or spilled to <db>.tmp) while the cases are inserted
+    # (from staged, through the view case_rows).
     _release_raw_rows(con)
     store.run_script(con, sqlfiles.sql("ingest", "clean.sql"), {"now": now})
     staged_rows = con.execute("SELECT count(*) FROM staged").fetchone()[0]
-    con.execute("DROP TABLE staged")
     con.execute("BEGIN TRANSACTION")
     try:
         # first: a re-key clears the old keys before this load writes new ones
@@ -545,7 +548,7 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
             INSERT INTO cases ({cols}, is_synthetic, content_hash, source_file, source_row, load_id,
                                first_loaded_at, updated_at)
             SELECT {cols}, ?, content_hash, ?, _row, ?, first_loaded_at, ?
-            FROM actions WHERE action IN ('inserted', 'updated')
+            FROM case_rows WHERE action IN ('inserted', 'updated')
             -- stored in the order the reports filter on, so that DuckDB's per-row-group min/max
             -- of closed_date and opened_date skip the row groups outside a report's window
             -- (docs/performance.md); later loads append later cases, which keeps the order

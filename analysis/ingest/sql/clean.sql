@@ -31,23 +31,17 @@ SELECT _row, case_id, raw_repeat, ok, coalesce(conflict, false) AS conflict, row
          ELSE 'repeat' END AS role
 FROM v;
 
--- One version per case and what it does to the store, converted to USD.
+-- One version per case and what it does to the store, with its USD rate: narrow (the case's
+-- own columns stay in staged until the insert reads them through case_rows; copied here into a
+-- table as wide as `cases`, they cost 10 s at 10M rows, spilled past the memory limit).
 CREATE OR REPLACE TEMP TABLE actions AS
-SELECT s._row, s.content_hash,
-    -- the columns of `cases` that the cleaning gives (the registry's staged, fx and usd
-    -- columns), nothing more: this table is as long as the file
-{% for name in staged_columns %}
-    s.{{ name }},
-{% endfor %}
+SELECT s._row, s.case_id, s.category_mapped,
 {% for name in fx_columns %}
 {% if name == "fx_fallback" %}
     coalesce(fx.fx_fallback, false) AS fx_fallback,
 {% else %}
     fx.{{ name }},
 {% endif %}
-{% endfor %}
-{% for name, amount in usd_columns %}
-    s.{{ amount }} * fx.usd_per_unit AS {{ name }},
 {% endfor %}
     CASE WHEN c.case_id IS NULL THEN 'inserted'
          WHEN c.content_hash = s.content_hash THEN 'unchanged'
@@ -59,6 +53,21 @@ LEFT JOIN fx_pairs fx ON fx.currency = s.currency AND fx.rate_date = s.opened_da
 LEFT JOIN repeated_rows d ON d._row = s._row
 LEFT JOIN cases c ON c.case_id = s.case_id
 WHERE len(s.problems) = 0 AND (d._row IS NULL OR d.role = 'keep');
+
+-- What the insert writes of each case: the columns of `cases` that the cleaning gives (the
+-- registry's staged, fx and usd columns), nothing more, and the action.
+CREATE OR REPLACE TEMP VIEW case_rows AS
+SELECT a._row, a.action, a.first_loaded_at, s.content_hash,
+{% for name in staged_columns %}
+    s.{{ name }},
+{% endfor %}
+{% for name in fx_columns %}
+    a.{{ name }},
+{% endfor %}
+{% for name, amount in usd_columns %}
+    s.{{ amount }} * a.usd_per_unit AS {{ name }}{{ "," if not loop.last }}
+{% endfor %}
+FROM actions a JOIN staged s ON s._row = a._row;
 
 -- Every row the file gave that is quarantined, with its reason (and its problems one by one,
 -- for the load line's summary).

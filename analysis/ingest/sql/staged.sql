@@ -63,6 +63,9 @@ SELECT text, raw,
         lambda x: coalesce(ev.evidence_map[ta_key(x)], 'other')))) END AS evidence
 FROM b CROSS JOIN evidence_lookup ev;
 
+-- An intake column's text after ta_blank, as the CTE b below gives it (NULL: blank, or not
+-- in the file).
+{% macro blanked(col) %}{% if col.kind == "vocab" %}{{ col.vocabulary }}_raw{% elif col.kind in ("amount", "date", "currency", "evidence") %}{{ col.name }}_raw{% else %}{{ col.name }}{% endif %}{% endmacro %}
 CREATE OR REPLACE TEMP TABLE staged AS
 WITH b AS (
     -- blanks to NULL: per row for the free-form columns, through the lookups for the rest
@@ -113,6 +116,9 @@ a AS (
     -- the full parser reads them; the rest lose their currency marks in the next step and go
     -- through the full parser
     SELECT b.*,
+        -- bit i: the record has a value for intake column i (the load's field coverage is
+        -- counted from this, not by blanking every raw text a second time)
+        ({% for col in intake %}(({{ blanked(col) }} IS NOT NULL)::UBIGINT << {{ loop.index0 }}){{ " | " if not loop.last }}{% endfor %}) AS _present,
 {% for a in amounts %}
         ta_amount_parts({{ a }}_raw) AS {{ a }}_parts{{ "," if not loop.last }}
 {% endfor %}
@@ -173,13 +179,7 @@ checks AS (
     SELECT c.*,
         -- required fields
 {% for col in intake if col.required %}
-{% if col.kind == "vocab" %}
-        CASE WHEN {{ col.vocabulary }}_raw IS NULL THEN '{{ col.name }}: missing' END{{ check(col.name ~ '_missing') }},
-{% elif col.kind == "amount" or col.kind == "date" %}
-        CASE WHEN {{ col.name }}_raw IS NULL THEN '{{ col.name }}: missing' END{{ check(col.name ~ '_missing') }},
-{% else %}
-        CASE WHEN {{ col.name }} IS NULL THEN '{{ col.name }}: missing' END{{ check(col.name ~ '_missing') }},
-{% endif %}
+        CASE WHEN {{ blanked(col) }} IS NULL THEN '{{ col.name }}: missing' END{{ check(col.name ~ '_missing') }},
 {% endfor %}
         -- a case without amounts needs no currency
         CASE WHEN currency IS NULL AND ({% for a in amounts %}{{ a }}_raw IS NOT NULL{{ " OR " if not loop.last }}{% endfor %})
