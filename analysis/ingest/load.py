@@ -551,8 +551,10 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
             FROM case_rows WHERE action IN ('inserted', 'updated')
             -- stored in the order the reports filter on, so that DuckDB's per-row-group min/max
             -- of closed_date and opened_date skip the row groups outside a report's window
-            -- (docs/performance.md); later loads append later cases, which keeps the order
-            ORDER BY closed_date NULLS LAST, opened_date
+            -- (docs/performance.md); later loads append later cases, which keeps the order.
+            -- Cases with the same dates keep the file's order (_row): the stored order must not
+            -- depend on how the rows reached the sort (an arg_max over tied dates reads it)
+            ORDER BY closed_date NULLS LAST, opened_date, _row
             """,  # noqa: S608 (identifiers only; values are bound)
             [synthetic, source, load_id, now],
         )
