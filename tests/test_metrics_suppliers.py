@@ -134,3 +134,25 @@ def test_the_comparison_flags_the_real_excess_not_the_case_mix(tmp_path):
     assert pd.isna(mix["flag"]) and mix["ci_low"] < 1 < mix["ci_high"]
     flagged = frame[frame["flag"].notna()].index.tolist()
     assert flagged == ["BAD"]
+
+
+def test_a_suppliers_name_is_the_one_on_its_latest_case_ties_broken_by_load_and_row(tmp_path):
+    # S1: three names closed the same (latest) day in one load: the last record's ('A Co', row 9,
+    # though it is neither stored last nor last in the alphabet); S2: the same day in two loads:
+    # the later load's, whatever the row.
+    db = build_store(
+        tmp_path / "names.duckdb",
+        [
+            {
+                **_case("S1", "no_refund", supplier_name="Old Co", source_row=1),
+                "closed_date": "2026-03-10",
+            },
+            _case("S1", "no_refund", supplier_name="B Co", source_row=5),
+            _case("S1", "full_refund", supplier_name="A Co", source_row=9),
+            _case("S1", "full_refund", supplier_name="C Co", source_row=7),
+            _case("S2", "no_refund", supplier_name="Earlier Load", source_row=8, load_id=1),
+            _case("S2", "no_refund", supplier_name="Later Load", source_row=1, load_id=2),
+        ],
+    )
+    names = observed_expected(db, *YEAR).set_index("supplier_id")["supplier_name"]
+    assert names.to_dict() == {"S1": "A Co", "S2": "Later Load"}

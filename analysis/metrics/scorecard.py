@@ -23,10 +23,12 @@ from analysis.store import connect
 
 
 def supplier_name(db: Path | str, supplier_id: str) -> str | None:
-    """The supplier's name on its latest case, or BadParameter for an unknown supplier."""
+    """The supplier's name on its latest case (closed, or else opened, last; then loaded last,
+    then last in its file), or BadParameter for an unknown supplier."""
     with connect(db) as con:
         row = con.execute(
-            "SELECT count(*), arg_max(supplier_name, coalesce(closed_date, opened_date)) "
+            "SELECT count(*), arg_max(supplier_name, "
+            "(coalesce(closed_date, opened_date), load_id, source_row)) "
             "FROM cases WHERE supplier_id = ?",
             [supplier_id],
         ).fetchone()

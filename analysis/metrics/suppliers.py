@@ -35,8 +35,8 @@ COMPARISON_FIELDS = (
 _OBSERVED_EXPECTED = """
     WITH period_cases AS ({period_cases}),
     decided AS (
-        SELECT supplier_id, supplier_name, closed_date, category, claim_type, is_lowball,
-               is_supplier_sided::INTEGER AS sided
+        SELECT supplier_id, supplier_name, closed_date, load_id, source_row, category,
+               claim_type, is_lowball, is_supplier_sided::INTEGER AS sided
         FROM period_cases WHERE closed_in AND is_decided
     ),
     strata AS (
@@ -44,8 +44,10 @@ _OBSERVED_EXPECTED = """
         FROM decided GROUP BY ALL
     )
     SELECT d.supplier_id,
-        arg_max(d.supplier_name, d.closed_date) FILTER (WHERE d.supplier_name IS NOT NULL)
-            AS supplier_name,
+        -- the name on its latest case: closed last, then loaded last, then last in its file
+        -- (a tie on the date alone would leave it to the order the rows are read in)
+        arg_max(d.supplier_name, (d.closed_date, d.load_id, d.source_row))
+            FILTER (WHERE d.supplier_name IS NOT NULL) AS supplier_name,
         count(*) AS decided,
         sum(d.sided) AS supplier_sided,
         fsum(s.stratum_rate) AS expected,

@@ -43,6 +43,7 @@ SELECT
     c.evidence,
     c.is_synthetic,
     c.load_id,
+    c.source_row,
     (c.claim_amount IS NOT NULL AND c.refund_amount IS NOT NULL) AS has_amounts,
     c.opened_date BETWEEN $start AND $end AS opened_in,
     coalesce(list_contains($final_outcomes, c.outcome) AND c.closed_date BETWEEN $start AND $end, false) AS closed_in,
