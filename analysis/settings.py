@@ -14,6 +14,8 @@ Environment variables (all optional):
 ``TA_OUTCOMES_MEMORY_LIMIT``       DuckDB's memory limit for an ingest (default ``3GB``)
 ``TA_OUTCOMES_LOCK_TIMEOUT``       seconds a command waits for the store (default 600)
 ``TA_OUTCOMES_REPORT_LOCK_TIMEOUT`` seconds a report waits for another run of itself (3600)
+``TA_OUTCOMES_HOLD_IDLE``          seconds a notebook keeps the store open after its last query
+                                   (default 15; 0: opened afresh for every query)
 ``TA_OUTCOMES_DEBUG``              print the traceback of an unexpected error
 ``TA_OUTCOMES_CHROMIUM``           the Chromium that prints ``--pdf`` (default /usr/bin/chromium)
 =================================  ===========================================================
@@ -82,6 +84,12 @@ def memory_limit() -> str:
 def lock_timeout() -> float:
     """Seconds a command waits for the store (another writer, or a reader a writer must wait for)."""
     return float(os.environ.get("TA_OUTCOMES_LOCK_TIMEOUT", 600))
+
+
+def hold_idle() -> float:
+    """Seconds a held store stays open after its last query (``analysis.store.hold``; 0: never
+    held, every query opens it afresh)."""
+    return max(float(os.environ.get("TA_OUTCOMES_HOLD_IDLE", 15)), 0.0)
 
 
 def report_lock_timeout() -> float:

@@ -71,3 +71,31 @@ def test_open_report_validates_parameters(store):
     with pytest.raises(BadParameter, match="category 'toys'.*electronics, machinery") as caught:
         context(store, category="toys")
     assert caught.value._render_traceback_()[0].startswith("BadParameter: category 'toys'")
+
+
+def test_a_report_holds_its_store_open_for_its_sections(store):
+    # one open database for the report's forty-odd queries (analysis.store.hold)
+    from analysis import store as case_store
+
+    case_store.release()
+    try:
+        ctx = context(store)
+        assert case_store.is_open(ctx.db)
+        sections.headline(ctx)
+        assert case_store.is_open(ctx.db)
+    finally:
+        case_store.release()
+    assert not case_store.is_open(ctx.db)
+
+
+def test_the_stamp_releases_the_store_the_report_held(store):
+    from analysis import store as case_store
+
+    ctx = context(store)
+    assert case_store.is_open(ctx.db)
+    sections.stamp(ctx)
+    assert not case_store.is_open(ctx.db)
+    # a writer can open it at once
+    import duckdb
+
+    duckdb.connect(str(ctx.db)).close()

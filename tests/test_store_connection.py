@@ -192,3 +192,112 @@ def test_a_missing_store_is_one_line_saying_how_to_make_one(tmp_path):
     with pytest.raises(UserError, match=r"no case store here yet. Create it with `make demo`"):
         with store.connect(tmp_path / "none.duckdb"):
             pass
+
+
+# -- held stores (analysis.store.hold) ---------------------------------------------------------
+
+
+@pytest.fixture
+def released():
+    """Every hold of the test released at its end, whatever it asserted."""
+    yield
+    store.release()
+
+
+def _anchor_of(db: Path):
+    from analysis.store import connection
+
+    held = connection._HOLDS.get(Path(db).resolve())
+    return None if held is None else held.anchor
+
+
+def test_a_held_store_is_opened_once_and_each_query_has_its_own_connection(small_store, released):
+    assert store.hold(small_store) is True
+    assert store.hold(small_store) is False  # held already
+    assert not store.is_open(small_store)  # opened by the first query, not by hold
+    with store.connect(small_store) as first:
+        first.execute("CREATE TEMP TABLE mine AS SELECT 1 AS x")
+    anchor = _anchor_of(small_store)
+    assert anchor is not None and store.is_open(small_store)
+    with store.connect(small_store) as second:
+        assert second is not first and second is not anchor
+        # the first connection's temp table went with it: nothing carries over between queries
+        assert second.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'mine'"
+        ).fetchone() == (0,)
+        assert second.execute("SELECT case_id FROM cases").fetchall() == [("A",)]
+    assert _anchor_of(small_store) is anchor  # the same anchor served both
+
+
+def test_a_held_store_is_closed_after_the_idle_time_and_reopened_by_the_next_query(
+    small_store, released, monkeypatch
+):
+    monkeypatch.setenv("TA_OUTCOMES_HOLD_IDLE", "0.3")
+    store.hold(small_store)
+    with store.connect(small_store) as con:
+        con.execute("SELECT 1").fetchall()
+    assert store.is_open(small_store)
+    deadline = time.monotonic() + 10
+    while store.is_open(small_store) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not store.is_open(small_store)
+    # closed for real: another process can write the store now
+    writer = _holder(small_store, read_only=False, seconds=0)
+    writer.wait()
+    assert writer.returncode == 0
+    with store.connect(small_store) as con:
+        assert con.execute("SELECT count(*) FROM cases").fetchone() == (1,)
+    assert store.is_open(small_store)  # the hold goes on
+
+
+def test_an_ingest_beside_a_held_store_waits_for_its_idle_time_then_lands(
+    small_store, tmp_path, released, monkeypatch
+):
+    monkeypatch.setenv("TA_OUTCOMES_HOLD_IDLE", "1")
+    store.hold(small_store)
+    with store.connect(small_store) as con:
+        con.execute("SELECT 1").fetchall()
+    export = write_csv(tmp_path / "b.csv", [good_row("B1")])
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "ingest", str(export), "--db", str(small_store)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env={**os.environ, "TA_OUTCOMES_LOCK_TIMEOUT": "60"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"waiting for another process to close {small_store} (PID {os.getpid()} " in done.stderr
+    assert "lock acquired after" in done.stderr
+    assert fetch(small_store, "SELECT count(*) FROM cases") == [(2,)]
+
+
+def test_a_writer_of_the_same_process_closes_the_anchor_first(small_store, tmp_path, released):
+    store.hold(small_store)
+    with store.connect(small_store) as con:
+        con.execute("SELECT 1").fetchall()
+    assert store.is_open(small_store)
+    # DuckDB refuses to open a file for writing in a process that holds it read-only
+    export = write_csv(tmp_path / "b.csv", [good_row("B1")])
+    assert cli.main(["ingest", str(export), "--db", str(small_store)]) == 0
+    assert not store.is_open(small_store)
+    with store.connect(small_store) as con:
+        assert con.execute("SELECT count(*) FROM cases").fetchone() == (2,)
+
+
+def test_holding_releases_only_the_hold_it_started(small_store, released):
+    with store.holding(small_store):
+        with store.connect(small_store) as con:
+            con.execute("SELECT 1").fetchall()
+        assert store.is_open(small_store)
+    assert not store.is_open(small_store)
+    store.hold(small_store)
+    with store.holding(small_store):
+        with store.connect(small_store) as con:
+            con.execute("SELECT 1").fetchall()
+    assert store.is_open(small_store)  # held before: still held
+
+
+def test_hold_idle_zero_holds_nothing(small_store, released, monkeypatch):
+    monkeypatch.setenv("TA_OUTCOMES_HOLD_IDLE", "0")
+    assert store.hold(small_store) is False
+    with store.connect(small_store) as con:
+        con.execute("SELECT 1").fetchall()
+    assert not store.is_open(small_store)

@@ -13,7 +13,7 @@ from analysis.metrics.blocks import block_dict, empty_blocks, finish_blocks, gro
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.definitions import DEFINITIONS_VERSION
 from analysis.metrics.params import Params, decimal_text
-from analysis.store import connect
+from analysis.store import connect, holding
 
 #: The buyer-outcome kinds the contract always lists (others appear when the vocabulary has them).
 BUYER_OUTCOMES = (
@@ -85,6 +85,12 @@ def outcome_metrics(
     ``supplier_comparison`` (the named suppliers' O/E) and ``adjusted_effects`` (the model's
     odds ratios, or ``{"not_fitted": reason}``). A block holds :data:`BLOCK_FIELDS`.
     """
+    # a dozen queries: one open database for all of them (analysis.store.holding)
+    with holding(db):
+        return _outcome_metrics(db, start, end, params, category)
+
+
+def _outcome_metrics(db, start, end, params, category) -> dict:
     params = params or Params()
     start, end = window(start, end)
     bound = bind(start, end, params, category)

@@ -13,7 +13,7 @@ from analysis import settings
 from analysis.metrics import provenance, quality
 from analysis.metrics.quality import AuditScope
 from analysis.report import fmt
-from analysis.report.context import ReportContext, period_text, resolve_db, resolve_period
+from analysis.report.context import ReportContext, held_store, period_text, resolve_period
 from analysis.report.display import Banner, Table, TableGroup, user_errors_one_line
 from analysis.report.labels import label
 from analysis.report.stamp import stamp
@@ -39,7 +39,7 @@ def open_audit(
     the_period = None
     if any(str(x or "").strip() for x in (period, start, end)):
         the_period = resolve_period(period, start, end)
-    path = resolve_db(db)
+    path = held_store(db)
     facts = provenance.store_facts(path)
     parameters = {"db": str(db), "period": period, "start": start, "end": end}
     if the_period is None:

@@ -36,6 +36,15 @@ def resolve_db(db: str | Path) -> Path:
     )
 
 
+def held_store(db: str | Path) -> Path:
+    """:func:`resolve_db`, and the store held open for the notebook's queries
+    (:func:`analysis.store.hold`: one open database for its forty-odd queries instead of one
+    open each, closed 15 s after the last)."""
+    path = resolve_db(db)
+    store.hold(path)
+    return path
+
+
 def resolve_period(
     period: str = "", start: str = "", end: str = "", today: date | None = None
 ) -> periods.Period:
@@ -183,7 +192,7 @@ def open_report(
         threshold=threshold, lowball=lowball, min_n=min_n, min_n_rate=min_n_rate,
         min_n_named=min_n_named,
     )  # fmt: skip
-    path = resolve_db(db)
+    path = held_store(db)
     facts = provenance.store_facts(path)
     given = str(category or "").strip()
     category = (vocab.vocabulary().resolve("category", given) or given) if given else None

@@ -17,7 +17,7 @@ import pandas as pd
 from analysis import settings
 from analysis.metrics import Params, dossier, provenance, scorecard
 from analysis.report import fmt
-from analysis.report.context import resolve_db
+from analysis.report.context import held_store
 from analysis.report.display import Banner, Findings, Table, user_errors_one_line
 from analysis.report.labels import label
 from analysis.report.privacy import mask_contact_details
@@ -66,7 +66,7 @@ def open_dossier(
     """The dossier's context: the case ``case_id`` (BadParameter when the store lacks it)."""
     params = Params(threshold=threshold, lowball=lowball, min_n=min_n, min_n_rate=min_n_rate,
                     min_n_named=min_n_named)  # fmt: skip
-    path = resolve_db(db)
+    path = held_store(db)
     case_id = str(case_id or "").strip()
     case = dossier.case_record(path, case_id, params) if case_id else None
     facts = provenance.store_facts(path)

@@ -19,7 +19,7 @@ from analysis.metrics import Params, notable, periods, provenance, scorecard
 from analysis.metrics.resolution import time_to_resolution
 from analysis.metrics.trends import monthly_series
 from analysis.report import fmt
-from analysis.report.context import period_text, resolve_db, resolve_period
+from analysis.report.context import held_store, period_text, resolve_period
 from analysis.report.display import Banner, Findings, Table, user_errors_one_line
 from analysis.report.labels import label, title
 from analysis.report.privacy import mask_frame
@@ -82,7 +82,7 @@ def open_scorecard(
         span = periods.range_period(first.start, last.end)
     params = Params(threshold=threshold, lowball=lowball, min_n=min_n, min_n_rate=min_n_rate,
                     min_n_named=min_n_named)  # fmt: skip
-    path = resolve_db(db)
+    path = held_store(db)
     supplier_id = str(supplier_id or "").strip() or None
     name = scorecard.supplier_name(path, supplier_id) if supplier_id else None
     facts = provenance.store_facts(path)

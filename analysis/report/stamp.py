@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 import analysis
+from analysis import store
 from analysis.metrics import provenance
 from analysis.metrics.quality import AuditScope
 from analysis.report import fmt
@@ -20,8 +21,17 @@ def stamp(ctx: ReportContext | AuditScope, now: datetime | None = None) -> Table
     """Parameters, data fingerprint and row counts, code and library versions, generation time.
 
     Works for a report (:class:`ReportContext`) and for the data-quality audit
-    (:class:`AuditScope`).
+    (:class:`AuditScope`). The report's last section: the store its context held open
+    (:func:`analysis.report.context.held_store`) is released, so that a notebook run to its end
+    in JupyterLab holds nothing.
     """
+    try:
+        return _stamp(ctx, now)
+    finally:
+        store.release(ctx.db)
+
+
+def _stamp(ctx: ReportContext | AuditScope, now: datetime | None) -> TableGroup:
     fingerprint = provenance.data_fingerprint(ctx.db)
     generated = (now or datetime.now(UTC)).astimezone(UTC)
     code = {"analysis": analysis.__version__, "git": provenance.git_describe()}

@@ -17,6 +17,17 @@ A writer that gives up has changed nothing.
 
 Every connection is opened with DuckDB's extension auto-loading and auto-installing switched
 off: a file of another format (SQLite, say) must be refused, not make DuckDB fetch an extension.
+
+**Held stores.** Opening a store costs about 20-30 ms, and the first queries on a fresh database
+instance are slower still (its catalog and blocks are read again): a report's sections open it
+some forty times. :func:`hold` keeps one read-only connection (the *anchor*) open in this
+process, so every later :func:`connect` of that store reuses DuckDB's open database instance
+(under a millisecond) while still getting a connection of its own (its own temp tables, closed
+on leaving the ``with``). The anchor is closed after :func:`analysis.settings.hold_idle`
+seconds (15 by default) without a :func:`connect` of the store, and reopened by the next one: a notebook holds the store only
+while it works, and an ingest started beside it waits at most that long. A writer of this
+process (``read_only=False``) closes the anchor first: DuckDB refuses to open a file for writing
+in a process that holds it read-only.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +68,8 @@ def open_duckdb(
     path: Path | str = ":memory:", read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection the project's way: no extension auto-loading, no progress bar."""
+    if not read_only and str(path) != ":memory:":
+        _close_anchor(path)
     con = duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
     # No progress bar: it would garble the one-line summaries on the terminal (inside a Jupyter
     # kernel DuckDB refuses to touch the setting without ipywidgets: leave it then).
@@ -136,6 +150,126 @@ def _open_waiting(db: Path, read_only: bool, timeout: float, quiet: bool):
         return con
 
 
+class _Hold:
+    """A held store: its anchor connection (None while closed) and the timer that closes it."""
+
+    def __init__(self) -> None:
+        self.anchor: duckdb.DuckDBPyConnection | None = None
+        self.timer: threading.Timer | None = None
+        self.used = 0  # a counter of uses: a timer set before the latest use does nothing
+
+
+_HOLDS: dict[Path, _Hold] = {}
+_HOLDS_LOCK = threading.Lock()
+
+
+def _key(db: Path | str) -> Path:
+    return Path(db).expanduser().resolve()
+
+
+def hold(db: Path | str) -> bool:
+    """Keep the store ``db`` open in this process for the :func:`connect` calls that follow.
+
+    One read-only anchor connection is opened by the next :func:`connect` of the store and
+    closed :func:`analysis.settings.hold_idle` seconds after the last one ends, to be reopened
+    by the one after. What a query sees is unchanged: every connection still reads the store as
+    it is on disk, and DuckDB lets no process write it while any process reads it.
+    :func:`release` ends the hold. Returns whether this call started it (False: it was held
+    already, or holding is switched off by ``TA_OUTCOMES_HOLD_IDLE=0``).
+    """
+    if settings.hold_idle() <= 0:
+        return False
+    with _HOLDS_LOCK:
+        if _key(db) in _HOLDS:
+            return False
+        _HOLDS[_key(db)] = _Hold()
+        return True
+
+
+@contextlib.contextmanager
+def holding(db: Path | str) -> Iterator[None]:
+    """:func:`hold` the store for the ``with`` block (one computation of many queries), and
+    release it at the end unless it was held before."""
+    started = hold(db)
+    try:
+        yield
+    finally:
+        if started:
+            release(db)
+
+
+def release(db: Path | str | None = None) -> None:
+    """End the hold of ``db`` (every held store when None), closing its anchor now."""
+    with _HOLDS_LOCK:
+        keys = list(_HOLDS) if db is None else [_key(db)]
+        for key in keys:
+            held = _HOLDS.pop(key, None)
+            if held is not None:
+                _shut(held)
+
+
+def is_open(db: Path | str) -> bool:
+    """Whether this process holds an open anchor connection to ``db`` (see :func:`hold`)."""
+    with _HOLDS_LOCK:
+        held = _HOLDS.get(_key(db))
+        return held is not None and held.anchor is not None
+
+
+def _shut(held: _Hold) -> None:
+    # under _HOLDS_LOCK
+    if held.timer is not None:
+        held.timer.cancel()
+        held.timer = None
+    if held.anchor is not None:
+        with contextlib.suppress(duckdb.Error):
+            held.anchor.close()
+        held.anchor = None
+
+
+def _close_anchor(db: Path | str) -> None:
+    with _HOLDS_LOCK:
+        held = _HOLDS.get(_key(db))
+        if held is not None:
+            _shut(held)
+
+
+def _anchor(db: Path, timeout: float, quiet: bool) -> None:
+    """Open the held store's anchor if it is held and closed (a no-op otherwise)."""
+    with _HOLDS_LOCK:
+        held = _HOLDS.get(_key(db))
+        if held is None or held.anchor is not None:
+            return
+        if held.timer is not None:
+            held.timer.cancel()
+            held.timer = None
+    anchor = _open_waiting(db, True, timeout, quiet)
+    with _HOLDS_LOCK:
+        if _HOLDS.get(_key(db)) is held and held.anchor is None:
+            held.anchor = anchor
+            return
+    anchor.close()  # released, or opened by another thread meanwhile
+
+
+def _used(db: Path) -> None:
+    """Restart the held store's idle timer after a use."""
+    with _HOLDS_LOCK:
+        held = _HOLDS.get(_key(db))
+        if held is None or held.anchor is None:
+            return
+        held.used += 1
+        if held.timer is not None:
+            held.timer.cancel()
+        held.timer = threading.Timer(settings.hold_idle(), _expire, (_key(db), held, held.used))
+        held.timer.daemon = True
+        held.timer.start()
+
+
+def _expire(key: Path, held: _Hold, used: int) -> None:
+    with _HOLDS_LOCK:
+        if _HOLDS.get(key) is held and held.used == used:
+            _shut(held)
+
+
 @contextlib.contextmanager
 def connect(
     db: Path | str,
@@ -162,11 +296,13 @@ def connect(
                 f"{db}: no case store here yet. Create it with `make demo` (synthetic demo data) "
                 f"or `ta-outcomes ingest data/raw/YOUR_EXPORT.csv --db {db}`."
             )
+        _anchor(db, timeout, quiet)
         con = _open_waiting(db, True, timeout, quiet)
         try:
             yield con
         finally:
             con.close()
+            _used(db)
         return
     with writer_lock(db, timeout, quiet):
         con = _open_waiting(db, False, timeout, quiet)
