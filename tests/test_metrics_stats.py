@@ -201,6 +201,18 @@ def test_garwood_by_hand():
     assert low < 0.6187 and high > 8.7673
 
 
+def test_garwood_many_keeps_each_count_in_its_place():
+    # computed once per distinct count and spread back: unsorted counts with repeats get
+    # exactly the interval of their own count, in their own position
+    counts = [5, 0, 2, 5, 1, 0, 2, 40]
+    low, high = garwood_many(counts, 0.998)
+    for i, k in enumerate(counts):
+        # (scipy's chi2.ppf of one count moves by an ulp with the array around it)
+        assert (low[i], high[i]) == pytest.approx(garwood(k, 0.998), rel=1e-14, abs=0)
+    assert low[1] == 0.0 and low[0] == low[3] and high[2] == high[6]
+    assert high[7] > high[0] > high[2] > high[4] > high[1]
+
+
 def test_difference_interval_by_hand():
     # Newcombe (hybrid Wilson score) for 7/10 - 3/10, from the Wilson intervals
     # 7/10: (0.396778, 0.892211); 3/10: (0.107789, 0.603222); d = 0.4:
