@@ -41,9 +41,7 @@ def ecb():
 
 
 def _rates(pairs: list[tuple[str, dt.date]]) -> pd.DataFrame:
-    return fx.usd_rates(pd.DataFrame(pairs, columns=["currency", "rate_date"])).set_index(
-        "currency"
-    )
+    return pd.DataFrame(fx.usd_rates(pairs), columns=fx.RATE_COLUMNS).set_index("currency")
 
 
 def test_a_fixing_day_uses_that_day_s_ecb_rates(ecb):

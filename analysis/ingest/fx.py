@@ -16,7 +16,6 @@ import datetime as dt
 import functools
 
 import duckdb
-import pandas as pd
 
 
 @functools.cache
@@ -37,49 +36,40 @@ def last_rate_date() -> dt.date:
     return converter().bounds["USD"].last_date
 
 
-def usd_rates(pairs: pd.DataFrame) -> pd.DataFrame:
-    """For a frame of distinct ``currency``, ``rate_date`` pairs, the USD value of one unit.
+#: The columns of a rate row (:func:`usd_rates`) and of ``temp.fx_pairs``.
+RATE_COLUMNS = ("currency", "rate_date", "usd_per_unit", "fx_rate_date", "fx_fallback")
 
-    Returns the pairs with ``usd_per_unit``, ``fx_rate_date`` (the date whose rate was used) and
-    ``fx_fallback`` (the date lay outside the shipped history).
+
+def usd_rates(pairs) -> list[tuple]:
+    """For distinct ``(currency, rate_date)`` pairs, the USD value of one unit of each.
+
+    Returns one row per pair, as :data:`RATE_COLUMNS`: ``usd_per_unit``, ``fx_rate_date`` (the
+    date whose rate was used) and ``fx_fallback`` (the date lay outside the shipped history).
     """
     c = converter()
     out = []
-    for currency, day in pairs[["currency", "rate_date"]].itertuples(index=False):
-        day = pd.Timestamp(day).date()
+    for currency, day in pairs:
         lo = max(c.bounds[currency].first_date, c.bounds["USD"].first_date)
         hi = min(c.bounds[currency].last_date, c.bounds["USD"].last_date)
         used = min(max(day, lo), hi)
         rate = 1.0 if currency == "USD" else float(c.convert(1, currency, "USD", date=used))
         out.append((currency, day, rate, used, used != day and currency != "USD"))
-    return pd.DataFrame(
-        out, columns=["currency", "rate_date", "usd_per_unit", "fx_rate_date", "fx_fallback"]
-    )
+    return out
 
 
 def create_rate_table(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> None:
     """Create ``temp.fx_pairs`` with the rates for the pairs that ``pairs_sql`` selects."""
-    pairs = con.execute(pairs_sql).df()
-    rates = (
-        usd_rates(pairs)
-        if len(pairs)
-        else pd.DataFrame(
-            {
-                "currency": pd.Series(dtype=str),
-                "rate_date": pd.Series(dtype="datetime64[ns]"),
-                "usd_per_unit": pd.Series(dtype=float),
-                "fx_rate_date": pd.Series(dtype="datetime64[ns]"),
-                "fx_fallback": pd.Series(dtype=bool),
-            }
-        )
-    )
-    con.register("_fx_rates", rates)
+    # (a few thousand pairs, bound as one list per column: no pandas on the ingest's path,
+    # whose import cost a third of a second of every load)
+    rates = usd_rates(con.execute(pairs_sql).fetchall())
+    columns = {name: [row[i] for row in rates] for i, name in enumerate(RATE_COLUMNS)}
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE fx_pairs AS
-        SELECT currency, rate_date::DATE AS rate_date, usd_per_unit::DOUBLE AS usd_per_unit,
-               fx_rate_date::DATE AS fx_rate_date, fx_fallback::BOOLEAN AS fx_fallback
-        FROM _fx_rates
-        """
+        SELECT unnest($currency)::VARCHAR AS currency, unnest($rate_date)::DATE AS rate_date,
+               unnest($usd_per_unit)::DOUBLE AS usd_per_unit,
+               unnest($fx_rate_date)::DATE AS fx_rate_date,
+               unnest($fx_fallback)::BOOLEAN AS fx_fallback
+        """,
+        columns,
     )
-    con.unregister("_fx_rates")
