@@ -4,9 +4,12 @@ process so that its time and peak memory are its own.
     python bench/tasks.py floor FILE DB          DuckDB read_csv of FILE into a table in DB
     python bench/tasks.py metrics DB START END   analysis.metrics.outcome_metrics, in-process
     python bench/tasks.py notebook-floor DIR     papermill running an empty notebook
+    python bench/tasks.py passes DB START END    the metrics' per-supplier passes as bare SQL
+    python bench/tasks.py report-parts IPYNB     a report's imports and its HTML export
 
 Each prints one line ``BENCH {"seconds": ...}``: the time of the work itself, without the
-interpreter's start and imports (bench/run.py times the whole process besides).
+interpreter's start and imports (bench/run.py times the whole process besides); ``passes``
+adds each pass's own time.
 """
 
 from __future__ import annotations
@@ -45,6 +48,73 @@ def metrics(db: str, start: str, end: str) -> float:
     return time.perf_counter() - t0
 
 
+#: The passes over a window's decided cases that the metrics' per-supplier figures rest on, as
+#: bare SQL over the same per-case flags (analysis/metrics/sql/cases.sql): what the supplier
+#: comparison and the supplier-clustered model pay before any statistics, whatever the code
+#: around them. Each groups by a key with about as many values as suppliers, so they cannot
+#: share one hash table.
+_DECIDED = (
+    "WITH period_cases AS ({cases}) SELECT * FROM period_cases WHERE closed_in AND is_decided"
+)
+PASSES = {
+    # the flags of every decided case of the window, no grouping (the scan itself)
+    "decided_cases": "SELECT count(*), count_if(is_supplier_sided) FROM ({decided})",
+    # the least any per-supplier figure pays: each supplier's decided and supplier-sided counts
+    "by_supplier": "SELECT count(*), sum(n), sum(k) FROM (SELECT supplier_id, count(*) AS n, "
+    "count_if(is_supplier_sided) AS k FROM ({decided}) GROUP BY supplier_id)",
+    # the clustered model's grouping by (supplier, covariate pattern), as the model runs it
+    "by_supplier_and_pattern": "SELECT count(*), sum(n), sum(k) FROM ({groups})",
+}
+#: The passes whose sum is the per-supplier floor of a metrics call.
+FLOOR_PASSES = ("by_supplier", "by_supplier_and_pattern")
+
+
+def passes(db: str, start: str, end: str) -> tuple[float, dict]:
+    """Each of :data:`PASSES` over [start, end], warm, best of three (seconds); returns the
+    floor (the sum of :data:`FLOOR_PASSES`) and every pass's time."""
+    from analysis.metrics import effects
+    from analysis.metrics.cases import bind, period_cases_sql
+    from analysis.metrics.params import Params
+    from analysis.store import connect
+
+    bound = bind(dt.date.fromisoformat(start), dt.date.fromisoformat(end), Params(), None)
+    decided = _DECIDED.format(cases=period_cases_sql())
+    times = {}
+    with connect(db) as con:
+        for name, template in PASSES.items():
+            query = template.format(decided=decided, groups=effects.groups_sql())
+            con.execute(query, bound).fetchall()  # warm: the blocks read once
+            best = float("inf")
+            for _ in range(3):
+                t0 = time.perf_counter()
+                con.execute(query, bound).fetchall()
+                best = min(best, time.perf_counter() - t0)
+            times[name] = round(best, 4)
+    return sum(times[name] for name in FLOOR_PASSES), times
+
+
+def report_parts(ipynb: str) -> tuple[float, dict]:
+    """What a report pays above the empty notebook whatever its figures: its kernel's imports of
+    the libraries every section uses (pandas for the tables, matplotlib for the charts; first,
+    in this fresh process) and the HTML export of the executed notebook ``ipynb`` (the export's
+    work, its imports left out)."""
+    import tempfile
+
+    t0 = time.perf_counter()
+    import matplotlib.pyplot  # noqa: F401
+    import pandas  # noqa: F401
+
+    imports = time.perf_counter() - t0
+    # (nbconvert's own import is left out: the runner loads it beside the kernel's start)
+    from analysis.publish.htmlexport import export_html
+
+    with tempfile.TemporaryDirectory() as folder:
+        t0 = time.perf_counter()
+        export_html(Path(ipynb), Path(folder) / "report.html", title="bench")
+        export = time.perf_counter() - t0
+    return imports + export, {"imports": round(imports, 4), "export": round(export, 4)}
+
+
 def notebook_floor(work: str) -> float:
     """papermill running a one-cell notebook, driven from Python with an immediate kernel
     shutdown, as the report runner does: the least any report can cost."""
@@ -77,5 +147,16 @@ def notebook_floor(work: str) -> float:
 
 if __name__ == "__main__":
     task, args = sys.argv[1], sys.argv[2:]
-    seconds = {"floor": floor, "metrics": metrics, "notebook-floor": notebook_floor}[task](*args)
-    print("BENCH " + json.dumps({"seconds": seconds}), flush=True)
+    tasks = {
+        "floor": floor,
+        "metrics": metrics,
+        "notebook-floor": notebook_floor,
+        "passes": passes,
+        "report-parts": report_parts,
+    }
+    outcome = tasks[task](*args)
+    seconds, parts = outcome if isinstance(outcome, tuple) else (outcome, None)
+    print(
+        "BENCH " + json.dumps({"seconds": seconds, **({"parts": parts} if parts else {})}),
+        flush=True,
+    )

@@ -95,7 +95,58 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
         assert tasks[task]["wall_s"]["median"] > 0
         assert tasks[task]["peak_rss_mb"]["max"] > 10
     assert "inserted" in tasks["ingest"]["counts"]
+    # the metrics' per-supplier passes, timed as bare SQL beside the metrics they bound
+    for task in ("passes_quarter", "passes_all"):
+        parts = tasks[task]["parts"]
+        assert set(parts) == {"decided_cases", "by_supplier", "by_supplier_and_pattern"}
+        assert tasks[task]["inner_s"]["median"] == pytest.approx(
+            parts["by_supplier"] + parts["by_supplier_and_pattern"], abs=2e-3
+        )
+    assert any("metrics_all_function" in g and "per-supplier passes" in g for g in results["goals"])
     # the reload of the same file changes nothing: every case unchanged
     assert "inserted 0 + updated 0" in tasks["reload"]["counts"]
     assert results["machine"]["nproc"] >= 1 and results["goals"]
     assert not (tmp_path / "w" / "intake_2000.csv").exists()  # scratch removed unless --keep
+
+
+def _timed(wall: float, inner: float | None = None, parts: dict | None = None) -> dict:
+    runs = [{"wall_s": wall, "peak_rss_mb": 100.0}]
+    if inner is not None:
+        runs[0]["inner_s"] = inner
+    if parts is not None:
+        runs[0]["parts"] = parts
+    return run.summarise(runs)
+
+
+def test_goals_state_each_goal_beside_what_its_floors_leave():
+    # 1M: ingest 9 s against a 3 s floor (3.00x); metrics of the whole range 2.5 s of work, of
+    # which its two passes 0.4 + 1.1 = 1.5 s; the report 12 s against a 2 s empty notebook, so
+    # 10 s above it, of which imports 0.5 + export 0.7 + trailing passes 1.3 = 2.5 s, 83% of
+    # the 3 s allowed
+    sizes = {
+        "1000000": {
+            "floor": _timed(3.0),
+            "ingest": _timed(9.0),
+            "metrics_all_function": _timed(3.0, 2.5),
+            "passes_all": _timed(1.6, 1.5, {"by_supplier": 0.4, "by_supplier_and_pattern": 1.1}),
+            "notebook_floor": _timed(2.0),
+            "report_month": _timed(12.0),
+            "report_parts": _timed(2.0, 1.2, {"imports": 0.5, "export": 0.7}),
+            "passes_trailing": _timed(1.4, 1.3),
+        }
+    }
+    lines = run.goals({"sizes": sizes})
+    assert "1,000,000: ingest / floor = 3.00 (goal <= 2): NOT met" in lines
+    assert (
+        "1,000,000: metrics_all_function 2.50 s (goal < 1 s): NOT met; its two per-supplier "
+        "passes alone, as bare SQL: 1.50 s (150% of the goal)"
+    ) in lines
+    report = next(line for line in lines if "report - empty-notebook floor" in line)
+    assert report.startswith(
+        "1,000,000: report - empty-notebook floor = 10.0 s (goal <= 3 s): NOT met"
+    )
+    assert report.endswith(
+        "import 0.5 s + the HTML export 0.7 s + the trailing 12 months' per-supplier passes "
+        "1.3 s = 2.5 s (83% of the goal)"
+    )
+    assert "1,000,000: peak RSS of the project's commands 100 MB (goal < 4096 MB): met" in lines

@@ -58,8 +58,7 @@ TERM_FIELDS = ("term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_r
 #: The decided cases closed in the range, grouped by (supplier, covariates) with their counts:
 #: the covariate patterns (a few thousand rows at most) and, per (supplier, pattern), the counts
 #: the clustered standard errors are formed from (one row per supplier and pattern).
-_GROUPED = """
-    CREATE TEMP TABLE effect_groups AS
+_GROUPS = """
     WITH period_cases AS ({period_cases})
     -- the supplier as a 64-bit hash: a cluster label only (two of a million suppliers share
     -- one with a chance below 1e-7), far cheaper to move and group than its text
@@ -111,12 +110,18 @@ class ModelResult:
         ]
 
 
+def groups_sql() -> str:
+    """The window's decided cases grouped by (supplier, covariates), with n and k: the model's
+    one pass over the cases (parameters: :func:`analysis.metrics.cases.bind`)."""
+    return compose(
+        _GROUPS, period_cases=period_cases_sql(), band=bd.breakdown("order_value_band").key_sql
+    )
+
+
 def _grouped(db, start, end, params, category) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(patterns, rows): the covariate patterns with their counts n and k, indexed by pattern
     number; and one row per (supplier, pattern): pattern, cluster (0.. per supplier), n, k."""
-    query = compose(
-        _GROUPED, period_cases=period_cases_sql(), band=bd.breakdown("order_value_band").key_sql
-    )
+    query = "CREATE TEMP TABLE effect_groups AS " + groups_sql()
     same = " AND ".join(f"g.{c} IS NOT DISTINCT FROM p.{c}" for c in COVARIATES)
     with connect(db) as con:
         check_category(con, category)
