@@ -231,6 +231,27 @@ def test_optional_fields_are_cleaned(tmp_path, db):
     )
 
 
+
+def test_evidence_is_stored_as_sorted_distinct_kinds(tmp_path, db):
+    # the metrics count a case's evidence kinds by the list's length (sql/cases.sql): the store
+    # must hold each kind once, whatever the export repeated or spelled twice, from text or from
+    # a JSON array; two unknown kinds are one 'other'
+    rows = [
+        good_row("E1", evidence="video; Photos, photos|PHOTOS; video"),
+        good_row("E2", evidence="fax; telegram; photos"),
+    ]
+    load(write_csv(tmp_path / "ev.csv", rows), db)
+    (tmp_path / "ev.json").write_text(
+        json.dumps([good_row("E3", evidence=None) | {"evidence": ["video", "photos", "video"]}])
+    )
+    load(tmp_path / "ev.json", db)
+    assert fetch(db, "SELECT case_id, evidence FROM cases ORDER BY case_id") == [
+        ("E1", ["photos", "video"]),
+        ("E2", ["other", "photos"]),
+        ("E3", ["photos", "video"]),
+    ]
+
+
 # --- FX ----------------------------------------------------------------------------------------
 
 
