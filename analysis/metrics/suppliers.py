@@ -40,8 +40,7 @@ _OBSERVED_EXPECTED = """
         FROM period_cases WHERE closed_in AND is_decided
     ),
     strata AS (
-        SELECT category, claim_type, avg(sided) AS stratum_rate, count(*) AS stratum_decided
-        FROM decided GROUP BY ALL
+        SELECT category, claim_type, avg(sided) AS stratum_rate FROM decided GROUP BY ALL
     )
     SELECT d.supplier_id,
         -- the name on its latest case: closed last, then loaded last, then last in its file
@@ -51,8 +50,7 @@ _OBSERVED_EXPECTED = """
         count(*) AS decided,
         sum(d.sided) AS supplier_sided,
         fsum(s.stratum_rate) AS expected,
-        count_if(d.is_lowball) AS lowball,
-        count(DISTINCT (d.category, d.claim_type)) AS strata
+        count_if(d.is_lowball) AS lowball
     FROM decided d JOIN strata s USING (category, claim_type)
     GROUP BY d.supplier_id
     ORDER BY d.supplier_id
@@ -69,10 +67,10 @@ def observed_expected(
     """Every supplier with decided cases closed in [start, end]: O, E, O/E and its intervals.
 
     Columns: supplier_id, supplier_name, decided, supplier_sided (O), expected (E), lowball,
-    strata, oe_ratio, ci_low / ci_high (95%, or the report's confidence), ci998_low /
-    ci998_high, flag ('high', 'low' or None), named (at least ``min_n_named`` decided cases).
-    The strata rates are over all decided cases of the range (of ``category`` when given).
-    ``attrs``: start, end, suppliers, named, strata_total.
+    oe_ratio, ci_low / ci_high (95%, or the report's confidence), ci998_low / ci998_high, flag
+    ('high', 'low' or None), named (at least ``min_n_named`` decided cases). The strata rates
+    are over all decided cases of the range (of ``category`` when given). ``attrs``: start,
+    end, suppliers, named, min_n_named.
     """
     params = params or Params()
     start, end = window(start, end)
