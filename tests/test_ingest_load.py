@@ -231,7 +231,6 @@ def test_optional_fields_are_cleaned(tmp_path, db):
     )
 
 
-
 def test_evidence_is_stored_as_sorted_distinct_kinds(tmp_path, db):
     # the metrics count a case's evidence kinds by the list's length (sql/cases.sql): the store
     # must hold each kind once, whatever the export repeated or spelled twice, from text or from
