@@ -12,7 +12,11 @@ and measures, ``--repeat`` times each, every task in a fresh process:
 - ``metrics_quarter`` / ``metrics_all``: ``ta-outcomes metrics`` for the last complete quarter and
   for the whole range, as a process and as the in-process function call;
 - ``report_month``: ``ta-outcomes report outcome_report --period <last complete month>``, against
-  ``notebook_floor``: papermill running an empty notebook from the same environment.
+  ``notebook_floor``: papermill running an empty notebook from the same environment;
+- ``passes_quarter`` / ``passes_all`` / ``passes_trailing``: the two passes over a window's
+  decided cases that the per-supplier figures rest on, as bare SQL (bench/tasks.py ``passes``),
+  and ``report_parts``: the report's imports and HTML export; what each goal cannot get below,
+  stated beside it.
 
 Per run it records the wall time of the process, its CPU time and its peak RSS (from
 ``os.wait4``: the child and the descendants it waited for, e.g. the report's kernel), the time of
