@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 
 import duckdb
 
@@ -40,7 +41,7 @@ def last_rate_date() -> dt.date:
 RATE_COLUMNS = ("currency", "rate_date", "usd_per_unit", "fx_rate_date", "fx_fallback")
 
 
-def usd_rates(pairs) -> list[tuple]:
+def usd_rates(pairs: Iterable[tuple[str, dt.date]]) -> list[tuple]:
     """For distinct ``(currency, rate_date)`` pairs, the USD value of one unit of each.
 
     Returns one row per pair, as :data:`RATE_COLUMNS`: ``usd_per_unit``, ``fx_rate_date`` (the
