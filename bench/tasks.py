@@ -81,11 +81,11 @@ def passes(db: str, start: str, end: str) -> tuple[float, dict]:
     from analysis.store import connect
 
     bound = bind(dt.date.fromisoformat(start), dt.date.fromisoformat(end), Params(), None)
-    decided = _DECIDED.format(cases=period_cases_sql())
+    texts = {"decided": _DECIDED.format(cases=period_cases_sql()), "groups": effects.groups_sql()}
     times = {}
     with connect(db) as con:
         for name, template in PASSES.items():
-            query = template.format(decided=decided, groups=effects.groups_sql())
+            query = template.format(**texts)
             con.execute(query, bound).fetchall()  # warm: the blocks read once
             best = float("inf")
             for _ in range(3):
