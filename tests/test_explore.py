@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
 import sys
 import time
@@ -18,6 +16,7 @@ from analysis.errors import BadParameter
 from analysis.store import StoreMissing
 from tests.casefactory import build_store
 from tests.metrics_store import FEB, FEBRUARY_CASES, SMALL
+from tests.readonly import unwritable_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,33 +126,18 @@ def test_no_call_leaves_the_store_open(feb):
 
 
 def test_a_store_the_user_cannot_write_is_explored(feb):
-    # as an unprivileged user, on a store in a folder they cannot write (as in
+    # as a process that cannot write the store or its folder (as in
     # tests/test_store_connection.py): every call opens it read-only and leaves nothing behind
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="ta-explore-ro-"))
-    try:
-        db = folder / "cases.duckdb"
-        shutil.copy(feb, db)
-        db.chmod(0o444)
-        folder.chmod(0o555)
-        code = (
-            "import sys; from analysis import explore; "
-            "print(len(explore.cases('2026-02-01', '2026-02-28', db=sys.argv[1])), "
-            "explore.query('SELECT count(*) AS n FROM cases', db=sys.argv[1]).n[0])"
-        )
-        result = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-             sys.executable, "-c", code, str(db)],
-            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "HOME": str(folder)},
-        )  # fmt: skip
+    code = (
+        "import sys; from analysis import explore; "
+        "print(len(explore.cases('2026-02-01', '2026-02-28', db=sys.argv[1])), "
+        "explore.query('SELECT count(*) AS n FROM cases', db=sys.argv[1]).n[0])"
+    )
+    with unwritable_store(feb, prefix="ta-explore-ro-") as target:
+        result = target.run([sys.executable, "-c", code, str(target.db)], cwd=ROOT)
         assert result.returncode == 0, result.stderr
         assert result.stdout.split() == ["11", "15"]
-        assert sorted(p.name for p in folder.iterdir()) == ["cases.duckdb"]
-    finally:
-        folder.chmod(stat.S_IRWXU)
-        shutil.rmtree(folder)
+        assert sorted(p.name for p in target.folder.iterdir()) == ["cases.duckdb"]
 
 
 def test_a_missing_store_says_how_to_make_one(tmp_path):

@@ -7,12 +7,9 @@ connection), because DuckDB's file locks are per process.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
-import stat
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from analysis import cli, store
 from analysis.errors import UserError
 from tests.casefactory import build_store, make_case
 from tests.conftest import fetch, good_row, write_csv
+from tests.readonly import unwritable_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,25 +66,17 @@ def test_readers_run_beside_each_other(small_store):
 
 def test_a_store_the_user_cannot_write_can_be_read(small_store):
     # issue 14: every read opened <db>.lock for writing, so a read-only store failed (exit 70).
-    # Run `ta-outcomes metrics` as an unprivileged user on a store in a folder they cannot write.
-    folder = Path(tempfile.mkdtemp(prefix="ta-readonly-"))
-    try:
-        db = folder / "cases.duckdb"
-        shutil.copy(small_store, db)
-        db.chmod(0o444)
-        folder.chmod(0o555)
-        result = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-             sys.executable, "-m", "analysis", "metrics", "--db", str(db),
+    # Run `ta-outcomes metrics` as a process that cannot write the store, its folder or a lock
+    # file beside it (issue 32: by permissions, so it runs wherever the checkout lives).
+    with unwritable_store(small_store) as target:
+        result = target.run(
+            [sys.executable, "-m", "analysis", "metrics", "--db", str(target.db),
              "--start", "2026-01-01", "--end", "2026-01-31"],
-            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "HOME": str(folder)},
+            cwd=ROOT,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert '"cases_opened": 1' in result.stdout
-        assert not (folder / "cases.duckdb.lock").exists()
-    finally:
-        folder.chmod(stat.S_IRWXU)
-        shutil.rmtree(folder)
+        assert sorted(p.name for p in target.folder.iterdir()) == ["cases.duckdb"]
 
 
 def test_a_writer_waits_for_a_reader_then_lands(small_store, tmp_path, capfd):
