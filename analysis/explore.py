@@ -30,7 +30,7 @@ import pandas as pd
 from analysis import settings
 from analysis.errors import BadParameter
 from analysis.metrics import breakdowns as bd
-from analysis.metrics import periods, stats
+from analysis.metrics import catalogue, periods, stats
 from analysis.metrics.blocks import block_frame
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.outcomes import outcome_metrics
@@ -38,25 +38,7 @@ from analysis.metrics.params import Params
 from analysis.store import connect
 
 #: The per-case flags of cases.sql, under the names a notebook reads them by.
-FLAGS = {
-    "decided": "is_decided",
-    "supplier_sided": "is_supplier_sided",
-    "lowball": "is_lowball",
-    "lapsed": "is_lapsed",
-    "final": "is_final",
-    "monetary": "is_monetary",
-    "undetermined": "is_undetermined",
-    "escalated": "is_escalated",
-    "buyer_lost_lapse": "is_buyer_loss_lapse",
-    "buyer_outcome": "buyer_outcome",
-    "has_inspection_report": "has_inspection_report",
-    "other_evidence_kinds": "other_evidence_kinds",
-    "opened_late": "opened_late",
-    "days_to_close": "days_to_close",
-    "refund_ratio": "refund_ratio",
-    "closed_in": "closed_in",
-    "opened_in": "opened_in",
-}
+FLAGS = catalogue.FLAGS
 _CASES = """
     WITH period_cases AS ({period_cases})
     SELECT c.* EXCLUDE (buyer_key), {flags}{extra}

@@ -17,6 +17,9 @@ def _environment():
     import jinja2
 
     return jinja2.Environment(
+        # '{% from "metrics/sql/flags.sql" import supplier_sided %}': a file may import the
+        # macros of another, so one SQL expression serves several queries
+        loader=jinja2.FunctionLoader(_source),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -25,10 +28,15 @@ def _environment():
     )
 
 
+def _source(name: str) -> str:
+    """The text of ``analysis/<name>`` (``metrics/sql/flags.sql``)."""
+    return resources.files("analysis").joinpath(*name.split("/")).read_text(encoding="utf-8")
+
+
 @functools.cache
 def sql(layer: str, name: str) -> str:
     """``analysis/<layer>/sql/<name>``, rendered over the column registry."""
     from analysis import columns
 
-    text = resources.files("analysis").joinpath(layer, "sql", name).read_text(encoding="utf-8")
-    return _environment().from_string(text).render(**columns.sql_context())
+    template = _environment().get_template(f"{layer}/sql/{name}")
+    return template.render(**columns.sql_context())

@@ -20,45 +20,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.metrics import breakdowns as bd
-from analysis.metrics import stats
+from analysis.metrics import catalogue, stats
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.params import Params
 from analysis.store import connect
 
-#: The block: every count, sum and median of a group, over the flags of sql/cases.sql, as
-#: (field, kind, aggregate). Rates, intervals and the small-group rule are added by finish_blocks.
-#: (The named outcome counts are the JSON contract's fields: those outcomes by slug.)
-_AGGREGATES = (
-    ("cases_opened", "count", "count_if(opened_in)"),
-    ("cases_closed", "count", "count_if(closed_in)"),
-    ("decided", "count", "count_if(closed_in AND is_decided)"),
-    ("lapsed", "count", "count_if(closed_in AND is_lapsed)"),
-    ("withdrawn", "count", "count_if(closed_in AND outcome = 'withdrawn')"),
-    ("cancelled", "count", "count_if(closed_in AND outcome = 'cancelled')"),
-    ("out_of_coverage", "count", "count_if(closed_in AND outcome = 'out_of_coverage')"),
-    ("replacement", "count", "count_if(closed_in AND outcome = 'replacement')"),
-    ("monetary_decisions", "count", "count_if(closed_in AND is_monetary AND is_decided)"),
-    ("undetermined", "count", "count_if(closed_in AND is_undetermined)"),
-    ("amounts_recorded", "count", "count_if(closed_in AND is_monetary AND is_decided AND has_amounts)"),
-    ("supplier_sided", "count", "count_if(closed_in AND is_supplier_sided)"),
-    # money over the monetary decisions whose amounts were recorded (none: "not recorded")
-    ("claimed_usd", "sum", "fsum(claim_usd) FILTER (WHERE closed_in AND is_monetary AND has_amounts)"),
-    ("refunded_usd", "sum", "fsum(refund_usd) FILTER (WHERE closed_in AND is_monetary AND has_amounts)"),
-    ("refund_ratio_median", "median", "median(refund_ratio) FILTER (WHERE closed_in AND is_monetary AND has_amounts)"),
-    ("lowball", "count", "count_if(closed_in AND is_lowball)"),
-    ("escalated", "count", "count_if(closed_in AND is_escalated)"),
-    ("median_days_to_close", "median", "median(days_to_close) FILTER (WHERE closed_in)"),
-    ("synthetic_cases", "count", "count_if(is_synthetic)"),
-    ("money_back", "count", "count_if(closed_in AND buyer_outcome = 'money_back')"),
-    ("token", "count", "count_if(closed_in AND buyer_outcome = 'token')"),
-    ("nothing", "count", "count_if(closed_in AND buyer_outcome = 'nothing')"),
-    ("buyer_lost", "count",
-     "count_if(closed_in AND (buyer_outcome IN ('token', 'nothing') OR is_buyer_loss_lapse))"),
-    ("buyer_lost_base", "count", "count_if(closed_in AND (is_decided OR is_buyer_loss_lapse))"),
-    ("claimed_usd_closed", "sum", "fsum(claim_usd) FILTER (WHERE closed_in AND claim_usd IS NOT NULL)"),
-    ("refunded_usd_closed", "sum", "fsum(refund_usd) FILTER (WHERE closed_in AND is_monetary AND claim_usd IS NOT NULL)"),
-    ("claims_recorded", "count", "count_if(closed_in AND claim_usd IS NOT NULL)"),
-)  # fmt: skip
+#: The block's counts, sums and medians as (field, kind, aggregate) over the flags of
+#: sql/cases.sql, from the metric catalogue; rates, intervals and the small-group rule are added
+#: by finish_blocks, from the same catalogue.
+_AGGREGATES = catalogue.aggregates()
 BLOCK_AGGREGATES = ",\n".join(
     f"    {'coalesce(' + sql + ', 0)' if kind == 'sum' else sql} AS {name}"
     for name, kind, sql in _AGGREGATES
@@ -68,31 +38,35 @@ SUM_FIELDS = tuple(name for name, kind, _ in _AGGREGATES if kind == "sum")
 _MEDIAN_FIELDS = tuple(name for name, kind, _ in _AGGREGATES if kind == "median")
 
 #: The fields of a block, in output order (the JSON contract).
-BLOCK_FIELDS = (
-    "cases_opened", "cases_closed", "decided", "lapsed", "withdrawn", "cancelled",
-    "out_of_coverage", "replacement", "monetary_decisions", "supplier_sided",
-    "supplier_sided_rate", "supplier_sided_ci_low", "supplier_sided_ci_high",
-    "claimed_usd", "refunded_usd", "refund_ratio_pooled", "refund_ratio_median", "lowball",
-    "escalated", "escalation_rate", "median_days_to_close", "suppressed", "few_cases",
-    "money_back", "token", "nothing", "buyer_lost", "buyer_lost_base", "buyer_lost_rate",
-    "buyer_lost_ci_low", "buyer_lost_ci_high", "claimed_usd_closed", "refunded_usd_closed",
-    "refund_ratio_closed", "undetermined", "amounts_recorded", "claims_recorded",
-)  # fmt: skip
-#: Everything withheld in a group with fewer than min_n_rate decided cases.
-SUPPRESSIBLE = (
-    "supplier_sided_rate",
-    "supplier_sided_ci_low",
-    "supplier_sided_ci_high",
-    "refund_ratio_pooled",
-    "refund_ratio_median",
-    "escalation_rate",
-    "median_days_to_close",
-    "refund_ratio_closed",
+BLOCK_FIELDS = catalogue.block_fields()
+#: Withheld in a group with fewer than min_n_rate decided cases (with their intervals).
+SUPPRESSIBLE = tuple(
+    name
+    for m in catalogue.METRICS
+    if m.small_group == "decided"
+    for name in (m.name, *m.interval_fields)
 )
-#: The rates with a Wilson interval: (rate, numerator, denominator).
-_WILSON_RATES = (
-    ("supplier_sided_rate", "supplier_sided", "decided"),
-    ("buyer_lost_rate", "buyer_lost", "buyer_lost_base"),
+#: Withheld where their own denominator is below min_n_rate: (figures, denominator).
+_OWN_DENOMINATOR = tuple(
+    ((m.name, *m.interval_fields), m.denominator)
+    for m in catalogue.METRICS
+    if m.small_group == "denominator"
+)
+#: The rates with a Wilson interval: (rate, numerator, denominator, (ci_low, ci_high)).
+_WILSON_RATES = tuple(
+    (m.name, m.numerator_name, m.denominator, m.interval_fields)
+    for m in catalogue.METRICS
+    if m.interval == "wilson"
+)
+#: The plain ratios (no interval): (ratio, numerator, denominator).
+_RATIOS = tuple(
+    (m.name, m.numerator_name, m.denominator)
+    for m in catalogue.METRICS
+    if m.kind in ("rate", "ratio") and m.interval is None
+)
+#: Money "not recorded" where none of the cases it is over had it: (figure, base, recorded).
+_RECORDED_BY = tuple(
+    (m.name, *m.recorded_by) for m in catalogue.METRICS if m.recorded_by is not None
 )
 
 
@@ -192,29 +166,25 @@ def finish_blocks(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
     for name in SUM_FIELDS:
         frame[name] = frame[name].fillna(0).astype(float)
     # money that was not recorded is not $0: no monetary decision (or closed case) with amounts
-    no_amounts = (frame["monetary_decisions"] > 0) & (frame["amounts_recorded"] == 0)
-    for name in ("claimed_usd", "refunded_usd"):
-        frame[name] = frame[name].mask(no_amounts)
-    no_claims = (frame["cases_closed"] > 0) & (frame["claims_recorded"] == 0)
-    for name in ("claimed_usd_closed", "refunded_usd_closed"):
-        frame[name] = frame[name].mask(no_claims)
+    for name, base, recorded in _RECORDED_BY:
+        frame[name] = frame[name].mask((frame[base] > 0) & (frame[recorded] == 0))
     for name in _MEDIAN_FIELDS:
         frame[name] = frame[name].astype(float)
-    for rate, numerator, denominator in _WILSON_RATES:
+    for rate, numerator, denominator, (ci_low, ci_high) in _WILSON_RATES:
         frame[rate] = _ratio(frame[numerator], frame[denominator])
-        low, high = stats.wilson_many(frame[numerator], frame[denominator], params.confidence)
-        frame[rate.replace("_rate", "_ci_low")] = low
-        frame[rate.replace("_rate", "_ci_high")] = high
-    frame["refund_ratio_pooled"] = _ratio(frame["refunded_usd"], frame["claimed_usd"])
-    frame["refund_ratio_closed"] = _ratio(frame["refunded_usd_closed"], frame["claimed_usd_closed"])
-    frame["escalation_rate"] = _ratio(frame["escalated"], frame["cases_closed"])
+        frame[ci_low], frame[ci_high] = stats.wilson_many(
+            frame[numerator], frame[denominator], params.confidence
+        )
+    for ratio, numerator, denominator in _RATIOS:
+        frame[ratio] = _ratio(frame[numerator], frame[denominator])
     frame["suppressed"] = frame["decided"] < params.min_n_rate
     frame["few_cases"] = ~frame["suppressed"] & (frame["decided"] < params.min_n)
     for name in SUPPRESSIBLE:
         frame[name] = frame[name].mask(frame["suppressed"])
-    lost_withheld = frame["buyer_lost_base"] < params.min_n_rate
-    for name in ("buyer_lost_rate", "buyer_lost_ci_low", "buyer_lost_ci_high"):
-        frame[name] = frame[name].mask(lost_withheld)
+    for names, denominator in _OWN_DENOMINATOR:
+        withheld = frame[denominator] < params.min_n_rate
+        for name in names:
+            frame[name] = frame[name].mask(withheld)
     return frame
 
 

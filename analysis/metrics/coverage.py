@@ -13,21 +13,18 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from analysis.metrics import catalogue
 from analysis.metrics.cases import bind, compose, period_cases_sql, window
 from analysis.metrics.params import Params
 from analysis.store import connect
 
-#: Fields whose absence changes what the reports can say, and the block fields built on them.
+#: Fields whose absence changes what the reports can say, and the block fields built on them
+#: (the figures of the metric catalogue that need the field).
 FIELD_FIGURES: dict[str, tuple[str, ...]] = {
-    "escalated_date": ("escalated", "escalation_rate"),
-    "evidence": (),
-    "inspection": (),
-    "decided_by": (),
-    "received_date": (),
-    "claim_amount": (
-        "claimed_usd", "refunded_usd", "refund_ratio_pooled", "refund_ratio_median", "lowball",
-        "claimed_usd_closed", "refunded_usd_closed", "refund_ratio_closed",
-    ),
+    field_name: catalogue.fields_of(field_name)
+    for field_name in (
+        "escalated_date", "evidence", "inspection", "decided_by", "received_date", "claim_amount",
+    )
 }  # fmt: skip
 #: The breakdowns that group by a field, and the field.
 BREAKDOWN_FIELDS = {

@@ -10,16 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis import settings as S
+from analysis.metrics import catalogue
 
-DEFINITIONS_VERSION = "2"
-
-
-def _pct(level: float) -> str:
-    """0.95 -> '95%', 0.998 -> '99.8%'."""
-    return f"{100 * level:g}%"
+DEFINITIONS_VERSION = "3"
 
 
-DEFINITIONS: tuple[tuple[str, str], ...] = (
+_pct = catalogue.level_text
+
+#: The terms every figure rests on (windows, "not recorded", the small-group rule).
+_FRAMING: tuple[tuple[str, str], ...] = (
     (
         "period",
         "A period is an inclusive range of days [start, end]. Outcome figures count the cases "
@@ -34,33 +33,6 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "trailing window side by side; the trend, the supplier comparison and the adjusted "
         "effects use the trailing window.",
     ),
-    ("cases_opened", "Cases whose opened_date falls in the period, whatever their outcome now."),
-    (
-        "cases_closed",
-        "Cases with a final outcome (every outcome of data/reference/outcomes.csv marked final: "
-        "all but open) whose closed_date falls in the period.",
-    ),
-    (
-        "decided",
-        "Closed cases with a decision on the claim (outcomes marked decided: full_refund, "
-        "partial_refund, no_refund, replacement). Withdrawn, cancelled and out_of_coverage cases "
-        "are not decided.",
-    ),
-    (
-        "lapsed",
-        "Closed cases that ended without a decision (final, not decided): withdrawn by the "
-        "buyer, cancelled (missing evidence or no response) or out_of_coverage. Reported in "
-        "total and one by one, because procedural closures are part of the story.",
-    ),
-    ("replacement", "Decided cases settled by replacing the goods; no money changes hands."),
-    (
-        "undetermined",
-        "A partial refund whose claim or refund amount was not recorded (an export without "
-        "amounts): whether the buyer got back at least the threshold share cannot be said. "
-        "Counted as undetermined, and left out of decided, so of every rate's denominator. A "
-        "no_refund or full_refund without amounts is decided by its outcome alone (the "
-        "refund_share column of outcomes.csv).",
-    ),
     (
         "not_recorded",
         "A field that no export behind a window's cases carried (loads.field_coverage): "
@@ -70,38 +42,11 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "claims_recorded count the cases whose amounts the money figures are over.",
     ),
     (
-        "monetary_decisions",
-        "Decided cases whose outcome is about money (outcomes marked monetary: full_refund, "
-        "partial_refund, no_refund; decided minus replacement). Every money figure uses these "
-        "cases only, unless it says otherwise.",
-    ),
-    (
-        "supplier_sided",
-        f"Monetary decisions whose refund is below threshold x claim [default {S.THRESHOLD:g}], compared "
-        "on the case's original amounts in exact decimal arithmetic (refund and claim share one "
-        "currency and one exchange rate, so this equals refund_usd < threshold x claim_usd). "
-        "Every no_refund counts; a refund exactly at threshold x claim does not.",
-    ),
-    (
-        "supplier_sided_rate",
-        f"supplier_sided / decided, with a Wilson score interval [{_pct(S.CONFIDENCE)}] in supplier_sided_ci_low "
-        "and supplier_sided_ci_high. Replacements are in the denominator (decided, and not on "
-        "the supplier's side); lapsed and open cases are not.",
-    ),
-    (
         "buyer_outcomes",
         "Every closed case by what the buyer came away with: money_back (a refund of at least "
         "threshold x claim), token (a refund above 0 and below threshold x claim), nothing (a "
         "refund of 0, every no_refund), and, where no money was decided, the outcome itself: "
         "replacement, cancelled, out_of_coverage, withdrawn. token + nothing = supplier_sided.",
-    ),
-    (
-        "buyer_lost_rate",
-        "(token + nothing + cancelled + out_of_coverage) / (cases_closed - withdrawn), with a "
-        "Wilson interval: how often a buyer who did not withdraw came away with nothing or a "
-        "token. Cancelled and out-of-coverage cases are $0 for the buyer, and weak claims are "
-        "the ones that lapse, so leaving them out understates how often buyers get nothing. "
-        "The lapses counted are the outcomes marked buyer_loss in outcomes.csv.",
     ),
     (
         "sensitivity",
@@ -111,43 +56,6 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "denominator), with Wilson intervals: how much the headline depends on where the line is "
         "drawn.",
     ),
-    ("claimed_usd", "Sum of claim_usd over monetary decisions."),
-    ("refunded_usd", "Sum of refund_usd over monetary decisions."),
-    (
-        "refund_ratio_pooled",
-        "refunded_usd / claimed_usd: of all the money claimed in monetary decisions, the share "
-        "that came back. Large claims weigh more.",
-    ),
-    (
-        "refund_ratio_closed",
-        "Refunds over the claims of every closed case (lapsed and replaced cases count with "
-        "nothing back in money): of all the money claimed in the period's closed cases, the "
-        "share that came back.",
-    ),
-    (
-        "refund_ratio_median",
-        "The median over monetary decisions of refund_amount / claim_amount: the typical "
-        "case's share, each case weighing the same (the mean of the two middle values when "
-        "their number is even).",
-    ),
-    (
-        "lowball",
-        f"Monetary decisions with 0 < refund < lowball x claim [default {S.LOWBALL:g}], like $150 on a "
-        "$10,000 claim. A refund of 0 is a refusal, not a lowball; a refund exactly at "
-        "lowball x claim is not a lowball. With the default thresholds every lowball is also "
-        "supplier-sided (and counted once there).",
-    ),
-    ("escalated", "Closed cases that have an escalated_date (escalated to the platform)."),
-    (
-        "escalation_rate",
-        "escalated / cases_closed: the share of the period's closed cases, decided or lapsed, "
-        "that were escalated to the platform.",
-    ),
-    (
-        "median_days_to_close",
-        "The median of closed_date - opened_date, in days, over the cases closed in the period "
-        "(every final outcome). It cannot see cases still open; time_to_resolution can.",
-    ),
     (
         "few_cases",
         f"A group's rates are shown with their interval from min_n_rate decided cases [default {S.MIN_N_RATE}]; from "
@@ -156,6 +64,10 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "(suppressed: every rate, ratio, interval and median null). The buyer-lost rate follows "
         "the same rule on its own denominator; time to resolution on the cases opened.",
     ),
+)
+
+#: How the figures are compared, modelled and converted.
+_METHODS: tuple[tuple[str, str], ...] = (
     (
         "change_vs_previous",
         "A period is compared with the one just before it: the previous calendar month, quarter "
@@ -255,6 +167,9 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
 )
 
+#: Every definition: the framing, each figure of the metric catalogue, then the methods.
+DEFINITIONS: tuple[tuple[str, str], ...] = (*_FRAMING, *catalogue.definitions(), *_METHODS)
+
 #: What the data can and cannot say (the reports' and docs/metrics.md's last section).
 LIMITATIONS: tuple[str, ...] = (
     "It can say how disputes that reached this store ended. It cannot say how often buyers had a "
@@ -277,6 +192,8 @@ LIMITATIONS: tuple[str, ...] = (
 
 _DEFINITIONS_START = "<!-- definitions:start (generated from analysis.metrics.definitions) -->"
 _DEFINITIONS_END = "<!-- definitions:end -->"
+_BLOCK_START = "<!-- block:start (generated from analysis.metrics.catalogue) -->"
+_BLOCK_END = "<!-- block:end -->"
 _LIMITS_START = "<!-- limitations:start (generated from analysis.metrics.definitions) -->"
 _LIMITS_END = "<!-- limitations:end -->"
 
@@ -285,6 +202,12 @@ def definitions_markdown() -> str:
     """DEFINITIONS as the Markdown list that docs/metrics.md carries between its markers."""
     lines = [f"- **`{name}`**: {text}" for name, text in DEFINITIONS]
     return "\n".join([_DEFINITIONS_START, *lines, _DEFINITIONS_END])
+
+
+def block_markdown() -> str:
+    """The fields of a block, in JSON order, as docs/metrics.md lists them."""
+    fields = ", ".join(f"`{name}`" for name in catalogue.block_fields())
+    return "\n".join([_BLOCK_START, f"A block holds, in this order: {fields}.", _BLOCK_END])
 
 
 def limitations_markdown() -> str:
@@ -301,6 +224,7 @@ def _replace(text: str, start: str, end: str, block: str) -> str:
 def render_doc(text: str) -> str:
     """``text`` (docs/metrics.md) with its generated sections replaced by the current ones."""
     text = _replace(text, _DEFINITIONS_START, _DEFINITIONS_END, definitions_markdown())
+    text = _replace(text, _BLOCK_START, _BLOCK_END, block_markdown())
     return _replace(text, _LIMITS_START, _LIMITS_END, limitations_markdown())
 
 

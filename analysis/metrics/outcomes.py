@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import settings
+from analysis import settings, sqlfiles
 from analysis.metrics import coverage, effects, provenance, stats, suppliers
 from analysis.metrics.blocks import block_dict, empty_blocks, finish_blocks, grouped_blocks
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
@@ -25,19 +25,6 @@ _BUYER_OUTCOMES = """
     SELECT buyer_outcome, count(*) AS cases FROM period_cases
     WHERE closed_in GROUP BY ALL ORDER BY ALL
 """
-_SENSITIVITY = """
-    WITH period_cases AS ({period_cases})
-    SELECT t.threshold,
-        count_if(closed_in AND is_monetary AND CAST(refund_amount AS DECIMAL(20, 2))
-                 < CAST(t.threshold AS DECIMAL(20, 12)) * CAST(claim_amount AS DECIMAL(20, 2)))
-            AS supplier_sided,
-        count_if(closed_in AND is_decided) AS decided,
-        count_if(closed_in AND is_buyer_loss_lapse) AS buyer_loss_lapsed
-    FROM period_cases, unnest($thresholds) AS t(threshold)
-    GROUP BY t.threshold ORDER BY CAST(t.threshold AS DOUBLE)
-"""
-
-
 def buyer_outcomes(con, bound: dict) -> dict[str, int]:
     """What the buyers of the window's closed cases came away with, by kind (every kind listed)."""
     rows = con.execute(compose(_BUYER_OUTCOMES, period_cases=period_cases_sql()), bound).fetchall()
@@ -50,7 +37,7 @@ def sensitivity(con, bound: dict, confidence: float) -> list[dict]:
     """The supplier-sided rate at SENSITIVITY_THRESHOLDS, without and with the lapses that cost
     the buyer (cancelled, out of coverage) counted as losses, with Wilson intervals."""
     thresholds = [decimal_text(t) for t in settings.SENSITIVITY_THRESHOLDS]
-    query = compose(_SENSITIVITY, period_cases=period_cases_sql())
+    query = compose(sqlfiles.sql("metrics", "sensitivity.sql"), period_cases=period_cases_sql())
     rows = con.execute(query, bound | {"thresholds": thresholds}).fetchall()
     out = []
     for threshold, sided, decided, lapses in rows:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis import settings
 from analysis.metrics import breakdowns as bd
-from analysis.metrics import coverage, stats
+from analysis.metrics import catalogue, coverage, stats
 from analysis.metrics.blocks import (
     BLOCK_FIELDS,
     COUNT_FIELDS,
@@ -113,25 +113,10 @@ def p_chart(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-#: change_vs_previous: (metric, numerator, denominator) for the proportions that get a test.
-_TESTED = {
-    "supplier_sided_rate": ("supplier_sided", "decided"),
-    "buyer_lost_rate": ("buyer_lost", "buyer_lost_base"),
-    "escalation_rate": ("escalated", "cases_closed"),
-}
-_COMPARED = (
-    "supplier_sided_rate",
-    "buyer_lost_rate",
-    "refund_ratio_pooled",
-    "refund_ratio_median",
-    "escalation_rate",
-    "median_days_to_close",
-    "decided",
-    "cases_closed",
-    "cases_opened",
-    "lapsed",
-    "lowball",
-)
+#: change_vs_previous: (metric, numerator, denominator) for the proportions that get a test, and
+#: every figure compared, from the metric catalogue.
+_TESTED = {m.name: (m.numerator_name, m.denominator) for m in catalogue.METRICS if m.tested}
+_COMPARED = tuple(m.name for m in catalogue.METRICS if m.compared)
 _MONEY = """
     WITH period_cases AS ({period_cases})
     SELECT CASE WHEN closed_date >= $split THEN 'current' ELSE 'previous' END AS bucket,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import settings
+from analysis.metrics import catalogue
 from analysis.metrics.blocks import block_dict
 from analysis.report import figures, fmt
 from analysis.report.context import ReportContext, period_text
@@ -66,6 +67,35 @@ def banner(ctx: ReportContext) -> Banner:
     )
 
 
+#: How a change is written, by the figure's format: rates and ratios in points, the rest signed.
+_DIFFERENCE = {"count": fmt.signed, "usd": fmt.signed, "days": fmt.signed, "pct": fmt.points}
+_VALUE = {"pct": fmt.pct, "days": fmt.days, "usd": fmt.usd}
+
+
+def _cell(m: catalogue.Metric, block: pd.Series, unrecorded: set[str], p) -> str:
+    """One window's value of catalogue figure ``m`` as the headline shows it."""
+    if m.of is not None:
+        if m.of in unrecorded or fmt.missing(block[m.of]):
+            return fmt.NOT_RECORDED if block[m.recorded_by[0]] else fmt.DASH
+        return f"{fmt.usd(block[m.name])} of {fmt.usd(block[m.of])}"
+    if m.name in unrecorded:
+        return fmt.NOT_RECORDED
+    if m.interval:
+        low, high = m.interval_fields
+        withheld = block["suppressed"] if m.small_group == "decided" else fmt.missing(block[m.name])
+        return fmt.rate_ci(
+            block[m.name], block[low], block[high], bool(withheld), p.min_n_rate,
+            bool(block["few_cases"]),
+        )  # fmt: skip
+    if m.small_group == "decided":
+        return fmt.rate(block[m.name], bool(block["suppressed"]), p.min_n_rate, _VALUE[m.format])
+    text = fmt.count(block[m.name])
+    if m.parts:
+        parts = ", ".join(f"{fmt.count(block[n])} {catalogue.metric(n).label}" for n in m.parts)
+        text += f" ({parts})"
+    return text
+
+
 def _verdict(row: pd.Series, confidence: float) -> str:
     if not bool(row["comparable"]):
         return "not compared: a period has too few cases"
@@ -85,78 +115,31 @@ def headline(ctx: ReportContext) -> Table:
     p = ctx.params
     level = f"{100 * p.confidence:g}%"
 
-    def rate(block, prefix="supplier_sided") -> str:
-        withheld = (
-            block["suppressed"]
-            if prefix == "supplier_sided"
-            else fmt.missing(block[f"{prefix}_rate"])
-        )
-        return fmt.rate_ci(
-            block[f"{prefix}_rate"], block[f"{prefix}_ci_low"], block[f"{prefix}_ci_high"],
-            bool(withheld), p.min_n_rate, bool(block["few_cases"]),
-        )  # fmt: skip
-
-    def diff(metric: str, formatter, interval: bool = False) -> str:
+    def diff(metric: str, formatter) -> str:
         row = change.loc[metric]
         text = formatter(row["difference"])
-        if interval and not fmt.missing(row["difference_ci_low"]):
+        if not fmt.missing(row["difference_ci_low"]):
             text += f" ({formatter(row['difference_ci_low'])} to {formatter(row['difference_ci_high'])})"
         return text
 
-    def withheld(block, key, formatter=fmt.pct) -> str:
-        if key in unrecorded:
-            return fmt.NOT_RECORDED
-        return fmt.rate(block[key], bool(block["suppressed"]), p.min_n_rate, formatter)
+    def test(m: catalogue.Metric) -> str:
+        if m.tested:
+            if m.name in unrecorded:
+                return "not tested: not recorded in these exports"
+            return _verdict(change.loc[m.name], p.confidence)
+        row = change.loc[m.name] if m.compared else None
+        if row is not None and not fmt.missing(row["difference_ci_low"]):
+            return f"{row.get('difference_method', 'bootstrap')} interval"
+        return ""
 
-    def test(metric: str) -> str:
-        if metric in unrecorded:
-            return "not tested: not recorded in these exports"
-        return _verdict(change.loc[metric], p.confidence)
-
-    def lapsed(block) -> str:
-        return (
-            f"{fmt.count(block['lapsed'])} ({fmt.count(block['withdrawn'])} withdrawn, "
-            f"{fmt.count(block['cancelled'])} cancelled, {fmt.count(block['out_of_coverage'])} "
-            "out of coverage)"
-        )
-
-    def money(block) -> str:
-        if "claimed_usd" in unrecorded or fmt.missing(block["claimed_usd"]):
-            return fmt.NOT_RECORDED if block["monetary_decisions"] else fmt.DASH
-        return f"{fmt.usd(block['refunded_usd'])} of {fmt.usd(block['claimed_usd'])}"
-
-    def count(block, key) -> str:
-        return fmt.NOT_RECORDED if key in unrecorded else fmt.count(block[key])
-
-    blank = ""
-    rows = [
-        ("Cases opened", fmt.count(now["cases_opened"]), fmt.count(before["cases_opened"]),
-         diff("cases_opened", fmt.signed), blank),
-        ("Cases closed", fmt.count(now["cases_closed"]), fmt.count(before["cases_closed"]),
-         diff("cases_closed", fmt.signed), blank),
-        ("Decided", fmt.count(now["decided"]), fmt.count(before["decided"]),
-         diff("decided", fmt.signed), blank),
-        ("Lapsed", lapsed(now), lapsed(before), diff("lapsed", fmt.signed), blank),
-        (f"Supplier-sided rate ({level} interval)", rate(now), rate(before),
-         diff("supplier_sided_rate", fmt.points, True), test("supplier_sided_rate")),
-        (f"Buyer got nothing or a token, lapses counted ({level} interval)",
-         rate(now, "buyer_lost"), rate(before, "buyer_lost"),
-         diff("buyer_lost_rate", fmt.points, True), test("buyer_lost_rate")),
-        ("Refunded of claimed, monetary decisions (USD)", money(now), money(before), blank, blank),
-        ("Refund ratio, pooled", withheld(now, "refund_ratio_pooled"),
-         withheld(before, "refund_ratio_pooled"), diff("refund_ratio_pooled", fmt.points, True),
-         f"{change.loc['refund_ratio_pooled'].get('difference_method', 'bootstrap')} interval"
-         if not fmt.missing(change.loc["refund_ratio_pooled", "difference_ci_low"]) else blank),
-        ("Refund ratio, median case", withheld(now, "refund_ratio_median"),
-         withheld(before, "refund_ratio_median"), diff("refund_ratio_median", fmt.points), blank),
-        ("Lowball decisions", count(now, "lowball"), count(before, "lowball"),
-         diff("lowball", fmt.signed), blank),
-        ("Escalation rate", withheld(now, "escalation_rate"), withheld(before, "escalation_rate"),
-         diff("escalation_rate", fmt.points, True), test("escalation_rate")),
-        ("Median days to close", withheld(now, "median_days_to_close", fmt.days),
-         withheld(before, "median_days_to_close", fmt.days),
-         diff("median_days_to_close", fmt.signed), blank),
-    ]  # fmt: skip
+    rows = []
+    for m in map(catalogue.metric, catalogue.HEADLINE):
+        name = f"{m.label} ({level} interval)" if m.interval else m.label
+        formatter = _DIFFERENCE[m.format]
+        rows.append((
+            name, _cell(m, now, unrecorded, p), _cell(m, before, unrecorded, p),
+            diff(m.name, formatter) if m.compared else "", test(m),
+        ))  # fmt: skip
     frame = pd.DataFrame(
         rows,
         columns=["Figure", ctx.period.title, ctx.previous.title, "Change", "Test"],

@@ -12,15 +12,14 @@
 --                  VARCHAR[], the outcome classes of data/reference/outcomes.csv (analysis.vocab)
 --   $claim_window  INTEGER, days after confirmed receipt within which a dispute must be opened
 --
--- The refund tests compare the ORIGINAL amounts of the case, in exact DECIMAL arithmetic:
--- refund and claim share one currency and one FX rate (the ECB rate of opened_date), so
--- "refund_usd < threshold x claim_usd" is the same test without floating-point doubt at the
--- boundary. DECIMAL(20,12) x DECIMAL(20,2) = DECIMAL(38,14): no overflow for any stored claim.
+-- The refund tests (supplier-sided below the threshold share of the claim) are written once, in
+-- flags.sql, beside the reasons for their exact decimal arithmetic.
 --
 -- A case without amounts (an export that records outcomes only) is decided by its outcome
 -- where the outcome says how much came back (no_refund: nothing, full_refund: everything;
 -- refund_share in outcomes.csv); a partial refund without amounts is UNDETERMINED: counted as
 -- such, and left out of `is_decided`, so of every rate's denominator.
+{% import "metrics/sql/flags.sql" as flags %}
 SELECT
     c.case_id,
     c.supplier_id,
@@ -54,16 +53,15 @@ SELECT
     list_contains($decided_outcomes, c.outcome) AND NOT is_undetermined AS is_decided,
     list_contains($monetary_outcomes, c.outcome) AS is_monetary,
     list_contains($lapsed_outcomes, c.outcome) AS is_lapsed,
+    {{ flags.supplier_sided("$threshold") }} AS is_supplier_sided,
+    -- everything claimed came back (a refund above the claim is quarantined at ingest)
     coalesce(
         list_contains($monetary_outcomes, c.outcome) AND CASE
-            WHEN has_amounts THEN CAST(c.refund_amount AS DECIMAL(20, 2))
-                < CAST($threshold AS DECIMAL(20, 12)) * CAST(c.claim_amount AS DECIMAL(20, 2))
-            -- no amounts: nothing came back (below any positive share), or everything
-            WHEN list_contains($refund_none_outcomes, c.outcome) THEN CAST($threshold AS DECIMAL(20, 12)) > 0
-            WHEN list_contains($refund_full_outcomes, c.outcome) THEN CAST($threshold AS DECIMAL(20, 12)) > 1
+            WHEN has_amounts THEN c.refund_amount >= c.claim_amount
+            ELSE list_contains($refund_full_outcomes, c.outcome)
         END,
         false
-    ) AS is_supplier_sided,
+    ) AS is_full_refund,
     coalesce(
         list_contains($monetary_outcomes, c.outcome)
         AND c.refund_amount > 0
