@@ -29,12 +29,22 @@ def test_outcome_metrics_and_block_frame_are_one_definition(feb_db):
     result = outcome_metrics(feb_db, *FEB, params=SMALL)
     overall = block_frame(feb_db, *FEB, None, SMALL)
     assert overall["group"].tolist() == ["all"]
-    assert metric_blocks.block_dict(overall.iloc[0]) == result["overall"]
+    assert metric_blocks.block_dict(overall.iloc[0]) == _block(result["overall"])
     for by, key in (("category", "by_category"), ("claim_type", "by_claim_type")):
         frame = block_frame(feb_db, *FEB, by, SMALL)
-        assert {
-            row["group"]: metric_blocks.block_dict(row) for _, row in frame.iterrows()
-        } == result[key]
+        assert {row["group"]: metric_blocks.block_dict(row) for _, row in frame.iterrows()} == {
+            group: _block(block) for group, block in result[key].items()
+        }
+        # and the groups' pooled rates too
+        assert [metric_blocks.json_value(v) for v in frame["pooled_rate"]] == [
+            block["pooled_rate"] for block in result[key].values()
+        ]
+
+
+def _block(json_block: dict) -> dict:
+    """The block fields of a JSON block (the overall adds its detectable change, a group its
+    pooled rate)."""
+    return {name: json_block[name] for name in metric_blocks.BLOCK_FIELDS}
 
 
 def test_block_frames_of_one_scan_equal_each_breakdown_on_its_own(feb_db):
@@ -153,7 +163,7 @@ def test_monthly_series(feb_db):
     assert frame["complete"].all()
     # The February row is the same block as the JSON's overall (one definition).
     feb_json = outcome_metrics(feb_db, *FEB, params=SMALL)["overall"]
-    assert metric_blocks.block_dict(frame.iloc[3]) == feb_json
+    assert metric_blocks.block_dict(frame.iloc[3]) == _block(feb_json)
 
 
 def test_monthly_series_stops_at_end(feb_db):

@@ -46,7 +46,8 @@ def test_every_entry_reaches_the_json_the_block_and_the_definitions_page(feb_db)
         # a figure is defined in words: its own definition, or a framing term that names it
         framing = " ".join(text for term, text in definitions.DEFINITIONS if term != m.name)
         assert m.name in defined or re.search(rf"\b{m.name}\b", framing), m.name
-    assert list(result["overall"]) == list(catalogue.block_fields())
+    fields = catalogue.block_fields()
+    assert list(result["overall"])[: len(fields)] == list(fields)
 
 
 def test_the_headline_table_has_a_row_for_each_headline_entry(feb_db):

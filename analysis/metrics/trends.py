@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis import settings
 from analysis.metrics import breakdowns as bd
-from analysis.metrics import catalogue, coverage, stats
+from analysis.metrics import catalogue, coverage, pooling, stats
 from analysis.metrics.blocks import (
     BLOCK_FIELDS,
     COUNT_FIELDS,
@@ -149,7 +149,9 @@ def change_vs_previous(
     (``difference_ci_low`` / ``_high``: Newcombe's for the rates, a seeded bootstrap of the cases
     for the pooled refund ratio), p_value (pooled two-proportion z-test, for the rates), the
     test's denominators (current_n, previous_n), ``comparable`` (both periods have their rates:
-    at least min_n_rate decided cases) and ``flagged`` (comparable and p < 1 - confidence).
+    at least min_n_rate decided cases), ``flagged`` (comparable and p < 1 - confidence) and, for
+    the tested rates, ``detectable_change`` (the smallest change these counts could tell from
+    chance at 80% power: :func:`analysis.metrics.pooling.detectable_change`).
     ``attrs`` hold the two periods' labels and dates.
     """
     params = params or Params()
@@ -185,6 +187,7 @@ def change_vs_previous(
             "flagged": False,
             "current_n": None,
             "previous_n": None,
+            "detectable_change": None,
             "comparable": comparable if metric in SUPPRESSIBLE else True,
         }
         if metric in _TESTED:
@@ -196,6 +199,7 @@ def change_vs_previous(
                 int(prev[n_name]),
             )
             row["current_n"], row["previous_n"] = n1, n2
+            row["detectable_change"] = pooling.detectable_change(k1, n1, k2, n2, params.confidence)
             row["comparable"] = (
                 n1 >= params.min_n_rate and n2 >= params.min_n_rate and metric not in unrecorded
             )
@@ -251,7 +255,8 @@ def change_by(
     with Newcombe's interval, the z-test's p-value and the Benjamini-Hochberg adjusted p-value
     over the groups tested (those with at least min_n_rate decided cases in both periods);
     ``flagged`` when the adjusted p-value is below 1 - confidence. ``attrs['tested']`` is how
-    many groups were tested at once.
+    many groups were tested at once. ``detectable_change``: the smallest change the two
+    periods' decided cases could tell from chance (:func:`analysis.metrics.pooling.detectable_change`).
     """
     params = params or Params()
     bd.check(by)
@@ -277,11 +282,12 @@ def change_by(
             "previous_sided": k2, "previous_rate": k2 / n2 if n2 else None,
             "difference": (k1 / n1 - k2 / n2) if n1 and n2 else None,
             "difference_ci_low": low, "difference_ci_high": high, "p_value": p, "tested": tested,
+            "detectable_change": pooling.detectable_change(k1, n1, k2, n2, params.confidence),
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=[
         "group", "current_decided", "current_sided", "current_rate", "previous_decided",
         "previous_sided", "previous_rate", "difference", "difference_ci_low",
-        "difference_ci_high", "p_value", "tested",
+        "difference_ci_high", "p_value", "tested", "detectable_change",
     ])  # fmt: skip
     out["p_adjusted"] = stats.adjust_p_values(out["p_value"].tolist()) if len(out) else []
     out["flagged"] = [
