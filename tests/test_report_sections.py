@@ -100,12 +100,20 @@ def test_supplier_sided_by_category_beside_the_trailing_months(store):
     # Wilson 2/4: 15.0%-85.0%; 3/6: 18.8%-81.2%; "few cases" below min_n 4.
     assert list(table.frame.columns) == [
         "Category", "Decided 2026-03", "Rate 2026-03", "Decided, 12 months", "Rate, 12 months",
+        "Pooled 2026-03", "Pooled, 12 months",
     ]  # fmt: skip
+    # Pooled (analysis.metrics.pooling): both groups at 1 of 2 in March, the whole at 2 of 4:
+    # no spread, so the prior is as strong as the 4 cases, Beta(2, 2); each group's posterior
+    # Beta(2 + 1, 2 + 1) = Beta(3, 3): 50%, 14.7%-85.3%. Over 12 months the whole is 3 of 6
+    # (prior Beta(3, 3)): machinery 2 of 4 -> Beta(5, 5), 21.2%-78.8%; electronics 1 of 2 ->
+    # Beta(4, 4), 18.4%-81.6%. Every group has a pooled rate, counts-only or not.
     assert table.frame.values.tolist() == [
-        ["Electronics", "2", "count only (n<3)", "2", "count only (n<3)"],
-        ["Machinery", "2", "count only (n<3)", "4", "50.0% (15.0%–85.0%)"],
-        ["All", "4", "50.0% (15.0%–85.0%)", "6", "50.0% (18.8%–81.2%)"],
-    ]
+        ["Electronics", "2", "count only (n<3)", "2", "count only (n<3)",
+         "50.0% (14.7%–85.3%)", "50.0% (18.4%–81.6%)"],
+        ["Machinery", "2", "count only (n<3)", "4", "50.0% (15.0%–85.0%)",
+         "50.0% (14.7%–85.3%)", "50.0% (21.2%–78.8%)"],
+        ["All", "4", "50.0% (15.0%–85.0%)", "6", "50.0% (18.8%–81.2%)", "–", "–"],
+    ]  # fmt: skip
     assert table.data["is_overall"].tolist() == [False, False, True]
     assert "/ decided cases" in table.caption and "trailing 12 months" in table.caption
     # one group with a rate over the 12 months: nothing to test, and said so
@@ -285,7 +293,7 @@ def test_every_section_works_on_an_empty_store(tmp_path):
     )
     # only the overall row, counts only (0 decided < 10)
     assert sections.supplier_sided_by(ctx).frame.values.tolist() == [
-        ["All", "0", "count only (n<10)", "0", "count only (n<10)"]
+        ["All", "0", "count only (n<10)", "0", "count only (n<10)", "–", "–"]
     ]
     assert sections.heatmap(ctx).frame.empty
     assert len(sections.trend(ctx).frame) == 12

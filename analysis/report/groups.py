@@ -75,29 +75,53 @@ def supplier_sided_by(ctx: ReportContext, by: str = "category") -> Table:
     trailing = _trailing_view(data)
     p = ctx.params
     period = ctx.period.title
-    frame = pd.DataFrame(
-        {
-            title(by): data["label"],
-            f"Decided {period}": data["decided"].map(fmt.count),
-            f"Rate {period}": fmt.rate_ci_column(data, p.min_n_rate),
-            f"Decided, {fmt.TRAILING}": trailing["decided"].map(fmt.count),
-            f"Rate, {fmt.TRAILING}": fmt.rate_ci_column(trailing, p.min_n_rate),
-        }
-    )
+    columns = {
+        title(by): data["label"],
+        f"Decided {period}": data["decided"].map(fmt.count),
+        f"Rate {period}": fmt.rate_ci_column(data, p.min_n_rate),
+        f"Decided, {fmt.TRAILING}": trailing["decided"].map(fmt.count),
+        f"Rate, {fmt.TRAILING}": fmt.rate_ci_column(trailing, p.min_n_rate),
+    }
+    pooled = "pooled_rate" in data
+    if pooled:
+        # every group with a decided case, small ones pulled toward the whole
+        columns[f"Pooled {period}"] = _pooled_column(data)
+        columns[f"Pooled, {fmt.TRAILING}"] = _pooled_column(trailing)
+    frame = pd.DataFrame(columns)
     extra = (
         " A case counts once under each kind of evidence it has, so the groups add up to more "
         "than the total."
         if by == "evidence"
         else ""
     )
+    pooled_text = (
+        " Pooled: each group's rate pulled toward the whole by as much as its size warrants "
+        "(partial pooling, given for every group with a decided case; a small group is pulled "
+        "most), with its interval; see the methodology."
+        if pooled
+        else ""
+    )
     caption = (
         f"Supplier-sided rate by {title(by).lower()}: monetary decisions with refund < "
         f"{p.threshold:g} x claim / decided cases (lapsed and open cases excluded), for the cases "
         f"closed in {period_text(ctx.period)} and in the trailing {fmt.TRAILING} "
-        f"({ctx.trailing.start.isoformat()} to {ctx.trailing.end.isoformat()}). {rate_rule(ctx)}{extra}"
+        f"({ctx.trailing.start.isoformat()} to {ctx.trailing.end.isoformat()}). "
+        f"{rate_rule(ctx)}{pooled_text}{extra}"
     )
     note = groups_reading(data, by, ctx) if by != "evidence" else ""
     return Table(frame=frame, caption=caption, name=f"supplier_sided_by_{by}", data=data, note=note)
+
+
+def _pooled_column(data: pd.DataFrame) -> list[str]:
+    """Each group's pooled rate with its interval ('–' for a group without a decided case and
+    for the total, which is the whole itself)."""
+    return [
+        fmt.DASH if overall else fmt.rate_ci(rate, low, high, False, 0)
+        for rate, low, high, overall in zip(
+            data["pooled_rate"], data["pooled_ci_low"], data["pooled_ci_high"],
+            data["is_overall"], strict=True,
+        )
+    ]  # fmt: skip
 
 
 def groups_reading(data: pd.DataFrame, by: str, ctx: ReportContext) -> str:
