@@ -88,6 +88,9 @@ def test_contents_links_navigate(browser_context, report):
     )
     assert hrefs == ["#sec-hostile-markdown", "#sec-case-table", "#sec-styled-table",
                      "#sec-raw-outputs", "#sec-figures"]  # fmt: skip
+    # the contents are folded (the findings come first): closed until the reader opens them
+    assert not page.is_visible('#ta-toc a[href="#sec-figures"]')
+    page.click("#ta-toc summary")
     for href in hrefs:
         page.click(f'#ta-toc a[href="{href}"]')
         assert page.evaluate("location.hash") == href

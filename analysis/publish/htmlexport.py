@@ -235,11 +235,14 @@ def _table_of_contents(soup) -> None:
         nav.decompose()
         return
     taken = {str(tag["id"]) for tag in soup.find_all(id=True) if tag not in headings}
-    title = soup.new_tag("p", attrs={"class": "ta-box-title"})
+    # folded like the parameters: the findings come first on the first screen
+    folded = soup.new_tag("details")
+    title = soup.new_tag("summary", attrs={"class": "ta-box-title"})
     title.string = "Contents"
     top = soup.new_tag("ol")
-    nav.append(title)
-    nav.append(top)
+    folded.append(title)
+    folded.append(top)
+    nav.append(folded)
     current_sub = None
     last_h2_item = None
     for heading in headings:

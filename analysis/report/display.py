@@ -188,8 +188,13 @@ class Banner:
                 'font-weight: bold; font-size: 1.2em">'
                 f"SYNTHETIC DATA: {_escape(self.warning)}</div>"
             )
-        items = "".join(f"<li>{_escape(line)}</li>" for line in self.lines)
-        parts.append(f'<div class="ta-banner tex2jax_ignore mathjax_ignore"><ul>{items}</ul></div>')
+        # the first line shows, the rest folds away: the findings come on the first screen
+        first, *rest = self.lines or [""]
+        items = "".join(f"<li>{_escape(line)}</li>" for line in rest)
+        parts.append(
+            '<details class="ta-banner tex2jax_ignore mathjax_ignore">'
+            f"<summary>{_escape(first)}</summary><ul>{items}</ul></details>"
+        )
         return "\n".join(parts)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
