@@ -697,7 +697,7 @@ def test_a_subjects_catalogue_row_names_it_and_shows_its_own_figures(subject_sto
     assert headers[:3] == ["Report", "Subject", "Period"]
     (row,) = section.select("tbody tr")
     cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
-    assert cells[0].startswith("Subject fixture, 2026-10, supplier ACME/1 (Name A2)")
+    assert cells[0].startswith("Subject fixture, 2026-10, supplier ACME/1 generated")
     assert cells[1] == "supplier ACME/1 (Name A2)"
     # Wilson 1 of 2: 9.5%-90.5%
     assert cells[-3:] == ["2", "50.0% (9.5%–90.5%) few cases", "50.0%"]

@@ -94,7 +94,8 @@ SUBJECT_WORDS = {"supplier_id": "supplier", "case_id": "case"}
 
 
 def _subject(run: dict) -> dict | None:
-    """``{"key", "text", "current"}`` of a supplier's or case's report, else None. ``current``
+    """``{"key", "short", "text", "current"}`` of a supplier's or case's report (``short``:
+    'supplier SUP-1', for the link; ``text`` with its name), else None. ``current``
     is False for a run.json written before subjects were recorded: its figures are the
     store's, not the subject's, and are not shown."""
     subject = run.get("subject")
@@ -108,7 +109,8 @@ def _subject(run: dict) -> dict | None:
         subject, current = {"key": key, "id": str(params[key]).strip()}, False
     key = subject["key"]
     # ids are shown whole, as the store holds them (a reader looks them up); names are free text
-    text = f"{SUBJECT_WORDS[key]} {subject.get('id') or ''}"
+    short = f"{SUBJECT_WORDS[key]} {subject.get('id') or ''}"
+    text = short
     name = subject.get("name") if key == "supplier_id" else subject.get("supplier_name")
     if key == "supplier_id":
         text += f" ({fmt.clean_text(name, 60)})" if name else ""
@@ -117,7 +119,7 @@ def _subject(run: dict) -> dict | None:
         text += (
             f", supplier {fmt.clean_text(name, 60)} ({owner})" if name else f", supplier {owner}"
         )
-    return {"key": key, "text": text, "current": current}
+    return {"key": key, "short": short, "text": text, "current": current}
 
 
 def _case_figures(figures: dict) -> dict:
@@ -175,7 +177,7 @@ def _row(run: dict) -> dict:
     label = (
         f"{title}, {period}"
         + (f", {category}" if category != "all" else "")
-        + (f", {subject['text']}" if subject else "")
+        + (f", {subject['short']}" if subject else "")
     )
     return {
         "label": label,
