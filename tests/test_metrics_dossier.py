@@ -185,3 +185,53 @@ def test_comparable_cases_and_what_went_with_better_outcomes(dossier_store):
     assert evidence.loc[("photos", "with"), "rate"] == pytest.approx(2 / 3)
     assert evidence.loc[("photos", "without"), "decided"] == 1
     assert Params().threshold == 0.10
+
+
+def test_a_blank_escalation_date_from_an_export_without_escalations_is_not_recorded(tmp_path):
+    # issue 24.8: the export of load 1 had no escalation column, so its case E1 (which the buyer
+    # did escalate) has no date: "not escalated: settled between buyer and supplier" stated what
+    # the dossier did not know. Load 2 recorded escalation dates (1 of its 2 rows had one), so
+    # its blank for N1 means "not escalated".
+    import json
+
+    from tests.casefactory import make_case
+
+    without = {"received_date": 2, "claim_amount": 2}  # no escalated_date: not carried
+    carried = {"received_date": 2, "claim_amount": 2, "escalated_date": 1}
+    db = build_store(
+        tmp_path / "e.duckdb",
+        [make_case(case_id="E1", load_id=1, opened_date="2026-03-01", closed_date="2026-03-20"),
+         make_case(case_id="N1", load_id=2, opened_date="2026-03-01", closed_date="2026-03-20"),
+         make_case(case_id="Y1", load_id=2, opened_date="2026-03-01", closed_date="2026-03-20",
+                   escalated_date="2026-03-05")],
+        loads=[dict(load_id=1, inserted=1, field_coverage=json.dumps(without)),
+               dict(load_id=2, inserted=2, field_coverage=json.dumps(carried))],
+    )  # fmt: skip
+    e1 = case_record(db, "E1")
+    assert e1["fields_not_recorded"] == ["escalated_date", "evidence", "inspection", "decided_by"]
+    escalation = _rule(checks(e1), "escalation")
+    assert (escalation.status, escalation.detail) == (
+        "not recorded",
+        "the export this case came from recorded no escalation dates: whether and when it was "
+        "escalated is not known",
+    )
+    n1 = case_record(db, "N1")
+    assert "escalated_date" not in n1["fields_not_recorded"]
+    assert _rule(checks(n1), "escalation").detail == (
+        "not escalated: settled between buyer and supplier (closed on day 20)"
+    )
+    assert _rule(checks(case_record(db, "Y1")), "escalation").status == "met"
+
+
+def test_money_says_whether_the_outcome_is_a_decision_about_money(dossier_store):
+    # issue 24.8: a replacement's refund / claim (0.00 of the claim) says nothing about it
+    record = case_record(dossier_store, "D1")  # a partial refund: money
+    assert (money(record)["monetary"], money(record)["final"]) == (True, True)
+    assert money(record)["refund_ratio"] == pytest.approx(0.015)
+    replaced = money({"outcome": "replacement", "is_monetary": False, "is_final": True,
+                      "claim_amount": 10865.68, "refund_amount": 0.0, "currency": "USD"})  # fmt: skip
+    assert (replaced["outcome"], replaced["monetary"], replaced["final"]) == (
+        "replacement", False, True,
+    )  # fmt: skip
+    withdrawn = case_record(dossier_store, "K5")
+    assert (money(withdrawn)["monetary"], money(withdrawn)["final"]) == (False, True)

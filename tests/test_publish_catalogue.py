@@ -196,3 +196,67 @@ def test_a_range_is_listed_as_its_days_not_its_folder_name(tmp_path):
     (rows,) = [r for r in _rows(catalogue.build_index(tmp_path))]
     assert "2025-12-01 to 2026-11-30" in rows
     assert not any("2025-12-01_2026-11-30" in cell for cell in rows)
+
+
+def test_each_subjects_row_names_it_and_shows_its_own_figures(tmp_path):
+    # issue 24.9: every scorecard row read "Supplier scorecard, 2025-12-01 to 2026-11-30" with
+    # the store's figures. Two suppliers' scorecards (one failed, shown with its last good
+    # figures), a scorecard from before subjects were recorded (its figures were the store's:
+    # not shown), and two dossiers.
+    card = {"title": "Supplier scorecard", "period_kind": "range", "start": "2025-12-01",
+            "end": "2026-11-30"}  # fmt: skip
+    span = "2025-12-01_2026-11-30"
+    own = dict(HEADLINE, decided=42, supplier_sided_rate=0.5, supplier_sided_ci_low=0.35,
+               supplier_sided_ci_high=0.65, refund_ratio_pooled=0.125)  # fmt: skip
+    _run(tmp_path, "supplier_scorecard", span, "a", **card, status="ok", html="a.html",
+         subject={"key": "supplier_id", "id": "SUP-1", "name": "Acme <Ltd>"}, headline=own)  # fmt: skip
+    _run(tmp_path, "supplier_scorecard", span, "b", **card, status="failed", error="boom",
+         subject={"key": "supplier_id", "id": "SUP-2", "name": None},
+         last_good={"html": "b.html", "generated_at": "2026-12-01T06:00:00+00:00",
+                    "headline": dict(own, decided=7, suppressed=True)})  # fmt: skip
+    (tmp_path / "supplier_scorecard" / "b" / "b.html").write_text("")  # the last good page
+    _run(tmp_path, "supplier_scorecard", span, "c", **card, status="ok", html="c.html",
+         params={"supplier_id": "SUP-0"}, headline=HEADLINE)  # fmt: skip
+    dossier = {"title": "Case dossier", "end": "2026-11-30"}
+    _run(tmp_path, "case_dossier", "2026-11", "d", **dossier, status="ok", html="d.html",
+         subject={"key": "case_id", "id": "TA-1", "supplier_id": "SUP-1", "supplier_name": "Acme"},
+         headline={"outcome": "replacement", "monetary": False, "final": True, "currency": "USD",
+                   "claimed": 10865.68, "refunded": 0.0, "refund_ratio": 0.0})  # fmt: skip
+    _run(tmp_path, "case_dossier", "2026-11", "e", **dossier, status="ok", html="e.html",
+         subject={"key": "case_id", "id": "TA-2", "supplier_id": "SUP-2", "supplier_name": None},
+         headline={"outcome": "partial_refund", "monetary": True, "final": True, "currency": "EUR",
+                   "claimed": 1000.0, "refunded": None, "refund_ratio": None})  # fmt: skip
+
+    index = catalogue.build_index(tmp_path)
+
+    soup = BeautifulSoup(index.read_text(), "html.parser")
+    headers = {
+        s.h2.get_text(strip=True): [th.get_text(" ", strip=True) for th in s.select("thead th")]
+        for s in soup.select("section.ta-catalogue-group")
+    }
+    assert headers["Case dossier"] == ["Report", "Subject", "Period", "Category", "Data",
+                                       "Status", "Outcome", "Claimed", "Refunded"]  # fmt: skip
+    assert headers["Supplier scorecard"][-3:] == [
+        "Decided", "Supplier-sided rate (95% interval)", "Refund ratio (pooled)",
+    ]  # fmt: skip
+    rows = {
+        title: [[c for i, c in enumerate(r) if i not in (2, 3, 4, 5)] for r in found]
+        for title, found in _groups(index)
+    }  # (period, category, data and status left out)
+    span = "2025-12-01 to 2026-11-30"
+    assert rows == {
+        "Case dossier": [
+            ["Case dossier, 2026-11, case TA-1 generated", "case TA-1, "
+             "supplier Acme (SUP-1)", "Replacement", "10,865.68 USD", "0.00 USD"],
+            ["Case dossier, 2026-11, case TA-2 generated", "case TA-2, supplier "
+             "SUP-2", "Partial refund", "1,000.00 EUR", "not recorded"],
+        ],
+        "Supplier scorecard": [
+            [f"Supplier scorecard, {span}, supplier SUP-0 generated", "supplier SUP-0", "", "", ""],
+            [f"Supplier scorecard, {span}, supplier SUP-1 generated",
+             "supplier SUP-1 (Acme <Ltd>)", "42", "50.0% (35.0%\u201365.0%)", "12.5%"],
+            [f"Supplier scorecard, {span}, supplier SUP-2 generated", "supplier SUP-2", "7",
+             "count only (n<10)", "12.5%"],
+        ],
+    }  # fmt: skip
+    assert "Acme &lt;Ltd&gt;" in index.read_text()

@@ -555,8 +555,9 @@ def test_each_supplier_renders_the_named_suppliers_only(two_category_store, tmp_
                        progress=False, notebook_dir=NOTEBOOKS, each="supplier",
                        params=["min_n_named=3"])  # fmt: skip
     assert code == 0
-    assert sorted(p.name for p in (out / "subject").iterdir()) == ["2026-10_S1"]
-    html = (out / "subject" / "2026-10_S1" / "subject_2026-10_S1.html").read_text()
+    label = runner.subject_label("S1")  # S1 and a hash of it (issue 24.5)
+    assert sorted(p.name for p in (out / "subject").iterdir()) == [f"2026-10_{label}"]
+    html = (out / "subject" / f"2026-10_{label}" / f"subject_2026-10_{label}.html").read_text()
     assert "subject S1 2026-10" in html
     with pytest.raises(BadParameter, match="--each supplier: notebook 'ok' has no supplier_id"):
         runner.main("ok", period="2026-10", db=two_category_store, out=out, progress=False,
@@ -620,3 +621,197 @@ def test_a_report_starts_without_the_statistics_or_the_iri_grammar(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert out.stdout.strip() == "[]"
+
+
+# -- subjects: labels, checks, batches (issue 24) ----------------------------------------------
+
+
+@pytest.fixture
+def subject_store(tmp_path):
+    """Suppliers whose ids make one slug ('ACME/1', 'ACME 1'; 'Ωμέγα' and 'Ψ' are both 'x'),
+    and one whose id is longer than a file name may be. October 2026, by hand:
+    ACME/1: A1 no_refund 0 of 10000, A2 full_refund 10000 of 10000 -> decided 2, refunded
+    10000 of 20000 claimed (pooled 50.0%); ACME 1: B1 no_refund -> decided 1; the whole store:
+    decided 5."""
+    from tests.casefactory import make_case
+
+    def case(case_id, supplier, outcome="no_refund"):
+        return make_case(case_id=case_id, supplier_id=supplier, supplier_name=f"Name {case_id}",
+                         outcome=outcome, opened_date="2026-10-02", closed_date="2026-10-20")  # fmt: skip
+
+    return build_store(tmp_path / "subjects.duckdb", [
+        case("A1", "ACME/1"), case("A2", "ACME/1", "full_refund"), case("B1", "ACME 1"),
+        case("G1", "Ωμέγα"), case("P1", "Ψ"),
+    ])  # fmt: skip
+
+
+def _subject_run(db, out, supplier_id):
+    with redirect_stdout(StringIO()):
+        return runner.main("subject", period="2026-10", db=db, out=out, progress=False,
+                           notebook_dir=NOTEBOOKS,
+                           params=[f"supplier_id={supplier_id}", "min_n_rate=1"])  # fmt: skip
+
+
+def test_subjects_whose_ids_make_one_slug_keep_their_own_reports(subject_store, tmp_path):
+    # issue 24.5: 'ACME/1' and 'ACME 1' were both filed under 2026-10_ACME-1, 'Ωμέγα' and 'Ψ'
+    # both under 2026-10_x: the later report replaced the earlier
+    import hashlib
+
+    out = tmp_path / "reports"
+    ids = ["ACME/1", "ACME 1", "Ωμέγα", "Ψ"]
+    for supplier in ids:
+        assert _subject_run(subject_store, out, supplier) == 0
+    folders = sorted(p.name for p in (out / "subject").iterdir())
+
+    def digest(text):
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    assert folders == sorted([
+        f"2026-10_ACME-1-{digest('ACME/1')}", f"2026-10_ACME-1-{digest('ACME 1')}",
+        f"2026-10_x-{digest('Ωμέγα')}", f"2026-10_x-{digest('Ψ')}",
+    ])  # fmt: skip
+    for supplier in ids:  # each folder holds its own subject's report, and keeps it
+        label = runner.subject_label(supplier)
+        html = (out / "subject" / f"2026-10_{label}" / f"subject_2026-10_{label}.html").read_text()
+        assert f"subject {supplier} 2026-10" in html
+    # stable: the same id gets the same label on every run
+    assert runner.subject_label("ACME/1") == f"ACME-1-{digest('ACME/1')}"
+
+
+def test_a_subjects_catalogue_row_names_it_and_shows_its_own_figures(subject_store, tmp_path):
+    # issue 24.9: every scorecard row read "Subject fixture, 2026-10" with the store's decided
+    # count (5) and figures
+    out = tmp_path / "reports"
+    assert _subject_run(subject_store, out, "ACME/1") == 0
+    label = runner.subject_label("ACME/1")
+    run = json.loads((out / "subject" / f"2026-10_{label}" / "run.json").read_text())
+    assert run["subject"] == {"key": "supplier_id", "id": "ACME/1", "name": "Name A2"}
+    # its own figures, not the store's (5 decided, 4 supplier-sided, 10,000 of 50,000 back):
+    # 2 decided, 1 supplier-sided (A1), 10,000 of 20,000 back
+    headline = run["headline"]
+    assert (headline["decided"], headline["supplier_sided_rate"]) == (2, 0.5)
+    assert headline["refund_ratio_pooled"] == 0.5
+    index = BeautifulSoup((out / "index.html").read_text(), "html.parser")
+    (section,) = index.select("section.ta-catalogue-group")
+    headers = [th.get_text(" ", strip=True) for th in section.select("thead th")]
+    assert headers[:3] == ["Report", "Subject", "Period"]
+    (row,) = section.select("tbody tr")
+    cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
+    assert cells[0].startswith("Subject fixture, 2026-10, supplier ACME/1 generated")
+    assert cells[1] == "supplier ACME/1 (Name A2)"
+    # Wilson 1 of 2: 9.5%-90.5%
+    assert cells[-3:] == ["2", "50.0% (9.5%–90.5%) few cases", "50.0%"]
+
+
+def test_an_unknown_or_empty_subject_is_refused_before_any_kernel_starts(
+    no_kernel, subject_store, tmp_path
+):
+    # issue 24.11: refused inside the notebook after ~11 s, leaving a folder, a .failed.ipynb
+    # and a failed catalogue row; an empty case_id rendered "No case chosen" with exit 0
+    out = tmp_path / "reports"
+    refused = [
+        ("subject", ["supplier_id=NOPE"],
+         "subject -p supplier_id: supplier 'NOPE': no case in the store has it"),
+        ("supplier_scorecard", ["supplier_id=NOPE"],
+         "supplier_scorecard -p supplier_id: supplier 'NOPE': no case in the store has it"),
+        ("supplier_scorecard", ["supplier_id= "],
+         "supplier_scorecard: no supplier chosen: set one with -p supplier_id=ID"),
+        ("case_dossier", ["case_id=NOPE"],
+         "case_dossier -p case_id: case 'NOPE': no such case in the store"),
+        ("case_dossier", ["case_id="], "case_dossier: no case chosen: set one with -p case_id=ID"),
+        ("case_dossier", [], "case_dossier: no case chosen: set one with -p case_id=ID"),
+    ]  # fmt: skip
+    for name, params, expected in refused:
+        notebook_dir = NOTEBOOKS if name == "subject" else None
+        with pytest.raises(BadParameter) as caught:
+            runner.main(name, period="2026-10", db=subject_store, out=out, params=params,
+                        progress=False, notebook_dir=notebook_dir)  # fmt: skip
+        assert str(caught.value).startswith(expected), (name, params)
+        assert caught.value.exit_code == 2
+    assert no_kernel == []
+    assert not out.exists()  # no folder, no partial notebook, no catalogue row
+
+
+@pytest.fixture
+def long_id_store(tmp_path):
+    from tests.casefactory import make_case
+
+    long_id = "L" * 300  # longer than a file name may be (255 bytes)
+    cases = [
+        make_case(case_id=f"{s[:1]}{i}", supplier_id=s, opened_date="2026-10-02",
+                  closed_date="2026-10-20")
+        for s in (long_id, "S1", "S2") for i in range(2)
+    ]  # fmt: skip
+    return build_store(tmp_path / "cases.duckdb", cases), long_id
+
+
+def test_a_batch_reaches_every_supplier_whatever_its_id(long_id_store, tmp_path, capsys):
+    # issue 24.11: the 300-character id stopped the batch ("cannot write", exit 74): S1 and S2
+    # were never rendered and the catalogue not rebuilt
+    db, long_id = long_id_store
+    out = tmp_path / "reports"
+    code = runner.main("subject", period="2026-10", db=db, out=out, progress=False,
+                       notebook_dir=NOTEBOOKS, each="supplier", params=["min_n_named=2"])  # fmt: skip
+    assert code == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "3 of 3 report(s) published"
+    folders = sorted(p.name for p in (out / "subject").iterdir())
+    assert len(folders) == 3 and all(len(f"subject_{f}.failed.ipynb") < 120 for f in folders)
+    assert f"2026-10_{'L' * runner.SUBJECT_SLUG_CHARS}-" in folders[0]
+    rows = BeautifulSoup((out / "index.html").read_text(), "html.parser").select("tbody tr")
+    assert len(rows) == 3
+
+
+def test_a_batch_member_the_machine_refuses_leaves_the_others_and_fails_the_batch(
+    long_id_store, tmp_path, capsys
+):
+    # issue 24.11: a member whose folder cannot be made (here a file stands where it goes) is
+    # one FAILED line; the members after it run, the catalogue is rebuilt, the exit is 74
+    from analysis.errors import EnvironmentProblem
+
+    db, long_id = long_id_store
+    out = tmp_path / "reports"
+    (out / "subject").mkdir(parents=True)
+    blocked = out / "subject" / f"2026-10_{runner.subject_label('S1')}"
+    blocked.write_text("not a folder")
+    with pytest.raises(EnvironmentProblem) as caught:
+        runner.main("subject", period="2026-10", db=db, out=out, progress=False,
+                    notebook_dir=NOTEBOOKS, each="supplier", params=["min_n_named=2"])  # fmt: skip
+    assert caught.value.exit_code == 74
+    assert str(caught.value).startswith(
+        f"the machine refused 1 write(s) of the batch; the first: subject 2026-10 supplier_id S1 "
+        f"failed: --out {out}: cannot create the report folder {blocked}"
+    )
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[-1] == "2 of 3 report(s) published; 1 FAILED"
+    assert f"FAILED subject 2026-10 supplier_id S1 failed: --out {out}: cannot create" in (
+        captured.err
+    )
+    s2 = runner.subject_label("S2")
+    assert (out / "subject" / f"2026-10_{s2}" / f"subject_2026-10_{s2}.html").exists()
+    index = (out / "index.html").read_text()
+    assert "supplier S2" in index and "supplier " + long_id in index
+
+
+def test_a_cases_catalogue_row_names_the_case_and_shows_its_outcome_and_money(
+    subject_store, tmp_path
+):
+    # issue 24.9: a dossier's row showed the store's decided count and rate; it shows the case
+    out = tmp_path / "reports"
+    with redirect_stdout(StringIO()):
+        code = runner.main("subject", period="2026-10", db=subject_store, out=out,
+                           progress=False, notebook_dir=NOTEBOOKS, params=["case_id=A2"])  # fmt: skip
+    assert code == 0
+    label = runner.subject_label("A2")
+    run = json.loads((out / "subject" / f"2026-10_{label}" / "run.json").read_text())
+    assert run["subject"] == {"key": "case_id", "id": "A2", "supplier_id": "ACME/1",
+                              "supplier_name": "Name A2"}  # fmt: skip
+    assert run["headline"] == {"outcome": "full_refund", "monetary": True, "final": True,
+                               "currency": "USD", "claimed": 10000.0, "refunded": 10000.0,
+                               "refund_ratio": 1.0}  # fmt: skip
+    index = BeautifulSoup((out / "index.html").read_text(), "html.parser")
+    headers = [th.get_text(" ", strip=True) for th in index.select("thead th")]
+    assert headers[-3:] == ["Outcome", "Claimed", "Refunded"]
+    (row,) = index.select("tbody tr")
+    cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
+    assert cells[1] == "case A2, supplier Name A2 (ACME/1)"
+    assert cells[-3:] == ["Full refund", "10,000.00 USD", "10,000.00 USD"]

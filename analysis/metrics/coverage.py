@@ -34,16 +34,31 @@ BREAKDOWN_FIELDS = {
     "decided_by": "decided_by",
 }
 
+#: Whether load ``l`` carried field ``f.field``: a value in at least one of its rows (a load
+#: written before coverage was recorded carried every field).
+_CARRIED = """(l.field_coverage IS NULL
+    OR coalesce(try_cast(json_extract_string(l.field_coverage, '$.' || f.field) AS BIGINT), 0) > 0)"""
 _RECORDED = """
     WITH period_cases AS ({period_cases}),
     behind AS (SELECT DISTINCT load_id FROM period_cases WHERE opened_in OR closed_in)
-    SELECT f.field,
-        bool_or(l.field_coverage IS NULL
-                OR coalesce(try_cast(json_extract_string(l.field_coverage, '$.' || f.field)
-                                     AS BIGINT), 0) > 0) AS recorded
+    SELECT f.field, bool_or({carried}) AS recorded
     FROM behind b JOIN loads l USING (load_id), (SELECT unnest($fields) AS field) f
     GROUP BY f.field
 """
+_LOAD_RECORDED = """
+    SELECT f.field, {carried} AS recorded
+    FROM loads l, (SELECT unnest($fields) AS field) f WHERE l.load_id = $load_id
+"""
+
+
+def _has_coverage(con) -> bool:
+    """False for a store from before coverage was recorded (every field counts as recorded)."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = 'loads' AND column_name = 'field_coverage'"
+        ).fetchone()[0]
+    )
 
 
 def not_recorded(
@@ -57,18 +72,29 @@ def not_recorded(
     closed in [start, end]) carried; empty when the window has no case."""
     params = params or Params()
     start, end = window(start, end)
-    query = compose(_RECORDED, period_cases=period_cases_sql())
+    query = compose(_RECORDED, period_cases=period_cases_sql(), carried=_CARRIED)
     with connect(db) as con:
-        columns = {
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'loads'"
-            ).fetchall()
-        }
-        if "field_coverage" not in columns:
+        if not _has_coverage(con):
             return []  # a store from before coverage was recorded
         rows = con.execute(
             query, bind(start, end, params, category) | {"fields": list(FIELD_FIGURES)}
+        ).fetchall()
+    recorded = dict(rows)
+    return [f for f in FIELD_FIGURES if f in recorded and not recorded[f]]
+
+
+def load_not_recorded(db: Path | str, load_id: int | None) -> list[str]:
+    """The fields of :data:`FIELD_FIGURES` that load ``load_id`` did not carry (its file had no
+    such column, or no value in it): what one case's export did not record. Empty for an
+    unknown load or a store from before coverage was recorded."""
+    if load_id is None:
+        return []
+    with connect(db) as con:
+        if not _has_coverage(con):
+            return []
+        rows = con.execute(
+            compose(_LOAD_RECORDED, carried=_CARRIED),
+            {"fields": list(FIELD_FIGURES), "load_id": int(load_id)},
         ).fetchall()
     recorded = dict(rows)
     return [f for f in FIELD_FIGURES if f in recorded and not recorded[f]]

@@ -13,7 +13,9 @@ The rules (``docs/metrics.md``, from the platform's own help pages, which have c
   designated company, paid up front by the buyer.
 
 Each check is ``met``, ``missed``, ``not recorded`` (a date the export did not carry) or ``not
-applicable``, with a sentence saying why. Days count from the opening day (day 1).
+applicable``, with a sentence saying why. Days count from the opening day (day 1). A case without
+an escalation date is "not escalated" only when its export recorded escalation dates
+(``loads.field_coverage``, :mod:`analysis.metrics.coverage`); otherwise it is "not recorded".
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import pandas as pd
 
 from analysis import settings
 from analysis.errors import BadParameter
-from analysis.metrics import periods, stats
+from analysis.metrics import coverage, periods, stats
 from analysis.metrics.cases import bind, compose, period_cases_sql
 from analysis.metrics.params import Params
 from analysis.store import connect
@@ -37,7 +39,7 @@ INSPECTED_CLAIMS = ("quality", "compliance")
 _CASE = """
     WITH period_cases AS ({period_cases})
     SELECT c.* EXCLUDE (buyer_key), f.is_decided, f.is_supplier_sided, f.is_lowball, f.is_lapsed,
-        f.is_final, f.buyer_outcome, f.has_inspection_report, f.days_to_close, f.refund_ratio
+        f.is_final, f.is_monetary, f.buyer_outcome, f.has_inspection_report, f.days_to_close, f.refund_ratio
     FROM cases c JOIN period_cases f USING (case_id)
     WHERE c.case_id = $case_id
 """
@@ -83,7 +85,12 @@ def checks(case: dict) -> list[Check]:
             else Check("claim window", "met", f"opened {late} days after receipt, within {window}")
         )  # fmt: skip
     negotiation, auto = settings.NEGOTIATION_DAYS, settings.AUTO_ESCALATION_DAY
-    if escalated is None:
+    if escalated is None and "escalated_date" in (case.get("fields_not_recorded") or ()):
+        # the export had no escalation dates: a blank says nothing about this case
+        out.append(Check("escalation", "not recorded",
+                         "the export this case came from recorded no escalation dates: whether "
+                         "and when it was escalated is not known"))  # fmt: skip
+    elif escalated is None:
         unresolved_past = closed is None or day_number(opened, closed) > auto
         decided_by = case.get("decided_by")
         if decided_by == "platform":
@@ -159,6 +166,11 @@ def money(case: dict, params: Params | None = None) -> dict:
     covered = None if claim is None else (claim if order is None else min(claim, order))
     ratio = None if claim in (None, 0) or refund is None else float(refund) / float(claim)
     return {
+        "outcome": case.get("outcome"),
+        # a decision about money (a refund or none); a replacement, a withdrawal or an open case
+        # is not, and its refund / claim says nothing about it
+        "monetary": bool(case.get("is_monetary")),
+        "final": bool(case.get("is_final")),
         "currency": case.get("currency"),
         "claimed": claim,
         "order_value": order,
@@ -190,7 +202,37 @@ def case_record(db: Path | str, case_id: str, params: Params | None = None) -> d
     if frame.empty:
         raise BadParameter(f"case {case_id!r}: no such case in the store")
     row = frame.iloc[0].to_dict()
-    return {k: (None if _missing(v) else _plain(v)) for k, v in row.items()}
+    record = {k: (None if _missing(v) else _plain(v)) for k, v in row.items()}
+    # what the case's own export did not record: a blank there is "not recorded", not "none"
+    record["fields_not_recorded"] = coverage.load_not_recorded(db, record.get("load_id"))
+    return record
+
+
+def case_supplier(db: Path | str, case_id: str) -> dict:
+    """``{"supplier_id", "supplier_name"}`` of the stored case ``case_id``, or BadParameter
+    naming the case (one indexed look-up: the check a report runs before its kernel starts)."""
+    with connect(db) as con:
+        row = con.execute(
+            "SELECT supplier_id, supplier_name FROM cases WHERE case_id = ?", [case_id]
+        ).fetchone()
+    if row is None:
+        raise BadParameter(f"case {case_id!r}: no such case in the store")
+    return {"supplier_id": row[0], "supplier_name": row[1]}
+
+
+def case_headline(case: dict, params: Params | None = None) -> dict:
+    """A case's figures for the reports' catalogue: its outcome and its money (see
+    :func:`money`), amounts as plain numbers."""
+    m = money(case, params)
+    return {
+        "outcome": m["outcome"],
+        "monetary": m["monetary"],
+        "final": m["final"],
+        "currency": m["currency"],
+        "claimed": None if m["claimed"] is None else float(m["claimed"]),
+        "refunded": None if m["refunded"] is None else float(m["refunded"]),
+        "refund_ratio": m["refund_ratio"],
+    }
 
 
 def comparable(db: Path | str, case: dict, params: Params | None = None) -> pd.DataFrame:

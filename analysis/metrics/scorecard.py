@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import BadParameter
-from analysis.metrics import suppliers
-from analysis.metrics.blocks import block_frame
+from analysis.metrics import coverage, suppliers
+from analysis.metrics.blocks import block_dict, block_frame
 from analysis.metrics.cases import window
 from analysis.metrics.outcomes import buyer_outcome_counts
 from analysis.metrics.params import Params
@@ -62,6 +62,21 @@ def against_mix(
     record = row.iloc[0].to_dict()
     record["suppliers"] = len(frame)
     return record
+
+
+def supplier_block(
+    db: Path | str,
+    start: date | str,
+    end: date | str,
+    supplier_id: str,
+    params: Params | None = None,
+) -> dict:
+    """The supplier's block over [start, end]: ``outcome_metrics``' ``overall`` for its cases
+    only (what its scorecard shows and the catalogue lists), with the figures of a field no load
+    behind the window recorded set to None."""
+    params = params or Params()
+    row = block_frame(db, start, end, None, params, supplier_id=supplier_id).iloc[0]
+    return coverage.blank_figures(block_dict(row), coverage.not_recorded(db, start, end, params))
 
 
 def beside_everyone(

@@ -3,8 +3,11 @@
 ``ta-outcomes report outcome_report --last month --each category`` renders the all-categories
 report and one per category that has a case in the period; ``ta-outcomes report
 supplier_scorecard --each supplier`` one scorecard per supplier with at least ``min_n_named``
-decided cases in the period. Every report runs even when another fails; the catalogue is rebuilt
-once, at the end; the exit code is non-zero when any failed.
+decided cases in the period. Every report runs even when another fails, in a cell or because the
+machine refused it (its folder cannot be made, the disk is full): each failure is printed as one
+``FAILED`` line with its reason and recorded in its run.json where that can be written; the
+catalogue is rebuilt once, at the end; the exit code is non-zero when any failed (74 when the
+machine refused one, else 1).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from analysis.errors import BadParameter
+from analysis.errors import BadParameter, EnvironmentProblem
 from analysis.metrics.periods import Period
 
 EACH = ("category", "supplier")
@@ -70,18 +73,34 @@ def run_each(
         print(f"{name} {period.label}: no {each} to report on", file=sys.stderr)
         return EXIT_OK
     failed = 0
+    refused: list[EnvironmentProblem] = []
     for extra in batch:
-        result = run_report(
-            name, period, db=db, out_dir=out_dir, params={**params, **extra},
-            progress=progress, notify_cmd=notify_cmd, notebook_dir=notebook_dir, pdf=pdf,
-            catalogue=False,
-        )  # fmt: skip
+        try:
+            result = run_report(
+                name, period, db=db, out_dir=out_dir, params={**params, **extra},
+                progress=progress, notify_cmd=notify_cmd, notebook_dir=notebook_dir, pdf=pdf,
+                catalogue=False,
+            )  # fmt: skip
+        except EnvironmentProblem as exc:
+            # the machine refused this one (run_report recorded and notified it where it
+            # could): the others still run, and the catalogue is still rebuilt
+            failed += 1
+            refused.append(exc)
+            print(f"FAILED {exc}", file=sys.stderr, flush=True)
+            continue
         if result.ok:
             print(result.html, flush=True)
         else:
             failed += 1
             print(f"FAILED {result.error}", file=sys.stderr, flush=True)
-    catalogue.build_index(out_dir)
+    try:
+        catalogue.build_index(out_dir)
+    except OSError as exc:
+        refused.append(EnvironmentProblem.from_os_error(exc))
     print(f"{len(batch) - failed} of {len(batch)} report(s) published"
           + (f"; {failed} FAILED" if failed else ""))  # fmt: skip
+    if refused:
+        raise EnvironmentProblem(
+            f"the machine refused {len(refused)} write(s) of the batch; the first: {refused[0]}"
+        )
     return EXIT_FAILED if failed else EXIT_OK

@@ -4,8 +4,11 @@ Built from the ``run.json`` that :mod:`analysis.publish.runner` writes beside ea
 needs no kernel and no store and can be rebuilt at any time (``ta-outcomes catalogue``). Reports
 are grouped by kind (their human title), and within a kind sorted by period, newest first, the
 all-categories report before the category ones. Each row says what a reader must know before
-sending the file on: the period, the category (or "all"), whether the data are synthetic, the
-data's as-of date, the status ("ok", "no data", "failed") and the headline figures.
+sending the file on: the period, the category (or "all"), whose report it is (a supplier's
+scorecard names the supplier, a case's dossier the case and its supplier), whether the data are
+synthetic, the data's as-of date, the status ("ok", "no data", "failed") and the headline
+figures: the store's, or the subject's own (a supplier's decided cases and rate, a case's
+outcome and money).
 
 Like the reports it is one self-contained page: inline CSS, no script, a Content-Security-Policy
 that forbids every fetch, rendered from an autoescaping Jinja2 template
@@ -86,12 +89,67 @@ def _href(rel_dir: str, file_name: Any) -> str | None:
     return quote(f"{rel_dir}/{file_name}", safe="/") if file_name else None
 
 
-def _figures(figures: dict | None) -> dict:
+#: The parameters that make a report one subject's, and the word for it (runner.SUBJECT_KEYS).
+SUBJECT_WORDS = {"supplier_id": "supplier", "case_id": "case"}
+
+
+def _subject(run: dict) -> dict | None:
+    """``{"key", "short", "text", "current"}`` of a supplier's or case's report (``short``:
+    'supplier SUP-1', for the link; ``text`` with its name), else None. ``current``
+    is False for a run.json written before subjects were recorded: its figures are the
+    store's, not the subject's, and are not shown."""
+    subject = run.get("subject")
+    if isinstance(subject, dict) and subject.get("key") in SUBJECT_WORDS:
+        current = True
+    else:
+        params = run.get("params") if isinstance(run.get("params"), dict) else {}
+        key = next((k for k in SUBJECT_WORDS if str(params.get(k) or "").strip()), None)
+        if key is None:
+            return None
+        subject, current = {"key": key, "id": str(params[key]).strip()}, False
+    key = subject["key"]
+    # ids are shown whole, as the store holds them (a reader looks them up); names are free text
+    short = f"{SUBJECT_WORDS[key]} {subject.get('id') or ''}"
+    text = short
+    name = subject.get("name") if key == "supplier_id" else subject.get("supplier_name")
+    if key == "supplier_id":
+        text += f" ({fmt.clean_text(name, 60)})" if name else ""
+    elif subject.get("supplier_id"):
+        owner = subject["supplier_id"]
+        text += (
+            f", supplier {fmt.clean_text(name, 60)} ({owner})" if name else f", supplier {owner}"
+        )
+    return {"key": key, "short": short, "text": text, "current": current}
+
+
+def _case_figures(figures: dict) -> dict:
+    """A case's outcome and money (``metrics.dossier.case_headline``) as the row shows them."""
+    from analysis.report.labels import label
+
+    currency = figures.get("currency") or ""
+
+    def amount(value) -> str:
+        return fmt.NOT_RECORDED if value is None else f"{float(value):,.2f} {currency}".rstrip()
+
+    return {
+        "outcome": label("outcome", figures.get("outcome")),
+        "claimed": amount(figures.get("claimed")),
+        "refunded": amount(figures.get("refunded")),
+    }
+
+
+def _figures(figures: dict | None, subject: dict | None = None) -> dict:
+    blank = {"decided": "", "rate": "", "ratio": "", "outcome": "", "claimed": "", "refunded": ""}
+    if subject is not None and not subject["current"]:
+        figures = None  # an old run.json's headline is the whole store's, not the subject's
     if not figures:
-        return {"decided": "", "rate": "", "ratio": ""}
+        return blank
+    if subject is not None and subject["key"] == "case_id":
+        return {**blank, **_case_figures(figures)}
     # a run.json written before min_n_rate existed withheld rates below min_n
     min_n_rate = figures.get("min_n_rate") or figures.get("min_n") or settings.MIN_N_RATE
     return {
+        **blank,
         "decided": fmt.count(figures.get("decided")),
         "rate": fmt.rate_ci(
             figures.get("supplier_sided_rate"),
@@ -115,7 +173,12 @@ def _row(run: dict) -> dict:
     if run.get("period_kind") == "range" and run.get("start") and run.get("end"):
         period = f"{run['start']} to {run['end']}"  # the reader's spelling, not the file name's
     category = run.get("category_label") or run.get("category") or "all"
-    label = f"{title}, {period}" + (f", {category}" if category != "all" else "")
+    subject = _subject(run)
+    label = (
+        f"{title}, {period}"
+        + (f", {category}" if category != "all" else "")
+        + (f", {subject['short']}" if subject else "")
+    )
     return {
         "label": label,
         "href": _href(rel_dir, good.get("html")),
@@ -133,7 +196,9 @@ def _row(run: dict) -> dict:
         else None,
         "last_good_when": _when(good.get("generated_at")),
         "failed_href": _href(rel_dir, run.get("failed_ipynb")),
-        **_figures(good.get("headline")),
+        "subject": subject["text"] if subject else "",
+        "subject_key": subject["key"] if subject else None,
+        **_figures(good.get("headline"), subject),
         "_end": str(run.get("end") or period),
         "_all": not run.get("category"),
         "_category": str(category),
@@ -149,10 +214,19 @@ def _groups(runs: list[dict]) -> list[dict]:
         by_kind.setdefault(kind, []).append(_row(run))
     groups = []
     for kind in sorted(by_kind):
-        rows = sorted(by_kind[kind], key=lambda r: r["_category"])
+        rows = sorted(by_kind[kind], key=lambda r: r["subject"])
+        rows.sort(key=lambda r: r["_category"])
         rows.sort(key=lambda r: not r["_all"])
         rows.sort(key=lambda r: r["_end"], reverse=True)
-        groups.append({"title": kind, "rows": rows})
+        keys = {r["subject_key"] for r in rows} - {None}
+        groups.append({
+            "title": kind,
+            "rows": rows,
+            # a group of subjects' reports shows whose each is; a group of dossiers shows each
+            # case's outcome and money instead of rates (one notebook: one kind of subject)
+            "subjects": bool(keys),
+            "cases": keys == {"case_id"},
+        })  # fmt: skip
     return groups
 
 

@@ -4,14 +4,16 @@
 own layout is the model: one concern per function):
 
 1. :func:`analysis.publish.params.resolve_params` checks everything a user can get wrong before
-   any kernel starts; :func:`plan_report` decides every name and path of the run.
+   any kernel starts; :func:`plan_report` decides every name and path of the run;
+   :func:`check_subject` finds a scorecard's supplier or a dossier's case in the store.
 2. :func:`run_report` holds a read-only connection to the store for the whole run, so that no
    ingest can land between the figures of ``metrics.json``, the notebook's sections and its stamp
    (an ingest waits, saying so); computes ``metrics.json``; executes the notebook
    (:mod:`analysis.publish.execute`), exports the HTML (:mod:`analysis.publish.htmlexport`) and
    publishes::
 
-       OUT/NAME/LABEL/NAME_LABEL.html      the report (LABEL: the period, and the category's name)
+       OUT/NAME/LABEL/NAME_LABEL.html      the report (LABEL: the period, the category's name,
+                                           a supplier's or case's subject_label)
        OUT/NAME/LABEL/NAME_LABEL.ipynb     the executed notebook
        OUT/NAME/LABEL/metrics.json         = ta-outcomes metrics for the period and parameters
        OUT/NAME/LABEL/run.json             what the catalogue reads; always the truth of the last run
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -113,6 +116,20 @@ class Plan:
     report_dir: Path
     stem: str
     pdf: bool = False
+    #: The parameter naming the report's subject ('supplier_id', 'case_id') and its value, or
+    #: None for a report of the whole store or a category.
+    subject_key: str | None = None
+    subject: str | None = None
+    #: The notebook's own subject parameter (its metadata ``ta_subject``): a run without it is
+    #: refused before any kernel starts.
+    subject_required: str | None = None
+
+    @property
+    def what(self) -> str:
+        """The run in messages: 'supplier_scorecard 2026-10', and its subject's id if it has
+        one ('... supplier_id SUP-1'), so a batch's failure says whose report failed."""
+        subject = f" {self.subject_key} {self.subject}" if self.subject else ""
+        return f"{self.name} {self.period.label}{subject}"
 
     @property
     def html(self) -> Path:
@@ -148,11 +165,38 @@ def _file_label(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-") or "x"
 
 
-def _notebook_title(nb_path: Path, name: str) -> str:
+#: A subject's label: at most this many characters of its id's slug, then a hash of the id.
+SUBJECT_SLUG_CHARS = 40
+#: Hex digits of the id's SHA-256 beside the slug (48 bits: two ids with the same slug and hash
+#: would need about 16 million ids of one slug).
+SUBJECT_HASH_CHARS = 12
+
+
+def subject_label(subject_id: str) -> str:
+    """A supplier's or case's id, safe, unique and stable in a file name: its slug, cut to
+    :data:`SUBJECT_SLUG_CHARS`, and a short hash of the id itself ('ACME/1' ->
+    'ACME-1-<hash>').
+
+    The slug alone is not unique (``ACME/1`` and ``ACME 1`` are both ``ACME-1``; every
+    non-ASCII name is ``x``; ``acme`` and ``ACME`` are one folder on a case-insensitive disk)
+    and an id may be longer than a file name may be: the hash of the exact id keeps each
+    subject's reports apart, and the same id always gets the same label.
+    """
+    slug = _file_label(subject_id)[:SUBJECT_SLUG_CHARS].strip("-.") or "x"
+    digest = hashlib.sha256(subject_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{slug}-{digest[:SUBJECT_HASH_CHARS]}"
+
+
+def _notebook_metadata(nb_path: Path) -> dict:
     try:
-        title = json.loads(nb_path.read_text(encoding="utf-8")).get("metadata", {}).get("title")
-    except (OSError, ValueError):
-        title = None
+        metadata = json.loads(nb_path.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _notebook_title(nb_path: Path, name: str) -> str:
+    title = _notebook_metadata(nb_path).get("title")
     return str(title) if title else name.replace("_", " ").capitalize()
 
 
@@ -195,13 +239,13 @@ def plan_report(
         (vocab.vocabulary().display_name("category", category) or category) if category else None
     )
     # one supplier's or one case's report is filed apart too, under its id
-    subject = next(
-        (str(params[k]).strip() for k in SUBJECT_KEYS if str(params.get(k) or "").strip()), None
-    )
+    subject_key = next((k for k in SUBJECT_KEYS if str(params.get(k) or "").strip()), None)
+    subject = str(params[subject_key]).strip() if subject_key else None
+    required = _notebook_metadata(nb_path).get("ta_subject")
     label = (
         _file_label(period.label)
         + (f"_{_file_label(category_label)}" if category_label else "")
-        + (f"_{_file_label(subject)}" if subject else "")
+        + (f"_{subject_label(subject)}" if subject else "")
     )
     title = (
         f"{_notebook_title(nb_path, name)} \u2014 {period.title}"
@@ -223,6 +267,9 @@ def plan_report(
         report_dir=out_dir / name / label,
         stem=f"{name}_{label}",
         pdf=pdf,
+        subject_key=subject_key,
+        subject=subject,
+        subject_required=str(required) if required in SUBJECT_KEYS else None,
     )
 
 
@@ -233,12 +280,69 @@ def _figures(plan: Plan) -> dict:
     """``metrics.json``'s figures: what ``ta-outcomes metrics`` prints for the same period and
     parameters, of the state the run holds."""
     from analysis import metrics
+
+    return metrics.outcome_metrics(
+        plan.db, plan.period.start, plan.period.end, params=_metric_params(plan),
+        category=plan.category,
+    )  # fmt: skip
+
+
+def _metric_params(plan: Plan):
+    from analysis import metrics
     from analysis.publish.params import METRIC_KEYS
 
-    metric_params = metrics.Params(**{k: plan.params[k] for k in METRIC_KEYS if k in plan.params})
-    return metrics.outcome_metrics(
-        plan.db, plan.period.start, plan.period.end, params=metric_params, category=plan.category
-    )
+    return metrics.Params(**{k: plan.params[k] for k in METRIC_KEYS if k in plan.params})
+
+
+#: How the runner names a subject in a message ('supplier', 'case').
+_SUBJECT_WORDS = {"supplier_id": "supplier", "case_id": "case"}
+
+
+def check_subject(plan: Plan) -> dict | None:
+    """The report's subject as the store has it, checked before any kernel starts.
+
+    Returns ``{"key", "id", "name"}`` for a supplier (its latest name) or ``{"key", "id",
+    "supplier_id", "supplier_name"}`` for a case, or None for a report without a subject.
+    Raises BadParameter (one line) for an id the store does not hold, and for a notebook whose
+    subject (``ta_subject`` in its metadata) is empty: such a run would otherwise fail inside
+    the notebook, or render a report about no one, after its kernel started.
+    """
+    from analysis.metrics import dossier, scorecard
+
+    if plan.subject is None:
+        if plan.subject_required:
+            key = plan.subject_required
+            raise BadParameter(
+                f"{plan.name}: no {_SUBJECT_WORDS[key]} chosen: set one with -p {key}=ID "
+                "(an id as in the store)"
+            )
+        return None
+    try:
+        if plan.subject_key == "supplier_id":
+            name = scorecard.supplier_name(plan.db, plan.subject)
+            return {"key": plan.subject_key, "id": plan.subject, "name": name}
+        owner = dossier.case_supplier(plan.db, plan.subject)
+        return {"key": plan.subject_key, "id": plan.subject, **owner}
+    except BadParameter as exc:
+        raise BadParameter(f"{plan.name} -p {plan.subject_key}: {exc}") from None
+
+
+def _subject_headline(plan: Plan, subject: dict | None) -> dict | None:
+    """The catalogue's headline figures of the report's own subject: a supplier's decided
+    cases and rate in the period (as its scorecard counts them), a case's outcome and money;
+    None for a report without a subject (its headline is the store's, from metrics.json)."""
+    from analysis.metrics import dossier, scorecard
+    from analysis.publish import catalogue
+
+    if subject is None:
+        return None
+    params = _metric_params(plan)
+    if subject["key"] == "supplier_id":
+        block = scorecard.supplier_block(
+            plan.db, plan.period.start, plan.period.end, subject["id"], params
+        )
+        return catalogue.headline({"overall": block, "params": params.as_dict()})
+    return dossier.case_headline(dossier.case_record(plan.db, subject["id"], params), params)
 
 
 def _make_folder(plan: Plan) -> None:
@@ -252,7 +356,7 @@ def _make_folder(plan: Plan) -> None:
 
 
 def _report_lock(plan: Plan):
-    what = f"{plan.name} {plan.period.label}"
+    what = plan.what
     timeout = settings.report_lock_timeout()
     return held(
         plan.report_dir / ".lock",
@@ -356,10 +460,16 @@ def _run_record(
     figures: dict | None,
     fingerprint: dict | None,
     t0: float,
+    subject: dict | None = None,
+    subject_headline: dict | None = None,
 ) -> dict:
     from analysis.publish import catalogue
 
     ok = status in ("ok", "no data")
+    if subject is not None:
+        headline = subject_headline  # the supplier's or the case's own, not the store's
+    else:
+        headline = catalogue.headline(figures) if figures else None
     return {
         "name": plan.name,
         "title": _notebook_title(plan.nb_path, plan.name),
@@ -386,8 +496,10 @@ def _run_record(
         else plan.failed_ipynb.name
         if plan.failed_ipynb.exists()
         else None,
-        "headline": catalogue.headline(figures) if ok and figures else None,
-        "error": None if ok else f"{plan.name} {plan.period.label} failed {error}",
+        # whose report it is: {key, id, name} of a supplier, {key, id, supplier_*} of a case
+        "subject": subject,
+        "headline": headline if ok else None,
+        "error": None if ok else f"{plan.what} failed {error}",
         "last_good": None if ok else _last_good(_read_json(plan.run_json), plan.report_dir),
     }
 
@@ -430,18 +542,21 @@ def run_report(
     t0 = time.monotonic()
     plan = plan_report(name, period, db, out_dir, params, notebook_dir, pdf=pdf)
     notify_argv = _notify_argv(notify_cmd)
-    figures = fingerprint = None
+    figures = fingerprint = subject = subject_headline = None
     status, error, problem = "failed", None, None
     try:
         # One state for the whole run: while this read-only connection is open, a writer waits.
         with store.connect(plan.db, read_only=True), ThreadPoolExecutor(1) as background:
             from analysis.metrics import provenance
 
+            # an unknown or missing supplier or case: refused here, before any folder or kernel
+            subject = check_subject(plan)
             # metrics.json is computed beside the notebook, not before it: the kernel's start and
             # imports leave a core idle for it (about 2 s of a 1M-case report; both read the same
             # state, which the open connection holds). Its error, if any, is raised below as
             # before, and nothing is published without it.
             pending_figures = background.submit(_figures, plan)
+            pending_subject = background.submit(_subject_headline, plan, subject)
             fingerprint = provenance.data_fingerprint(plan.db)
             if fingerprint and fingerprint["synthetic_cases"]:
                 # a browser tab, a bookmark and a printed page carry the title: say it there too
@@ -453,6 +568,7 @@ def run_report(
                         pending_figures.result()  # a metrics error, raised before any kernel starts
                     running, html_partial, error = _execute_and_export(plan, progress)
                     figures = pending_figures.result()
+                    subject_headline = pending_subject.result()
                     if error is None:
                         _publish(
                             plan,
@@ -470,13 +586,26 @@ def run_report(
                         # a run the machine stopped still records the state it saw
                         with contextlib.suppress(Exception):
                             figures = pending_figures.result()
+                    if subject_headline is None:
+                        with contextlib.suppress(Exception):
+                            subject_headline = pending_subject.result()
                     for partial in plan.report_dir.glob(f".{plan.stem}.{os.getpid()}.*"):
                         partial.unlink(missing_ok=True)
                 if problem is not None:
                     status, error = "failed", f"({problem})"
                 try:
                     _write_run_json(
-                        plan, _run_record(plan, status, error, figures, fingerprint, t0)
+                        plan,
+                        _run_record(
+                            plan,
+                            status,
+                            error,
+                            figures,
+                            fingerprint,
+                            t0,
+                            subject,
+                            subject_headline,
+                        ),  # fmt: skip
                     )
                 except OSError as exc:
                     problem = problem or EnvironmentProblem.from_os_error(exc)
@@ -501,11 +630,11 @@ def run_report(
         failed_ipynb=plan.failed_ipynb if plan.failed_ipynb.exists() else None,
         run_json=plan.run_json,
         error=(
-            f"{plan.name} {plan.period.label} failed: {problem}"
+            f"{plan.what} failed: {problem}"
             if problem is not None
             else None
             if status != "failed"
-            else f"{plan.name} {plan.period.label} failed {error}"
+            else f"{plan.what} failed {error}"
             + (f"; partial notebook: {plan.failed_ipynb}" if plan.failed_ipynb.exists() else "")
         ),
         duration=time.monotonic() - t0,
@@ -513,7 +642,7 @@ def run_report(
     if notify_argv:
         _notify(notify_argv, result)
     if problem is not None:
-        raise EnvironmentProblem(f"{plan.name} {plan.period.label} failed: {problem}")
+        raise EnvironmentProblem(f"{plan.what} failed: {problem}")
     return result
 
 

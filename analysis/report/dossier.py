@@ -84,6 +84,22 @@ def open_dossier(
     )
 
 
+#: What a decision in kind gave the buyer, by outcome: said instead of a share of the claim.
+IN_KIND = {"replacement": "the goods were replaced"}
+
+
+def no_money(m: dict) -> str | None:
+    """Why the case's refund / claim means nothing (``dossier.money``'s ``m``): a case still
+    open, goods replaced, a claim withdrawn or cancelled; None for a decision about money."""
+    if m["monetary"]:
+        return None
+    if not m["final"]:
+        return "the case is still open"
+    if m["outcome"] in IN_KIND:
+        return IN_KIND[m["outcome"]]
+    return f"no refund was decided: the case ended as {label('outcome', m['outcome']).lower()}"
+
+
 def _no_case(dc: DossierContext, name: str) -> Table | None:
     if dc.case:
         return None
@@ -128,7 +144,16 @@ def dossier_findings(dc: DossierContext) -> Findings:
         + "."
     ]
     money = dossier.money(dc.case, dc.params)
-    if money["refund_ratio"] is not None:
+    without_money = no_money(money)
+    if without_money is not None and money["final"]:
+        # a replacement is not "0.0% of the claim came back"
+        claim = (
+            ""
+            if money["claimed"] is None
+            else f" (claimed {money['claimed']:,.2f} {money['currency'] or ''}".rstrip() + ")"
+        )
+        sentences.append(f"{without_money[0].upper()}{without_money[1:]}{claim}.")
+    elif without_money is None and money["refund_ratio"] is not None:
         sentences.append(
             f"{fmt.pct(money['refund_ratio'])} of the claim came back ({money['refunded']:,.2f} of "
             f"{money['claimed']:,.2f} {money['currency'] or ''})".rstrip()
@@ -202,13 +227,16 @@ def dossier_money(dc: DossierContext) -> Table:
     def amount(v) -> str:
         return fmt.NOT_RECORDED if v is None else f"{float(v):,.2f} {cur}".rstrip()
 
+    # shares of the claim and their flags describe a decision about money, nothing else
+    na = None if (why := no_money(m)) is None else f"not applicable: {why}"
+
     frame = pd.DataFrame(
         [("Claimed", amount(m["claimed"])), ("Order value (what was paid)", amount(m["order_value"])),
          ("Covered (the claim, at most what was paid)", amount(m["covered"])),
          ("Refunded", amount(m["refunded"])),
-         ("Refund / claim", fmt.NOT_RECORDED if m["refund_ratio"] is None else fmt.pct(m["refund_ratio"])),
-         ("Lowball (above 0, below the lowball share)", "yes" if m["lowball"] else "no"),
-         ("Supplier-sided (below the threshold share)", "yes" if m["supplier_sided"] else "no")],
+         ("Refund / claim", na or (fmt.NOT_RECORDED if m["refund_ratio"] is None else fmt.pct(m["refund_ratio"]))),
+         ("Lowball (above 0, below the lowball share)", na or ("yes" if m["lowball"] else "no")),
+         ("Supplier-sided (below the threshold share)", na or ("yes" if m["supplier_sided"] else "no"))],
         columns=["Amount", "Value"],
     )  # fmt: skip
     return Table(
