@@ -14,7 +14,7 @@ import pytest
 
 from analysis import columns as registry
 from analysis import ingest
-from analysis.errors import BadFile
+from analysis.errors import BadFile, BadParameter
 from analysis.ingest.mapping import Mapping
 from tests.conftest import TODAY, fetch, good_row, write_csv
 
@@ -180,6 +180,9 @@ def test_two_digit_years_are_this_century_and_no_date_before_2000_is_stored(tmp_
         "closed_date: before opened_date (2025-03-06 < 2099-03-05); "
         "opened_date: after the as-of date 2026-06-30 (2099-03-05)"
     )
+    # an as-of date before 2000 (a mistyped year) is refused before anything is written
+    with pytest.raises(BadParameter, match=r"^--as-of 0025-03-05 is before 2000-01-01"):
+        load(tmp_path / "g.csv", db3, as_of=dt.date(25, 3, 5))
     # whatever came in, the stores hold no year before 2000
     for store_file in (db, db2, db3):
         dates = ", ".join(registry.intake_names("date"))

@@ -399,6 +399,13 @@ def ingest_file(
     if as_of is not None:
         if as_of > today:
             raise BadParameter(f"--as-of {as_of.isoformat()} is after today ({today.isoformat()})")
+        earliest = dt.date.fromisoformat(registry.EARLIEST_DATE)
+        if as_of < earliest:
+            # the store holds no date before it (loads.as_of included): a mistyped year
+            raise BadParameter(
+                f"--as-of {as_of.isoformat()} is before {earliest.isoformat()}, the earliest "
+                "date the store takes"
+            )
         today = as_of  # nothing in an export of that day can have been opened after it
     readers.detect_format(path)
     if not path.is_file():
