@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import columns as registry
 from analysis import settings
 from analysis.metrics import coverage, effects, provenance, stats, suppliers
 from analysis.metrics.blocks import block_dict, empty_blocks, finish_blocks, grouped_blocks
@@ -28,8 +29,8 @@ _BUYER_OUTCOMES = """
 _SENSITIVITY = """
     WITH period_cases AS ({period_cases})
     SELECT t.threshold,
-        count_if(closed_in AND is_monetary AND CAST(refund_amount AS DECIMAL(20, 2))
-                 < CAST(t.threshold AS DECIMAL(20, 12)) * CAST(claim_amount AS DECIMAL(20, 2)))
+        count_if(closed_in AND is_monetary AND CAST(refund_amount AS {amount_type})
+                 < CAST(t.threshold AS DECIMAL(20, 12)) * CAST(claim_amount AS {amount_type}))
             AS supplier_sided,
         count_if(closed_in AND is_decided) AS decided,
         count_if(closed_in AND is_buyer_loss_lapse) AS buyer_loss_lapsed
@@ -50,7 +51,7 @@ def sensitivity(con, bound: dict, confidence: float) -> list[dict]:
     """The supplier-sided rate at SENSITIVITY_THRESHOLDS, without and with the lapses that cost
     the buyer (cancelled, out of coverage) counted as losses, with Wilson intervals."""
     thresholds = [decimal_text(t) for t in settings.SENSITIVITY_THRESHOLDS]
-    query = compose(_SENSITIVITY, period_cases=period_cases_sql())
+    query = compose(_SENSITIVITY, period_cases=period_cases_sql(), amount_type=registry.AMOUNT_TYPE)
     rows = con.execute(query, bound | {"thresholds": thresholds}).fetchall()
     out = []
     for threshold, sided, decided, lapses in rows:

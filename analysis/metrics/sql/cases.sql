@@ -54,10 +54,12 @@ SELECT
     list_contains($decided_outcomes, c.outcome) AND NOT is_undetermined AS is_decided,
     list_contains($monetary_outcomes, c.outcome) AS is_monetary,
     list_contains($lapsed_outcomes, c.outcome) AS is_lapsed,
+    -- amounts compared exactly, in the stored type (three decimals: a KWD refund of 0.125 is not
+    -- rounded to 0.13 before it is weighed against the claim)
     coalesce(
         list_contains($monetary_outcomes, c.outcome) AND CASE
-            WHEN has_amounts THEN CAST(c.refund_amount AS DECIMAL(20, 2))
-                < CAST($threshold AS DECIMAL(20, 12)) * CAST(c.claim_amount AS DECIMAL(20, 2))
+            WHEN has_amounts THEN CAST(c.refund_amount AS {{ amount_type }})
+                < CAST($threshold AS DECIMAL(20, 12)) * CAST(c.claim_amount AS {{ amount_type }})
             -- no amounts: nothing came back (below any positive share), or everything
             WHEN list_contains($refund_none_outcomes, c.outcome) THEN CAST($threshold AS DECIMAL(20, 12)) > 0
             WHEN list_contains($refund_full_outcomes, c.outcome) THEN CAST($threshold AS DECIMAL(20, 12)) > 1
@@ -67,8 +69,8 @@ SELECT
     coalesce(
         list_contains($monetary_outcomes, c.outcome)
         AND c.refund_amount > 0
-        AND CAST(c.refund_amount AS DECIMAL(20, 2))
-            < CAST($lowball AS DECIMAL(20, 12)) * CAST(c.claim_amount AS DECIMAL(20, 2)),
+        AND CAST(c.refund_amount AS {{ amount_type }})
+            < CAST($lowball AS DECIMAL(20, 12)) * CAST(c.claim_amount AS {{ amount_type }}),
         false
     ) AS is_lowball,
     c.escalated_date IS NOT NULL AS is_escalated,
