@@ -89,7 +89,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument(
         "--as-of",
         help="the day the export describes, YYYY-MM-DD (default: today): cases still open in "
-        "it are open as of that day",
+        "it are open as of that day, and a case opened, escalated or closed after it is "
+        "quarantined",
     )
     p.add_argument(
         "--rekey-buyers",

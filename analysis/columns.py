@@ -65,11 +65,24 @@ class CaseColumn:
             raise ValueError(f"{self.name}: unknown origin {self.origin!r}")
 
 
+#: The earliest date any intake date may hold: an earlier one is quarantined (a misread year:
+#: '25' taken as the year 25; Trade Assurance disputes are all from this century).
+EARLIEST_DATE = "2000-01-01"
+#: The dates of a dispute's own course, none of which can come after the day the export
+#: describes (the load's as-of date, else today): a later one is quarantined.
+NOT_AFTER_AS_OF = ("opened_date", "escalated_date", "closed_date")
+#: The SQL type of a stored amount: three decimals, the most any currency's minor unit has
+#: (KWD, BHD, OMR, JOD, TND), so a typed 12.345 is stored as 12.345, not rounded to the cent.
+AMOUNT_TYPE = "DECIMAL(18, 3)"
+
 _AMOUNT = (
     "an amount: `12500`, `12,500.00`, `$12,500.00`, `USD 12,500.5`, `€1.234,56`, `400,50` "
     "(see Amounts)"
 )
-_DATE = "a date: `2026-03-05`, `5 Mar 2026`, `Mar 5, 2026`, `05/03/2026` with a declared order (see Dates)"
+_DATE = (
+    "a date: `2026-03-05`, `5 Mar 2026`, `Mar 5, 2026`, `05/03/2026` with a declared order, a "
+    f"two-digit year as 20yy (see Dates); not before {EARLIEST_DATE}"
+)
 
 #: Intake columns, in the order the demo's exports carry them.
 INTAKE: tuple[IntakeColumn, ...] = (
@@ -91,7 +104,7 @@ INTAKE: tuple[IntakeColumn, ...] = (
                  vocabulary="claim_type", unknown="problem"),
     IntakeColumn("opened_date", "date", True,
                  "the day the buyer opened the dispute (\"Apply for refund\")",
-                 _DATE + "; not after today"),
+                 _DATE + "; not after the as-of date (`--as-of`, else today)"),
     IntakeColumn("outcome", "vocab", True, "the case's state or result",
                  "a slug or synonym from `data/reference/outcomes.csv`",
                  vocabulary="outcome", unknown="problem"),
@@ -109,9 +122,10 @@ INTAKE: tuple[IntakeColumn, ...] = (
     IntakeColumn("order_date", "date", False, "the day the order was placed", _DATE),
     IntakeColumn("received_date", "date", False, "the day the buyer confirmed receipt", _DATE),
     IntakeColumn("escalated_date", "date", False, "the day the dispute was escalated to the platform",
-                 _DATE),
+                 _DATE + "; not after the as-of date"),
     IntakeColumn("closed_date", "date", False, "the day the dispute closed",
-                 _DATE + "; required for every outcome except `open`, not before `opened_date`"),
+                 _DATE + "; required for every outcome except `open`, not before `opened_date`, not after "
+                 "the as-of date"),
     IntakeColumn("decided_by", "vocab", False, "who settled it",
                  "`agreement`, `platform`, `external` (synonyms in `data/reference/vocabularies.csv`)",
                  vocabulary="decided_by", unknown="null"),
@@ -150,13 +164,13 @@ CASES: tuple[CaseColumn, ...] = (
     CaseColumn("outcome", "VARCHAR", True, "staged", True, "slug from data/reference/outcomes.csv"),
     CaseColumn("currency", "VARCHAR", False, "staged", True,
                "ISO 4217 code of the original amounts; NULL for a case without amounts"),
-    CaseColumn("order_value", "DECIMAL(18, 2)", False, "staged", True,
+    CaseColumn("order_value", AMOUNT_TYPE, False, "staged", True,
                "original amount; NULL when not recorded"),
-    CaseColumn("claim_amount", "DECIMAL(18, 2)", False, "staged", True,
+    CaseColumn("claim_amount", AMOUNT_TYPE, False, "staged", True,
                "original amount; NULL when not recorded"),
-    CaseColumn("refund_amount", "DECIMAL(18, 2)", False, "staged", True,
+    CaseColumn("refund_amount", AMOUNT_TYPE, False, "staged", True,
                "original amount; NULL while open"),
-    CaseColumn("inspection_fee", "DECIMAL(18, 2)", False, "staged", True, "original amount"),
+    CaseColumn("inspection_fee", AMOUNT_TYPE, False, "staged", True, "original amount"),
     CaseColumn("usd_per_unit", "DOUBLE", False, "fx", False,
                "ECB reference rate for opened_date, as USD per 1 unit of currency (NULL without "
                "a currency)"),
@@ -249,6 +263,9 @@ def sql_context() -> dict:
         "usd_columns": tuple((c.name, c.source) for c in CASES if c.origin == "usd"),
         "hashed": hashed_names(),
         "cases_table": cases_ddl(),
+        "earliest_date": EARLIEST_DATE,
+        "not_after_as_of": NOT_AFTER_AS_OF,
+        "amount_type": AMOUNT_TYPE,
     }
 
 

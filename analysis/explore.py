@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analysis import columns as registry
 from analysis import settings
 from analysis.errors import BadParameter
 from analysis.metrics import breakdowns as bd
@@ -75,8 +76,10 @@ def cases(
     falls in [start, end] (default: :func:`default_window`): every stored column (the buyer key
     left out) and the per-case flags of the metric definitions (:data:`FLAGS`: ``decided``,
     ``supplier_sided``, ``lowball``, ``lapsed``, ``buyer_outcome``, ...). ``extra`` names columns
-    of the exports kept in ``cases.extra`` to add as columns; ``params`` are the metric
-    parameters (``threshold``, ``lowball``, ...).
+    of the exports kept in ``cases.extra`` to add as columns, under their own names: a name the
+    frame already has (``decided``, ``outcome``, ...) or a name given twice is refused
+    (:class:`BadParameter`, saying how to read it with :func:`query`), never renamed;
+    ``params`` are the metric parameters (``threshold``, ``lowball``, ...).
 
     ``cases(s, e).supplier_sided.sum()`` is the metrics' ``supplier_sided`` for the same period
     and parameters; ``by="opened"`` gives the intake.
@@ -91,6 +94,23 @@ def cases(
         if not _EXTRA_KEY.fullmatch(str(key)):
             raise BadParameter(
                 f"extra: {key!r} is not a column name of cases.extra (letters, digits, _)"
+            )
+    # a key of cases.extra named like a column the frame already has (a stored column or a
+    # flag) is refused, never renamed: DuckDB would call one of the two 'decided_1' (its
+    # column names ignore case)
+    taken = set(FLAGS) | (set(registry.case_names()) - {"buyer_key"})
+    for i, key in enumerate(extra):
+        why = (
+            "is already a column of the frame (a per-case flag or a stored column)"
+            if str(key).lower() in taken
+            else "is named twice"
+            if str(key).lower() in {str(k).lower() for k in extra[:i]}
+            else None
+        )
+        if why:
+            raise BadParameter(
+                f"extra: {key!r} {why}; read that key of cases.extra with explore.query and "
+                f"json_extract_string(extra, '$.{key}')"
             )
     flags = ", ".join(f"f.{column} AS {name}" for name, column in FLAGS.items())
     # a key of cases.extra becomes a column: its name is checked above, its path is bound

@@ -88,6 +88,11 @@ def test_extra_columns_become_columns(tmp_path):
     assert rows.loc["X2"].isna().all()  # not in the export: missing, not ""
     with pytest.raises(BadParameter, match="is not a column name of cases.extra"):
         explore.cases("2026-01-01", "2026-12-31", db=db, extra=["state; DROP TABLE cases"])
+    # issue 24.6: a key named like a flag or a stored column came back as 'decided_1' while
+    # 'decided' stayed the flag; it is refused in one line, as is a key given twice
+    for clash in (["decided"], ["Outcome"], ["state", "STATE"]):
+        with pytest.raises(BadParameter, match=r"^extra: '\w+' is (already a column|named twice)"):
+            explore.cases("2026-01-01", "2026-12-31", db=db, extra=clash)
 
 
 def test_query_binds_parameters_and_refuses_writes(feb):

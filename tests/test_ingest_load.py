@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from analysis import columns as registry
 from analysis import ingest
-from analysis.errors import BadFile
+from analysis.errors import BadFile, BadParameter
 from analysis.ingest.mapping import Mapping
 from tests.conftest import TODAY, fetch, good_row, write_csv
 
@@ -121,6 +122,72 @@ def test_a_column_with_both_date_orders_is_quarantined_as_ambiguous(tmp_path, db
     r2 = load(path, db2, mapping=Mapping(date_format="%d/%m/%Y"))
     assert (r2.inserted, r2.quarantined) == (2, 1)
     assert str(case(db2, "X1", "opened_date")[0]) == "2026-05-03"
+
+
+def test_two_digit_years_are_this_century_and_no_date_before_2000_is_stored(tmp_path, db):
+    # issue 24.1: '05/03/25' and '5-Mar-25' were stored as the years 25 and 5 AD
+    header = [*good_row(), "order_date", "escalated_date"]
+    rows = [
+        good_row("Y1", opened_date="13/03/25", closed_date="5-Apr-25"),  # day first, shown by 13
+        good_row("Y2", opened_date="05/03/25", closed_date="Apr 5, 25"),  # read day first too
+        good_row("Y3", opened_date="5 Mar 26", closed_date="2026-03-09", order_date="1-Feb-26"),
+        # a year written with four digits is never moved: the year 25 is quarantined
+        good_row("E1", opened_date="2026-03-05", order_date="5-Mar-0025"),
+        good_row("E2", order_date="31/12/99"),  # 2099: an order date may be late, not early
+        good_row("E3", escalated_date="2026-07-01"),
+        good_row("E4", closed_date="5-Mar-99"),  # 2099
+    ]
+    r = load(write_csv(tmp_path / "yy.csv", rows, header=header), db)
+    assert (r.inserted, r.quarantined) == (4, 3), ingest.format_result(r)
+    assert fetch(
+        db,
+        "SELECT case_id, opened_date::VARCHAR, closed_date::VARCHAR, order_date::VARCHAR "
+        "FROM cases ORDER BY case_id",
+    ) == [  # fmt: skip
+        ("E2", "2026-03-05", "2026-04-01", "2099-12-31"),
+        ("Y1", "2025-03-13", "2025-04-05", None),
+        ("Y2", "2025-03-05", "2025-04-05", None),
+        ("Y3", "2026-03-05", "2026-03-09", "2026-02-01"),
+    ]
+    assert reasons(db) == {
+        4: "order_date: before 2000-01-01 (0025-03-05)",
+        6: "escalated_date: after the as-of date 2026-06-30 (2026-07-01)",
+        7: "closed_date: after the as-of date 2026-06-30 (2099-03-05)",
+    }
+    # with a declared format (%Y or %y) too; the as-of date bounds the dates, not today
+    db2 = db.parent / "declared.duckdb"
+    rows = [
+        good_row("F1", opened_date="05/03/25", closed_date="06/03/25"),
+        good_row("F2", opened_date="05/03/0025", closed_date="06/03/2025"),
+        good_row("F3", opened_date="05/03/2026", closed_date="06/03/2026"),
+    ]
+    r2 = load(write_csv(tmp_path / "f.csv", rows), db2, mapping=Mapping(date_format="%d/%m/%Y"),
+              as_of=dt.date(2026, 3, 5))  # fmt: skip
+    assert (r2.inserted, r2.quarantined) == (1, 2)
+    assert case(db2, "F1", "opened_date::VARCHAR, closed_date::VARCHAR") == (
+        "2025-03-05",
+        "2025-03-06",
+    )
+    assert reasons(db2) == {
+        2: "opened_date: before 2000-01-01 (0025-03-05)",
+        3: "closed_date: after the as-of date 2026-03-05 (2026-03-06)",
+    }
+    db3 = db.parent / "short.duckdb"
+    rows = [good_row("G1", opened_date="05/03/99", closed_date="06/03/25")]
+    r3 = load(write_csv(tmp_path / "g.csv", rows), db3, mapping=Mapping(date_format="%d/%m/%y"))
+    assert r3.quarantined == 1
+    assert reasons(db3)[1] == (
+        "closed_date: before opened_date (2025-03-06 < 2099-03-05); "
+        "opened_date: after the as-of date 2026-06-30 (2099-03-05)"
+    )
+    # an as-of date before 2000 (a mistyped year) is refused before anything is written
+    with pytest.raises(BadParameter, match=r"^--as-of 0025-03-05 is before 2000-01-01"):
+        load(tmp_path / "g.csv", db3, as_of=dt.date(25, 3, 5))
+    # whatever came in, the stores hold no year before 2000
+    for store_file in (db, db2, db3):
+        dates = ", ".join(registry.intake_names("date"))
+        earliest = f"SELECT count(*) FROM cases WHERE least({dates}) < DATE '2000-01-01'"  # noqa: S608 (identifiers only)
+        assert fetch(store_file, earliest) == [(0,)]
 
 
 OUTCOMES = {
@@ -351,8 +418,13 @@ QUARANTINE_CASES = [
     (dict(closed_date="2026-03-01"), "closed_date: before opened_date (2026-03-01 < 2026-03-05)"),
     (
         dict(opened_date="2026-07-01", closed_date="2026-07-02"),
-        "opened_date: in the future (2026-07-01)",
+        "opened_date: after the as-of date 2026-06-30 (2026-07-01); "
+        "closed_date: after the as-of date 2026-06-30 (2026-07-02)",
     ),
+    # issue 24.1: a dispute's dates cannot lie after the day the export describes, and no date
+    # lies before 2000 (a misread year)
+    (dict(closed_date="2099-03-05"), "closed_date: after the as-of date 2026-06-30 (2099-03-05)"),
+    (dict(opened_date="0025-03-05"), "opened_date: before 2000-01-01 (0025-03-05)"),
     (dict(outcome="won in court"), "outcome: unknown value 'won in court'"),
     (dict(claim_type="bad vibes"), "claim_type: unknown value 'bad vibes'"),
     (dict(currency="XYZ"), "currency: unknown currency 'XYZ'"),
@@ -471,6 +543,72 @@ def test_identical_file_twice_changes_nothing(tmp_path, db):
     after = fetch(db, "SELECT * FROM cases ORDER BY case_id"), fetch(db, "SELECT * FROM quarantine")
     assert before == after
     assert fetch(db, "SELECT count(*) FROM loads") == [(2,)]
+
+
+def test_extra_columns_in_another_order_are_the_same_case(tmp_path, db):
+    # issue 24.6: the same export with its own columns in another order marked every case updated
+    rows = [good_row("C1", note="late", state="CA"), good_row("C2", note="", state="NY")]
+    base = list(good_row())
+    r1 = load(write_csv(tmp_path / "a.csv", rows, header=[*base, "note", "state"]), db)
+    before = fetch(db, "SELECT * FROM cases ORDER BY case_id")
+    r2 = load(write_csv(tmp_path / "b.csv", rows, header=["state", *base, "note"]), db)
+    assert (r1.inserted, r2.inserted, r2.updated, r2.unchanged) == (2, 0, 0, 2)
+    assert fetch(db, "SELECT * FROM cases ORDER BY case_id") == before
+    # the object's keys in name order, whatever the file's
+    assert fetch(db, "SELECT extra FROM cases ORDER BY case_id") == [
+        ('{"note":"late","state":"CA"}',), ('{"note":null,"state":"NY"}',)]  # fmt: skip
+    # a file's own note_2 keeps its name beside a second 'note'
+    db2 = db.parent / "notes.duckdb"
+    header = [*base, "note", "Note", "note_2"]
+    (tmp_path / "n.csv").write_text(
+        ",".join(header) + "\n" + ",".join([*good_row("N1").values(), "a", "b", "c"]) + "\n"
+    )
+    load(tmp_path / "n.csv", db2)
+    assert case(db2, "N1", "extra") == ('{"note":"a","note_2":"c","note__2":"b"}',)
+    assert json.loads(fetch(db2, "SELECT extra_columns FROM loads")[0][0]) == {
+        "note": "note", "note__2": "Note", "note_2": "note_2"}  # fmt: skip
+
+
+def test_amounts_keep_a_third_decimal(tmp_path, db):
+    # issue 24.6: three-decimal currencies (KWD, BHD, OMR, JOD, TND) lost their third decimal
+    rows = [
+        good_row("K1", currency="USD", order_value="12.3450", claim_amount="12.345",
+                 refund_amount="0.125", outcome="partial refund"),
+        good_row("K2", currency="EUR", order_value="1,234.567", claim_amount="1234.5",
+                 refund_amount="0"),
+    ]  # fmt: skip
+    r = load(write_csv(tmp_path / "kwd.csv", rows), db)
+    assert (r.inserted, r.quarantined) == (2, 0)
+    # as text '12.345' is twelve thousand (a lone separator before three digits groups
+    # thousands); '12.3450' and a typed 12.345 are twelve and a bit (tests/test_ingest_readers.py)
+    assert case(db, "K1", "order_value, claim_amount, refund_amount") == (
+        Decimal("12.345"), Decimal("12345"), Decimal("0.125"))  # fmt: skip
+    assert case(db, "K2", "order_value, claim_amount") == (Decimal("1234.567"), Decimal("1234.5"))
+    types = dict(fetch(db, "SELECT column_name, data_type FROM information_schema.columns "
+                           "WHERE table_name = 'cases'"))  # fmt: skip
+    assert {types[a] for a in registry.intake_names("amount")} == {"DECIMAL(18,3)"}
+
+
+def test_an_older_store_is_migrated_and_reloading_it_changes_nothing(tmp_path, db):
+    # A store of schema 4 held amounts to the cent and extra in the file's order; its content
+    # hashes were taken over those. Migrated, a re-load of the same data is unchanged.
+    rows = [good_row("M1", note="n", state="CA", claim_amount="10.5")]
+    path = write_csv(tmp_path / "m.csv", rows, header=[*good_row(), "state", "note"])
+    load(path, db)
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    for a in registry.intake_names("amount"):
+        con.execute(f"ALTER TABLE cases ALTER COLUMN {a} TYPE DECIMAL(18, 2)")
+    hashed = ", ".join(registry.hashed_names())
+    con.execute("""UPDATE cases SET extra = '{"state":"CA","note":"n"}'""")
+    con.execute(f"UPDATE cases SET content_hash = hash({hashed})::VARCHAR")  # noqa: S608 (identifiers only)
+    con.execute("UPDATE store_meta SET value = '4' WHERE key = 'schema_version'")
+    con.close()
+    r = load(path, db)
+    assert (r.inserted, r.updated, r.unchanged) == (0, 0, 1)
+    assert case(db, "M1", "extra, claim_amount") == ('{"note":"n","state":"CA"}', Decimal("10.5"))
+    assert fetch(db, "SELECT value FROM store_meta WHERE key = 'schema_version'") == [("5",)]
 
 
 def test_failing_file_leaves_the_store_byte_for_byte_unchanged(tmp_path, db):

@@ -83,6 +83,21 @@ def test_duplicated_intake_column(tmp_path):
         readers.read_raw(duckdb.connect(), tmp_path / "d.csv", Mapping())
 
 
+def test_made_up_column_names_never_take_a_files_own_name(tmp_path):
+    # issue 24.6: the second 'note' took 'note_2' and the file's own 'note_2' became 'note_2_2'
+    header = ["Note", "note", "note_2", "***", "Column 5", "NOTE"]
+    assert common.unique_columns(tmp_path / "f.csv", header, Mapping()) == [
+        "note", "note__2", "note_2", "column__4", "column_5", "note__3"]  # fmt: skip
+    # a name depends only on the columns before it: the same in a longer export
+    assert common.unique_columns(tmp_path / "g.csv", header[:2], Mapping()) == ["note", "note__2"]
+    (tmp_path / "n.csv").write_text("case_id,note,note,note_2\nA,first,second,own\n")
+    con = duckdb.connect()
+    raw = readers.read_raw(con, tmp_path / "n.csv", Mapping())
+    assert raw.columns == ["case_id", "note", "note__2", "note_2"]
+    assert con.execute("SELECT note, note__2, note_2 FROM raw_input").fetchall() == [
+        ("first", "second", "own")]  # fmt: skip
+
+
 def test_aliases_never_shadow_a_real_column_and_the_mapping_wins():
     # 'status' is an alias of outcome, but this header has an outcome column of its own.
     assert readers.canonical_names(["Status", "Outcome", "Currency Code"], Mapping()) == [

@@ -20,6 +20,7 @@ from analysis.metrics import (
     outcome_metrics,
 )
 from analysis.metrics import blocks as metric_blocks
+from analysis.metrics.breakdowns import breakdown
 from tests.casefactory import build_store, make_case
 from tests.metrics_store import FEB, SMALL
 
@@ -107,6 +108,23 @@ def test_order_value_bands(tmp_path):
     # In band order, not alphabetical.
     assert frame["group"].tolist() == ["under_1k", "1k_5k", "5k_20k", "20k_100k", "100k_plus"]
     assert frame["cases_closed"].tolist() == [1, 3, 2, 1, 1]
+
+
+def test_a_case_without_an_order_value_is_in_no_order_value_band(tmp_path):
+    # issue 24.6: a case with no order value fell into the highest band, 100k_plus
+    cases = [
+        make_case(
+            outcome="no_refund", order_value=v, claim_amount="10.00", closed_date="2026-02-10"
+        )
+        for v in ("500.00", "1.00", "1.00", "150000.00")
+    ]
+    for case in cases[1:3]:  # (make_case fills a missing order value in from the claim)
+        case.update(order_value=None, order_value_usd=None)
+    db = build_store(tmp_path / "bands.duckdb", cases)
+    frame = block_frame(db, *FEB, "order_value_band", Params(min_n=0))
+    assert frame["group"].tolist() == ["under_1k", "100k_plus", "not_recorded"]
+    assert frame["cases_closed"].tolist() == [1, 1, 2]
+    assert breakdown("order_value_band").label("not_recorded") == "not recorded"
 
 
 def test_breakdown_by_supplier(tmp_path):

@@ -218,6 +218,27 @@ def test_threshold_boundary_is_exact_decimal(tmp_path):
     assert outcome_metrics(db, *FEB, Params(min_n=0))["overall"]["supplier_sided"] == 3
 
 
+def test_a_third_decimal_counts_in_the_threshold_and_lowball_rules(tmp_path):
+    # issue 24.6: amounts were weighed at the cent (0.125 KWD as 0.13), so a refund just under
+    # half its claim (0.125 of 0.251: 49.8%) did not count as below a threshold of one half
+    db = build_store(
+        tmp_path / "kwd.duckdb",
+        [
+            make_case(outcome="partial_refund", currency="KWD", claim_amount="0.251",
+                      refund_amount="0.125", closed_date="2026-02-10"),
+            # exactly one half: not below it
+            make_case(outcome="partial_refund", currency="KWD", claim_amount="0.250",
+                      refund_amount="0.125", closed_date="2026-02-10"),
+        ],
+    )  # fmt: skip
+    result = outcome_metrics(db, *FEB, Params(threshold=0.5, lowball=0.5, min_n=0))
+    assert (result["overall"]["supplier_sided"], result["overall"]["lowball"]) == (1, 1)
+    half = next(
+        r for r in result["sensitivity"] if r["threshold"] == 0.5 and not r["lapsed_counted"]
+    )
+    assert half["supplier_sided"] == 1
+
+
 def test_lowball_edges(tmp_path):
     db = build_store(
         tmp_path / "l.duckdb",

@@ -281,9 +281,11 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     used = set(fallback_sources.values())
     headers = dict(zip(raw.columns, raw.headers or raw.columns, strict=False))
     extra = {c: str(headers.get(c, c)) for c in raw.columns if c not in intake and c not in used}
+    # the JSON object's keys in name order, not the file's: the same columns in another order
+    # are the same case (extra is in the content hash); schema migration "4" sorts older stores'
     extra_sql = (
         "to_json(struct_pack("
-        + ", ".join(f"{_quoted(c)} := r.{_quoted(c)}" for c in extra)
+        + ", ".join(f"{_quoted(c)} := r.{_quoted(c)}" for c in sorted(extra))
         + "))::VARCHAR"
         if extra
         else "NULL::VARCHAR"
@@ -316,8 +318,9 @@ def _date_orders(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> list[str]:
             -- distinct texts first: trimming and matching run once per text, not per row
             SELECT DISTINCT field, x FROM ({parts}) t WHERE x IS NOT NULL
         ), v AS (
-            SELECT DISTINCT field, trim(x) AS x FROM texts
-            WHERE regexp_full_match(trim(x), '\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{4}}')
+            -- (a two-digit year written out, as ta_date reads it)
+            SELECT DISTINCT field, ta_date_text(trim(x)) AS x FROM texts
+            WHERE regexp_full_match(ta_date_text(trim(x)), '\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{4}}')
         ), p AS (
             SELECT field, regexp_extract(x, '^(\d{{1,2}})', 1)::INT AS a,
                    regexp_extract(x, '^\d{{1,2}}[/.-](\d{{1,2}})', 1)::INT AS b FROM v
@@ -396,6 +399,13 @@ def ingest_file(
     if as_of is not None:
         if as_of > today:
             raise BadParameter(f"--as-of {as_of.isoformat()} is after today ({today.isoformat()})")
+        earliest = dt.date.fromisoformat(registry.EARLIEST_DATE)
+        if as_of < earliest:
+            # the store holds no date before it (loads.as_of included): a mistyped year
+            raise BadParameter(
+                f"--as-of {as_of.isoformat()} is before {earliest.isoformat()}, the earliest "
+                "date the store takes"
+            )
         today = as_of  # nothing in an export of that day can have been opened after it
     readers.detect_format(path)
     if not path.is_file():

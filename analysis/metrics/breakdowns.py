@@ -24,6 +24,9 @@ ORDER_VALUE_BANDS = (
 )
 #: What a group of cases with the field left blank is called.
 UNKNOWN = "unknown"
+#: The order-value band of a case whose order value was not recorded (issue 24.6: such a case
+#: fell through every bound into the highest band).
+NOT_RECORDED_BAND = ("not_recorded", "not recorded")
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,16 @@ class Breakdown:
 
 def _band_sql() -> str:
     # Built from ORDER_VALUE_BANDS (module constants): the first band whose upper bound is above.
+    # A case without an order value (or without a rate) is in no band: "not recorded".
     cases = " ".join(
         f"WHEN order_value_usd < {upper} THEN '{group}'"
         for group, _, _, upper in ORDER_VALUE_BANDS
         if upper is not None
     )
-    return f"CASE {cases} ELSE '{ORDER_VALUE_BANDS[-1][0]}' END"
+    return (
+        f"CASE WHEN order_value_usd IS NULL THEN '{NOT_RECORDED_BAND[0]}' {cases} "
+        f"ELSE '{ORDER_VALUE_BANDS[-1][0]}' END"
+    )
 
 
 _ALL = (
@@ -69,8 +76,8 @@ _ALL = (
         "order_value_band",
         "Order value",
         _band_sql(),
-        labels={g: label for g, label, _, _ in ORDER_VALUE_BANDS},
-        order=tuple(g for g, _, _, _ in ORDER_VALUE_BANDS),
+        labels={g: label for g, label, _, _ in ORDER_VALUE_BANDS} | dict([NOT_RECORDED_BAND]),
+        order=(*(g for g, _, _, _ in ORDER_VALUE_BANDS), NOT_RECORDED_BAND[0]),
     ),
     Breakdown(
         "inspection", "Inspection", f"coalesce(inspection, '{UNKNOWN}')", vocabulary="inspection"

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import duckdb
 
+from analysis import columns as registry
 from analysis import sqlfiles
 from analysis.store.connection import StoreError
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 TABLES = frozenset({"cases", "quarantine", "loads", "store_meta"})
 #: What brings a store of an older version up to this one (run by a writer, in order).
 MIGRATIONS = {
@@ -39,6 +40,19 @@ MIGRATIONS = {
         ),  # fmt: skip
         "ALTER TABLE cases ADD COLUMN IF NOT EXISTS extra VARCHAR",
         "ALTER TABLE loads ADD COLUMN IF NOT EXISTS extra_columns VARCHAR",
+    ),
+    # issue 24.6: amounts keep a third decimal (KWD, BHD, ...); the export's own columns are
+    # kept with their names in order (a file's column order is no change of the case); the
+    # content hash is then taken again, as the load takes it, so that re-loading what the
+    # store holds reports it unchanged
+    "4": (
+        *(
+            f"ALTER TABLE cases ALTER COLUMN {column} TYPE {registry.AMOUNT_TYPE}"
+            for column in registry.intake_names("amount")
+        ),
+        "UPDATE cases SET extra = to_json(map_from_entries(list_sort(map_entries("
+        "extra::JSON::MAP(VARCHAR, VARCHAR)))))::VARCHAR WHERE extra IS NOT NULL",
+        f"UPDATE cases SET content_hash = hash({', '.join(registry.hashed_names())})::VARCHAR",  # noqa: S608 (registry identifiers)
     ),
 }
 

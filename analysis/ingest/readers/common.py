@@ -227,20 +227,28 @@ def second_headers(con, path: Path, raw: RawFile, names: list) -> None:
 
 
 def unique_columns(path: Path, names: list[str], mapping: Mapping) -> list[str]:
-    """Canonical, unique column names; a duplicated intake column is an error."""
+    """Canonical, unique column names; a duplicated intake column is an error.
+
+    A name the reader makes up has a double underscore, which :func:`normalise` never leaves in
+    a header's own name, so it can never be taken for (or take the name of) one of the file's
+    columns: the second and third ``note`` are ``note__2`` and ``note__3`` (the file's own
+    ``note_2`` stays ``note_2``), a header cell with no letter or digit in column 4 is
+    ``column__4``. Each depends only on the columns before it, so it is the same in every
+    export that starts the same way.
+    """
     out: list[str] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for i, canon in enumerate(canonical_names(names, mapping)):
-        # a name with no letter or digit at all gets its position
-        canon = canon or f"column_{i + 1}"
+        if not canon:
+            out.append(f"column__{i + 1}")
+            continue
         if canon in seen:
             if canon in registry.intake_names():
                 raise BadFile(f"{path}: column '{canon}' appears more than once in the header")
-            j = 2
-            while f"{canon}_{j}" in seen:
-                j += 1
-            canon = f"{canon}_{j}"
-        seen.add(canon)
+            seen[canon] += 1
+            out.append(f"{canon}__{seen[canon]}")
+            continue
+        seen[canon] = 1
         out.append(canon)
     return out
 

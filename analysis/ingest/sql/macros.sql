@@ -101,7 +101,8 @@ CREATE OR REPLACE TEMP MACRO ta_amount_unsigned(core) AS
         WHEN regexp_full_match(core, '\d+,\d{1,2}') THEN replace(core, ',', '.')
         ELSE NULL END;
 
--- The amount of a stripped text as DECIMAL(18,2), negative when written with '-' or in
+-- The amount of a stripped text as the stored amount type (columns.AMOUNT_TYPE: three decimals,
+-- never rounded to the cent), negative when written with '-' or in
 -- parentheses; NULL if unreadable. Plain numbers ('12500', '12500.5') take the direct path.
 CREATE OR REPLACE TEMP MACRO ta_amount_of_stripped(t) AS
     try_cast(
@@ -109,36 +110,67 @@ CREATE OR REPLACE TEMP MACRO ta_amount_of_stripped(t) AS
              WHEN regexp_full_match(t, '[-(]?[0-9.,]+\)?')
              THEN CASE WHEN starts_with(t, '-') OR starts_with(t, '(') THEN '-' ELSE '' END
                   || ta_amount_unsigned(trim(t, '-()'))
-        END AS DECIMAL(18, 2));
+        END AS {{ amount_type }});
+
+-- An amount as a reason shows it: two decimals, three where the third is not zero ('1000.00',
+-- '12.345').
+CREATE OR REPLACE TEMP MACRO ta_amount_shown(x) AS
+    CASE WHEN x = round(x, 2) THEN x::DECIMAL(18, 2)::VARCHAR ELSE x::VARCHAR END;
 
 -- The amount in an amount's text ('€1.234,56' -> 1234.56); NULL if unreadable.
 CREATE OR REPLACE TEMP MACRO ta_amount(s) AS ta_amount_of_stripped(ta_amount_stripped(s));
 
+-- A date's text with a two-digit year written out: the last number of a text whose numbers
+-- are all one or two digits long, after a separator, is a year of this century ('05/03/25' ->
+-- '05/03/2025', '5-Mar-25' -> '5-Mar-2025', 'Mar 5, 25' -> 'Mar 5, 2025'). Without this, strptime's
+-- %Y reads '25' as the year 25 (docs/data-dictionary.md, Dates).
+CREATE OR REPLACE TEMP MACRO ta_date_text(s) AS
+    CASE WHEN regexp_matches(s, '[/.\-, ]\d{2}$') AND NOT regexp_matches(s, '\d{3}')
+         THEN regexp_replace(s, '(\d{2})$', '20\1') ELSE s END;
+
+-- A date parsed with a declared format, its two-digit year read as 20yy: '%y' years are
+-- 2000-2099 (strptime's own pivot reads 69-99 as 19yy), and a '%Y' that met one or two digits
+-- (no run of three digits in the text) gave a year below 100, taken as 20yy too. A year
+-- written with four digits is never moved ('0025' stays the year 25, and is quarantined).
+-- (Years y and 2000 + y, and 1900 + y and 2000 + y, have the same leap days for 0 <= y < 100.)
+CREATE OR REPLACE TEMP MACRO ta_date_century(d, s, declared) AS
+    CASE WHEN contains(declared, '%y') THEN (d + to_years(2000 + year(d) % 100 - year(d)))::DATE
+         WHEN year(d) < 100 AND NOT regexp_matches(s, '\d{3}') THEN (d + to_years(2000))::DATE
+         ELSE d END;
+
+-- ta_date without the declared format, over a trimmed text whose year is written out.
+CREATE OR REPLACE TEMP MACRO ta_date_forms(t, declared, dayfirst) AS
+    coalesce(
+        -- ISO dates, and ISO timestamps (the date part: a tracker's clock time is not the dispute's day)
+        try_cast(CASE WHEN regexp_full_match(t, '\d{4}-\d{2}-\d{2}([T ].*)?') THEN substr(t, 1, 10) END AS DATE),
+        try_strptime(t, ['%Y/%m/%d', '%Y.%m.%d', '%Y-%m-%d', '%d %b %Y', '%d %B %Y', '%b %d, %Y',
+                         '%B %d, %Y', '%b %d %Y', '%B %d %Y', '%d-%b-%Y', '%d %b, %Y'])::DATE,
+        CASE WHEN declared IS NULL AND regexp_full_match(t, '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}') THEN
+            CASE WHEN dayfirst THEN try_strptime(regexp_replace(t, '[.-]', '/', 'g'), '%d/%m/%Y')::DATE
+                 WHEN NOT dayfirst THEN try_strptime(regexp_replace(t, '[.-]', '/', 'g'), '%m/%d/%Y')::DATE
+                 WHEN regexp_extract(t, '^(\d{1,2})', 1)::INT > 12
+                   OR regexp_extract(t, '^(\d{1,2})', 1) = regexp_extract(t, '^\d{1,2}[/.-](\d{1,2})', 1)
+                 THEN try_strptime(regexp_replace(t, '[.-]', '/', 'g'), '%d/%m/%Y')::DATE
+                 WHEN regexp_extract(t, '^\d{1,2}[/.-](\d{1,2})', 1)::INT > 12
+                 THEN try_strptime(regexp_replace(t, '[.-]', '/', 'g'), '%m/%d/%Y')::DATE
+            END
+        END);
+
 -- A date in one of the accepted forms; a numeric d/m/y or m/d/y date only when the order is
--- unambiguous (one part above 12, or both parts equal) unless a format is declared.
+-- unambiguous (one part above 12, or both parts equal) unless a format is declared. A declared
+-- format is tried first; the ISO and month-name forms are read either way. A two-digit year is
+-- 20yy (ta_date_text, ta_date_century).
 -- dayfirst: the order of a numeric d/m/y date the file's column showed (NULL: decide per value)
 CREATE OR REPLACE TEMP MACRO ta_date(s, declared, dayfirst := NULL) AS
     coalesce(
-        CASE WHEN declared IS NOT NULL THEN try_strptime(trim(s), declared)::DATE END,
-        -- ISO dates, and ISO timestamps (the date part: a tracker's clock time is not the dispute's day)
-        try_cast(CASE WHEN regexp_full_match(trim(s), '\d{4}-\d{2}-\d{2}([T ].*)?') THEN substr(trim(s), 1, 10) END AS DATE),
-        try_strptime(trim(s), ['%Y/%m/%d', '%Y.%m.%d', '%Y-%m-%d', '%d %b %Y', '%d %B %Y', '%b %d, %Y',
-                         '%B %d, %Y', '%b %d %Y', '%B %d %Y', '%d-%b-%Y', '%d %b, %Y'])::DATE,
-        CASE WHEN declared IS NULL AND regexp_full_match(trim(s), '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}') THEN
-            CASE WHEN dayfirst THEN try_strptime(regexp_replace(trim(s), '[.-]', '/', 'g'), '%d/%m/%Y')::DATE
-                 WHEN NOT dayfirst THEN try_strptime(regexp_replace(trim(s), '[.-]', '/', 'g'), '%m/%d/%Y')::DATE
-                 WHEN regexp_extract(trim(s), '^(\d{1,2})', 1)::INT > 12
-                   OR regexp_extract(trim(s), '^(\d{1,2})', 1) = regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)
-                 THEN try_strptime(regexp_replace(trim(s), '[.-]', '/', 'g'), '%d/%m/%Y')::DATE
-                 WHEN regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)::INT > 12
-                 THEN try_strptime(regexp_replace(trim(s), '[.-]', '/', 'g'), '%m/%d/%Y')::DATE
-            END
-        END);
+        CASE WHEN declared IS NOT NULL
+             THEN ta_date_century(try_strptime(trim(s), declared)::DATE, trim(s), declared) END,
+        ta_date_forms(ta_date_text(trim(s)), declared, dayfirst));
 
 -- Why ta_date gave NULL for a non-blank value.
 CREATE OR REPLACE TEMP MACRO ta_date_problem(s, declared, dayfirst := NULL) AS
     CASE WHEN declared IS NULL AND dayfirst IS NULL
-              AND regexp_full_match(trim(s), '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}')
+              AND regexp_full_match(ta_date_text(trim(s)), '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}')
               AND regexp_extract(trim(s), '^(\d{1,2})', 1)::INT <= 12
               AND regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)::INT <= 12
          THEN 'ambiguous day/month order; declare date_format in a --mapping file'

@@ -142,7 +142,7 @@ p AS (
     SELECT
         b.* EXCLUDE ({% for a in amounts %}{{ a }}_str{{ ", " if not loop.last }}{% endfor %}),
 {% for a in amounts %}
-        CASE WHEN {{ a }}_fast IS NOT NULL THEN try_cast({{ a }}_fast AS DECIMAL(18, 2))
+        CASE WHEN {{ a }}_fast IS NOT NULL THEN try_cast({{ a }}_fast AS {{ amount_type }})
              ELSE ta_amount_of_stripped({{ a }}_str) END AS {{ a }}{{ "," if not loop.last }}
 {% endfor %}
     FROM bt b
@@ -163,7 +163,7 @@ c AS (
     -- a refusal recorded with a blank refund refunded nothing
     SELECT p2.*
         REPLACE (CASE WHEN p2.outcome = 'no_refund' AND p2.refund_amount IS NULL
-                              THEN 0::DECIMAL(18, 2) ELSE p2.refund_amount END AS refund_amount),
+                              THEN 0::{{ amount_type }} ELSE p2.refund_amount END AS refund_amount),
         coalesce(currency_column, amount_currencies[1], $default_currency) AS currency,
         ta_buyer_key($secret, buyer_ref) AS buyer_key,
         $synthetic AS is_synthetic,
@@ -208,12 +208,20 @@ checks AS (
         CASE WHEN order_value = 0 THEN 'order_value: zero' END{{ check('order_value_zero') }},
         CASE WHEN claim_amount = 0 THEN 'claim_amount: zero' END{{ check('claim_amount_zero') }},
         CASE WHEN refund_amount > claim_amount AND claim_amount > 0
-             THEN 'refund_amount: greater than claim_amount (' || refund_amount || ' > ' || claim_amount || ')' END{{ check('refund_above_claim') }},
+             THEN 'refund_amount: greater than claim_amount (' || ta_amount_shown(refund_amount) || ' > ' || ta_amount_shown(claim_amount) || ')' END{{ check('refund_above_claim') }},
         CASE WHEN is_final AND closed_date_raw IS NULL
              THEN 'closed_date: missing for final outcome ''' || outcome || '''' END{{ check('closed_date_missing_final') }},
         CASE WHEN closed_date < opened_date
              THEN 'closed_date: before opened_date (' || closed_date || ' < ' || opened_date || ')' END{{ check('closed_before_opened') }},
-        CASE WHEN opened_date > $today THEN 'opened_date: in the future (' || opened_date || ')' END{{ check('opened_in_future') }},
+        -- dates the export cannot hold: before the platform's time (a year misread, '25' as the
+        -- year 25, is caught here too: the store holds no year before 2000), or a dispute's
+        -- opening, escalation or closure after the day the export describes (--as-of, else today)
+{% for d in dates %}
+        CASE WHEN {{ d }} < DATE '{{ earliest_date }}' THEN '{{ d }}: before {{ earliest_date }} (' || {{ d }} || ')' END{{ check(d ~ '_too_early') }},
+{% endfor %}
+{% for d in not_after_as_of %}
+        CASE WHEN {{ d }} > $today THEN '{{ d }}: after the as-of date ' || $today || ' (' || {{ d }} || ')' END{{ check(d ~ '_after_as_of') }},
+{% endfor %}
         -- in a file that records amounts (the case has a claim), a refund must say how much
         CASE WHEN outcome IN ('full_refund', 'partial_refund') AND refund_amount_raw IS NULL
                   AND claim_amount_raw IS NOT NULL

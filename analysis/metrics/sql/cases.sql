@@ -19,7 +19,7 @@
 -- where the outcome says how much came back (no_refund: nothing, full_refund: everything;
 -- refund_share in outcomes.csv); a partial refund without amounts is UNDETERMINED: counted as
 -- such, and left out of `is_decided`, so of every rate's denominator.
-{% import "metrics/sql/flags.sql" as flags %}
+{% import "metrics/sql/flags.sql" as flags with context %}
 SELECT
     c.case_id,
     c.supplier_id,
@@ -65,8 +65,8 @@ SELECT
     coalesce(
         list_contains($monetary_outcomes, c.outcome)
         AND c.refund_amount > 0
-        AND CAST(c.refund_amount AS DECIMAL(20, 2))
-            < CAST($lowball AS DECIMAL(20, 12)) * CAST(c.claim_amount AS DECIMAL(20, 2)),
+        AND CAST(c.refund_amount AS {{ amount_type }})
+            < CAST($lowball AS DECIMAL(20, 12)) * CAST(c.claim_amount AS {{ amount_type }}),
         false
     ) AS is_lowball,
     c.escalated_date IS NOT NULL AS is_escalated,

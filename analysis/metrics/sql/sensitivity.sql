@@ -2,7 +2,7 @@
 -- metric) against each threshold of $thresholds (VARCHAR decimal texts), with the very refund
 -- test of the headline's flag (flags.sql), so the row at the report's own threshold is the
 -- headline's count.
-{% import "metrics/sql/flags.sql" as flags %}
+{% import "metrics/sql/flags.sql" as flags with context %}
 WITH period_cases AS ({period_cases})
 SELECT t.threshold,
     count_if(closed_in AND {{ flags.supplier_sided("t.threshold") }}) AS supplier_sided,
