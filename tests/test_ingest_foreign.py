@@ -186,7 +186,8 @@ def test_supplier_aliases_are_applied(tmp_path):
         ("A1", "SUP-1"), ("A2", "SUP-1"), ("A3", "Other Ltd"),
     ]  # fmt: skip
     (reference / "supplier_aliases.csv").write_text("alias,supplier_id\nAcme,SUP-1\nACME,SUP-2\n")
-    with pytest.raises(BadFile, match="line 3: alias 'ACME' is given for SUP-1 and SUP-2"):
+    with pytest.raises(BadFile, match=r"lines 2 and 3: the aliases 'Acme' \(SUP-1\) and 'ACME' "
+                       r"\(SUP-2\) are one alias"):  # fmt: skip
         ingest.ingest_file(write_csv(tmp_path / "b.csv", rows), tmp_path / "b.duckdb",
                            today=TODAY, reference_dir=reference)  # fmt: skip
 

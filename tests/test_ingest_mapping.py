@@ -63,7 +63,7 @@ def test_every_key(tmp_path):
         ("columns:\n  A: supplier_idd\n", "(did you mean supplier_id?)"),
         ("columns:\n  A: [case_id]\n  B: case_id\n", "columns: case_id filled from more than one"),
         ("date_format: dd/mm/yyyy\n", "strftime pattern"),
-        ("columns: [\n", "cannot read the mapping file"),
+        ("columns: [\n", "line 2, column 1: "),
         ("values:\n  outcome:\n    Won: victory\n",
          "values.outcome.Won: 'victory' is not a known outcome (known: open, full_refund"),
         ("defaults:\n  claim_type: zzz\n", "defaults.claim_type: 'zzz' is not a known claim_type"),
