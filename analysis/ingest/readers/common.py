@@ -32,6 +32,9 @@ SUPPORTED = {
 }
 #: Longest CSV record we accept (DuckDB's default is 2 MB; exports carry long descriptions).
 MAX_LINE_BYTES = 64 * 1024 * 1024
+#: The most columns a file may have (docs/data-dictionary.md): the header is counted before a
+#: record is read (20,000 columns ran DuckDB out of memory; exports carry tens, or hundreds).
+MAX_COLUMNS = 2000
 
 # Column names that trackers commonly use for an intake column. The mapping file handles the rest.
 COLUMN_ALIASES = {
@@ -227,7 +230,13 @@ def second_headers(con, path: Path, raw: RawFile, names: list) -> None:
 
 
 def unique_columns(path: Path, names: list[str], mapping: Mapping) -> list[str]:
-    """Canonical, unique column names; a duplicated intake column is an error."""
+    """Canonical, unique column names; a duplicated intake column, or more than
+    :data:`MAX_COLUMNS` columns, is an error."""
+    if len(names) > MAX_COLUMNS:
+        raise BadFile(
+            f"{path}: {len(names):,} columns; a file may have at most {MAX_COLUMNS:,} "
+            "(drop the columns the analysis does not need from the export)"
+        )
     out: list[str] = []
     seen: set[str] = set()
     for i, canon in enumerate(canonical_names(names, mapping)):
