@@ -114,7 +114,11 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
             if isinstance(exc, UnicodeDecodeError)
             else first_line(exc)
         )
-        told = " (the mapping's encoding: is it the file's?)" if mapping.encoding else ""
+        told = (
+            f" (the encoding {mapping.source or 'the mapping'} sets: is it the file's?)"
+            if mapping.encoding
+            else ""
+        )
         raise BadFile(f"{path}: cannot decode as {encoding}{told}: {where}") from None
     finally:
         if source != path:
