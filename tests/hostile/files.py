@@ -448,6 +448,16 @@ def _wide_csv() -> str:
     return csv_text(rows, header=[*HEADER, *extra])
 
 
+def _wide_json(extra_fields: int) -> Callable[[], str]:
+    """The five rows as JSON records, each with ``extra_fields`` more fields."""
+
+    def text() -> str:
+        extra = {f"x{i}": "v" for i in range(extra_fields)}
+        return json.dumps([{**r, **extra} for r in five_rows()])
+
+    return text
+
+
 def _mapping(text: str) -> Callable[[Path], Path]:
     def write(folder: Path) -> Path:
         path = folder / "mapping.yaml"
@@ -1049,6 +1059,19 @@ CASES: list[Case] = [
         _text("wide.csv", _wide_csv),
         _refuse(r"2,013 columns; a file may have at most 2,000"),
         why="20,000 columns ran out of memory (exit 70); no limit was set",
+    ),
+    Case(
+        "json_with_312_fields",
+        "too_many_columns",
+        _text("wide.json", _wide_json(300)),
+        _load(5, 5),
+        why="records of more than 200 fields were read as one MAP: 'not a list of records'",
+    ),
+    Case(
+        "json_with_2012_fields",
+        "too_many_columns",
+        _text("wider.json", _wide_json(2000)),
+        _refuse(r"2,012 columns; a file may have at most 2,000"),
     ),
 ]
 
