@@ -694,6 +694,19 @@ def test_a_blank_cell_never_matches_a_value_map_key(tmp_path, db):
     }
 
 
+def test_a_value_map_key_that_is_a_blank_marker_is_refused(tmp_path, db):
+    # issue 24.2: 'N/A' is how an export writes a blank; mapping it would turn "not recorded"
+    # into a value (it matched the blank marker cells: a missing outcome became no_refund)
+    (tmp_path / "map.yaml").write_text("values:\n  outcome:\n    N/A: no_refund\n")
+    export = write_csv(tmp_path / "b.csv", [good_row("V1"), good_row("V2", outcome="N/A")])
+    (r,) = ingest.ingest_paths([export], db, mapping=tmp_path / "map.yaml", today=TODAY)
+    assert r.error == (
+        f"{tmp_path / 'map.yaml'}: values.outcome.N/A: 'N/A' is how an export writes a blank "
+        "(not recorded), and a blank is never mapped; remove it"
+    )
+    assert not db.exists()
+
+
 def test_a_values_map_of_40000_entries_is_applied_in_one_step(tmp_path, db):
     # issue 24.13: a values map of 40,000 entries took 215 s on a 30-row file (one INSERT per
     # entry); it is one statement now. The whole load, mapping file included, measured 4.5 s.

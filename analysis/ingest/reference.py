@@ -161,10 +161,11 @@ def supplier_aliases(reference_dir: Path | None = None) -> list[tuple[str, str]]
 def add_value_map(
     con: duckdb.DuckDBPyConnection, values: dict[str, dict[str, str]], source: Path | None = None
 ) -> None:
-    """Add a mapping file's value maps: ``temp.value_map(field, key, replacement)``, in one
+    """Add a mapping file's value maps: ``temp.value_map(field, raw, key, replacement)``, in one
     statement (a values map may hold 100,000 entries). Raises :class:`BadFile` for a key that is
-    a blank's marker (``N/A``, ``null``: a blank cell is never mapped; ``source`` names the
-    mapping file in the message)."""
+    a blank's marker (``N/A``, ``null``: a blank cell is never mapped) or two keys of one field
+    with one lookup key; ``source`` (the mapping file) is named in the message."""
+    source = source or "the mapping"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE value_map(field VARCHAR, raw VARCHAR, key VARCHAR, "
         "replacement VARCHAR)"
