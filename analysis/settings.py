@@ -56,7 +56,7 @@ def project_root() -> Path:
 
 def default_db() -> Path:
     """The store used when ``--db`` is not given."""
-    return Path(os.environ.get("TA_OUTCOMES_DB", DEFAULT_DB_TEXT))
+    return Path(_env("TA_OUTCOMES_DB") or DEFAULT_DB_TEXT)
 
 
 def reference_dir() -> Path:

@@ -109,4 +109,6 @@ def test_well_formed_environment_values_are_read(monkeypatch):
         duckdb.connect().execute("SET memory_limit = ?", [settings.memory_limit()])  # DuckDB agrees
     monkeypatch.setenv("TA_OUTCOMES_LOCK_TIMEOUT", " 0.5 ")
     monkeypatch.setenv("TA_OUTCOMES_HOLD_IDLE", "")  # empty: unset
+    monkeypatch.setenv("TA_OUTCOMES_DB", "")  # it was Path(""): the current folder as the store
     assert (settings.lock_timeout(), settings.hold_idle()) == (0.5, 15.0)
+    assert settings.default_db() == Path("data/cases.duckdb")
