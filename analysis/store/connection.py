@@ -106,8 +106,9 @@ def _open_error(db: Path, exc: BaseException) -> UserError:
     if environment_problem(exc) is not None:
         # the machine refused (a folder that cannot be written, a read-only disk): the store
         # is not foreign or damaged, and the exit code says so (74)
-        where = "folder" if not db.exists() else "store"
-        return EnvironmentProblem(f"cannot open {db} ({first}): can this user write its {where}?")
+        return EnvironmentProblem(
+            f"cannot open {db} ({first}); check this user's permissions on it and its folder"
+        )
     return StoreError(f"{db}: cannot open as a DuckDB case store ({first})")
 
 
