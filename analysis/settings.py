@@ -19,12 +19,20 @@ Environment variables (all optional):
 ``TA_OUTCOMES_DEBUG``              print the traceback of an unexpected error
 ``TA_OUTCOMES_CHROMIUM``           the Chromium that prints ``--pdf`` (default /usr/bin/chromium)
 =================================  ===========================================================
+
+A number of seconds is a non-negative number (``600``, ``0.5``); a memory limit is a number and
+a unit (``3GB``, ``512MB``, ``1.5GiB``). A value of another form is refused in one line naming
+the variable (:class:`analysis.errors.BadParameter`, exit 2); an empty value means unset.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from pathlib import Path
+
+from analysis.errors import BadParameter
 
 #: The project root (the folder holding pyproject.toml) when run from a checkout.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +56,7 @@ def project_root() -> Path:
 
 def default_db() -> Path:
     """The store used when ``--db`` is not given."""
-    return Path(os.environ.get("TA_OUTCOMES_DB", DEFAULT_DB_TEXT))
+    return Path(_env("TA_OUTCOMES_DB") or DEFAULT_DB_TEXT)
 
 
 def reference_dir() -> Path:
@@ -76,25 +84,56 @@ def buyer_key_file(db: Path | str) -> Path:
 # -- resources and timeouts ----------------------------------------------------------------------
 
 
+def _env(name: str) -> str | None:
+    """The variable's value, or None when it is unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _seconds(name: str, default: float) -> float:
+    """A number of seconds from the environment variable ``name``, else ``default``."""
+    text = _env(name)
+    if text is None:
+        return float(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise BadParameter(f"{name}={text!r} is not a number of seconds (e.g. {default:g})")
+    return value
+
+
+#: A memory size as DuckDB reads it: a number and a unit (decimal or binary).
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B)", re.IGNORECASE)
+
+
 def memory_limit() -> str:
     """DuckDB's memory limit for an ingest (it spills to ``<db>.tmp/`` beyond it)."""
-    return os.environ.get("TA_OUTCOMES_MEMORY_LIMIT", "3GB")
+    text = _env("TA_OUTCOMES_MEMORY_LIMIT")
+    if text is None:
+        return "3GB"
+    if not _MEMORY.fullmatch(text):
+        raise BadParameter(
+            f"TA_OUTCOMES_MEMORY_LIMIT={text!r} is not a memory size (a number and a unit: 3GB, 512MB)"
+        )
+    return text
 
 
 def lock_timeout() -> float:
     """Seconds a command waits for the store (another writer, or a reader a writer must wait for)."""
-    return float(os.environ.get("TA_OUTCOMES_LOCK_TIMEOUT", 600))
+    return _seconds("TA_OUTCOMES_LOCK_TIMEOUT", 600)
 
 
 def hold_idle() -> float:
     """Seconds a held store stays open after its last query (``analysis.store.hold``; 0: never
     held, every query opens it afresh)."""
-    return max(float(os.environ.get("TA_OUTCOMES_HOLD_IDLE", 15)), 0.0)
+    return _seconds("TA_OUTCOMES_HOLD_IDLE", 15)
 
 
 def report_lock_timeout() -> float:
     """Seconds a report run waits for another run of the same report and period."""
-    return float(os.environ.get("TA_OUTCOMES_REPORT_LOCK_TIMEOUT", 3600))
+    return _seconds("TA_OUTCOMES_REPORT_LOCK_TIMEOUT", 3600)
 
 
 def chromium_path() -> Path:

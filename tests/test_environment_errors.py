@@ -161,3 +161,46 @@ def test_environment_problem_names_the_path_and_the_cause():
         str(errors.environment_problem(exc)) == "cannot write /mnt/ro/x.html: Read-only file system"
     )
     assert errors.environment_problem(ValueError("x")) is None
+
+
+def _as_a_user_who_cannot_write(folder: Path) -> list[str] | None:
+    """The command prefix that runs a process unable to write ``folder`` (mode 0555): as root,
+    every capability that bypasses file permissions dropped with setpriv; None where neither
+    works (then the test is skipped, saying why)."""
+    if os.geteuid() != 0:
+        return []
+    prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    probe = subprocess.run([*prefix, "touch", str(folder / "probe")], capture_output=True)
+    return prefix if probe.returncode != 0 else None
+
+
+def test_a_store_folder_that_cannot_be_written_is_one_line_exit_74(tmp_path):
+    # issue 24.12: the lock file exists, the folder cannot be written: DuckDB cannot create the
+    # store. It was "cannot open as a DuckDB case store" (as if the file were foreign), exit 2.
+    folder = tmp_path / "store"
+    folder.mkdir()
+    (folder / "cases.duckdb.lock").touch()
+    folder.chmod(0o555)
+    export = write_csv(tmp_path / "a.csv", [good_row("A1")])
+    try:
+        prefix = _as_a_user_who_cannot_write(folder)
+        if prefix is None:
+            pytest.skip("this machine lets the test's user write a folder of mode 0555")
+        run = subprocess.run(
+            [*prefix, sys.executable, "-m", "analysis", "ingest", str(export),
+             "--db", str(folder / "cases.duckdb")],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        folder.chmod(0o755)
+    lines = [
+        line
+        for line in run.stderr.splitlines()
+        if not line.startswith("ta-outcomes ingest: creating")
+    ]
+    assert run.returncode == 74, run.stderr
+    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert f"cannot open {folder / 'cases.duckdb'}" in lines[0]
+    assert "Permission denied" in lines[0]
+    assert lines[0].endswith("; check this user's permissions on it and its folder")
+    assert sorted(p.name for p in folder.iterdir()) == ["cases.duckdb.lock"]

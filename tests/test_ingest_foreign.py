@@ -186,9 +186,88 @@ def test_supplier_aliases_are_applied(tmp_path):
         ("A1", "SUP-1"), ("A2", "SUP-1"), ("A3", "Other Ltd"),
     ]  # fmt: skip
     (reference / "supplier_aliases.csv").write_text("alias,supplier_id\nAcme,SUP-1\nACME,SUP-2\n")
-    with pytest.raises(BadFile, match="line 3: alias 'ACME' is given for SUP-1 and SUP-2"):
+    with pytest.raises(BadFile, match=r"lines 2 and 3: the aliases 'Acme' \(SUP-1\) and 'ACME' "
+                       r"\(SUP-2\) are one alias"):  # fmt: skip
         ingest.ingest_file(write_csv(tmp_path / "b.csv", rows), tmp_path / "b.duckdb",
                            today=TODAY, reference_dir=reference)  # fmt: skip
+
+
+def _reference_with_aliases(tmp_path: Path, text: str | bytes) -> Path:
+    reference = tmp_path / "reference"
+    shutil.copytree(ROOT / "data" / "reference", reference, dirs_exist_ok=True)
+    target = reference / "supplier_aliases.csv"
+    target.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return reference
+
+
+@pytest.mark.parametrize(
+    ("aliases", "message"),
+    [
+        # issue 24.3: a chain moved V0's cases onto V1 and V1's onto V2; a cycle swapped them
+        ("alias,supplier_id\nV0,V1\nv1.,V2\n",
+         "lines 2 and 3: a chain: 'V0' -> V1 and 'v1.' -> V2; aliases are applied once"),
+        ("alias,supplier_id\nV1,V2\nV2,V1\n",
+         "lines 2 and 3: a cycle: 'V1' -> V2 and 'V2' -> V1; aliases are applied once"),
+        # two spellings of one alias (even for the same supplier) doubled the rows: exit 70
+        ("alias,supplier_id\nAcme Corp.,SUP-1\nACME corp,SUP-1\n",
+         "lines 2 and 3: the aliases 'Acme Corp.' (SUP-1) and 'ACME corp' (SUP-1) are one alias"),
+        # an unquoted comma in a company name made a new supplier
+        ("alias,supplier_id\nAcme, Inc.,SUP-1\n",
+         "line 2: 3 fields where the header has 2 (a name holding a comma must be in double quotes)"),
+        ("alias,supplier_id\nAcme\n", "line 2: 1 fields where the header has 2"),
+        # issue 24.2: '?' had the key of a blank supplier_id, which became SUP-1
+        ("alias,supplier_id\n?,SUP-1\n",
+         "line 2: alias '?' has no letter or digit, so it would match a blank supplier_id"),
+        ("alias,supplier_id\nN/A,SUP-1\n",
+         "alias 'N/A' is how an export writes a blank (not recorded), and a blank supplier_id is "
+         "never an alias"),
+    ],
+)  # fmt: skip
+def test_supplier_aliases_that_would_move_cases_are_refused(tmp_path, aliases, message):
+    reference = _reference_with_aliases(tmp_path, aliases)
+    rows = [good_row("A1", supplier_id="V1"), good_row("A2", supplier_id="V2")]
+    with pytest.raises(BadFile) as err:
+        ingest.ingest_file(write_csv(tmp_path / "a.csv", rows), tmp_path / "a.duckdb",
+                           today=TODAY, reference_dir=reference)  # fmt: skip
+    assert message in str(err.value) and "supplier_aliases.csv" in str(err.value)
+    assert not (tmp_path / "a.duckdb").exists()
+
+
+def test_supplier_aliases_with_a_bom_are_read_and_a_blank_never_matches(tmp_path):
+    # issue 24.3: a spreadsheet's "CSV UTF-8" starts with a BOM: it was "needs the columns"
+    # issue 24.2: the alias 'N-A' has the key of the blank marker 'n/a', which it used to match
+    reference = _reference_with_aliases(
+        tmp_path, b'\xef\xbb\xbfalias,supplier_id\r\n"Acme, Inc.",SUP-1\r\nN-A,SUP-2\r\n'
+    )
+    rows = [good_row("A1", supplier_id="acme inc"), good_row("A2", supplier_id="n/a"),
+            good_row("A3", supplier_id="n-a")]  # fmt: skip
+    db = tmp_path / "a.duckdb"
+    result = ingest.ingest_file(
+        write_csv(tmp_path / "a.csv", rows), db, today=TODAY, reference_dir=reference
+    )
+    assert (result.inserted, result.quarantined) == (2, 1)
+    assert fetch(db, "SELECT case_id, supplier_id FROM cases ORDER BY 1") == [
+        ("A1", "SUP-1"), ("A3", "SUP-2"),
+    ]  # fmt: skip
+    assert fetch(db, "SELECT case_id, reason FROM quarantine") == [("A2", "supplier_id: missing")]
+
+
+def test_an_alias_cycle_is_one_line_exit_1_and_the_store_unchanged(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "store" / "a.duckdb"
+    assert cli.main(["ingest", str(write_csv(tmp_path / "a.csv", [good_row("A1")])),
+                     "--db", str(db)]) == 0  # fmt: skip
+    before = db.read_bytes()
+    capsys.readouterr()
+    monkeypatch.setenv(
+        "TA_OUTCOMES_REFERENCE",
+        str(_reference_with_aliases(tmp_path, "alias,supplier_id\nS1,S2\nS2,S1\n")),
+    )
+    export = write_csv(tmp_path / "b.csv", [good_row("B1", supplier_id="S1")])
+    assert cli.main(["ingest", str(export), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "supplier_aliases.csv: lines 2 and 3: a cycle" in err
+    assert db.read_bytes() == before
 
 
 def test_a_mapping_naming_a_column_the_file_lacks_is_refused_before_anything_loads(tmp_path):

@@ -8,7 +8,8 @@ from pathlib import Path
 import papermill
 import pytest
 
-from analysis import settings
+from analysis import cli, settings
+from analysis.errors import BadParameter
 from analysis.metrics import Params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,3 +65,50 @@ def test_no_module_reads_an_environment_variable_but_settings():
         and "os.environ" in p.read_text(encoding="utf-8")
     ]
     assert readers == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TA_OUTCOMES_LOCK_TIMEOUT", "abc", "TA_OUTCOMES_LOCK_TIMEOUT='abc' is not a number of seconds (e.g. 600)"),
+        ("TA_OUTCOMES_LOCK_TIMEOUT", "-1", "TA_OUTCOMES_LOCK_TIMEOUT='-1' is not a number of seconds"),
+        ("TA_OUTCOMES_REPORT_LOCK_TIMEOUT", "1h", "TA_OUTCOMES_REPORT_LOCK_TIMEOUT='1h' is not a number"),
+        ("TA_OUTCOMES_HOLD_IDLE", "nan", "TA_OUTCOMES_HOLD_IDLE='nan' is not a number of seconds (e.g. 15)"),
+        ("TA_OUTCOMES_MEMORY_LIMIT", "lots", "TA_OUTCOMES_MEMORY_LIMIT='lots' is not a memory size"),
+        ("TA_OUTCOMES_MEMORY_LIMIT", "3000", "TA_OUTCOMES_MEMORY_LIMIT='3000' is not a memory size"),
+    ],
+)  # fmt: skip
+def test_a_malformed_environment_value_is_one_line_exit_2(name, value, message, monkeypatch,
+                                                           tmp_path, capsys):  # fmt: skip
+    # issue 24.12: each was "internal error" (ValueError, DuckDB's ParserException), exit 70
+    monkeypatch.setenv(name, value)
+    getter = {
+        "TA_OUTCOMES_LOCK_TIMEOUT": settings.lock_timeout,
+        "TA_OUTCOMES_REPORT_LOCK_TIMEOUT": settings.report_lock_timeout,
+        "TA_OUTCOMES_HOLD_IDLE": settings.hold_idle,
+        "TA_OUTCOMES_MEMORY_LIMIT": settings.memory_limit,
+    }[name]
+    with pytest.raises(BadParameter) as err:
+        getter()
+    assert message in str(err.value) and err.value.exit_code == 2
+    if name in ("TA_OUTCOMES_LOCK_TIMEOUT", "TA_OUTCOMES_MEMORY_LIMIT"):  # what an ingest reads
+        export = tmp_path / "a.csv"
+        export.write_text("case_id\nC1\n")
+        assert cli.main(["ingest", str(export), "--db", str(tmp_path / "x.duckdb")]) == 2
+        err_lines = capsys.readouterr().err.strip().splitlines()
+        assert err_lines[-1] == f"ta-outcomes ingest: {message}" or message in err_lines[-1]
+        assert "internal error" not in err_lines[-1] and "Traceback" not in "".join(err_lines)
+        assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_well_formed_environment_values_are_read(monkeypatch):
+    import duckdb
+
+    for text in ("3GB", "512 MB", "1.5GiB", "100kb"):
+        monkeypatch.setenv("TA_OUTCOMES_MEMORY_LIMIT", text)
+        duckdb.connect().execute("SET memory_limit = ?", [settings.memory_limit()])  # DuckDB agrees
+    monkeypatch.setenv("TA_OUTCOMES_LOCK_TIMEOUT", " 0.5 ")
+    monkeypatch.setenv("TA_OUTCOMES_HOLD_IDLE", "")  # empty: unset
+    monkeypatch.setenv("TA_OUTCOMES_DB", "")  # it was Path(""): the current folder as the store
+    assert (settings.lock_timeout(), settings.hold_idle()) == (0.5, 15.0)
+    assert settings.default_db() == Path("data/cases.duckdb")

@@ -239,7 +239,7 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     present = set(raw.columns)
     intake = set(registry.intake_names())
     copies = mapping.copies()
-    reference.add_value_map(con, mapping.values)
+    reference.add_value_map(con, mapping.values, mapping.source)
     # constants are values: they reach the view through a one-row table, never as SQL text
     constants = dict(mapping.constants)
     if mapping.currency and "currency" not in present:
@@ -267,15 +267,19 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
             src = f"coalesce(ta_blank({src}), r.{_quoted(fallback_sources[col])})"
         if src != "NULL::VARCHAR":
             carried.append(col)
+        # A blank cell (or a blank's marker: ta_blank) has no key, so it matches no value-map
+        # key and no alias: it stays blank, to be quarantined as missing. (Every key has a
+        # letter or digit and the keys of one column are unique: mapping.py, reference.py.)
         if col in mapping.values:
             joins.append(
-                f"LEFT JOIN value_map vm{i} ON vm{i}.field = '{col}' AND vm{i}.key = ta_key({src})"
+                f"LEFT JOIN value_map vm{i} ON vm{i}.field = '{col}' "
+                f"AND vm{i}.key = ta_key(ta_blank({src}))"
             )
             src = f"coalesce(vm{i}.replacement, {src})"
         if col == "supplier_id" and has_aliases:
             # data/reference/supplier_aliases.csv: several spellings of one supplier (the
             # lookup key is a regex per row: skipped when the file lists no alias)
-            joins.append(f"LEFT JOIN supplier_alias sa ON sa.key = ta_key({src})")
+            joins.append(f"LEFT JOIN supplier_alias sa ON sa.key = ta_key(ta_blank({src}))")
             src = f"coalesce(sa.supplier_id, {src})"
         selects.append(f"{src} AS {_quoted(col)}")
     used = set(fallback_sources.values())

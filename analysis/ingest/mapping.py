@@ -24,8 +24,9 @@ Example (``docs/data-dictionary.md`` has the full reference and a worked example
 
 The file is read with every scalar as text (YAML's ``Yes``, ``No``, ``On`` and ``1.0`` stay the
 words the export has), and validated twice, each error one line naming the mapping file and the
-key: when it is loaded (keys, intake columns, slugs) and against each file's header (every export
-column it names must be there; the error lists the file's columns and the closest match).
+key: when it is loaded (keys, intake columns, slugs, value types, duplicate keys, the limits
+below) and against each file's header (every export column it names must be there; the error
+lists the file's columns and the closest match). A YAML error names its line and column.
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ KNOWN_KEYS = {
     "columns", "constants", "fallbacks", "values", "defaults", "date_format", "currency",
     "sheet", "encoding", "delimiter",
 }  # fmt: skip
+#: The keys that take one text value (not a list, not an object).
+SCALAR_KEYS = ("date_format", "currency", "sheet", "encoding", "delimiter")
+
+# Limits (docs/data-dictionary.md, "Mapping files"): a mapping file is a few lines written by
+# hand, or a values map generated from a lookup table; these bound what reading one may cost.
+#: The largest mapping file read (a values map of 100,000 entries is about 5 MB).
+MAX_MAPPING_BYTES = 8 * 1024 * 1024
+#: The most entries of all value maps together.
+MAX_VALUE_MAP_ENTRIES = 100_000
+#: The deepest nesting of lists and objects (``values: {outcome: {Won: full_refund}}`` is 3).
+MAX_NESTING = 4
 
 
 def _canonical(name: str) -> str:
@@ -87,14 +99,7 @@ class Mapping:
         """Read and validate a mapping file; ``None`` gives the empty mapping."""
         if path is None:
             return cls()
-        try:
-            # BaseLoader: every scalar is text, so a value map's key `Yes` is the word "Yes"
-            # (safe_load would make it the boolean true, which no export text ever equals).
-            data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506 (BaseLoader builds no objects)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise BadFile(
-                f"{path}: cannot read the mapping file ({str(exc).splitlines()[0]})"
-            ) from None
+        data = _read_yaml(Path(path))
         if not isinstance(data, dict):
             raise BadFile(f"{path}: a mapping file must be a YAML object (columns:, values:, ...)")
         unknown = set(data) - KNOWN_KEYS
@@ -149,6 +154,98 @@ class Mapping:
                 )
 
 
+class _TooDeep(yaml.MarkedYAMLError):
+    """Nesting past MAX_NESTING."""
+
+
+class _Loader(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # libyaml when installed: 10x faster
+    """YAML's BaseLoader (every scalar is text, so a value map's key `Yes` is the word "Yes":
+    safe_load would make it the boolean true, which no export text ever equals; no tag builds an
+    object), refusing a key given twice in one object instead of keeping the last."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[str, int] = {}
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None,
+                    f"the key '{key}' is given twice in one object (first on line {seen[key]}); "
+                    "give it once",
+                    key_node.start_mark,
+                )  # fmt: skip
+            if key is not None:
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+#: A line whose name (the text before its first ': ') holds ' #': YAML reads the rest as a
+#: comment (``Order #: case_id`` is the name "Order" and no value), so it must be quoted.
+_COMMENT_IN_NAME = re.compile(r"^(?P<indent>\s*(?:-\s+)?)(?P<name>[^'\"#\s][^:]*?\s#[^:]*):(\s|$)")
+_QUOTE_HINT = "; a name holding ' #' or ': ' must be in quotes, e.g. 'Order #': case_id"
+
+
+def _read_yaml(path: Path) -> object:
+    """The YAML document of a mapping file, or one line saying why not (size, encoding, a YAML
+    error with its line and column, nesting, a duplicate key)."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_MAPPING_BYTES + 1)  # never more: `--mapping /dev/zero` is refused
+        if len(raw) > MAX_MAPPING_BYTES:
+            raise BadFile(
+                f"{path}: a mapping file is at most {MAX_MAPPING_BYTES // (1024 * 1024)} MB; "
+                "this one is larger (is it the right file?)"
+            )
+        text = raw.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadFile(
+            f"{path}: cannot read the mapping file ({str(exc).splitlines()[0]})"
+        ) from None
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        match = _COMMENT_IN_NAME.match(line)
+        if match:
+            raise BadFile(
+                f"{path}: line {number}, column {len(match['indent']) + 1}: the name "
+                f"'{match['name'].strip()}' holds ' #', which YAML reads as the start of a "
+                f"comment{_QUOTE_HINT}"
+            )
+    try:
+        _check_nesting(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (BaseLoader builds no objects)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = " ".join(str(exc.problem or exc.context or "not YAML").split())
+        line = lines[mark.line] if mark and mark.line < len(lines) else ""
+        # a second ': ' on the line: a name holding ': ' (``Status: Open: open``)
+        hint = (
+            _QUOTE_HINT if ": " in line.partition(": ")[2] and not isinstance(exc, _TooDeep) else ""
+        )
+        raise BadFile(f"{path}: {where}{problem}{hint}") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise BadFile(
+            f"{path}: cannot read the mapping file ({str(exc).splitlines()[0]})"
+        ) from None
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse nesting deeper than MAX_NESTING before a structure is built (building one
+    thousands of levels deep recurses past Python's limit)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _TooDeep(
+                    problem=f"nested deeper than {MAX_NESTING} levels (a mapping file is at most "
+                    "key: column: text: value)",
+                    problem_mark=event.start_mark,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _error(path: Path, key: str, message: str) -> BadFile:
     return BadFile(f"{path}: {key}: {message}")
 
@@ -182,6 +279,9 @@ def _slug(path: Path, key: str, column: str, text: str) -> str:
 
 
 def _parse(path: Path, data: dict) -> Mapping:
+    for key in SCALAR_KEYS:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise _error(path, key, "must be one value (a text), not a list or an object")
     columns: dict[str, tuple[str, ...]] = {}
     named: dict[str, str] = {}
     for source, targets in _object(path, data, "columns").items():
@@ -189,6 +289,12 @@ def _parse(path: Path, data: dict) -> Mapping:
         if not targets or not all(isinstance(t, str) for t in targets):
             raise _error(path, f"columns.{source}", "must name an intake column or a list of them")
         canon = _canonical(source)
+        if canon in columns:
+            # the file's header is matched by the normalised name: both would claim one column
+            raise _error(
+                path, "columns", f"'{named[canon]}' and '{source}' are the same column name once "
+                "case and punctuation are ignored; give it once",
+            )  # fmt: skip
         columns[canon] = tuple(_intake_column(path, f"columns.{source}", t) for t in targets)
         named[canon] = str(source)
     filled = [t for targets in columns.values() for t in targets]
@@ -208,22 +314,16 @@ def _parse(path: Path, data: dict) -> Mapping:
             raise _error(path, f"fallbacks.{target}", "must name one column of the export")
         fallbacks[column] = _canonical(source)
         named.setdefault(_canonical(source), source)
-    values = {}
-    for target, vmap in _object(path, data, "values").items():
-        column = _intake_column(path, f"values.{target}", target)
-        if not isinstance(vmap, dict):
-            raise _error(path, f"values.{target}", "must be an object (export text: value)")
-        values[column] = {
-            str(raw): _slug(path, f"values.{target}.{raw}", column, str(new))
-            for raw, new in vmap.items()
-        }
+    values = _value_maps(path, data)
     defaults = {}
     for target, slug in _object(path, data, "defaults").items():
         column = _intake_column(path, f"defaults.{target}", target)
         if _vocabulary_of(column) is None:
             raise _error(path, f"defaults.{target}", "defaults are for vocabulary columns only")
-        defaults[column] = _slug(path, f"defaults.{target}", column, str(slug))
-    if data.get("date_format") is not None and "%" not in str(data["date_format"]):
+        if not isinstance(slug, str):
+            raise _error(path, f"defaults.{target}", "must be one value")
+        defaults[column] = _slug(path, f"defaults.{target}", column, slug)
+    if data.get("date_format") and "%" not in data["date_format"]:
         raise _error(path, "date_format", "must be a strftime pattern such as '%d/%m/%Y'")
     _check_readers_settings(path, data)
     currency = data.get("currency") or constants.pop("currency", None)
@@ -233,35 +333,75 @@ def _parse(path: Path, data: dict) -> Mapping:
         fallbacks=fallbacks,
         values=values,
         defaults=defaults,
-        date_format=data.get("date_format"),
+        date_format=data.get("date_format") or None,
         currency=str(currency).strip().upper() if currency else None,
-        sheet=data.get("sheet"),
-        encoding=data.get("encoding"),
-        delimiter=data.get("delimiter"),
+        sheet=data.get("sheet") or None,
+        encoding=data.get("encoding") or None,
+        delimiter=data.get("delimiter") or None,
         source=path,
         named=named,
     )
 
 
+def _value_maps(path: Path, data: dict) -> dict[str, dict[str, str]]:
+    """``values:``, checked: text keys and values, at most MAX_VALUE_MAP_ENTRIES, no key without
+    a letter or digit (its lookup key would be that of a blank cell), no two keys of one column
+    with the same lookup key (a cell would match both), replacements known to the vocabulary."""
+    values: dict[str, dict[str, str]] = {}
+    entries = 0
+    for target, vmap in _object(path, data, "values").items():
+        column = _intake_column(path, f"values.{target}", target)
+        if not isinstance(vmap, dict):
+            raise _error(path, f"values.{target}", "must be an object (export text: value)")
+        entries += len(vmap)
+        if entries > MAX_VALUE_MAP_ENTRIES:
+            raise _error(
+                path, "values", f"more than {MAX_VALUE_MAP_ENTRIES:,} entries in all (the limit)"
+            )
+        resolved: dict[str, str] = {}  # a replacement is resolved once, however many keys share it
+        keys: dict[str, str] = {}  # lookup key -> the text that gave it
+        out: dict[str, str] = {}
+        for raw, new in vmap.items():
+            where = f"values.{target}.{raw}"
+            if not isinstance(raw, str) or not isinstance(new, str):
+                raise _error(path, where, "must be one text mapped to one value")
+            lookup = vocab.key(raw)  # the rule of the SQL macro ta_key, which matches the cells
+            if not lookup:
+                raise _error(
+                    path, where, f"'{raw}' has no letter or digit, so it would match a blank "
+                    "cell; a blank is never mapped (it is not recorded)",
+                )  # fmt: skip
+            if lookup in keys:
+                raise _error(
+                    path, f"values.{target}", f"'{keys[lookup]}' and '{raw}' are the same text "
+                    "once case and punctuation are ignored; give it once",
+                )  # fmt: skip
+            keys[lookup] = raw
+            if new not in resolved:
+                resolved[new] = _slug(path, where, column, new)
+            out[raw] = resolved[new]
+        values[column] = out
+    return values
+
+
 def _check_readers_settings(path: Path | str, data: dict) -> None:
     """Refuse, with one line, settings the readers would otherwise fail on mid-load."""
-    import codecs
-
     import duckdb
 
     from analysis.store import open_duckdb
 
-    if data.get("encoding") is not None:
+    if data.get("encoding"):
         try:
-            codecs.lookup(str(data["encoding"]))
+            # a text codec: rot13 or base64 are codecs too, but they turn bytes into no text
+            "".encode(data["encoding"])
         except LookupError:
             raise BadFile(
                 f"{path}: encoding {data['encoding']!r} is not a known text encoding "
                 "(e.g. utf-8, cp1252, utf-16)"
             ) from None
-    if data.get("delimiter") is not None and len(str(data["delimiter"])) != 1:
+    if data.get("delimiter") and len(data["delimiter"]) != 1:
         raise BadFile(f"{path}: delimiter must be one character, got {data['delimiter']!r}")
-    if data.get("date_format") is not None:
+    if data.get("date_format"):
         try:  # DuckDB parses the pattern itself; a pattern it rejects would fail the load later
             open_duckdb().execute(
                 "SELECT try_strptime('2026-01-02', ?)", [str(data["date_format"])]

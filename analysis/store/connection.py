@@ -43,7 +43,7 @@ from pathlib import Path
 import duckdb
 
 from analysis import settings
-from analysis.errors import UserError
+from analysis.errors import EnvironmentProblem, UserError, environment_problem
 from analysis.store.lock import LockTimeout, held
 
 #: DuckDB settings of every connection the project opens.
@@ -98,11 +98,17 @@ def _is_ours(holder: str) -> bool:
     return "ta-outcomes" in holder or "analysis" in holder
 
 
-def _open_error(db: Path, exc: BaseException) -> StoreError:
+def _open_error(db: Path, exc: BaseException) -> UserError:
     text = str(exc)
     if "sqlite" in text.lower():
         return StoreError(f"{db}: a SQLite database, not a DuckDB case store")
     first = (text.strip().splitlines() or [type(exc).__name__])[0][:300]
+    if environment_problem(exc) is not None:
+        # the machine refused (a folder that cannot be written, a read-only disk): the store
+        # is not foreign or damaged, and the exit code says so (74)
+        return EnvironmentProblem(
+            f"cannot open {db} ({first}); check this user's permissions on it and its folder"
+        )
     return StoreError(f"{db}: cannot open as a DuckDB case store ({first})")
 
 

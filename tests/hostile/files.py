@@ -48,6 +48,8 @@ CLASSES = (
     "hidden_sheets",
     "bare_cr",
     "privacy_in_errors",
+    # issue 24: ordinary mistakes that ended in "internal error" (exit 70) or loaded silently
+    "too_many_columns",
 )
 
 
@@ -437,6 +439,23 @@ def _bare_cr_in_lf_file() -> str:
     rows = five_rows()
     rows[2]["description"] = "first line\rsecond line"  # a lone CR typed into a value
     return csv_text(rows).replace('"first line\rsecond line"', "first line\rsecond line")
+
+
+def _wide_csv() -> str:
+    """The five rows with 2,001 extra columns: 2,013 columns, past the limit of 2,000."""
+    extra = [f"x{i}" for i in range(2001)]
+    rows = [{**r, **dict.fromkeys(extra, "v")} for r in five_rows()]
+    return csv_text(rows, header=[*HEADER, *extra])
+
+
+def _wide_json(extra_fields: int) -> Callable[[], str]:
+    """The five rows as JSON records, each with ``extra_fields`` more fields."""
+
+    def text() -> str:
+        extra = {f"x{i}": "v" for i in range(extra_fields)}
+        return json.dumps([{**r, **extra} for r in five_rows()])
+
+    return text
 
 
 def _mapping(text: str) -> Callable[[Path], Path]:
@@ -942,6 +961,118 @@ CASES: list[Case] = [
         _text("m.csv", _good_csv),
         _refuse(r"must be a YAML object"),
         mapping=_mapping("- just\n- a list\n"),
+    ),
+    # --- issue 24: mapping files trusted too far, and ordinary mistakes that were exit 70
+    Case(
+        "mapping_value_keys_collide",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(
+            r"values\.outcome: 'no_refund' and 'No-Refund' are the same text once case and "
+            r"punctuation are ignored"
+        ),  # fmt: skip
+        why="both keys matched every row: 'internal error: counts do not add up', exit 70",
+        mapping=_mapping(
+            "values:\n  outcome:\n    no_refund: no_refund\n    No-Refund: no_refund\n"
+        ),
+    ),
+    Case(
+        "mapping_value_key_of_punctuation",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"values\.outcome\.-: '-' has no letter or digit, so it would match a blank cell"),
+        why="its key was that of a blank cell: a blank outcome became no_refund",
+        mapping=_mapping('values:\n  outcome:\n    "-": no_refund\n'),
+    ),
+    Case(
+        "mapping_duplicate_key",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(
+            r"line 2, column 1: the key 'currency' is given twice in one object \(first on "
+            r"line 1\)"
+        ),  # fmt: skip
+        why="the last value was kept silently",
+        mapping=_mapping("currency: USD\ncurrency: EUR\n"),
+    ),
+    Case(
+        "mapping_currency_an_object",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"currency: must be one value \(a text\), not a list or an object"),
+        mapping=_mapping("currency: {a: b}\n"),
+    ),
+    Case(
+        "mapping_name_with_comment_mark",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"line 2, column 3: the name 'Order #' holds ' #'.*must be in quotes"),
+        why="YAML read 'Order' and a comment; the error had no line and no hint",
+        mapping=_mapping("columns:\n  Order #: case_id\n"),
+    ),
+    Case(
+        "mapping_nested_thousands_deep",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"line 1, column \d+: nested deeper than 4 levels"),
+        why="RecursionError: internal error, exit 70",
+        mapping=_mapping("columns:" + " {a:" * 3000 + "}" * 3000 + "\n"),
+    ),
+    Case(
+        "mapping_over_the_size_limit",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"a mapping file is at most 8 MB"),
+        why="--mapping /dev/zero read 1.6 GB in 3 s",
+        mapping=_mapping("# " + "x" * (8 * 1024 * 1024) + "\n"),
+    ),
+    Case(
+        "mapping_codec_that_is_no_text_encoding",
+        "mapping",
+        _text("m.csv", _good_csv),
+        _refuse(r"encoding 'rot13' is not a known text encoding"),
+        why="LookupError: internal error, exit 70",
+        mapping=_mapping("encoding: rot13\n"),
+    ),
+    Case(
+        "mapping_encoding_utf16_of_a_utf8_file",
+        "encoding",
+        _text("m.csv", _good_csv),
+        _refuse(
+            r"cannot decode as utf-16 \(the encoding .*mapping.yaml sets: is it the file's\?\)"
+        ),
+        why="UnicodeError (UTF-16 without its BOM): internal error, exit 70",
+        mapping=_mapping("encoding: utf-16\n"),
+    ),
+    Case(
+        "mapping_encoding_utf32_of_a_utf8_file",
+        "encoding",
+        _text("m.csv", _good_csv),
+        _refuse(
+            r"cannot decode as utf-32 \(the encoding .*mapping.yaml sets: is it the file's\?\)"
+        ),
+        why="UnicodeDecodeError while transcoding: internal error, exit 70",
+        mapping=_mapping("encoding: utf-32\n"),
+    ),
+    Case(
+        "csv_with_2013_columns",
+        "too_many_columns",
+        _text("wide.csv", _wide_csv),
+        _refuse(r"2,013 columns; a file may have at most 2,000"),
+        why="20,000 columns ran out of memory (exit 70); no limit was set",
+    ),
+    Case(
+        "json_with_312_fields",
+        "too_many_columns",
+        _text("wide.json", _wide_json(300)),
+        _load(5, 5),
+        why="records of more than 200 fields were read as one MAP: 'not a list of records'",
+    ),
+    Case(
+        "json_with_2012_fields",
+        "too_many_columns",
+        _text("wider.json", _wide_json(2000)),
+        _refuse(r"2,012 columns; a file may have at most 2,000"),
     ),
 ]
 

@@ -32,6 +32,9 @@ SUPPORTED = {
 }
 #: Longest CSV record we accept (DuckDB's default is 2 MB; exports carry long descriptions).
 MAX_LINE_BYTES = 64 * 1024 * 1024
+#: The most columns a file may have (docs/data-dictionary.md): the header is counted before a
+#: record is read (20,000 columns ran DuckDB out of memory; exports carry tens, or hundreds).
+MAX_COLUMNS = 2000
 
 # Column names that trackers commonly use for an intake column. The mapping file handles the rest.
 COLUMN_ALIASES = {
@@ -234,8 +237,13 @@ def unique_columns(path: Path, names: list[str], mapping: Mapping) -> list[str]:
     columns: the second and third ``note`` are ``note__2`` and ``note__3`` (the file's own
     ``note_2`` stays ``note_2``), a header cell with no letter or digit in column 4 is
     ``column__4``. Each depends only on the columns before it, so it is the same in every
-    export that starts the same way.
+    export that starts the same way. More than :data:`MAX_COLUMNS` columns is an error.
     """
+    if len(names) > MAX_COLUMNS:
+        raise BadFile(
+            f"{path}: {len(names):,} columns; a file may have at most {MAX_COLUMNS:,} "
+            "(drop the columns the analysis does not need from the export)"
+        )
     out: list[str] = []
     seen: dict[str, int] = {}
     for i, canon in enumerate(canonical_names(names, mapping)):

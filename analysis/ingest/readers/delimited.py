@@ -84,9 +84,9 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
     except BadFile as exc:
         raise BadFile(f"{path}: {exc}") from None
     source = path
-    if encoding.replace("_", "-").lower() not in ("utf-8", "utf8"):
-        source = _transcode(path, encoding)
     try:
+        if encoding.replace("_", "-").lower() not in ("utf-8", "utf8"):
+            source = _transcode(path, encoding)
         with open(source, "rb") as fh:  # the head only: the file may be gigabytes
             text_head = fh.read(1 << 20).decode("utf-8", errors="replace")
         try:
@@ -108,10 +108,18 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
         raw.headers = [str(n) for n in names]
         second_headers(con, path, raw, names)
         return raw
-    except UnicodeDecodeError as exc:
-        raise BadFile(
-            f"{path}: cannot decode as {encoding}: {exc.reason} at byte {exc.start}"
-        ) from None
+    except UnicodeError as exc:  # a decode error, or a codec's own (UTF-16 without its BOM)
+        where = (
+            f"{exc.reason} at byte {exc.start}"
+            if isinstance(exc, UnicodeDecodeError)
+            else first_line(exc)
+        )
+        told = (
+            f" (the encoding {mapping.source or 'the mapping'} sets: is it the file's?)"
+            if mapping.encoding
+            else ""
+        )
+        raise BadFile(f"{path}: cannot decode as {encoding}{told}: {where}") from None
     finally:
         if source != path:
             source.unlink(missing_ok=True)

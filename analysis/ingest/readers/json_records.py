@@ -75,7 +75,9 @@ def _read_json_source(con, path: Path, source: Path, fmt: str, mapping: Mapping)
     try:
         rel = con.sql(
             "SELECT * FROM read_json(?, format = 'auto', records = 'auto', sample_size = -1, "
-            "maximum_object_size = ?, union_by_name = true)",
+            # map_inference_threshold: DuckDB reads records of more than 200 fields as one MAP
+            # (refused as "not a list of records"); each field is a column, up to MAX_COLUMNS
+            "maximum_object_size = ?, union_by_name = true, map_inference_threshold = -1)",
             params=[str(source), common.MAX_LINE_BYTES],
         )
         columns_types = list(zip(rel.columns, [str(t) for t in rel.types], strict=True))
