@@ -185,3 +185,15 @@ def test_comparable_cases_and_what_went_with_better_outcomes(dossier_store):
     assert evidence.loc[("photos", "with"), "rate"] == pytest.approx(2 / 3)
     assert evidence.loc[("photos", "without"), "decided"] == 1
     assert Params().threshold == 0.10
+
+
+def test_escalated_without_a_date_invents_no_day():
+    # Issue 28.2: a yes in the export's escalated column, no date: both rules "not recorded"
+    result = checks(_case(escalated=True, decided_by="platform"))
+    assert _rule(result, "negotiation").status == "not recorded"
+    assert (_rule(result, "escalation").status, _rule(result, "escalation").detail) == (
+        "not recorded",
+        "escalated to the platform (the export says so), on a day not recorded: whether it "
+        "came by the automatic escalation's day cannot be checked",
+    )
+    assert not any("day " in c.detail and "escalated on day" in c.detail for c in result)

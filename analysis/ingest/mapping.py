@@ -263,23 +263,23 @@ def _parse(path: Path, data: dict) -> Mapping:
     )
 
 
-def _header_row(path: Path, value) -> int | None:
-    if value is None:
+def _header_row(path: Path, given) -> int | None:
+    if given is None:
         return None
-    if not str(value).strip().isdigit() or not 1 <= int(value) <= MAX_HEADER_ROW:
+    if not str(given).strip().isdigit() or not 1 <= int(given) <= MAX_HEADER_ROW:
         raise _error(
-            path, "header_row", f"must be a row number from 1 to {MAX_HEADER_ROW}, got {value!r}"
+            path, "header_row", f"must be a row number from 1 to {MAX_HEADER_ROW}, got {given!r}"
         )
-    return int(value)
+    return int(given)
 
 
-def _export_date(path: Path, value) -> dt.date | None:
-    if value is None:
+def _export_date(path: Path, given) -> dt.date | None:
+    if given is None:
         return None
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        return dt.date.fromisoformat(str(given).strip())
     except ValueError:
-        raise _error(path, "export_date", f"must be a date as 2026-12-01, got {value!r}") from None
+        raise _error(path, "export_date", f"must be a date as 2026-12-01, got {given!r}") from None
 
 
 def _evidence_flags(path: Path, data: dict, named: dict[str, str]) -> dict[str, str]:

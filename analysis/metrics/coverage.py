@@ -29,6 +29,9 @@ FIELD_FIGURES: dict[str, tuple[str, ...]] = {
         "claimed_usd_closed", "refunded_usd_closed", "refund_ratio_closed",
     ),
 }  # fmt: skip
+#: The intake fields whose values record a field of FIELD_FIGURES besides the field itself:
+#: escalation is recorded by its date or by a yes/no column (issue 28), either one.
+RECORDED_BY: dict[str, tuple[str, ...]] = {"escalated_date": ("escalated_date", "escalated")}
 #: The breakdowns that group by a field, and the field.
 BREAKDOWN_FIELDS = {
     "escalated": "escalated_date",
@@ -42,9 +45,10 @@ _RECORDED = """
     behind AS (SELECT DISTINCT load_id FROM period_cases WHERE opened_in OR closed_in)
     SELECT f.field,
         bool_or(l.field_coverage IS NULL
-                OR coalesce(try_cast(json_extract_string(l.field_coverage, '$.' || f.field)
+                OR coalesce(try_cast(json_extract_string(l.field_coverage, '$.' || f.recorder)
                                      AS BIGINT), 0) > 0) AS recorded
-    FROM behind b JOIN loads l USING (load_id), (SELECT unnest($fields) AS field) f
+    FROM behind b JOIN loads l USING (load_id),
+        (SELECT unnest($fields) AS field, unnest($recorders) AS recorder) f
     GROUP BY f.field
 """
 
@@ -70,8 +74,11 @@ def not_recorded(
         }
         if "field_coverage" not in columns:
             return []  # a store from before coverage was recorded
+        pairs = [(f, r) for f in FIELD_FIGURES for r in RECORDED_BY.get(f, (f,))]
         rows = con.execute(
-            query, bind(start, end, params, category) | {"fields": list(FIELD_FIGURES)}
+            query,
+            bind(start, end, params, category)
+            | {"fields": [f for f, _ in pairs], "recorders": [r for _, r in pairs]},
         ).fetchall()
     recorded = dict(rows)
     return [f for f in FIELD_FIGURES if f in recorded and not recorded[f]]
