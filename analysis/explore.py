@@ -140,9 +140,9 @@ def cases(
 def query(
     sql: str, params: list | dict | None = None, db: Path | str | None = None
 ) -> pd.DataFrame:
-    """Any read-only SQL over the store's tables (``cases``, ``loads``, ``quarantine``), values
-    bound as ``?`` or ``$name`` parameters, as a DataFrame. A statement that would write is
-    refused: the store is opened read-only."""
+    """Any read-only SQL over the store's tables (``cases``, ``loads``, ``quarantine``,
+    ``suppliers``), values bound as ``?`` or ``$name`` parameters, as a DataFrame. A statement
+    that would write is refused: the store is opened read-only."""
     with connect(_db(db)) as con:
         try:
             return con.execute(sql, params or []).df()

@@ -85,3 +85,18 @@ def test_two_names_for_one_supplier_are_refused(tmp_path):
         BadFile, match=r"line 3: supplier S1 is named 'Alpha Ltd' and 'Alpha Limited'"
     ):
         reference.supplier_names(tmp_path)
+
+
+def test_the_scorecard_heads_with_the_one_name(tmp_path, ref, db):
+    # it printed "SZ Huaxin Electronics Co Ltd (Shenzhen Huaxin Electronics Co., Ltd.)": the
+    # latest case's spelling before the id; a name that is the id itself is said once
+    from analysis.report.scorecard import open_scorecard
+
+    _load(tmp_path, ref, db)
+    card = open_scorecard(db, "SUP-7", start="2026-04-01", end="2026-04-30")
+    assert card.who == f"{HUAXIN} (SUP-7)"
+    (ref / "supplier_aliases.csv").write_text(
+        f'alias,supplier_id,name\nX,S2,S2\n"{HUAXIN}",SUP-7,\n'
+    )
+    ingest_file(write_csv(tmp_path / "o.csv", [good_row("Z1")]), db, today=TODAY, reference_dir=ref)
+    assert open_scorecard(db, "S2", start="2026-04-01", end="2026-04-30").who == "S2"

@@ -50,6 +50,7 @@ def _as_version_4(db):
     old_hash = ", ".join(n for n in columns.hashed_names() if n != "escalated")
     con = duckdb.connect(str(db))
     con.execute("ALTER TABLE cases DROP COLUMN escalated")
+    con.execute("DROP TABLE suppliers")
     con.execute(f"UPDATE cases SET content_hash = hash({old_hash})::VARCHAR")  # noqa: S608 (identifiers only)
     con.execute("UPDATE store_meta SET value = '4' WHERE key = 'schema_version'")
     con.close()
@@ -64,13 +65,15 @@ def test_a_version_4_store_is_read_and_migrated_with_escalated_and_its_hashes(tm
     from tests.conftest import HEADER, TODAY, fetch, good_row, write_csv
 
     db = tmp_path / "cases.duckdb"
-    rows = [good_row("C1", escalated_date="2026-03-10"), good_row("C2")]
-    path = write_csv(tmp_path / "a.csv", rows, [*HEADER, "escalated_date"])
+    rows = [good_row("C1", escalated_date="2026-03-10", supplier_name="Acme Trading"),
+            good_row("C2", supplier_name="ACME", closed_date="2026-03-30")]  # fmt: skip
+    path = write_csv(tmp_path / "a.csv", rows, [*HEADER, "escalated_date", "supplier_name"])
     load.ingest_paths([path], db, today=TODAY)
     _as_version_4(db)
     with store.connect(db) as con:  # read-only: shown as the current version
         assert con.execute("SELECT case_id, escalated FROM cases ORDER BY 1").fetchall() == [
             ("C1", True), ("C2", False)]  # fmt: skip
+        assert con.execute("SELECT * FROM suppliers").fetchall() == [("S1", "Acme Trading")]
     assert fetch(db, "SELECT value FROM store_meta WHERE key = 'schema_version'") == [("4",)]
     (again,) = load.ingest_paths([path], db, today=TODAY)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
@@ -78,3 +81,4 @@ def test_a_version_4_store_is_read_and_migrated_with_escalated_and_its_hashes(tm
         ("C1", True), ("C2", False)]  # fmt: skip
     assert fetch(db, "SELECT value FROM store_meta WHERE key = 'schema_version'") == [
         (schema.SCHEMA_VERSION,)]  # fmt: skip
+    assert fetch(db, "SELECT * FROM suppliers") == [("S1", "Acme Trading")]

@@ -64,7 +64,7 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
         "not_recorded",
         "A field that no export behind a window's cases carried (loads.field_coverage): "
-        "escalated_date, evidence, inspection, decided_by, received_date, claim_amount. Every "
+        "escalated_date (recorded by a date or a yes/no escalated column), evidence, inspection, decided_by, received_date, claim_amount. Every "
         "figure built on it is null ('not recorded' in the reports, listed in not_recorded in "
         "the JSON), never 0 or 0%, and no test is run on it. amounts_recorded and "
         "claims_recorded count the cases whose amounts the money figures are over.",
@@ -137,7 +137,11 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "lowball x claim is not a lowball. With the default thresholds every lowball is also "
         "supplier-sided (and counted once there).",
     ),
-    ("escalated", "Closed cases that have an escalated_date (escalated to the platform)."),
+    (
+        "escalated",
+        "Closed cases escalated to the platform: an escalated_date, or a yes in the export's "
+        "yes/no escalated column (its date then not recorded).",
+    ),
     (
         "escalation_rate",
         "escalated / cases_closed: the share of the period's closed cases, decided or lapsed, "
