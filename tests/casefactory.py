@@ -283,10 +283,9 @@ def build_store(
         # one name per supplier, as every load keeps it
         from analysis.store.schema import LATEST_NAME
 
-        con.execute(
-            f"INSERT OR REPLACE INTO suppliers SELECT supplier_id, {LATEST_NAME} FROM cases "  # noqa: S608 (fixed text)
-            "GROUP BY ALL"
-        )
+        con.execute("DELETE FROM suppliers")
+        names = f"SELECT supplier_id, {LATEST_NAME} FROM cases GROUP BY ALL"  # noqa: S608 (fixed text)
+        con.execute("INSERT INTO suppliers " + names)
         for key, value in (meta or {}).items():
             con.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [key, str(value)])
     return db_path

@@ -760,8 +760,11 @@ def _name_suppliers(con) -> None:
     from analysis.store.schema import LATEST_NAME
 
     con.execute(
+        "DELETE FROM suppliers WHERE supplier_id IN (SELECT supplier_id FROM touched_suppliers)"
+    )
+    con.execute(
         f"""
-        INSERT OR REPLACE INTO suppliers
+        INSERT INTO suppliers
         SELECT supplier_id, coalesce(any_value(r.name), {LATEST_NAME}) AS name
         FROM cases LEFT JOIN supplier_name_ref r USING (supplier_id)
         WHERE supplier_id IN (SELECT supplier_id FROM touched_suppliers)

@@ -58,8 +58,9 @@ MIGRATIONS = {
         "ALTER TABLE cases ALTER COLUMN escalated SET NOT NULL",
         f"UPDATE cases SET content_hash = hash({', '.join(hashed_names())})::VARCHAR",  # noqa: S608 (identifiers from the registry)
         # one name per supplier (the alias file's names arrive with the next load)
-        "CREATE TABLE IF NOT EXISTS suppliers (supplier_id VARCHAR PRIMARY KEY, name VARCHAR)",
-        f"INSERT OR REPLACE INTO suppliers SELECT supplier_id, {LATEST_NAME} FROM cases GROUP BY ALL",  # noqa: S608 (fixed text)
+        "CREATE TABLE IF NOT EXISTS suppliers (supplier_id VARCHAR NOT NULL, name VARCHAR)",
+        "DELETE FROM suppliers",  # (each step may run again after an interrupted migration)
+        f"INSERT INTO suppliers SELECT supplier_id, {LATEST_NAME} FROM cases GROUP BY ALL",  # noqa: S608 (fixed text)
     ),
 }
 #: What a reader sees of a store of an older version that no writer has migrated yet (a

@@ -51,8 +51,10 @@ CREATE TABLE IF NOT EXISTS quarantine (
 -- One row per supplier: the one name reports and explore show for it (the `name` of
 -- data/reference/supplier_aliases.csv, else the name on its latest case), kept by each load for
 -- the suppliers it touches.
+-- No key is declared (as for cases, no index is maintained): the load replaces a supplier's
+-- row by deleting it first, so there is one row per supplier_id.
 CREATE TABLE IF NOT EXISTS suppliers (
-    supplier_id   VARCHAR PRIMARY KEY,
+    supplier_id   VARCHAR NOT NULL,
     name          VARCHAR
 );
 
