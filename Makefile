@@ -11,11 +11,18 @@ DB     ?= data/cases.duckdb
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# pip's own progress is shown (no --quiet): a first install downloads and builds for minutes,
+# and a silent terminal for that long looks like a hang.
 $(STAMP): pyproject.toml
+	@echo "== make install: creating $(VENV) and installing ta-outcomes with its dev extras"
+	@echo "   (DuckDB, pandas, statsmodels, matplotlib, JupyterLab, papermill, ruff, pytest...):"
+	@echo "   a first install takes 1 to 5 minutes, depending on the network and the machine;"
+	@echo "   pip's progress follows. Later runs are instant while pyproject.toml is unchanged."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	@touch $(STAMP)
+	@echo "== make install: done ($(VENV) is ready)"
 
 install: $(STAMP)  ## create .venv and install the project with its dev extras (cheap when up to date)
 

@@ -80,7 +80,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
 
     p = commands["ingest"] = sub.add_parser("ingest", help="clean case exports into the store")
     p.add_argument(
-        "paths", nargs="+", type=Path, metavar="PATH", help="files or folders of exports"
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="files or folders of exports (a folder's files whose content the store has loaded "
+        "before are not read again: 'nothing new')",
     )
     _add_db(p)
     p.add_argument(
@@ -88,7 +93,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     p.add_argument(
         "--as-of",
-        help="the day the export describes, YYYY-MM-DD (default: today): cases still open in "
+        help="the day the export describes, YYYY-MM-DD (default: the mapping's export_date, "
+        "else a date in the file's name, else none: the day of the load); cases still open in "
         "it are open as of that day, and a case opened, escalated or closed after it is "
         "quarantined",
     )

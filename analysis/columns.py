@@ -16,7 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The kinds of intake columns; each kind is parsed one way in the staging SQL.
-KINDS = ("id", "text", "vocab", "amount", "date", "currency", "evidence", "buyer")
+KINDS = ("id", "text", "vocab", "amount", "date", "currency", "evidence", "buyer", "flag")
+
+#: The spellings of a yes/no cell (kind 'flag', and a mapping's evidence_flags), compared in
+#: lower case after trimming; a blank is a no. Anything else is quarantined with its reason.
+YES = ("yes", "y", "true", "1", "x")
+NO = ("no", "n", "false", "0")
+_YES_NO = (
+    f"yes/no: {', '.join(f'`{w}`' for w in YES)} (any case) for yes; "
+    f"{', '.join(f'`{w}`' for w in NO)} or blank for no; anything else is quarantined"
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,11 @@ INTAKE: tuple[IntakeColumn, ...] = (
     IntakeColumn("received_date", "date", False, "the day the buyer confirmed receipt", _DATE),
     IntakeColumn("escalated_date", "date", False, "the day the dispute was escalated to the platform",
                  _DATE + "; not after the as-of date"),
+    IntakeColumn("escalated", "flag", False,
+                 "whether the dispute was escalated to the platform (a tracker's \"Escalated?\" "
+                 "column)",
+                 _YES_NO + "; a yes without an `escalated_date` is escalated on a date \"not "
+                 "recorded\"; an `escalated_date`, when given, wins over a no"),
     IntakeColumn("closed_date", "date", False, "the day the dispute closed",
                  _DATE + "; required for every outcome except `open`, not before `opened_date`, not after "
                  "the as-of date"),
@@ -189,7 +203,11 @@ CASES: tuple[CaseColumn, ...] = (
     CaseColumn("order_date", "DATE", False, "staged", True, ""),
     CaseColumn("received_date", "DATE", False, "staged", True, ""),
     CaseColumn("opened_date", "DATE", True, "staged", True, ""),
-    CaseColumn("escalated_date", "DATE", False, "staged", True, ""),
+    CaseColumn("escalated_date", "DATE", False, "staged", True,
+               "NULL when not escalated, or escalated on a day not recorded (see escalated)"),
+    CaseColumn("escalated", "BOOLEAN", True, "staged", True,
+               "escalated to the platform: an escalated_date, or a yes in the export's "
+               "escalated column"),
     CaseColumn("closed_date", "DATE", False, "staged", True, ""),
     CaseColumn("decided_by", "VARCHAR", False, "staged", True, "agreement | platform | external"),
     CaseColumn("inspection", "VARCHAR", False, "staged", True, "none | sgs | tuv | bv | other"),
@@ -266,6 +284,8 @@ def sql_context() -> dict:
         "earliest_date": EARLIEST_DATE,
         "not_after_as_of": NOT_AFTER_AS_OF,
         "amount_type": AMOUNT_TYPE,
+        "yes": YES,
+        "no": NO,
     }
 
 

@@ -34,6 +34,7 @@ from analysis.metrics import breakdowns as bd
 from analysis.metrics import catalogue, periods, stats
 from analysis.metrics.blocks import block_frame
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.names import with_supplier_names
 from analysis.metrics.outcomes import outcome_metrics
 from analysis.metrics.params import Params
 from analysis.store import connect
@@ -131,6 +132,9 @@ def cases(
     with connect(_db(db)) as con:
         check_category(con, category)
         frame = con.execute(query, bound).df()
+        # one name per supplier (grouping by it never splits an aliased supplier); the
+        # spelling each case was exported with stays beside it
+        frame = with_supplier_names(con, frame, as_received=True)
     frame.attrs.update(start=start.isoformat(), end=end.isoformat(), by=by)
     return frame
 
@@ -138,9 +142,9 @@ def cases(
 def query(
     sql: str, params: list | dict | None = None, db: Path | str | None = None
 ) -> pd.DataFrame:
-    """Any read-only SQL over the store's tables (``cases``, ``loads``, ``quarantine``), values
-    bound as ``?`` or ``$name`` parameters, as a DataFrame. A statement that would write is
-    refused: the store is opened read-only."""
+    """Any read-only SQL over the store's tables (``cases``, ``loads``, ``quarantine``,
+    ``suppliers``), values bound as ``?`` or ``$name`` parameters, as a DataFrame. A statement
+    that would write is refused: the store is opened read-only."""
     with connect(_db(db)) as con:
         try:
             return con.execute(sql, params or []).df()

@@ -101,6 +101,7 @@ def make_case(**overrides) -> dict:
         "received_date": None,
         "opened_date": opened,
         "escalated_date": None,
+        "escalated": None,  # None: escalated when escalated_date is given (as the ingest does)
         "closed_date": closed,
         "decided_by": None,
         "inspection": None,
@@ -129,6 +130,8 @@ def make_case(**overrides) -> dict:
         case[column] = _as_date(case[column])
     if case["order_value"] is None:
         case["order_value"] = case["claim_amount"]
+    if case["escalated"] is None:
+        case["escalated"] = case["escalated_date"] is not None
     case["supplier_name"] = case["supplier_name"] or f"Supplier {case['supplier_id']}"
     case["category_raw"] = case["category_raw"] or case["category"]
     case["fx_rate_date"] = case["fx_rate_date"] or case["opened_date"]
@@ -277,6 +280,12 @@ def build_store(
         con.execute("SELECT max(nextval('load_id_seq')) FROM range(?)", [top])
         _insert(con, "quarantine", [make_quarantine(**row) for row in quarantine or []])
         _insert(con, "cases", full_cases)
+        # one name per supplier, as every load keeps it
+        from analysis.store.schema import LATEST_NAME
+
+        con.execute("DELETE FROM suppliers")
+        names = f"SELECT supplier_id, {LATEST_NAME} FROM cases GROUP BY ALL"  # noqa: S608 (fixed text)
+        con.execute("INSERT INTO suppliers " + names)
         for key, value in (meta or {}).items():
             con.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [key, str(value)])
     return db_path

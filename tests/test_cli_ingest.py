@@ -59,3 +59,24 @@ def test_no_traceback_from_the_console_script(tmp_path, db):
     lines = run.stderr.strip().splitlines()
     assert "Traceback" not in run.stderr and len(lines) == 2  # "creating a new store", the error
     assert lines[0].startswith("ta-outcomes ingest: creating a new store at ")
+
+
+def test_a_folder_ingested_again_says_nothing_new_per_file(tmp_path, db, capsys):
+    # Issue 28.4: one line per file already loaded, and the total says how many
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write_csv(raw / "a.csv", [good_row("C1")])
+    write_csv(raw / "b.csv", [good_row("C2")])
+    assert cli.main(["ingest", str(raw), "--db", str(db)]) == 0
+    write_csv(raw / "c.csv", [good_row("C3")])
+    capsys.readouterr()
+    assert cli.main(["ingest", str(raw), "--db", str(db)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{raw / 'a.csv'}: nothing new (the same content as a.csv, loaded on ")
+    assert out[0].endswith(" as load 1; not read)")
+    assert out[1].endswith(" as load 2; not read)")
+    assert "c.csv: read 1 = inserted 1 + updated 0" in out[2]
+    assert out[3] == (
+        "total over 1 file(s): read 1 = inserted 1 + updated 0 + unchanged 0 + repeats 0 + "
+        "quarantined 0; 2 file(s) nothing new (not read)"
+    )

@@ -8,10 +8,12 @@ ingest makes of them and what the metrics and the report then say.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -318,3 +320,126 @@ def test_a_closed_pipe_ends_quietly(complaints):
     )  # fmt: skip
     assert run.stdout.startswith("Trade Assurance dispute outcomes, 2026-03-01 to 2026-03-31")
     assert "Error" not in run.stderr and "internal error" not in run.stderr
+
+
+# --- issue 28: a tracker as a spreadsheet exports it -----------------------------------------
+# docs/examples/harbour-tracker-2026-12-01.csv: a title row and a blank row above the header,
+# its own column names, an "Escalated?" yes/no column, evidence as yes/no columns, a TOTAL row;
+# docs/examples/harbour-tracker.yaml was written from the data dictionary alone. The workbook is
+# the same sheet as Excel keeps it (typed dates and amounts, a TRUE cell), with a second sheet.
+
+HARBOUR = EXAMPLES / "harbour-tracker-2026-12-01.csv"
+HARBOUR_MAP = EXAMPLES / "harbour-tracker.yaml"
+HARBOUR_TODAY = dt.date(2026, 12, 7)
+#: the sheet's "Escalated?" column, read by hand: yes for these, no or blank for HS-102, 104,
+#: 106, 107, 110; HS-111 says "?" (quarantined); the TOTAL row is no case
+ESCALATED_IN_THE_SHEET = {"HS-101", "HS-103", "HS-105", "HS-108", "HS-109"}
+
+
+def _harbour_xlsx(path: Path) -> Path:
+    import csv
+
+    import openpyxl
+
+    with open(HARBOUR, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[2]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Tracker"
+    ws.append([rows[0][0]])
+    ws.append([])
+    ws.append(header)
+    for row in rows[3:]:
+        cells: list = []
+        for name, text in zip(header, row, strict=True):
+            if name in ("Opened", "Closed") and text:
+                cells.append(dt.datetime.strptime(text, "%d/%m/%Y"))
+            elif name in ("Order value", "Claimed", "Refunded") and text:
+                cells.append(float(text.replace("$", "").replace(",", "")))
+            elif name == "Escalated?" and text == "TRUE":
+                cells.append(True)  # Excel's boolean cell
+            else:
+                cells.append(text or None)
+        ws.append(cells)
+    summary = wb.create_sheet("Summary")
+    summary.append(["Open disputes", 3])
+    summary.append(["Escalated", 5])
+    wb.save(path)
+    return path
+
+
+def _harbour_cases(db: Path) -> list[tuple]:
+    return fetch(
+        db,
+        "SELECT case_id, order_id, supplier_id, category, claim_type, outcome, escalated, "
+        "escalated_date, evidence, order_value, claim_amount, refund_amount, opened_date, "
+        "closed_date, description, extra FROM cases ORDER BY case_id",
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_tracker_with_title_rows_loads_unedited(fmt, tmp_path):
+    path = HARBOUR if fmt == "csv" else _harbour_xlsx(tmp_path / "harbour-tracker-2026-12-01.xlsx")
+    db = tmp_path / "harbour.duckdb"
+    (r,) = ingest.ingest_paths([path], db, HARBOUR_MAP, today=HARBOUR_TODAY)
+    assert r.ok, r.error
+    line = ingest.format_result(r)
+    assert "[header on row 3 (detected; rows 1-2 above it skipped: not records) | " in line
+    assert "as of 2026-12-01 (the date in the file's name)" in line
+    # 12 records below the header: 10 cases, HS-111's "?" and the TOTAL row quarantined
+    assert (r.rows_read, r.inserted, r.quarantined) == (12, 10, 2)
+    reasons = dict(fetch(db, "SELECT row_number, reason FROM quarantine"))
+    assert reasons[11] == "escalated: not a yes or no '?'"
+    assert reasons[12].startswith("supplier_id: missing; product_category: missing")
+    # escalation counts match the sheet; no date is made up for them
+    escalated = fetch(db, "SELECT case_id, escalated_date FROM cases WHERE escalated")
+    assert {c for c, _ in escalated} == ESCALATED_IN_THE_SHEET
+    assert all(day is None for _, day in escalated)
+    result = outcome_metrics(db, "2026-01-01", "2026-11-30", Params(min_n=1))
+    assert "escalated_date" not in result["not_recorded"]
+    # closed: HS-101, 102, 103, 105, 106, 107, 108, 109; escalated among them: 5 of 8
+    assert (result["overall"]["cases_closed"], result["overall"]["escalated"]) == (8, 5)
+    assert result["overall"]["escalation_rate"] == 5 / 8
+    cases = {c[0]: c for c in _harbour_cases(db)}
+    assert cases["HS-101"][8] == ["inspection_report", "photos"]  # both flags yes
+    assert cases["HS-102"][8] is None  # both no
+    assert cases["HS-103"][9:12] == (Decimal("4300.00"), Decimal("4300.00"), Decimal("150.00"))
+    assert cases["HS-103"][12:14] == (dt.date(2026, 3, 14), dt.date(2026, 4, 20))
+    assert all(c[15] is None for c in cases.values())  # every column mapped: nothing extra
+
+
+def test_the_workbook_and_the_csv_give_the_same_cases(tmp_path):
+    csv_db, xlsx_db = tmp_path / "c.duckdb", tmp_path / "x.duckdb"
+    ingest.ingest_paths([HARBOUR], csv_db, HARBOUR_MAP, today=HARBOUR_TODAY)
+    xlsx = _harbour_xlsx(tmp_path / "harbour-tracker-2026-12-01.xlsx")
+    ingest.ingest_paths([xlsx], xlsx_db, HARBOUR_MAP, today=HARBOUR_TODAY)
+    assert _harbour_cases(csv_db) == _harbour_cases(xlsx_db)
+
+
+def test_a_tracker_folder_loaded_twice_loads_nothing_the_second_time(tmp_path, capsys):
+    from analysis.metrics import provenance
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    shutil.copy(HARBOUR, folder)
+    _harbour_xlsx(folder / "harbour-tracker-2026-12-01.xlsx")
+    db = tmp_path / "harbour.duckdb"
+    first = ingest.ingest_paths([folder], db, HARBOUR_MAP, today=HARBOUR_TODAY)
+    # the workbook holds the same cases: unchanged
+    assert [(r.inserted, r.unchanged, r.seen_before) for r in first] == [
+        (10, 0, None),
+        (0, 10, None),
+    ]
+    as_of, loads, before = (
+        provenance.as_of(db),
+        fetch(db, "SELECT count(*) FROM loads"),
+        db.read_bytes(),
+    )
+    assert as_of == dt.date(2026, 12, 1)
+    again = ingest.ingest_paths([folder], db, HARBOUR_MAP, today=HARBOUR_TODAY)
+    assert [(r.ok, r.inserted, r.unchanged) for r in again] == [(True, 0, 0), (True, 0, 0)]
+    assert all(r.seen_before for r in again)
+    assert ingest.format_result(again[0]).endswith(" as load 1; not read)")
+    assert provenance.as_of(db) == as_of and fetch(db, "SELECT count(*) FROM loads") == loads
+    assert db.read_bytes() == before

@@ -907,3 +907,192 @@ def test_malformed_line_is_quarantined_and_the_rest_loads(tmp_path, db):
 def _key(secret: str, ref: str) -> str:
     """A buyer key worked out by hand: SHA-256 of secret ':' the trimmed, lower-cased reference."""
     return hashlib.sha256(f"{secret}:{ref.strip().lower()}".encode()).hexdigest()[:20]
+
+
+# --- issue 28.2: yes/no columns -------------------------------------------------------------
+
+ESCALATED_HEADER = [*good_row(), "escalated", "escalated_date"]
+
+
+@pytest.mark.parametrize(
+    ("text", "escalated"),
+    [("yes", True), ("Yes", True), (" YES ", True), ("y", True), ("Y", True), ("true", True),
+     ("TRUE", True), ("1", True), ("x", True), ("X", True),
+     ("no", False), ("No", False), ("n", False), ("N", False), ("false", False), ("0", False),
+     ("", False), ("  ", False), ("n/a", False)],
+)  # fmt: skip
+def test_escalated_yes_no_spellings(text, escalated, tmp_path, db):
+    rows = [good_row("E1", escalated=text, escalated_date="")]
+    r = load(write_csv(tmp_path / "e.csv", rows, ESCALATED_HEADER), db)
+    assert (r.inserted, r.quarantined) == (1, 0)
+    # a yes without a date: escalated, the date not recorded (never made up)
+    assert case(db, "E1", "escalated, escalated_date") == (escalated, None)
+
+
+@pytest.mark.parametrize("text", ["maybe", "2", "yes please", "escalated"])
+def test_any_other_escalated_text_is_quarantined_with_its_reason(text, tmp_path, db):
+    rows = [good_row("E1", escalated=text, escalated_date="")]
+    r = load(write_csv(tmp_path / "e.csv", rows, ESCALATED_HEADER), db)
+    assert (r.inserted, r.quarantined) == (0, 1)
+    assert reasons(db) == {1: f"escalated: not a yes or no '{text}'"}
+    assert r.top_reasons == [("escalated: not a yes or no", 1)]
+
+
+def test_an_escalated_date_wins_over_the_yes_no(tmp_path, db):
+    rows = [good_row("E1", escalated="No", escalated_date="2026-03-10"),
+            good_row("E2", escalated="Yes", escalated_date="2026-03-11"),
+            good_row("E3", escalated="", escalated_date="2026-03-12")]  # fmt: skip
+    load(write_csv(tmp_path / "e.csv", rows, ESCALATED_HEADER), db)
+    assert fetch(db, "SELECT case_id, escalated, escalated_date::VARCHAR FROM cases ORDER BY 1") == [
+        ("E1", True, "2026-03-10"), ("E2", True, "2026-03-11"), ("E3", True, "2026-03-12")]  # fmt: skip
+
+
+def test_an_escalated_column_named_by_the_tracker_maps_and_stays_out_of_extra(tmp_path, db):
+    # the tracker's "Escalated?" is the intake column by its name (no mapping needed); before,
+    # it fell into extra as escalated_1, beside the computed flag
+    rows = [{**good_row("E1"), "Escalated?": "Yes"}, {**good_row("E2"), "Escalated?": "No"}]
+    load(write_csv(tmp_path / "e.csv", rows, [*good_row(), "Escalated?"]), db)
+    assert fetch(db, "SELECT case_id, escalated, extra FROM cases ORDER BY 1") == [
+        ("E1", True, None), ("E2", False, None)]  # fmt: skip
+    # from no to yes is an update
+    rows[1]["Escalated?"] = "yes"
+    r = load(write_csv(tmp_path / "e2.csv", rows, [*good_row(), "Escalated?"]), db)
+    assert (r.updated, r.unchanged) == (1, 1)
+
+
+def test_escalation_recorded_only_as_yes_no_is_recorded(tmp_path, db):
+    # coverage: an export with a yes/no column and no dates records escalation; its count is
+    # the yeses, its rate of the closed cases
+    from analysis.metrics import Params, outcome_metrics
+
+    rows = [good_row(f"E{i}", escalated="Yes" if i < 3 else "No") for i in range(5)]
+    load(write_csv(tmp_path / "e.csv", rows, [*good_row(), "escalated"]), db)
+    result = outcome_metrics(db, "2026-04-01", "2026-04-30", Params(min_n=1))
+    assert "escalated_date" not in result["not_recorded"]
+    assert (result["overall"]["escalated"], result["overall"]["escalation_rate"]) == (3, 0.6)
+    # without either column it is not recorded
+    other = tmp_path / "other.duckdb"
+    load(write_csv(tmp_path / "n.csv", rows, list(good_row())), other)
+    none = outcome_metrics(other, "2026-04-01", "2026-04-30", Params(min_n=1))
+    assert "escalated_date" in none["not_recorded"] and none["overall"]["escalated"] is None
+
+
+def test_evidence_flags_add_their_evidence(tmp_path, db):
+    # "Inspection report?" and "Photos?" as yes/no columns, mapped into the evidence list beside
+    # the export's own evidence column; a flag that is neither yes nor no is quarantined
+    header = [*good_row(), "evidence", "Inspection report?", "Photos?"]
+    rows = [
+        {**good_row("F1", evidence="video"), "Inspection report?": "Yes", "Photos?": "x"},
+        {**good_row("F2", evidence=""), "Inspection report?": "no", "Photos?": ""},
+        {**good_row("F3", evidence="photos"), "Inspection report?": "Y", "Photos?": "1"},
+        {**good_row("F4", evidence=""), "Inspection report?": "pending", "Photos?": "no"},
+    ]
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        'evidence_flags:\n  "Inspection report?": inspection report\n  "Photos?": photos\n'
+    )
+    r = load(write_csv(tmp_path / "f.csv", rows, header), db, mapping=Mapping.load(mapping))
+    assert (r.inserted, r.quarantined) == (3, 1)
+    assert fetch(db, "SELECT case_id, evidence, extra FROM cases ORDER BY 1") == [
+        ("F1", ["inspection_report", "photos", "video"], None),
+        ("F2", None, None),
+        ("F3", ["inspection_report", "photos"], None),
+    ]
+    assert reasons(db) == {4: "evidence: 'Inspection report?' not a yes or no 'pending'"}
+
+
+def test_evidence_flags_must_name_a_kind_of_evidence_and_a_column_of_the_file(tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text('evidence_flags:\n  "Photos?": pictures of it\n')
+    with pytest.raises(BadFile, match=r"evidence_flags\.Photos\?: 'pictures of it' is not a kind"):
+        Mapping.load(mapping)
+    mapping.write_text('evidence_flags:\n  "Photos?": photos\n')
+    path = write_csv(tmp_path / "f.csv", [good_row("F1")], list(good_row()))
+    with pytest.raises(BadFile, match=r"evidence_flags: 'Photos\?' is not a column of f\.csv"):
+        Mapping.load(mapping).check_against(path, list(good_row()))
+
+
+# --- issue 28.5: the export's own date ------------------------------------------------------
+
+
+def test_the_exports_date_comes_from_as_of_the_mapping_or_the_file_name(tmp_path, db):
+    import datetime as dt
+
+    named = write_csv(tmp_path / "tracker_2026-05-31.csv", [good_row("D1")])
+    r = load(named, db)
+    assert "as of 2026-05-31 (the date in the file's name)" in r.notices
+    undated = write_csv(tmp_path / "tracker.csv", [good_row("D2")])
+    load(undated, db)
+    # a name date after today is no export's date; --as-of wins over the name
+    future = write_csv(tmp_path / "plan_2027-01-31.csv", [good_row("D3")])
+    load(future, db)
+    load(named, db, as_of=dt.date(2026, 6, 2))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("export_date: 2026-06-01\n")
+    r = load(named, db, mapping=Mapping.load(mapping))
+    assert "as of 2026-06-01 (export_date in the mapping)" in r.notices
+    assert fetch(db, "SELECT load_id, as_of::VARCHAR FROM loads ORDER BY 1") == [
+        (1, "2026-05-31"), (2, None), (3, None), (4, "2026-06-02"), (5, "2026-06-01")]  # fmt: skip
+    mapping.write_text("export_date: 1 Dec\n")
+    with pytest.raises(BadFile, match=r"m\.yaml: export_date: must be a date as 2026-12-01"):
+        Mapping.load(mapping)
+
+
+def test_a_case_opened_after_the_date_in_the_files_name_is_in_the_future(tmp_path, db):
+    # the name's date is the export's day, as --as-of is: nothing in it was opened later
+    r = load(write_csv(tmp_path / "t_2026-03-04.csv", [good_row("D1")]), db)
+    assert r.quarantined == 1
+    assert reasons(db) == {1: "opened_date: in the future (2026-03-05)"}
+
+
+# --- issue 28.4: a folder loaded as it grows ------------------------------------------------
+
+
+def test_a_folder_loads_only_the_files_it_has_not_loaded_before(tmp_path, db, monkeypatch):
+    import shutil
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write_csv(raw / "2026-11.csv", [good_row("N1"), good_row("N2")])
+    (first,) = ingest.ingest_paths([raw], db, today=TODAY)
+    assert first.inserted == 2
+    # the next month's export arrives, and somebody saved November again under another name
+    write_csv(raw / "2026-12.csv", [good_row("N1"), good_row("N3")])
+    shutil.copy(raw / "2026-11.csv", raw / "november copy.csv")
+    results = ingest.ingest_paths([raw], db, today=TODAY)
+    assert [(Path(r.source_file).name, r.seen_before is not None, r.inserted) for r in results] == [
+        ("2026-11.csv", True, 0), ("2026-12.csv", False, 1), ("november copy.csv", True, 0)]  # fmt: skip
+    assert results[0].seen_before.startswith("2026-11.csv, loaded on ")
+    assert results[0].seen_before.endswith(" as load 1")
+    assert ingest.format_result(results[2]) == (
+        f"{raw / 'november copy.csv'}: nothing new (the same content as "
+        f"{results[0].seen_before}; not read)"
+    )
+    assert fetch(db, "SELECT count(*) FROM loads") == [(2,)]
+    # nothing new: nothing is parsed (the reader is never called) and the store is untouched
+    before = db.read_bytes()
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("a file loaded before was read again")
+
+    monkeypatch.setattr(ingest.load.readers, "read_raw", no_read)
+    again = ingest.ingest_paths([raw], db, today=TODAY)
+    assert all(r.ok and r.seen_before for r in again) and len(again) == 3
+    assert db.read_bytes() == before
+    # a file given by name is loaded again (its cases unchanged)
+    monkeypatch.undo()
+    (named,) = ingest.ingest_paths([raw / "2026-11.csv"], db, today=TODAY)
+    assert (named.seen_before, named.unchanged) == (None, 2)
+
+
+def test_two_copies_in_a_new_folder_load_once(tmp_path, db):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write_csv(raw / "a.csv", [good_row("N1")])
+    write_csv(raw / "b.csv", [good_row("N1")])
+    results = ingest.ingest_paths([raw], db, today=TODAY)
+    assert [(r.inserted, r.seen_before) for r in results] == [
+        (1, None),
+        (0, results[1].seen_before),
+    ]
+    assert results[1].seen_before.startswith("a.csv, loaded as load 1")

@@ -198,3 +198,121 @@ def test_a_file_with_its_own_rowid_column_is_numbered_in_file_order(tmp_path):
     assert raw.rows_read == 3
     rows = con.execute("SELECT _row, rowid, text FROM raw_input ORDER BY _row").fetchall()
     assert rows == [(1, "7", "a"), (2, "3", "b"), (3, "5", "c")]
+
+
+# Issue 28.1: trackers start with a title row and a blank line; the header is found, the load
+# line says on which row, and the rows above it are not records.
+TITLE = "Dispute tracker - Harbour Sourcing Ltd - exported 1 Dec 2026"
+
+
+def _titled_csv(path, rows, header=None):
+    header = header or list(good_row())
+    lines = [TITLE + "," * (len(header) - 1), "," * (len(header) - 1), ",".join(header)]
+    lines += [",".join(str(r[h]) for h in header) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _titled_xlsx(path, rows, header=None):
+    header = header or list(good_row())
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Tracker"
+    ws.append([TITLE])
+    ws.append([])
+    ws.append(header)
+    for r in rows:
+        ws.append([r[h] for h in header])
+    _sheet(wb, "Summary", [["Cases by month"], ["2026-11", 3]])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("write", [_titled_csv, _titled_xlsx], ids=["csv", "xlsx"])
+def test_the_header_below_title_rows_is_found_and_named(write, tmp_path):
+    path = write(tmp_path / f"t.{'csv' if write is _titled_csv else 'xlsx'}",
+                 [good_row("C1"), good_row("C2")])  # fmt: skip
+    con = duckdb.connect()
+    raw = readers.read_raw(con, path, Mapping())
+    assert raw.header_row == 3 and raw.rows == 2 and not raw.rejects
+    assert "header on row 3 (detected; rows 1-2 above it skipped: not records)" in raw.notices
+    # records are numbered from the header down: the first case is record 1
+    assert con.execute("SELECT _row, case_id FROM raw_input ORDER BY 1").fetchall() == [
+        (1, "C1"), (2, "C2")]  # fmt: skip
+
+
+def test_a_header_on_the_first_row_says_nothing(tmp_path):
+    from tests.conftest import write_csv
+
+    raw = readers.read_raw(duckdb.connect(), write_csv(tmp_path / "a.csv", [good_row()]), Mapping())
+    assert raw.header_row == 1 and not any("header on row" in n for n in raw.notices)
+
+
+def test_a_record_below_a_title_is_rejected_with_its_record_number(tmp_path):
+    path = _titled_csv(tmp_path / "t.csv", [good_row("C1"), good_row("C2")])
+    text = path.read_text().splitlines()
+    text[4] += ",one field too many"  # the second record (file line 5)
+    path.write_text("\n".join(text) + "\n")
+    raw = readers.read_raw(duckdb.connect(), path, Mapping())
+    assert raw.rows == 1 and [r.row_number for r in raw.rejects] == [2]
+    assert raw.rows_read == 2  # the title and the blank line are not records
+
+
+def test_header_row_in_the_mapping_overrides_the_detection(tmp_path):
+    # the title row holds intake names itself (a pasted header above the real one): the guess
+    # takes row 1; header_row: 2 names the right one
+    header = list(good_row())
+    path = tmp_path / "h.csv"
+    path.write_text(
+        ",".join(header) + "\n" + ",".join(h.upper() for h in header) + "\n"
+        + ",".join(good_row("C9").values()) + "\n", encoding="utf-8",
+    )  # fmt: skip
+    raw = readers.read_raw(duckdb.connect(), path, Mapping(header_row=2))
+    assert raw.header_row == 2 and raw.rows == 1
+    assert "header on row 2 (header_row in the mapping; row 1 above it skipped: not records)" in (
+        raw.notices
+    )
+    with pytest.raises(BadFile, match=r"header_row 9 is beyond the file's 3 line\(s\)"):
+        readers.read_raw(duckdb.connect(), path, Mapping(header_row=9))
+    xlsx = _titled_xlsx(tmp_path / "t.xlsx", [good_row("C1")])
+    with pytest.raises(BadFile, match=r"sheet 'Tracker': the header's row 2 is blank"):
+        readers.read_raw(duckdb.connect(), xlsx, Mapping(header_row=2, sheet="Tracker"))
+
+
+def test_header_row_must_be_a_row_number(tmp_path):
+    for bad in ("0", "three", "-1"):
+        (tmp_path / "m.yaml").write_text(f"header_row: {bad}\n")
+        with pytest.raises(BadFile, match="m.yaml: header_row: must be a row number from 1"):
+            Mapping.load(tmp_path / "m.yaml")
+    (tmp_path / "m.yaml").write_text("header_row: 3\n")
+    assert Mapping.load(tmp_path / "m.yaml").header_row == 3
+
+
+@pytest.mark.parametrize("write", [_titled_csv, _titled_xlsx], ids=["csv", "xlsx"])
+def test_a_mapping_is_checked_against_a_workbook_as_against_a_csv(write, tmp_path):
+    # the export's own names, one of them not in the file: the same refusal for both formats,
+    # naming the mapping's key and the header's columns (not the title's)
+    names = {"case_id": "Ref", "supplier_id": "Vendor", "product_category": "Category",
+             "claim_type": "Issue", "opened_date": "Opened", "outcome": "Status"}  # fmt: skip
+    header = [names.get(h, h) for h in good_row()]
+    rows = [{names.get(k, k): v for k, v in good_row("C1").items()}]
+    path = write(tmp_path / f"t.{'csv' if write is _titled_csv else 'xlsx'}", rows, header)
+    (tmp_path / "m.yaml").write_text(
+        "columns:\n  Ref: case_id\n  Vendor: supplier_id\n  Issue: claim_type\n"
+        "  Opened: opened_date\n  Status: outcome\n  Order #: order_id\n".replace(
+            "Order #", '"Order #"'
+        )
+    )
+    mapping = Mapping.load(tmp_path / "m.yaml")
+    with pytest.raises(BadFile) as refused:
+        readers.read_raw(duckdb.connect(), path, mapping)
+    message = str(refused.value)
+    assert "m.yaml: columns: 'Order #' is not a column of" in message
+    assert "(its columns: Ref, Vendor, Category, Issue, Opened, Status," in message
+    # without the stray key it loads, header on row 3
+    (tmp_path / "m.yaml").write_text(
+        "columns:\n  Ref: case_id\n  Vendor: supplier_id\n  Issue: claim_type\n"
+        "  Opened: opened_date\n  Status: outcome\n"
+    )
+    raw = readers.read_raw(duckdb.connect(), path, Mapping.load(tmp_path / "m.yaml"))
+    assert raw.header_row == 3 and raw.rows == 1

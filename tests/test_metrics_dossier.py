@@ -235,3 +235,15 @@ def test_money_says_whether_the_outcome_is_a_decision_about_money(dossier_store)
     )  # fmt: skip
     withdrawn = case_record(dossier_store, "K5")
     assert (money(withdrawn)["monetary"], money(withdrawn)["final"]) == (False, True)
+
+
+def test_escalated_without_a_date_invents_no_day():
+    # Issue 28.2: a yes in the export's escalated column, no date: both rules "not recorded"
+    result = checks(_case(escalated=True, decided_by="platform"))
+    assert _rule(result, "negotiation").status == "not recorded"
+    assert (_rule(result, "escalation").status, _rule(result, "escalation").detail) == (
+        "not recorded",
+        "escalated to the platform (the export says so), on a day not recorded: whether it "
+        "came by the automatic escalation's day cannot be checked",
+    )
+    assert not any("day " in c.detail and "escalated on day" in c.detail for c in result)

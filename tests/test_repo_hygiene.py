@@ -34,3 +34,16 @@ def test_generated_files_are_ignored():
     ]
     run = subprocess.run(["git", "check-ignore", *probe], cwd=ROOT, capture_output=True, text=True)
     assert sorted(run.stdout.split()) == sorted(probe)
+
+
+def test_make_install_says_what_it_installs_and_shows_pips_progress():
+    # Issue 28.7: a first install runs for minutes; it must not be silent. `make -n -B` prints
+    # the recipe without running it.
+    run = subprocess.run(
+        ["make", "-n", "-B", "install"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    recipe = run.stdout
+    assert "--quiet" not in recipe and " -q " not in recipe
+    assert recipe.count("--progress-bar on") == 2
+    assert "installing ta-outcomes with its dev extras" in recipe
+    assert "1 to 5 minutes" in recipe

@@ -25,6 +25,29 @@ def test_banner_flags_synthetic_stores(tmp_path, store):
     assert context(meta_only).synthetic is True
 
 
+def test_banner_says_the_datas_date_and_when_the_last_export_was_loaded(tmp_path):
+    # Issue 28.5: an unchanged export loaded again on 7 December leaves the data as of 1
+    # November, and the banner says when that last export was loaded
+    import datetime as dt
+
+    from tests.casefactory import make_load
+
+    day = dt.datetime.fromisoformat
+    loads = [
+        make_load(load_id=1, inserted=1, as_of=None, finished_at=day("2026-11-01 09:00")),
+        make_load(load_id=2, unchanged=1, as_of=None, finished_at=day("2026-12-07 08:30")),
+    ]
+    db = build_store(tmp_path / "a.duckdb", [dict(CASES[0])], loads=loads)
+    record = sections.banner(context(db)).record
+    assert (record["as_of"], record["last_loaded"]) == (
+        dt.date(2026, 11, 1),
+        day("2026-12-07 08:30"),
+    )
+    html = sections.banner(context(db)).to_html()
+    assert "Data as of: 2026-11-01 (the newest data" in html
+    assert "Last export loaded: 2026-12-07 08:30." in html
+
+
 def test_headline_by_hand(store):
     table = sections.headline(context(store, min_n=2))
     rows = {row["Figure"]: row for _, row in table.frame.iterrows()}

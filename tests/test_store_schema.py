@@ -41,3 +41,44 @@ def test_ensure_schema_writes_nothing_to_a_store_and_refuses_a_foreign_database(
     with pytest.raises(store.StoreError, match="not a ta-outcomes case store .* cases"):
         schema.ensure_schema(foreign, "theirs.duckdb")
     assert foreign.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (1,)
+
+
+def _as_version_4(db):
+    """The store ``db`` as a version-4 store had it: no escalated column, the hash without it."""
+    import duckdb
+
+    old_hash = ", ".join(n for n in columns.hashed_names() if n != "escalated")
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE cases DROP COLUMN escalated")
+    con.execute("DROP TABLE suppliers")
+    con.execute(f"UPDATE cases SET content_hash = hash({old_hash})::VARCHAR")  # noqa: S608 (identifiers only)
+    con.execute("UPDATE store_meta SET value = '4' WHERE key = 'schema_version'")
+    con.close()
+
+
+def test_a_version_4_store_is_read_and_migrated_with_escalated_and_its_hashes(tmp_path):
+    # Issue 28.2: escalated became a column of its own, in the content hash. A store of the
+    # version before reads as if it had the column (a report needs no writer first), and the
+    # first write migrates it: the column from the date, every hash recomputed, so re-loading
+    # the same export leaves every case unchanged.
+    from analysis.ingest import load
+    from tests.conftest import HEADER, TODAY, fetch, good_row, write_csv
+
+    db = tmp_path / "cases.duckdb"
+    rows = [good_row("C1", escalated_date="2026-03-10", supplier_name="Acme Trading"),
+            good_row("C2", supplier_name="ACME", closed_date="2026-03-30")]  # fmt: skip
+    path = write_csv(tmp_path / "a.csv", rows, [*HEADER, "escalated_date", "supplier_name"])
+    load.ingest_paths([path], db, today=TODAY)
+    _as_version_4(db)
+    with store.connect(db) as con:  # read-only: shown as the current version
+        assert con.execute("SELECT case_id, escalated FROM cases ORDER BY 1").fetchall() == [
+            ("C1", True), ("C2", False)]  # fmt: skip
+        assert con.execute("SELECT * FROM suppliers").fetchall() == [("S1", "Acme Trading")]
+    assert fetch(db, "SELECT value FROM store_meta WHERE key = 'schema_version'") == [("4",)]
+    (again,) = load.ingest_paths([path], db, today=TODAY)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert fetch(db, "SELECT case_id, escalated FROM cases ORDER BY 1") == [
+        ("C1", True), ("C2", False)]  # fmt: skip
+    assert fetch(db, "SELECT value FROM store_meta WHERE key = 'schema_version'") == [
+        (schema.SCHEMA_VERSION,)]  # fmt: skip
+    assert fetch(db, "SELECT * FROM suppliers") == [("S1", "Acme Trading")]

@@ -167,6 +167,8 @@ def render(frame: pd.DataFrame, rng: np.random.Generator, clean: bool = False) -
         out[column] = _fmt_amounts(frame[column], currency, amount_style)
     for column in DATE_COLUMNS:
         out[column] = _fmt_dates(frame[column], date_style)
+    # the tracker's "Escalated?" column beside the date (the date wins where both are given)
+    out["escalated"] = np.where(frame["escalated_date"].notna(), "Yes", "No").astype(object)
 
     inspection = frame["inspection"].to_numpy().astype(str)
     if not clean:

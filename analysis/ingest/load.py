@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -58,6 +59,8 @@ class LoadResult:
     store: str | None = None
     #: the commonest reasons rows were quarantined for, with their counts
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    #: a folder's file whose content the store has loaded before: the earlier load (not read)
+    seen_before: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -77,6 +80,8 @@ def format_result(r: LoadResult) -> str:
     """One line per file, e.g. ``cases.csv: read 120 = inserted 100 + updated 5 + ...``."""
     if not r.ok:
         return f"FAILED {r.error}"
+    if r.seen_before:
+        return f"{r.source_file}: nothing new (the same content as {r.seen_before}; not read)"
     extra = []
     if r.unmapped_categories:
         extra.append(f"{r.unmapped_categories} with an unmapped category")
@@ -98,7 +103,12 @@ def format_result(r: LoadResult) -> str:
 
 def expand_paths(paths: list[Path]) -> list[Path]:
     """Files to load, in order: files as given; a folder's supported files sorted by path."""
-    out: list[Path] = []
+    return [path for path, _ in _expand(paths)]
+
+
+def _expand(paths: list[Path]) -> list[tuple[Path, bool]]:
+    """:func:`expand_paths`, each file with whether it was found in a folder."""
+    out: list[tuple[Path, bool]] = []
     for p in map(Path, paths):
         if p.is_dir():
             found = sorted(
@@ -112,9 +122,9 @@ def expand_paths(paths: list[Path]) -> list[Path]:
                 raise BadFile(
                     f"{p}: the folder holds no .csv, .tsv, .xlsx, .json or .parquet files"
                 )
-            out.extend(found)
+            out.extend((f, True) for f in found)
         elif p.exists():
-            out.append(p)
+            out.append((p, False))
         else:
             raise BadFile(f"{p}: no such file or folder")
     return out
@@ -139,18 +149,34 @@ def ingest_paths(
     ``rekey`` re-keys the buyers with the first file (``--rekey-buyers``); ``on_result`` is
     called with each result as soon as its file is done. Real (non-demo) files go into a store
     that holds synthetic demo cases only with ``allow_mixed`` (``--allow-mixed``).
+
+    A folder loads only what is new: a file found in a folder whose content (SHA-256) the store
+    has loaded before, under any name, is not read again; its result says which load it was
+    (``seen_before``). A file given by name is always loaded (an unchanged one counts as
+    unchanged).
     """
     mapping = mapping if isinstance(mapping, Mapping) else Mapping.load(mapping)
     results = []
-    for path in expand_paths(paths):
+    files = _expand(paths)
+    loaded = _loaded_contents(db) if any(in_folder for _, in_folder in files) else {}
+    for path, in_folder in files:
+        sha = _sha256(path) if in_folder else None
+        if sha is not None and sha in loaded:
+            result = LoadResult(source_file=str(path), file_sha256=sha, seen_before=loaded[sha])
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+            continue
         try:
             result = ingest_file(
                 path, db, mapping, synthetic=synthetic, today=today, rekey=rekey, as_of=as_of,
-                allow_mixed=allow_mixed,
+                allow_mixed=allow_mixed, file_sha=sha,
             )  # fmt: skip
             rekey = False
         except BadFile as exc:
             result = LoadResult(source_file=str(path), error=str(exc))
+        if sha is not None and result.ok:  # a renamed copy later in the folder is nothing new
+            loaded[result.file_sha256 or sha] = _described(result.source_file, result.load_id)
         results.append(result)
         if on_result is not None:
             on_result(result)
@@ -177,18 +203,41 @@ def main(
         paths, db, mapping, rekey=rekey, on_result=show, as_of=as_of, allow_mixed=allow_mixed
     )
     good = [r for r in results if r.ok]
+    seen = sum(1 for r in good if r.seen_before)
     if len(results) > 1:
         total = {
             k: sum(getattr(r, k) for r in good)
             for k in ("rows_read", "inserted", "updated", "unchanged", "repeats", "quarantined")
         }
         print(
-            f"total over {len(good)} file(s): read {total['rows_read']} = inserted {total['inserted']} "
+            f"total over {len(good) - seen} file(s): read {total['rows_read']} = inserted {total['inserted']} "
             f"+ updated {total['updated']} + unchanged {total['unchanged']} + repeats "
             f"{total['repeats']} + quarantined {total['quarantined']}"
+            + (f"; {seen} file(s) nothing new (not read)" if seen else "")
             + (f"; {len(results) - len(good)} file(s) FAILED" if len(good) < len(results) else "")
         )
     return 0 if len(good) == len(results) else 1
+
+
+def _described(source_file: str, load_id: int | None, when: dt.datetime | None = None) -> str:
+    on = f" on {when:%Y-%m-%d %H:%M}" if when else ""
+    return f"{Path(source_file).name}, loaded{on} as load {load_id}"
+
+
+def _loaded_contents(db: Path) -> dict[str, str]:
+    """{file SHA-256: its latest load, described} of the files ``db`` has loaded (none for a
+    store that does not exist yet, or a database that is not a store: the load refuses that)."""
+    if not Path(db).exists():
+        return {}
+    try:
+        with store.connect(db, read_only=True) as con:
+            rows = con.execute(
+                "SELECT file_sha256, arg_max(source_file, load_id), max(load_id), "
+                "max(finished_at) FROM loads GROUP BY file_sha256"
+            ).fetchall()
+    except duckdb.Error:
+        return {}
+    return {sha: _described(source, load_id, when) for sha, source, load_id, when in rows}
 
 
 def _sha256(path: Path) -> str:
@@ -208,6 +257,12 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, reference_dir: Path | Non
     reference.load_reference(con, reference_dir)
     con.execute("CREATE OR REPLACE TEMP TABLE fx_known(code VARCHAR)")
     con.executemany("INSERT INTO fx_known VALUES (?)", [[c] for c in fx.known_currencies()])
+    # the spellings of a yes/no cell (columns.YES, columns.NO), by lower-cased trimmed text
+    con.execute("CREATE OR REPLACE TEMP TABLE yes_no(key VARCHAR, yes BOOLEAN)")
+    con.executemany(
+        "INSERT INTO yes_no VALUES (?, ?)",
+        [[w, True] for w in registry.YES] + [[w, False] for w in registry.NO],
+    )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE evidence_lookup AS
@@ -244,10 +299,18 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     constants = dict(mapping.constants)
     if mapping.currency and "currency" not in present:
         constants.setdefault("currency", mapping.currency)
+    # evidence_flags: each yes/no column's evidence slug and its header, as values
+    flags = [
+        (_raw_column(raw, source), slug, mapping.named.get(source, source))
+        for source, slug in mapping.evidence_flags.items()
+    ]
+    bound = dict(constants)
+    for i, (_, slug, header) in enumerate(flags):
+        bound[f"_flag_slug_{i}"], bound[f"_flag_header_{i}"] = slug, header
     con.execute(
         "CREATE OR REPLACE TEMP TABLE mapping_constants AS SELECT "  # noqa: S608 (identifiers only; values are bound)
-        + (", ".join(f"?::VARCHAR AS {_quoted(c)}" for c in constants) or "NULL AS _none"),
-        list(constants.values()),
+        + (", ".join(f"?::VARCHAR AS {_quoted(c)}" for c in bound) or "NULL AS _none"),
+        list(bound.values()),
     )
     fallback_sources = {
         target: _raw_column(raw, source) for target, source in mapping.fallbacks.items()
@@ -265,6 +328,8 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
             src = "NULL::VARCHAR"
         if fallback_sources.get(col):
             src = f"coalesce(ta_blank({src}), r.{_quoted(fallback_sources[col])})"
+        if col == "evidence" and flags:
+            src = _evidence_with_flags(src, flags, joins)
         if src != "NULL::VARCHAR":
             carried.append(col)
         # A blank cell (or a blank's marker: ta_blank) has no key, so it matches no value-map
@@ -282,7 +347,7 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
             joins.append(f"LEFT JOIN supplier_alias sa ON sa.key = ta_key(ta_blank({src}))")
             src = f"coalesce(sa.supplier_id, {src})"
         selects.append(f"{src} AS {_quoted(col)}")
-    used = set(fallback_sources.values())
+    used = set(fallback_sources.values()) | {column for column, _, _ in flags}
     headers = dict(zip(raw.columns, raw.headers or raw.columns, strict=False))
     extra = {c: str(headers.get(c, c)) for c in raw.columns if c not in intake and c not in used}
     # the JSON object's keys in name order, not the file's: the same columns in another order
@@ -299,10 +364,35 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     all_raw = ", ".join(f"r.{_quoted(c)}" for c in raw.columns) or "NULL"
     con.execute(
         "CREATE OR REPLACE TEMP VIEW raw_canonical AS SELECT r._row, "  # noqa: S608 (identifiers only; values are bound)
-        f"hash({all_raw}) AS _raw_hash, {', '.join(selects)}, {extra_sql} AS extra "
+        f"hash({all_raw}) AS _raw_hash, {', '.join(selects)}, {extra_sql} AS extra, "
+        f"{_flag_problem_sql(flags)} AS _flag_problem "
         f"FROM raw_input r CROSS JOIN mapping_constants k {' '.join(joins)}"
     )
     return {"carried": carried, "extra": extra}
+
+
+def _evidence_with_flags(src: str, flags: list, joins: list[str]) -> str:
+    """The evidence text with the slug of each evidence flag that says yes added to it (the
+    staging splits it on ';'); adds each flag's yes/no lookup to ``joins``."""
+    parts = [f"ta_blank({src})"] if src != "NULL::VARCHAR" else []
+    for i, (column, _, _) in enumerate(flags):
+        joins.append(f"LEFT JOIN yes_no yf{i} ON yf{i}.key = lower(trim(r.{_quoted(column)}))")
+        parts.append(f"CASE WHEN yf{i}.yes THEN k.{_quoted(f'_flag_slug_{i}')} END")
+    return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
+
+
+def _flag_problem_sql(flags: list) -> str:
+    """SQL of the problem of an evidence flag's cell that is neither a yes nor a no (NULL when
+    none is; the staging quarantines the row for it)."""
+    if not flags:
+        return "NULL::VARCHAR"
+    cases = [
+        f"CASE WHEN ta_blank(r.{_quoted(column)}) IS NOT NULL AND yf{i}.yes IS NULL THEN "
+        f"'evidence: ''' || k.{_quoted(f'_flag_header_{i}')} || ''' not a yes or no ''' "
+        f"|| left(ta_blank(r.{_quoted(column)}), 60) || '''' END"
+        for i, (column, _, _) in enumerate(flags)
+    ]
+    return f"nullif(concat_ws('; ', {', '.join(cases)}), '')"
 
 
 def _date_orders(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> list[str]:
@@ -392,17 +482,18 @@ def ingest_file(
     rekey: bool = False,
     as_of: dt.date | None = None,
     allow_mixed: bool = False,
+    file_sha: str | None = None,
 ) -> LoadResult:
     """Load one file into ``db`` in one transaction. Raises :class:`BadFile` for an unusable file
     (the store is then untouched); ``rekey``: see :func:`analysis.ingest.pseudonym.check`;
-    ``as_of``: the day the export describes (default: today), which time to resolution censors
-    open cases at."""
+    ``as_of``: the day the export describes, which time to resolution censors open cases at
+    (default: the mapping's ``export_date``, else a date in the file's name, else today);
+    ``file_sha``: the file's SHA-256, when the caller has computed it."""
     mapping = mapping or Mapping()
     path = Path(path)
     today = today or dt.date.today()
+    as_of, dated_by = _export_date(path, mapping, as_of, today)
     if as_of is not None:
-        if as_of > today:
-            raise BadParameter(f"--as-of {as_of.isoformat()} is after today ({today.isoformat()})")
         earliest = dt.date.fromisoformat(registry.EARLIEST_DATE)
         if as_of < earliest:
             # the store holds no date before it (loads.as_of included): a mistyped year
@@ -419,8 +510,9 @@ def ingest_file(
     new_key = not pseudonym.key_path(db).exists()
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            # hashing runs beside the read (hashlib releases the GIL)
-            sha_future = pool.submit(_sha256, path)
+            # hashing runs beside the read (hashlib releases the GIL), unless the folder's
+            # check for content loaded before has hashed the file already
+            sha_future = pool.submit(_sha256, path) if file_sha is None else None
             started = dt.datetime.now()
             with store.connect(db, read_only=False) as con:
                 if not synthetic and not allow_mixed:
@@ -432,6 +524,8 @@ def ingest_file(
                 _check_columns(path, raw, mapping)
                 view = _canonical_view(con, raw, mapping)
                 raw.notices.extend(_date_orders(con, mapping))
+                if dated_by:
+                    raw.notices.append(f"as of {as_of.isoformat()} ({dated_by})")
                 _vocab_defaults(con, mapping)
                 store.run_script(
                     con,
@@ -450,9 +544,11 @@ def ingest_file(
                     "SELECT DISTINCT currency, opened_date AS rate_date FROM staged "
                     "WHERE len(problems) = 0 AND currency IS NOT NULL",
                 )
-                file_sha = sha_future.result()
+                file_sha = file_sha or sha_future.result()
+                # loads.as_of: the export's own date, NULL when nothing gives it (the day of the
+                # load is then no date of the data: analysis.metrics.provenance.as_of)
                 result = _write(
-                    con, path, raw, mapping, file_sha, key, started, synthetic, today, view
+                    con, path, raw, mapping, file_sha, key, started, synthetic, as_of, view
                 )
                 result.store = str(db)
                 return result
@@ -464,6 +560,37 @@ def ingest_file(
             for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
         raise
+
+
+#: A date in a file's name (tracker_2026-11-30.csv, export 2026.11.30.xlsx): the export's date.
+_NAME_DATE = re.compile(r"(?<!\d)(20\d\d)[-_.](\d\d)[-_.](\d\d)(?!\d)")
+
+
+def _export_date(
+    path: Path, mapping: Mapping, given: dt.date | None, today: dt.date
+) -> tuple[dt.date | None, str]:
+    """(the day the export describes, where that came from when not from ``--as-of``): the
+    ``--as-of`` given, else the mapping's ``export_date``, else the last date in the file's
+    name that is a real day not after today, else (None, '') for the day of the load."""
+    if given is not None:
+        if given > today:
+            raise BadParameter(f"--as-of {given.isoformat()} is after today ({today.isoformat()})")
+        return given, ""
+    if mapping.export_date is not None:
+        if mapping.export_date > today:
+            raise BadParameter(
+                f"{mapping.source}: export_date {mapping.export_date.isoformat()} is after today "
+                f"({today.isoformat()})"
+            )
+        return mapping.export_date, "export_date in the mapping"
+    for match in reversed(list(_NAME_DATE.finditer(path.name))):
+        try:
+            day = dt.date(*(int(g) for g in match.groups()))
+        except ValueError:
+            continue
+        if day <= today:
+            return day, "the date in the file's name"
+    return None, ""
 
 
 def _refuse_mixing(con, db: Path) -> None:
@@ -554,6 +681,7 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
         _write_quarantine(con, raw, load_id, source, file_sha, key.secret, now)
         # the columns of `cases` the cleaning gives (the rest is provenance set by the load)
         cols = ", ".join(registry.case_names("staged", "fx", "usd"))
+        touched = _touched_suppliers(con)
         con.execute(
             "DELETE FROM cases WHERE case_id IN (SELECT case_id FROM actions WHERE action = 'updated')"
         )
@@ -572,6 +700,8 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
             """,  # noqa: S608 (identifiers only; values are bound)
             [synthetic, source, load_id, now],
         )
+        if touched:
+            _name_suppliers(con)
         con.execute(
             """
             INSERT INTO loads BY NAME SELECT $load_id AS load_id, $source AS source_file,
@@ -619,6 +749,42 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
             con.execute("ROLLBACK")
         raise
     return result
+
+
+def _touched_suppliers(con) -> int:
+    """``touched_suppliers``: the suppliers whose one name (``suppliers.name``) this load may
+    change: those of the cases it writes, those its updated cases had, and those whose name in
+    supplier_aliases.csv differs from the stored one. Returns how many."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE touched_suppliers AS
+        SELECT supplier_id FROM case_rows WHERE action IN ('inserted', 'updated')
+        UNION SELECT c.supplier_id FROM cases c JOIN actions a USING (case_id)
+            WHERE a.action = 'updated'
+        UNION SELECT r.supplier_id FROM supplier_name_ref r LEFT JOIN suppliers s USING (supplier_id)
+            WHERE s.name IS DISTINCT FROM r.name
+        """
+    )
+    return con.execute("SELECT count(*) FROM touched_suppliers").fetchone()[0]
+
+
+def _name_suppliers(con) -> None:
+    """Set ``suppliers.name`` of the touched suppliers: the alias file's name, else the name on
+    the supplier's latest case (:data:`analysis.store.schema.LATEST_NAME`)."""
+    from analysis.store.schema import LATEST_NAME
+
+    con.execute(
+        "DELETE FROM suppliers WHERE supplier_id IN (SELECT supplier_id FROM touched_suppliers)"
+    )
+    con.execute(
+        f"""
+        INSERT INTO suppliers
+        SELECT supplier_id, coalesce(any_value(r.name), {LATEST_NAME}) AS name
+        FROM cases LEFT JOIN supplier_name_ref r USING (supplier_id)
+        WHERE supplier_id IN (SELECT supplier_id FROM touched_suppliers)
+        GROUP BY supplier_id
+        """  # noqa: S608 (fixed text)
+    )
 
 
 def _release_raw_rows(con) -> None:

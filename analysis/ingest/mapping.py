@@ -21,6 +21,10 @@ Example (``docs/data-dictionary.md`` has the full reference and a worked example
     sheet: Cases              # Excel: the sheet to read
     encoding: cp1252          # CSV: force an encoding instead of detecting it
     delimiter: ";"            # CSV: force a delimiter instead of detecting it
+    header_row: 3             # the header's row (1 = the first); detected when not given
+    evidence_flags:           # yes/no columns of the export -> the evidence they add when yes
+      Inspection report?: inspection_report
+    export_date: 2026-12-01   # the day the export was taken (else a date in the file's name)
 
 The file is read with every scalar as text (YAML's ``Yes``, ``No``, ``On`` and ``1.0`` stay the
 words the export has), and validated twice, each error one line naming the mapping file and the
@@ -31,6 +35,7 @@ lists the file's columns and the closest match). A YAML error names its line and
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -44,7 +49,7 @@ from analysis.errors import BadFile
 
 KNOWN_KEYS = {
     "columns", "constants", "fallbacks", "values", "defaults", "date_format", "currency",
-    "sheet", "encoding", "delimiter",
+    "sheet", "encoding", "delimiter", "header_row", "evidence_flags", "export_date",
 }  # fmt: skip
 #: The keys that take one text value (not a list, not an object).
 SCALAR_KEYS = ("date_format", "currency", "sheet", "encoding", "delimiter")
@@ -57,6 +62,9 @@ MAX_MAPPING_BYTES = 8 * 1024 * 1024
 MAX_VALUE_MAP_ENTRIES = 100_000
 #: The deepest nesting of lists and objects (``values: {outcome: {Won: full_refund}}`` is 3).
 MAX_NESTING = 4
+#: header_row may not be beyond this row (the header detection looks at fewer rows, see
+#: analysis.ingest.readers.common.HEADER_SEARCH_ROWS)
+MAX_HEADER_ROW = 1000
 
 
 def _canonical(name: str) -> str:
@@ -84,6 +92,12 @@ class Mapping:
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    #: the header's row in the file or sheet, from 1 (None: detected)
+    header_row: int | None = None
+    #: canonical(export column) -> the evidence slug its yes adds to the case's evidence
+    evidence_flags: dict[str, str] = field(default_factory=dict)
+    #: the day the export was taken, when the mapping gives it
+    export_date: dt.date | None = None
     source: Path | None = None
     #: canonical(export column) -> the name the mapping file gave it (for error messages)
     named: dict[str, str] = field(default_factory=dict)
@@ -132,9 +146,11 @@ class Mapping:
         if self.source is None:
             return
         present = {_canonical(h): h for h in headers}
-        wanted = [("columns", c) for c in self.columns] + [
-            (f"fallbacks.{target}", c) for target, c in self.fallbacks.items()
-        ]
+        wanted = (
+            [("columns", c) for c in self.columns]
+            + [(f"fallbacks.{target}", c) for target, c in self.fallbacks.items()]
+            + [("evidence_flags", c) for c in self.evidence_flags]
+        )
         for key, canon in wanted:
             if canon in present:
                 continue
@@ -326,6 +342,7 @@ def _parse(path: Path, data: dict) -> Mapping:
     if data.get("date_format") and "%" not in data["date_format"]:
         raise _error(path, "date_format", "must be a strftime pattern such as '%d/%m/%Y'")
     _check_readers_settings(path, data)
+    evidence_flags = _evidence_flags(path, data, named)
     currency = data.get("currency") or constants.pop("currency", None)
     return Mapping(
         columns=columns,
@@ -338,6 +355,9 @@ def _parse(path: Path, data: dict) -> Mapping:
         sheet=data.get("sheet") or None,
         encoding=data.get("encoding") or None,
         delimiter=data.get("delimiter") or None,
+        header_row=_header_row(path, data.get("header_row")),
+        evidence_flags=evidence_flags,
+        export_date=_export_date(path, data.get("export_date")),
         source=path,
         named=named,
     )
@@ -382,6 +402,40 @@ def _value_maps(path: Path, data: dict) -> dict[str, dict[str, str]]:
             out[raw] = resolved[new]
         values[column] = out
     return values
+
+
+def _header_row(path: Path, given) -> int | None:
+    if given is None:
+        return None
+    if not str(given).strip().isdigit() or not 1 <= int(given) <= MAX_HEADER_ROW:
+        raise _error(
+            path, "header_row", f"must be a row number from 1 to {MAX_HEADER_ROW}, got {given!r}"
+        )
+    return int(given)
+
+
+def _export_date(path: Path, given) -> dt.date | None:
+    if given is None:
+        return None
+    try:
+        return dt.date.fromisoformat(str(given).strip())
+    except ValueError:
+        raise _error(path, "export_date", f"must be a date as 2026-12-01, got {given!r}") from None
+
+
+def _evidence_flags(path: Path, data: dict, named: dict[str, str]) -> dict[str, str]:
+    """``evidence_flags``: {export column: evidence slug}, each column a yes/no of one kind."""
+    flags = {}
+    for source, slug in _object(path, data, "evidence_flags").items():
+        key = f"evidence_flags.{source}"
+        known = vocab.vocabulary().resolve("evidence", slug) if isinstance(slug, str) else None
+        if known is None:
+            shown = ", ".join(vocab.vocabulary().slugs("evidence"))
+            raise _error(path, key, f"'{slug}' is not a kind of evidence (known: {shown})")
+        canon = _canonical(source)
+        flags[canon] = known
+        named.setdefault(canon, str(source))
+    return flags
 
 
 def _check_readers_settings(path: Path | str, data: dict) -> None:

@@ -71,6 +71,10 @@ def load_reference(con: duckdb.DuckDBPyConnection, reference_dir: Path | None = 
                 f"{words.folder / SUPPLIER_ALIASES}: alias '{blank[0]}' is how an export writes "
                 "a blank (not recorded), and a blank supplier_id is never an alias; remove it"
             )
+    con.execute("CREATE OR REPLACE TEMP TABLE supplier_name_ref(supplier_id VARCHAR, name VARCHAR)")
+    names = supplier_names(reference_dir)
+    if names:
+        con.executemany("INSERT INTO supplier_name_ref VALUES (?, ?)", list(names.items()))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE ref_outcomes(slug VARCHAR, is_final BOOLEAN, "
         "is_decided BOOLEAN, is_monetary BOOLEAN)"
@@ -156,6 +160,32 @@ def supplier_aliases(reference_dir: Path | None = None) -> list[tuple[str, str]]
                 f"from supplier to supplier: point every alias at the final supplier_id"
             )
     return rows
+
+
+def supplier_names(reference_dir: Path | None = None) -> dict[str, str]:
+    """{supplier_id: its canonical name} from the optional ``name`` column of
+    ``supplier_aliases.csv``: the one name the reports and ``explore`` show for the supplier
+    (without one, the name on its latest case). A supplier given two names is refused."""
+    import csv
+
+    from analysis import settings
+
+    path = Path(reference_dir or settings.reference_dir()) / SUPPLIER_ALIASES
+    if not path.exists():
+        return {}
+    names: dict[str, str] = {}
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for number, row in enumerate(csv.DictReader(fh), start=2):
+            supplier, name = (row.get("supplier_id") or "").strip(), (row.get("name") or "").strip()
+            if not supplier or not name:
+                continue
+            if names.get(supplier, name) != name:
+                raise BadFile(
+                    f"{path}: line {number}: supplier {supplier} is named '{names[supplier]}' "
+                    f"and '{name}'; give it one name"
+                )
+            names[supplier] = name
+    return names
 
 
 def add_value_map(

@@ -219,7 +219,8 @@ CATALOGUE: tuple[Metric | str, ...] = (
     Metric(
         "escalated", "Escalated", "count", sql="count_if(closed_in AND is_escalated)",
         needs="escalated_date",
-        definition="Closed cases that have an escalated_date (escalated to the platform).",
+        definition="Closed cases escalated to the platform: an escalated_date, or a yes in the "
+        "export's yes/no escalated column (its date then not recorded).",
     ),
     Metric(
         "escalation_rate", "Escalation rate", "ratio", numerator="escalated",

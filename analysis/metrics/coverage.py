@@ -26,6 +26,9 @@ FIELD_FIGURES: dict[str, tuple[str, ...]] = {
         "escalated_date", "evidence", "inspection", "decided_by", "received_date", "claim_amount",
     )
 }  # fmt: skip
+#: The intake fields whose values record a field of FIELD_FIGURES besides the field itself:
+#: escalation is recorded by its date or by a yes/no column (issue 28), either one.
+RECORDED_BY: dict[str, tuple[str, ...]] = {"escalated_date": ("escalated_date", "escalated")}
 #: The breakdowns that group by a field, and the field.
 BREAKDOWN_FIELDS = {
     "escalated": "escalated_date",
@@ -34,21 +37,30 @@ BREAKDOWN_FIELDS = {
     "decided_by": "decided_by",
 }
 
-#: Whether load ``l`` carried field ``f.field``: a value in at least one of its rows (a load
-#: written before coverage was recorded carried every field).
+#: Whether load ``l`` carried ``f.field`` through its intake column ``f.recorder``: a value in at
+#: least one of its rows (a load written before coverage was recorded carried every field).
 _CARRIED = """(l.field_coverage IS NULL
-    OR coalesce(try_cast(json_extract_string(l.field_coverage, '$.' || f.field) AS BIGINT), 0) > 0)"""
+    OR coalesce(try_cast(json_extract_string(l.field_coverage, '$.' || f.recorder) AS BIGINT), 0) > 0)"""
+#: Each field with each intake column that records it, bound as $fields and $recorders.
+_FIELDS = "SELECT unnest($fields) AS field, unnest($recorders) AS recorder"
 _RECORDED = """
     WITH period_cases AS ({period_cases}),
     behind AS (SELECT DISTINCT load_id FROM period_cases WHERE opened_in OR closed_in)
     SELECT f.field, bool_or({carried}) AS recorded
-    FROM behind b JOIN loads l USING (load_id), (SELECT unnest($fields) AS field) f
+    FROM behind b JOIN loads l USING (load_id), ({fields}) f
     GROUP BY f.field
 """
 _LOAD_RECORDED = """
-    SELECT f.field, {carried} AS recorded
-    FROM loads l, (SELECT unnest($fields) AS field) f WHERE l.load_id = $load_id
+    SELECT f.field, bool_or({carried}) AS recorded
+    FROM loads l, ({fields}) f WHERE l.load_id = $load_id
+    GROUP BY f.field
 """
+
+
+def _recorders() -> dict[str, list[str]]:
+    """$fields and $recorders: every field of FIELD_FIGURES with each column that records it."""
+    pairs = [(f, r) for f in FIELD_FIGURES for r in RECORDED_BY.get(f, (f,))]
+    return {"fields": [f for f, _ in pairs], "recorders": [r for _, r in pairs]}
 
 
 def _has_coverage(con) -> bool:
@@ -72,13 +84,11 @@ def not_recorded(
     closed in [start, end]) carried; empty when the window has no case."""
     params = params or Params()
     start, end = window(start, end)
-    query = compose(_RECORDED, period_cases=period_cases_sql(), carried=_CARRIED)
+    query = compose(_RECORDED, period_cases=period_cases_sql(), carried=_CARRIED, fields=_FIELDS)
     with connect(db) as con:
         if not _has_coverage(con):
             return []  # a store from before coverage was recorded
-        rows = con.execute(
-            query, bind(start, end, params, category) | {"fields": list(FIELD_FIGURES)}
-        ).fetchall()
+        rows = con.execute(query, bind(start, end, params, category) | _recorders()).fetchall()
     recorded = dict(rows)
     return [f for f in FIELD_FIGURES if f in recorded and not recorded[f]]
 
@@ -93,8 +103,8 @@ def load_not_recorded(db: Path | str, load_id: int | None) -> list[str]:
         if not _has_coverage(con):
             return []
         rows = con.execute(
-            compose(_LOAD_RECORDED, carried=_CARRIED),
-            {"fields": list(FIELD_FIGURES), "load_id": int(load_id)},
+            compose(_LOAD_RECORDED, carried=_CARRIED, fields=_FIELDS),
+            _recorders() | {"load_id": int(load_id)},
         ).fetchall()
     recorded = dict(rows)
     return [f for f in FIELD_FIGURES if f in recorded and not recorded[f]]

@@ -36,7 +36,7 @@ _FRAMING: tuple[tuple[str, str], ...] = (
     (
         "not_recorded",
         "A field that no export behind a window's cases carried (loads.field_coverage): "
-        "escalated_date, evidence, inspection, decided_by, received_date, claim_amount. Every "
+        "escalated_date (recorded by a date or a yes/no escalated column), evidence, inspection, decided_by, received_date, claim_amount. Every "
         "figure built on it is null ('not recorded' in the reports, listed in not_recorded in "
         "the JSON), never 0 or 0%, and no test is run on it. amounts_recorded and "
         "claims_recorded count the cases whose amounts the money figures are over.",

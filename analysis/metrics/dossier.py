@@ -30,6 +30,7 @@ from analysis import settings
 from analysis.errors import BadParameter
 from analysis.metrics import coverage, periods, stats
 from analysis.metrics.cases import bind, compose, period_cases_sql
+from analysis.metrics.names import with_supplier_names
 from analysis.metrics.params import Params
 from analysis.store import connect
 
@@ -85,7 +86,16 @@ def checks(case: dict) -> list[Check]:
             else Check("claim window", "met", f"opened {late} days after receipt, within {window}")
         )  # fmt: skip
     negotiation, auto = settings.NEGOTIATION_DAYS, settings.AUTO_ESCALATION_DAY
-    if escalated is None and "escalated_date" in (case.get("fields_not_recorded") or ()):
+    if escalated is None and case.get("escalated"):
+        # a yes in the export's escalated column, without a date: no day is invented
+        out.append(Check("negotiation", "not recorded",
+                         "escalated to the platform on a day not recorded: the days of "
+                         "negotiation before it cannot be counted"))  # fmt: skip
+        out.append(Check("escalation", "not recorded",
+                         "escalated to the platform (the export says so), on a day not "
+                         "recorded: whether it came by the automatic escalation's day cannot "
+                         "be checked"))  # fmt: skip
+    elif escalated is None and "escalated_date" in (case.get("fields_not_recorded") or ()):
         # the export had no escalation dates: a blank says nothing about this case
         out.append(Check("escalation", "not recorded",
                          "the export this case came from recorded no escalation dates: whether "
@@ -199,6 +209,7 @@ def case_record(db: Path | str, case_id: str, params: Params | None = None) -> d
         frame = con.execute(
             query, bind(first[0], max(first[1], date.today()), params, None) | {"case_id": case_id}
         ).df()
+        frame = with_supplier_names(con, frame, as_received=True)
     if frame.empty:
         raise BadParameter(f"case {case_id!r}: no such case in the store")
     row = frame.iloc[0].to_dict()

@@ -11,6 +11,7 @@ import pandas as pd
 from analysis import settings
 from analysis.errors import BadParameter
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.names import with_supplier_names
 from analysis.metrics.params import Params
 from analysis.store import connect
 
@@ -62,6 +63,6 @@ def notable_cases(
     query = compose(_NOTABLE_SQL, period_cases=period_cases_sql(), predicate=PREDICATES[kind])
     with connect(db) as con:
         check_category(con, category)
-        data = con.execute(query, bound).df()
+        data = with_supplier_names(con, con.execute(query, bound).df())
     total = int(data["total"].iloc[0]) if len(data) else 0
     return data.drop(columns="total"), total

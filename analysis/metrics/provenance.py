@@ -89,8 +89,11 @@ def store_facts(db: str | Path) -> dict:
 
 
 def as_of(db: str | Path) -> date | None:
-    """The day the store's data describe: the latest load's as-of date (the export's date given
-    with ``ingest --as-of``, else the day it was loaded); None for a store without loads."""
+    """The day the store's data describe: the newest of the exports' own dates (``ingest
+    --as-of``, ``export_date`` in a mapping, a date in the file's name) and the days of the
+    loads without one that changed the store (inserted or updated a case). Re-loading an
+    unchanged undated export moves it nowhere: stale data must not look fresh. Falls back to
+    the latest load's day when no load changed anything; None for a store without loads."""
     with connect(db) as con:
         columns = {r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'loads'"
@@ -100,7 +103,18 @@ def as_of(db: str | Path) -> date | None:
             if "as_of" in columns
             else "CAST(finished_at AS DATE)"
         )
-        return con.execute(f"SELECT max({day}) FROM loads").fetchone()[0]  # noqa: S608 (fixed text)
+        dated = "as_of IS NOT NULL OR " if "as_of" in columns else ""
+        return con.execute(
+            f"SELECT coalesce(max({day}) FILTER (WHERE {dated}inserted + updated > 0), "  # noqa: S608 (fixed text)
+            f"max({day})) FROM loads"
+        ).fetchone()[0]
+
+
+def last_loaded(db: str | Path):
+    """When the latest export was loaded (a timestamp, whether or not it changed anything), or
+    None for a store without loads."""
+    with connect(db) as con:
+        return con.execute("SELECT max(finished_at) FROM loads").fetchone()[0]
 
 
 def git_describe() -> str:

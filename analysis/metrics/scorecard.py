@@ -17,24 +17,23 @@ from analysis.errors import BadParameter
 from analysis.metrics import coverage, suppliers
 from analysis.metrics.blocks import block_dict, block_frame
 from analysis.metrics.cases import window
+from analysis.metrics.names import supplier_names
 from analysis.metrics.outcomes import buyer_outcome_counts
 from analysis.metrics.params import Params
 from analysis.store import connect
 
 
 def supplier_name(db: Path | str, supplier_id: str) -> str | None:
-    """The supplier's name on its latest case (closed, or else opened, last; then loaded last,
-    then last in its file), or BadParameter for an unknown supplier."""
+    """The supplier's one name (:mod:`analysis.metrics.names`: the alias file's, else the name
+    on its latest case), or BadParameter for an unknown supplier."""
     with connect(db) as con:
-        row = con.execute(
-            "SELECT count(*), arg_max(supplier_name, "
-            "(coalesce(closed_date, opened_date), load_id, source_row)) "
-            "FROM cases WHERE supplier_id = ?",
-            [supplier_id],
+        (count,) = con.execute(
+            "SELECT count(*) FROM cases WHERE supplier_id = ?", [supplier_id]
         ).fetchone()
-    if not row[0]:
+        name = supplier_names(con, [supplier_id]).get(supplier_id)
+    if not count:
         raise BadParameter(f"supplier {supplier_id!r}: no case in the store has it")
-    return row[1]
+    return name
 
 
 def named_suppliers(

@@ -22,6 +22,7 @@ import pandas as pd
 from analysis import settings
 from analysis.metrics import stats
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.names import with_supplier_names
 from analysis.metrics.params import Params
 from analysis.store import connect
 
@@ -78,6 +79,7 @@ def observed_expected(
     with connect(db) as con:
         check_category(con, category)
         frame = con.execute(query, bind(start, end, params, category)).df()
+        frame = with_supplier_names(con, frame)  # one name per supplier, as everywhere
     frame["supplier_sided"] = frame["supplier_sided"].astype("int64")
     frame["expected"] = frame["expected"].astype(float)
     e = frame["expected"].where(frame["expected"] > 0)

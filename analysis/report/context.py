@@ -4,7 +4,7 @@ and the one before it, and the breakdowns of the period computed once for every 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -89,6 +89,8 @@ class ReportContext:
     synthetic: bool
     mixed: bool  # synthetic and real data in one store
     as_of: date | None
+    #: when the latest export was loaded (whether or not it changed a case)
+    last_loaded: datetime | None = None
     #: the store's state when the report opened (its loads): a section that finds another
     #: state refuses to mix them (see :meth:`check_unchanged`)
     state: tuple = ()
@@ -217,5 +219,6 @@ def open_report(
         synthetic=facts["synthetic"],
         mixed=facts["mixed"],
         as_of=provenance.as_of(path),
+        last_loaded=provenance.last_loaded(path),
         state=_state(path),
     )

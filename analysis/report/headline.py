@@ -33,8 +33,10 @@ def banner(ctx: ReportContext) -> Banner:
         f"Compared with: {period_text(ctx.previous)}; trailing window: "
         f"{ctx.trailing.start.isoformat()} to {ctx.trailing.end.isoformat()}.",
         f"Categories: {label('category', ctx.category) if ctx.category else 'all'}.",
-        f"Data as of: {ctx.as_of.isoformat() if ctx.as_of else 'unknown (no load recorded)'}; "
-        "cases open in the store are open as of that day.",
+        f"Data as of: {ctx.as_of.isoformat() if ctx.as_of else 'unknown (no load recorded)'} "
+        "(the newest data: an export's own date, or the day of the latest load that changed a "
+        "case); cases open in the store are open as of that day."
+        + (f" Last export loaded: {ctx.last_loaded:%Y-%m-%d %H:%M}." if ctx.last_loaded else ""),
         f"Supplier-sided: refund below {p.threshold:g} x claim; lowball: refund above 0 and below "
         f"{p.lowball:g} x claim. {rate_rule(ctx)} Suppliers are named from {p.min_n_named} "
         "decided cases.",
@@ -63,6 +65,7 @@ def banner(ctx: ReportContext) -> Banner:
             "start": ctx.start,
             "end": ctx.end,
             "as_of": ctx.as_of,
+            "last_loaded": ctx.last_loaded,
         },
     )
 

@@ -49,7 +49,9 @@ class ScorecardContext:
         if not self.supplier_id:
             return ""
         name = fmt.clean_text(self.supplier_name, 60) if self.supplier_name else ""
-        return f"{name} ({self.supplier_id})" if name else self.supplier_id
+        # the one name (the alias file's) is often the id itself: said once
+        same = self.supplier_name == self.supplier_id
+        return f"{name} ({self.supplier_id})" if name and not same else self.supplier_id
 
     def cached(self, key, compute):
         if key not in self._cache:

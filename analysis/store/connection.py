@@ -305,6 +305,7 @@ def connect(
         _anchor(db, timeout, quiet)
         con = _open_waiting(db, True, timeout, quiet)
         try:
+            schema.read_as_current(con)
             yield con
         finally:
             con.close()

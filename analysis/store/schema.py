@@ -14,10 +14,19 @@ import duckdb
 
 from analysis import columns as registry
 from analysis import sqlfiles
+from analysis.columns import hashed_names
 from analysis.store.connection import StoreError
 
 SCHEMA_VERSION = "5"
-TABLES = frozenset({"cases", "quarantine", "loads", "store_meta"})
+TABLES = frozenset({"cases", "quarantine", "loads", "store_meta", "suppliers"})
+#: The tables every version of a store has (with its marker, what makes a database a store).
+CORE_TABLES = frozenset({"cases", "quarantine", "loads", "store_meta"})
+#: A supplier's name from its cases: the name on its latest case (closed, or else opened, last;
+#: then loaded last, then last in its file). ``suppliers.name`` puts the alias file's first.
+LATEST_NAME = (
+    "arg_max(supplier_name, (coalesce(closed_date, opened_date), load_id, source_row)) "
+    "FILTER (WHERE supplier_name IS NOT NULL)"
+)
 #: What brings a store of an older version up to this one (run by a writer, in order).
 MIGRATIONS = {
     "2": (
@@ -42,9 +51,10 @@ MIGRATIONS = {
         "ALTER TABLE loads ADD COLUMN IF NOT EXISTS extra_columns VARCHAR",
     ),
     # issue 24.6: amounts keep a third decimal (KWD, BHD, ...); the export's own columns are
-    # kept with their names in order (a file's column order is no change of the case); the
-    # content hash is then taken again, as the load takes it, so that re-loading what the
-    # store holds reports it unchanged
+    # kept with their names in order (a file's column order is no change of the case).
+    # issue 28: escalated as a fact of its own (a yes/no column gives it without a date).
+    # The content hash covers both, so every stored hash is recomputed the way the staging
+    # computes it, or re-loading an unchanged export would count every case as updated.
     "4": (
         *(
             f"ALTER TABLE cases ALTER COLUMN {column} TYPE {registry.AMOUNT_TYPE}"
@@ -52,8 +62,23 @@ MIGRATIONS = {
         ),
         "UPDATE cases SET extra = to_json(map_from_entries(list_sort(map_entries("
         "extra::JSON::MAP(VARCHAR, VARCHAR)))))::VARCHAR WHERE extra IS NOT NULL",
-        f"UPDATE cases SET content_hash = hash({', '.join(registry.hashed_names())})::VARCHAR",  # noqa: S608 (registry identifiers)
+        "ALTER TABLE cases ADD COLUMN IF NOT EXISTS escalated BOOLEAN",
+        "UPDATE cases SET escalated = escalated_date IS NOT NULL",
+        "ALTER TABLE cases ALTER COLUMN escalated SET NOT NULL",
+        f"UPDATE cases SET content_hash = hash({', '.join(hashed_names())})::VARCHAR",  # noqa: S608 (identifiers from the registry)
+        # one name per supplier (the alias file's names arrive with the next load)
+        "CREATE TABLE IF NOT EXISTS suppliers (supplier_id VARCHAR NOT NULL, name VARCHAR)",
+        "DELETE FROM suppliers",  # (each step may run again after an interrupted migration)
+        f"INSERT INTO suppliers SELECT supplier_id, {LATEST_NAME} FROM cases GROUP BY ALL",  # noqa: S608 (fixed text)
     ),
+}
+#: What a reader sees of a store of an older version that no writer has migrated yet (a
+#: read-only store): temp views of the tables as the current version has them.
+READ_VIEWS = {
+    "4": {
+        "cases": "SELECT *, escalated_date IS NOT NULL AS escalated FROM {cases}",
+        "suppliers": f"SELECT supplier_id, {LATEST_NAME} AS name FROM {{cases}} GROUP BY ALL",  # noqa: S608 (fixed text)
+    },
 }
 
 
@@ -68,7 +93,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def is_store(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``con`` is a ta-outcomes store (its tables and its marker)."""
-    if not TABLES <= _tables(con):
+    if not CORE_TABLES <= _tables(con):
         return False
     return (
         con.execute("SELECT count(*) FROM store_meta WHERE key = 'schema_version'").fetchone()[0]
@@ -108,6 +133,22 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(statement)
         version = str(int(version) + 1)
         con.execute("UPDATE store_meta SET value = ? WHERE key = 'schema_version'", [version])
+
+
+def read_as_current(con: duckdb.DuckDBPyConnection) -> None:
+    """On a read-only connection to a store of an older version, show its tables as the current
+    version has them (:data:`READ_VIEWS`), so that a report needs no writer to run first."""
+    try:
+        version = meta(con).get("schema_version", SCHEMA_VERSION)
+    except duckdb.Error:  # not a store (yet): nothing to show differently
+        return
+    if version == SCHEMA_VERSION:
+        return
+    catalog = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
+    stored = {table: f"{catalog}.main.{table}" for table in CORE_TABLES}
+    for v in range(int(version), int(SCHEMA_VERSION)):
+        for table, select in READ_VIEWS.get(str(v), {}).items():
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS " + select.format(**stored))
 
 
 def meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

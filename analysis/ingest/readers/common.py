@@ -101,6 +101,8 @@ class RawFile:
     notices: list[str] = field(default_factory=list)
     #: The header as the file has it, one name per column of ``columns`` (same order).
     headers: list[str] = field(default_factory=list)
+    #: The header's row in the file or sheet, from 1 (the rows above it are not records).
+    header_row: int = 1
 
     @property
     def rows_read(self) -> int:
@@ -173,17 +175,70 @@ def typed_number_sql(expr: str) -> str:
     return f"CASE WHEN regexp_full_match({expr}, '-?\\d+\\.\\d{{3}}') THEN {expr} || '0' ELSE {expr} END"
 
 
-def missing_columns_error(path: Path, columns: list[str], mapping: Mapping) -> BadFile | None:
+def missing_columns_error(
+    path: Path, columns: list[str], mapping: Mapping, header_row: int = 1
+) -> BadFile | None:
     """The one-line refusal of a header that lacks required intake columns, or None."""
     required = mapping.required_columns()
     missing = [c for c in registry.required_names() if c in required and c not in columns]
     if not missing:
         return None
     found = ", ".join(columns[:12]) + (" ..." if len(columns) > 12 else "")
-    return BadFile(
-        f"{path}: required column(s) missing: {', '.join(missing)} (found: {found}); "
-        "rename them in the export or map them with --mapping"
+    where = (
+        f"found in the header on row {header_row}"
+        if header_row > 1
+        else f"found: {found}; no row among the first {HEADER_SEARCH_ROWS} holds them"
     )
+    if header_row > 1:
+        where += f": {found}"
+    return BadFile(
+        f"{path}: required column(s) missing: {', '.join(missing)} ({where}); "
+        "rename them in the export or map them with --mapping (header_row: N names the header's row)"
+    )
+
+
+#: The header is looked for among the first rows of a file or sheet (title rows, a blank line and
+#: an "exported on" line come before it in real trackers); `header_row` in a mapping names it.
+HEADER_SEARCH_ROWS = 20
+
+
+def _header_score(names: list, mapping: Mapping) -> tuple[bool, int]:
+    """(whether ``names`` can be the header: every required intake column and every export
+    column the mapping names, and how many intake or mapped names it holds)."""
+    norms = {normalise(n) for n in names if n is not None}
+    canon = set(canonical_names(list(names), mapping))
+    wanted = set(mapping.columns) | set(mapping.fallbacks.values()) | set(mapping.evidence_flags)
+    complete = mapping.required_columns() <= canon and wanted <= norms
+    return complete, len(canon & set(registry.intake_names())) + len(norms & wanted)
+
+
+def find_header(rows: list[list], mapping: Mapping) -> int:
+    """The index (from 0) among ``rows`` (a file's or sheet's first rows) of its header.
+
+    The mapping's ``header_row`` when it gives one; else the first row that holds every
+    required intake column and every export column the mapping names; else the row holding the
+    most of them, if it holds more than the first row does (so that the refusal names the
+    columns of the row that looks like the header); else the first row.
+    """
+    if mapping.header_row is not None:
+        return mapping.header_row - 1
+    scores = [_header_score(r, mapping) for r in rows[:HEADER_SEARCH_ROWS]]
+    for i, (complete, _) in enumerate(scores):
+        if complete:
+            return i
+    if not scores:
+        return 0
+    best = max(range(len(scores)), key=lambda i: (scores[i][1], -i))
+    return best if scores[best][1] > scores[0][1] else 0
+
+
+def header_notice(index: int, explicit: bool) -> str:
+    """What the load line says of a header that is not the first row (empty when it is)."""
+    if index == 0:
+        return ""
+    above = "row 1" if index == 1 else f"rows 1-{index}"
+    how = "header_row in the mapping" if explicit else "detected"
+    return f"header on row {index + 1} ({how}; {above} above it skipped: not records)"
 
 
 def second_headers(con, path: Path, raw: RawFile, names: list) -> None:

@@ -64,16 +64,34 @@ def _transcode(path: Path, encoding: str) -> Path:
         return transcode_to_utf8(path, "latin-1")
 
 
-def _header_fields(text: str, fmt: str) -> tuple[str, list[str]]:
-    """Pick the delimiter from the header line and return (delimiter, column names)."""
+def _split(line: str, fmt: str, forced: str | None) -> tuple[str, list[str]]:
+    """(delimiter, fields) of one line: the forced delimiter, else the one giving most fields."""
+    candidates = [forced] if forced else ["\t"] if fmt == "tsv" else [",", ";", "\t", "|"]
+
+    def fields(d: str) -> list[str]:
+        try:
+            return next(csv.reader([line], delimiter=d), [])
+        except csv.Error:  # a record too long for Python's csv module is not the header
+            return []
+
+    best = max(candidates, key=lambda d: len(fields(d)))
+    return best, fields(best)
+
+
+def _header_fields(text: str, fmt: str, mapping: Mapping) -> tuple[str, list[str], int]:
+    """Find the header line among the first lines (:func:`common.find_header`: title lines may
+    come first) and return (delimiter, column names, lines before it)."""
     lines = text.lstrip("\ufeff").splitlines()  # a file of only a BOM has no lines at all
-    first = lines[0] if lines else ""
-    if not first.strip():
-        raise BadFile("the first line (the header) is blank")
-    candidates = ["\t"] if fmt == "tsv" else [",", ";", "\t", "|"]
-    best = max(candidates, key=lambda d: len(next(csv.reader([first], delimiter=d))))
-    names = next(csv.reader([first], delimiter=best))
-    return best, names
+    head = lines[: max(common.HEADER_SEARCH_ROWS, mapping.header_row or 0)]
+    split = [_split(line, fmt, mapping.delimiter) for line in head]
+    index = common.find_header([names for _, names in split], mapping)
+    if head and index >= len(head):
+        raise BadFile(f"header_row {index + 1} is beyond the file's {len(lines)} line(s)")
+    if not head or not head[index].strip():
+        where = "the first line (the header)" if index == 0 else f"line {index + 1} (the header)"
+        raise BadFile(f"{where} is blank")
+    delim, names = split[index]
+    return delim, names, index
 
 
 def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
@@ -90,22 +108,24 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
         with open(source, "rb") as fh:  # the head only: the file may be gigabytes
             text_head = fh.read(1 << 20).decode("utf-8", errors="replace")
         try:
-            delim, names = _header_fields(text_head, fmt)
+            delim, names, skip = _header_fields(text_head, fmt, mapping)
         except BadFile as exc:
             raise BadFile(f"{path}: {exc}") from None
-        if mapping.delimiter:
-            delim = mapping.delimiter
-            names = next(csv.reader([text_head.lstrip("\ufeff").splitlines()[0]], delimiter=delim))
+        # the mapping is checked against the header before a row is read, as for a workbook
+        mapping.check_against(path, [str(n) for n in names])
         columns = unique_columns(path, names, mapping)
-        raw = _duckdb_csv_any_newlines(con, path, source, fmt, delim, columns)
+        raw = _duckdb_csv_any_newlines(con, path, source, fmt, delim, columns, skip)
         if encoding == "utf-8" and any(r.reason.startswith("encoding") for r in raw.rejects):
             # Not UTF-8 after all (the sample was clean): read it again as Windows-1252.
             source = _transcode(path, "cp1252")
-            raw = _duckdb_csv_any_newlines(con, path, source, fmt, delim, columns)
+            raw = _duckdb_csv_any_newlines(con, path, source, fmt, delim, columns, skip)
             encoding = "cp1252"
         raw.encoding = encoding
         raw.delimiter = delim
         raw.headers = [str(n) for n in names]
+        raw.header_row = skip + 1
+        if notice := common.header_notice(skip, mapping.header_row is not None):
+            raw.notices.append(notice)
         second_headers(con, path, raw, names)
         return raw
     except UnicodeError as exc:  # a decode error, or a codec's own (UTF-16 without its BOM)
@@ -165,7 +185,7 @@ def _bare_cr(body: str, delim: str, n_fields: int) -> str:
 
 
 def _duckdb_csv_any_newlines(
-    con, path: Path, source: Path, fmt: str, delim: str, columns: list[str]
+    con, path: Path, source: Path, fmt: str, delim: str, columns: list[str], skip: int = 0
 ) -> RawFile:
     """:func:`_duckdb_csv`, retried on a copy with one kind of line ending if it fails.
 
@@ -173,37 +193,41 @@ def _duckdb_csv_any_newlines(
     exports from two tools are concatenated); its lenient mode drops rows instead.
     """
     try:
-        return _duckdb_csv(con, path, source, fmt, delim, columns)
+        return _duckdb_csv(con, path, source, fmt, delim, columns, skip)
     except BadFile:
         copy = _normalise_newlines(source, delim, len(columns))
         try:
-            return _duckdb_csv(con, path, copy, fmt, delim, columns)
+            return _duckdb_csv(con, path, copy, fmt, delim, columns, skip)
         finally:
             copy.unlink(missing_ok=True)
 
 
-def _duckdb_csv(con, path: Path, source: Path, fmt: str, delim: str, columns: list[str]) -> RawFile:
+def _duckdb_csv(
+    con, path: Path, source: Path, fmt: str, delim: str, columns: list[str], skip: int = 0
+) -> RawFile:
     col_spec = {name: "VARCHAR" for name in columns}
     try:
         # Explicit columns, quoting and no type sniffing: every value arrives as the text it was.
+        # `skip`: the lines above the header (a title), which are not records.
         common.create_raw_input(
             con,
             """
             SELECT *
             FROM read_csv(?, delim = ?, quote = '"', escape = '"', header = true,
                           auto_detect = false, columns = ?, store_rejects = true,
-                          max_line_size = ?, strict_mode = true)
+                          max_line_size = ?, strict_mode = true, skip = ?)
             """,
-            [str(source), delim, col_spec, common.MAX_LINE_BYTES],
+            [str(source), delim, col_spec, common.MAX_LINE_BYTES, skip],
         )
         rejects = con.execute(
             """
             -- (a line too long has no column: coalesce, or arg_min would skip it)
-            SELECT line - 1 AS row_number, arg_min(error_type, coalesce(column_idx, 0)),
+            SELECT line - 1 - ? AS row_number, arg_min(error_type, coalesce(column_idx, 0)),
                    arg_min(error_message, coalesce(column_idx, 0)),
                    arg_min(csv_line, coalesce(column_idx, 0))
             FROM reject_errors GROUP BY line ORDER BY line
-            """
+            """,
+            [skip],
         ).fetchall()
     except duckdb.Error as exc:
         raise BadFile(f"{path}: cannot read as {fmt.upper()}: {first_line(exc)}") from None

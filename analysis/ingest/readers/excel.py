@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import sys
 import zipfile
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from analysis import columns as registry
 from analysis.errors import BadFile
 from analysis.ingest.mapping import Mapping
+from analysis.ingest.readers import common
 from analysis.ingest.readers.common import (
     RawFile,
     canonical_names,
@@ -105,18 +107,17 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
     book = _open_workbook(path)
     name, sheet, notice = _pick_sheet(path, book, mapping)
     rows = iter(sheet.iter_rows())
-    header = next(rows, None)
-    if header is None or all(v in (None, "") for v in header):
-        raise BadFile(f"{path}: sheet '{name}' is empty")
+    skip, header, rows = _header(path, name, rows, mapping)
     names = [_cell_text(v) or "" for v in header]
-    columns = unique_columns(path, names, mapping)
     # The header decides before a single row is read: a sheet of a million rows without the
-    # intake columns is refused at once.
-    error = missing_columns_error(path, columns, mapping)
+    # intake columns is refused at once. The mapping is checked first, as for a CSV.
+    mapping.check_against(path, names)
+    columns = unique_columns(path, names, mapping)
+    error = missing_columns_error(path, columns, mapping, skip + 1)
     if error is not None:
         raise error
     amount = [c in registry.intake_names("amount") for c in columns]
-    total = max(getattr(sheet, "height", 0) - 1, 0)
+    total = max(getattr(sheet, "height", 0) - 1 - skip, 0)
     progress = total > PROGRESS_ROWS
     con.execute("DROP TABLE IF EXISTS raw_input")
     data: list[list[str | None]] = [[] for _ in columns]
@@ -162,10 +163,32 @@ def read(con, path: Path, fmt: str, mapping: Mapping) -> RawFile:
             )
     flush()
     raw = RawFile(path, fmt, columns, n_rows, note=f"sheet '{name}'", headers=list(names))
-    if notice:
-        raw.notices.append(notice)
+    raw.header_row = skip + 1
+    for line in (notice, common.header_notice(skip, mapping.header_row is not None)):
+        if line:
+            raw.notices.append(line)
     second_headers(con, path, raw, names)
     return raw
+
+
+def _header(path: Path, name: str, rows, mapping: Mapping):
+    """(rows above the header, the header's cells, the rows after it): the header is found
+    among the first rows (:func:`common.find_header`)."""
+    head: list[list] = []
+    for row in rows:
+        head.append(list(row))
+        if len(head) >= max(common.HEADER_SEARCH_ROWS, mapping.header_row or 0):
+            break
+    if not head or all(all(v in (None, "") for v in r) for r in head):
+        raise BadFile(f"{path}: sheet '{name}' is empty")
+    index = common.find_header([[_cell_text(v) or "" for v in r] for r in head], mapping)
+    if index >= len(head):
+        raise BadFile(
+            f"{path}: header_row {index + 1} is beyond sheet '{name}''s {len(head)} row(s)"
+        )
+    if all(v in (None, "") for v in head[index]):
+        raise BadFile(f"{path}: sheet '{name}': the header's row {index + 1} is blank")
+    return index, head[index], itertools.chain(head[index + 1 :], rows)
 
 
 def _visible(meta) -> bool:
@@ -175,7 +198,10 @@ def _visible(meta) -> bool:
 def _holds_cases(sheet, required: set[str], mapping: Mapping) -> bool:
     """A sheet holds cases when its header has the required columns and a record follows it."""
     rows = iter(sheet.iter_rows())
-    header = next(rows, None) or []
+    try:
+        _, header, rows = _header(Path(), "", rows, mapping)
+    except BadFile:  # empty, or header_row beyond its rows
+        return False
     names = set(canonical_names([_cell_text(v) or "" for v in header], mapping))
     if not required <= names:
         return False

@@ -65,7 +65,7 @@ FROM b CROSS JOIN evidence_lookup ev;
 
 -- An intake column's text after ta_blank, as the CTE b below gives it (NULL: blank, or not
 -- in the file).
-{% macro blanked(col) %}{% if col.kind == "vocab" %}{{ col.vocabulary }}_raw{% elif col.kind in ("amount", "date", "currency", "evidence") %}{{ col.name }}_raw{% else %}{{ col.name }}{% endif %}{% endmacro %}
+{% macro blanked(col) %}{% if col.kind == "vocab" %}{{ col.vocabulary }}_raw{% elif col.kind in ("amount", "date", "currency", "evidence", "flag") %}{{ col.name }}_raw{% else %}{{ col.name }}{% endif %}{% endmacro %}
 CREATE OR REPLACE TEMP TABLE staged AS
 WITH b AS (
     -- blanks to NULL: per row for the free-form columns, through the lookups for the rest
@@ -79,6 +79,14 @@ WITH b AS (
         cur.currency_column,
         ev.raw AS evidence_raw,
         ev.evidence,
+        -- yes/no columns: the text, and what it says (NULL: neither a yes nor a no spelling);
+        -- the evidence_flags of a mapping reached the evidence text in raw_canonical, their
+        -- unreadable cells _flag_problem
+{% for f in intake if f.kind == "flag" %}
+        ta_blank(r.{{ f.name }}) AS {{ f.name }}_raw,
+        yn_{{ f.name }}.yes AS {{ f.name }}_yes,
+{% endfor %}
+        r._flag_problem,
 {% for a in amounts %}
         ta_blank(r.{{ a }}) AS {{ a }}_raw,
 {% endfor %}
@@ -105,6 +113,9 @@ WITH b AS (
     LEFT JOIN vocab_values vv_{{ v.vocabulary }} ON vv_{{ v.vocabulary }}.field = '{{ v.vocabulary }}' AND vv_{{ v.vocabulary }}.text = r.{{ v.name }}
 {% endfor %}
     LEFT JOIN evidence_values ev ON ev.text = r.evidence
+{% for f in intake if f.kind == "flag" %}
+    LEFT JOIN yes_no yn_{{ f.name }} ON yn_{{ f.name }}.key = lower(trim(r.{{ f.name }}))
+{% endfor %}
     LEFT JOIN currency_values cur ON cur.text = r.currency
 {% for d in dates %}
     LEFT JOIN date_values dv_{{ d }} ON dv_{{ d }}.field = '{{ d }}' AND dv_{{ d }}.text = r.{{ d }}
@@ -165,6 +176,8 @@ c AS (
         REPLACE (CASE WHEN p2.outcome = 'no_refund' AND p2.refund_amount IS NULL
                               THEN 0::{{ amount_type }} ELSE p2.refund_amount END AS refund_amount),
         coalesce(currency_column, amount_currencies[1], $default_currency) AS currency,
+        -- escalated: a date wins; else the yes/no (a yes: escalated, its date not recorded)
+        p2.escalated_date IS NOT NULL OR coalesce(p2.escalated_yes, false) AS escalated,
         ta_buyer_key($secret, buyer_ref) AS buyer_key,
         $synthetic AS is_synthetic,
         o.is_final, o.is_decided, o.is_monetary
@@ -189,6 +202,11 @@ checks AS (
         CASE WHEN {{ v.vocabulary }}_raw IS NOT NULL AND {{ v.vocabulary }} IS NULL
              THEN '{{ v.name }}: unknown value ''' || left({{ v.vocabulary }}_raw, 60) || '''' END{{ check(v.vocabulary ~ '_unknown') }},
 {% endfor %}
+{% for f in intake if f.kind == "flag" %}
+        CASE WHEN {{ f.name }}_raw IS NOT NULL AND {{ f.name }}_yes IS NULL
+             THEN '{{ f.name }}: not a yes or no ''' || left({{ f.name }}_raw, 60) || '''' END{{ check(f.name ~ '_unreadable') }},
+{% endfor %}
+        _flag_problem{{ check('evidence_flag_unreadable') }},
         CASE WHEN currency IS NOT NULL AND currency NOT IN (SELECT code FROM fx_known)
              THEN 'currency: unknown currency ''' || left(coalesce(currency_raw, currency), 60) || '''' END{{ check('currency_unknown') }},
         CASE WHEN currency IS NOT NULL AND len(list_filter(amount_currencies, lambda x: x <> currency)) > 0
@@ -236,7 +254,10 @@ listed AS (
 -- Only what the next steps use is kept: the raw texts served the problem list above them.
 SELECT listed.* EXCLUDE (has_problem, {% for n in checks %}check_{{ n }}, {% endfor %}
                     buyer_ref, currency_raw, evidence_raw, currency_column, amount_currencies,
-                    is_final, is_decided, is_monetary,
+                    is_final, is_decided, is_monetary, _flag_problem,
+{% for f in intake if f.kind == "flag" %}
+                    {{ f.name }}_raw, {{ f.name }}_yes,
+{% endfor %}
 {% for v in vocabs if v.vocabulary != "category" %}
                     {{ v.vocabulary }}_raw,
 {% endfor %}

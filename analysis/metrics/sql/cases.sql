@@ -69,7 +69,8 @@ SELECT
             < CAST($lowball AS DECIMAL(20, 12)) * CAST(c.claim_amount AS {{ amount_type }}),
         false
     ) AS is_lowball,
-    c.escalated_date IS NOT NULL AS is_escalated,
+    -- an escalated_date, or a yes in the export's escalated column (its date not recorded)
+    c.escalated AS is_escalated,
     c.closed_date - c.opened_date AS days_to_close,
     CAST(c.refund_amount AS DOUBLE) / CAST(c.claim_amount AS DOUBLE) AS refund_ratio,
     -- a lapse that leaves the buyer with nothing they chose (not a withdrawal)

@@ -20,7 +20,9 @@ CREATE TABLE IF NOT EXISTS loads (
     unmapped_categories BIGINT NOT NULL DEFAULT 0,
     fx_fallbacks  BIGINT NOT NULL DEFAULT 0,
     tool_version  VARCHAR,
-    as_of         DATE,               -- the export's date: the day the data describe (--as-of)
+    as_of         DATE,               -- the export's date: the day the data describe (--as-of,
+                                      -- export_date in the mapping, a date in the file's name);
+                                      -- NULL when none gave it
     field_coverage VARCHAR,           -- JSON {intake field: rows with a value} of the fields the
                                       -- file carried (a field not listed was not recorded)
     extra_columns VARCHAR             -- JSON {normalised name: header as written} of the file's
@@ -45,6 +47,16 @@ CREATE TABLE IF NOT EXISTS quarantine (
 -- (tests/test_ingest.py); no index is kept, because maintaining one row by row costs a quarter of
 -- a 10M-case load.
 {{ cases_table }};
+
+-- One row per supplier: the one name reports and explore show for it (the `name` of
+-- data/reference/supplier_aliases.csv, else the name on its latest case), kept by each load for
+-- the suppliers it touches.
+-- No key is declared (as for cases, no index is maintained): the load replaces a supplier's
+-- row by deleting it first, so there is one row per supplier_id.
+CREATE TABLE IF NOT EXISTS suppliers (
+    supplier_id   VARCHAR NOT NULL,
+    name          VARCHAR
+);
 
 -- Key/value facts about the store (schema version, whether it holds synthetic data).
 CREATE TABLE IF NOT EXISTS store_meta (
