@@ -22,7 +22,7 @@ from analysis import settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work ran and something in it failed (a bad file, a failing report)
-EXIT_USAGE = 2  # the request itself was wrong (bad parameters, missing store)
+# (a request that was itself wrong exits with its error's own code: analysis.errors)
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): reported in one line, traceback with TA_OUTCOMES_DEBUG=1
 
 

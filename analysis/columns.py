@@ -253,11 +253,6 @@ def hashed_names() -> tuple[str, ...]:
     return tuple(c.name for c in CASES if c.hashed)
 
 
-def case_column(name: str) -> CaseColumn:
-    """The registry entry of ``cases.name``."""
-    return next(c for c in CASES if c.name == name)
-
-
 def cases_ddl() -> str:
     """``CREATE TABLE IF NOT EXISTS cases (...)`` from :data:`CASES`."""
     lines = [

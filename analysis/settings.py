@@ -70,11 +70,6 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
-def docs_dir() -> Path:
-    """The project's documentation folder (docs/metrics.md and friends)."""
-    return PROJECT_ROOT / "docs"
-
-
 def buyer_key_file(db: Path | str) -> Path:
     """Where the buyer-key secret of store ``db`` lives."""
     env = os.environ.get("TA_OUTCOMES_BUYER_KEY_FILE")

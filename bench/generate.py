@@ -148,6 +148,8 @@ spelled AS (
         spell_date(ordered, u_dstyle) AS order_date,
         spell_date(received, u_dstyle) AS received_date,
         spell_date(escalated, u_dstyle) AS escalated_date,
+        -- the tracker's yes/no column beside the date, as the demo writes it
+        CASE WHEN escalated IS NULL THEN 'No' ELSE 'Yes' END AS escalated,
         spell_date(closed, u_dstyle) AS closed_date,
         CASE WHEN outcome IN ('open', 'withdrawn') THEN NULL
              WHEN u_ev < 0.45 THEN 'agreement' WHEN u_ev < 0.96 THEN 'platform' ELSE 'external' END

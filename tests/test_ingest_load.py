@@ -1042,7 +1042,11 @@ def test_a_case_opened_after_the_date_in_the_files_name_is_in_the_future(tmp_pat
     # the name's date is the export's day, as --as-of is: nothing in it was opened later
     r = load(write_csv(tmp_path / "t_2026-03-04.csv", [good_row("D1")]), db)
     assert r.quarantined == 1
-    assert reasons(db) == {1: "opened_date: in the future (2026-03-05)"}
+    # (issue 24.1: every date after the as-of date is named; D1 closes on 2026-04-01 too)
+    assert reasons(db) == {
+        1: "opened_date: after the as-of date 2026-03-04 (2026-03-05); "
+        "closed_date: after the as-of date 2026-03-04 (2026-04-01)"
+    }
 
 
 # --- issue 28.4: a folder loaded as it grows ------------------------------------------------

@@ -156,8 +156,8 @@ def supplier_aliases(reference_dir: Path | None = None) -> list[tuple[str, str]]
             kind = "a cycle" if vocab.key(rows[i][1]) == vocab.key(alias) else "a chain"
             raise BadFile(
                 f"{path}: lines {lines[j]} and {lines[i]}: {kind}: '{alias}' -> {supplier} and "
-                f"'{rows[i][0]}' -> {rows[i][1]}; aliases are applied once, so cases would move "
-                f"from supplier to supplier: point every alias at the final supplier_id"
+                f"'{rows[i][0]}' -> {rows[i][1]}; aliases are applied once, so cases would pass "
+                "between suppliers: point every alias at the final supplier_id"
             )
     return rows
 

@@ -86,10 +86,6 @@ def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> dict:
     return {"diff": diff, "z": float(z), "p_value": float(p_value)}
 
 
-def _finite_or_none(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
 def kaplan_meier(durations, events, confidence: float = 0.95, min_at_risk: int = 0) -> dict:
     """Kaplan-Meier estimate of the survival function ("still open after t days").
 

@@ -39,7 +39,6 @@ DPI = 96
 FONT = 9
 #: Okabe-Ito: distinct for deuteranopia, protanopia and tritanopia; black for the overall.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":")
 ACCENT, SECOND, OVERALL, MUTED = PALETTE[0], PALETTE[1], "#333333", "#999999"
 WARNING = "#B00020"
