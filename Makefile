@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DB     ?= data/cases.duckdb
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format lab bench clean-demo
+.PHONY: help install demo test test-fast lint format lab bench clean-demo
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,10 @@ demo: install  ## generate the synthetic demo data, load it, render the latest m
 test: install  ## lint, then the whole test suite (notebooks and a headless-Chromium check included)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: install  ## the inner loop: lint and every test that runs no notebook, browser or slow case
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q -m "not slow and not browser and not notebook"
 
 lint: install  ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -19,6 +19,9 @@ from analysis.errors import UserError
 from tests.conftest import fetch
 from tests.hostile.files import HEADER, csv_text, row
 
+#: make test-fast leaves these out (make test runs them)
+pytestmark = pytest.mark.notebook
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -130,6 +130,7 @@ def test_an_out_that_cannot_be_made_is_one_line_naming_it(
     assert notified["argv"][0] == "failed" and str(out) in notified["error"]
 
 
+@pytest.mark.notebook
 def test_a_full_disk_while_publishing_records_the_failure_and_tells_the_scheduler(
     report_store, tmp_path, capsys, monkeypatch
 ):

@@ -150,6 +150,7 @@ def test_a_missing_store_says_how_to_make_one(tmp_path):
         explore.cases(*FEB, db=tmp_path / "none.duckdb")
 
 
+@pytest.mark.notebook
 def test_a_report_renders_while_another_process_reads_the_store(feb, tmp_path):
     from analysis.publish import runner
 
@@ -171,6 +172,7 @@ def test_a_report_renders_while_another_process_reads_the_store(feb, tmp_path):
         holder.wait()
 
 
+@pytest.mark.notebook
 def test_the_explore_notebook_runs_on_its_defaults(tmp_path, feb):
     # as committed, pointed at a store: its default window (the 12 months to the last complete
     # month) holds none of February's cases, and every cell copes with nothing
@@ -181,6 +183,7 @@ def test_the_explore_notebook_runs_on_its_defaults(tmp_path, feb):
     )  # fmt: skip
 
 
+@pytest.mark.notebook
 def test_the_explore_notebook_answers_for_a_period(tmp_path, feb):
     output = tmp_path / "explore.ipynb"
     papermill.execute_notebook(

@@ -30,6 +30,9 @@ from tests.fixture_store import (
     build_fixture_store,
 )
 
+#: make test-fast leaves these out (make test runs them)
+pytestmark = pytest.mark.notebook
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 NAMES = ("outcome_report", "data_quality", "supplier_scorecard", "case_dossier")

@@ -6,7 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from analysis.publish import execute
+
+#: make test-fast leaves these out (make test runs them)
+pytestmark = pytest.mark.notebook
 
 
 def test_socket_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):

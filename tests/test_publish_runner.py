@@ -29,6 +29,9 @@ from analysis.publish import runner
 from analysis.store import StoreMissing
 from tests.casefactory import build_store
 
+#: make test-fast leaves these out (make test runs them)
+pytestmark = pytest.mark.notebook
+
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
 # October 2026, by hand (threshold 0.2: supplier-sided when refund < 0.2 x claim):
