@@ -1,7 +1,9 @@
 """analysis.metrics.suppliers: observed against expected for the case mix, by hand.
 
-Garwood (exact Poisson) intervals used below, from the chi-square table:
-O = 0: 95% (0, 3.6889); O = 2: 95% (0.2422, 7.2247); O = 3: 95% (0.6187, 8.7673).
+The expected counts are leave-one-out (each supplier against the OTHER suppliers' rates), and
+the limits come from the exact distribution of O, a sum of Bernoulli trials with those rates:
+in the fixture below a supplier's trials share one or two rates, so the distributions are
+binomials, worked out by hand. Binomial(4, 1/4): P(0..4) = 81, 108, 54, 12, 1 (/256).
 """
 
 from __future__ import annotations
@@ -52,51 +54,102 @@ def mix_db(tmp_path_factory):
 def test_observed_and_expected_by_hand(mix_db):
     frame = observed_expected(mix_db, *YEAR, Params(min_n_named=5)).set_index("supplier_id")
     assert frame.index.tolist() == ["S1", "S2", "S3", "S4"]
-    # S1: O = 3 (the lowball once), E = 4 x 0.5 = 2.
+    # S1: O = 3 (the lowball once); E from the others' rate of its stratum, S2's 1 of 4:
+    # E = 4 x 1/4 = 1 (with its own cases inside it was 4 x 4/8 = 2: O/E 1.5, now 3).
     s1 = frame.loc["S1"]
     assert (s1["decided"], s1["supplier_sided"], s1["lowball"]) == (4, 3, 1)
-    assert s1["expected"] == pytest.approx(2.0)
-    assert s1["oe_ratio"] == pytest.approx(1.5)
-    assert (s1["ci_low"], s1["ci_high"]) == pytest.approx((0.6187 / 2, 8.7673 / 2), abs=1e-4)
-    # S2: O = 1 + 1 = 2, E = 4 x 0.5 + 1 x 0.5 = 2.5 over two strata.
+    assert (s1["expected"], s1["oe_ratio"], s1["outside_stratum"]) == (1.0, 3.0, 0)
+    # O ~ Binomial(4, 1/4): P(O >= 3) = 13/256, P(O <= 3) = 255/256; at 95% the counts not
+    # rejected are 0..3 (P(O >= 3) > 2.5%, P(O >= 4) = 1/256 is not): the interval turned
+    # around O = 3: (3 - (3 - 1)) / 1 to (3 + (1 - 0)) / 1
+    assert (s1["p_high"], s1["p_low"]) == pytest.approx((13 / 256, 255 / 256), abs=1e-15)
+    assert (s1["ci_low"], s1["ci_high"]) == pytest.approx((1.0, 4.0))
+    # at 99.8% even O = 4 (1/256 > 0.1%) is within: S1 could not be flagged at all
+    assert np.isnan(s1["detectable_oe"]) and (s1["ci998_low"], s1["ci998_high"]) == (0.0, 4.0)
+    # S2: stratum A against S1's 3 of 4 (4 x 3/4), stratum C against S4's 0 of 1: E = 3, O = 2
     s2 = frame.loc["S2"]
-    assert (s2["decided"], s2["supplier_sided"]) == (5, 2)
-    assert s2["expected"] == pytest.approx(2.5)
-    assert s2["oe_ratio"] == pytest.approx(0.8)
-    assert (s2["ci_low"], s2["ci_high"]) == pytest.approx((0.2422 / 2.5, 7.2247 / 2.5), abs=1e-4)
-    # S3 alone in its stratum: E is its own O, so O/E = 1 whatever it did.
+    assert (s2["decided"], s2["supplier_sided"], s2["expected"]) == (5, 2, 3.0)
+    assert s2["oe_ratio"] == pytest.approx(2 / 3)
+    # O ~ Binomial(4, 3/4) + 0: P(O >= 2) = (54 + 108 + 81) / 256, P(O <= 2) = (1 + 12 + 54) / 256
+    assert (s2["p_high"], s2["p_low"]) == pytest.approx((243 / 256, 67 / 256), abs=1e-15)
+    # 95%: not rejected 1..4 (P(O <= 0) = 1/256, P(O <= 1) = 13/256; P(O >= 5) = 0)
+    assert (s2["ci_low"], s2["ci_high"]) == pytest.approx(((2 - (4 - 3)) / 3, (2 + (3 - 1)) / 3))
+    # 99.8%: 0..4 within, O = 5 (probability 0 with no excess) would be flagged: O/E 5/3
+    assert s2["detectable_oe"] == pytest.approx(5 / 3)
+    # S3 alone in its stratum and its claim type: compared with all the others' cases (5 of 10
+    # supplier-sided): E = 2 x 1/2 (with its own cases it was its own O: O/E 1 whatever it did)
     s3 = frame.loc["S3"]
-    assert (s3["supplier_sided"], s3["expected"], s3["oe_ratio"]) == (2, 2.0, 1.0)
-    # S4: O = 0 against E = 0.5: O/E 0, the interval from 0 up to 3.6889 / 0.5.
+    assert (s3["supplier_sided"], s3["expected"], s3["oe_ratio"]) == (2, 1.0, 2.0)
+    assert s3["outside_stratum"] == 2 and s3["p_high"] == pytest.approx(0.25)
+    # S4: O = 0 where the other supplier's one case of its stratum was supplier-sided: E = 1
     s4 = frame.loc["S4"]
-    assert (s4["decided"], s4["supplier_sided"], s4["expected"]) == (1, 0, 0.5)
-    assert (s4["oe_ratio"], s4["ci_low"]) == (0.0, 0.0)
-    assert s4["ci_high"] == pytest.approx(3.6889 / 0.5, abs=1e-3)
+    assert (s4["decided"], s4["supplier_sided"], s4["expected"], s4["oe_ratio"]) == (1, 0, 1.0, 0.0)
+    assert (s4["p_high"], s4["p_low"]) == (1.0, 0.0)
     # named from min_n_named = 5 decided: S2 exactly at the limit, S1 one short.
     assert frame["named"].to_dict() == {"S1": False, "S2": True, "S3": False, "S4": False}
-    # nobody is flagged on a handful of cases, and the unnamed are never flagged
+    # nobody is flagged: S2 is within, and the unnamed are never flagged (S4's P(O <= 0) = 0)
     assert frame["flag"].isna().all()
     assert frame.attrs["named"] == 1 and frame.attrs["suppliers"] == 4
+    # every supplier has a shrunk O/E between 1 and its own O/E (pulled toward 1), its interval
+    # around it, and a probability
+    for supplier in ("S1", "S2", "S3", "S4"):
+        row = frame.loc[supplier]
+        assert (
+            min(1.0, row["oe_ratio"]) - 1e-9 <= row["shrunk_oe"] <= max(1.0, row["oe_ratio"]) + 1e-9
+        )
+        assert row["shrunk_ci_low"] < row["shrunk_oe"] < row["shrunk_ci_high"]
+        assert 0 <= row["prob_excess"] <= 1
+
+
+def test_a_stratum_no_other_supplier_has_falls_back_to_its_claim_type(tmp_path):
+    db = build_store(
+        tmp_path / "fallback.duckdb",
+        [
+            _case("S1", "no_refund", "electronics", "compliance"),
+            _case("S1", "full_refund", "electronics", "compliance"),
+            _case("S2", "no_refund", "machinery", "compliance"),
+            _case("S2", "no_refund", "machinery", "compliance"),
+            _case("S2", "full_refund", "machinery", "quality"),
+            _case("S3", "no_refund", "machinery", "quality"),
+            _case("S3", "full_refund", "machinery", "quality"),
+        ],
+    )
+    frame = observed_expected(db, *YEAR).set_index("supplier_id")
+    # S1: nobody else has (electronics, compliance): the others' compliance cases, S2's 2 of 2
+    # S2: (machinery, compliance) is its own: the others' compliance, S1's 1 of 2 (2 x 1/2);
+    #     (machinery, quality) against S3's 1 of 2 (1 x 1/2)
+    # S3: (machinery, quality) against S2's 0 of 1: E = 0, no O/E
+    assert frame["expected"].to_dict() == {"S1": 2.0, "S2": 1.5, "S3": 0.0}
+    assert frame["outside_stratum"].to_dict() == {"S1": 2, "S2": 2, "S3": 0}
+    assert np.isnan(frame.loc["S3", "oe_ratio"]) and np.isnan(frame.loc["S3", "shrunk_oe"])
 
 
 def test_the_contract_lists_the_named_suppliers_only(mix_db):
     named = supplier_comparison(mix_db, *YEAR, Params(min_n_named=5))
     assert [row["supplier_id"] for row in named] == ["S2"]
+    frame = observed_expected(mix_db, *YEAR, Params(min_n_named=5)).set_index("supplier_id")
     assert named[0] == pytest.approx(
-        {"supplier_id": "S2", "decided": 5, "supplier_sided": 2, "expected": 2.5,
-         "oe_ratio": 0.8, "ci_low": 0.2422 / 2.5, "ci_high": 7.2247 / 2.5, "flag": None},
-        abs=1e-4,
+        {"supplier_id": "S2", "decided": 5, "supplier_sided": 2, "expected": 3.0,
+         "oe_ratio": 2 / 3, "ci_low": 1 / 3, "ci_high": 4 / 3, "flag": None,
+         "detectable_oe": 5 / 3,
+         **{k: frame.loc["S2", k] for k in ("shrunk_oe", "shrunk_ci_low", "shrunk_ci_high",
+                                            "prob_excess")}},
+        abs=1e-12,
     )  # fmt: skip
     assert {type(v) for v in named[0].values()} <= {str, int, float, type(None)}
-    # one more required case and nobody is named; with 4, S1 joins, worst O/E first
+    # one more required case and nobody is named; with 4, S1 joins, listed by prob_excess
+    # (nobody is flagged), not by O/E
     assert supplier_comparison(mix_db, *YEAR, Params(min_n_named=6)) == []
     both = supplier_comparison(mix_db, *YEAR, Params(min_n_named=4))
-    assert [row["supplier_id"] for row in both] == ["S1", "S2"]
+    by_probability = sorted(both, key=lambda row: -row["prob_excess"])
+    assert [row["supplier_id"] for row in both] == [row["supplier_id"] for row in by_probability]
+    assert {row["supplier_id"] for row in both} == {"S1", "S2"}
 
 
 def test_a_category_restricts_the_strata_too(mix_db):
+    # within home_garden only stratum C: S2 against S4's 0 of 1, S4 against S2's 1 of 1
     frame = observed_expected(mix_db, *YEAR, Params(), category="home_garden")
-    assert frame.set_index("supplier_id")["expected"].to_dict() == {"S2": 0.5, "S4": 0.5}
+    assert frame.set_index("supplier_id")["expected"].to_dict() == {"S2": 0.0, "S4": 1.0}
 
 
 def test_funnel_limits_are_the_flag_rule_inverted():
