@@ -15,7 +15,7 @@ import pytest
 from analysis.metrics import Params
 from analysis.metrics.suppliers import funnel_limits, observed_expected, supplier_comparison
 from tests.casefactory import build_store
-from tests.planted import planted_store
+from tests.planted import planted_store, suppliers_store
 
 YEAR = ("2026-01-01", "2026-12-31")
 
@@ -209,3 +209,39 @@ def test_a_suppliers_name_is_the_one_on_its_latest_case_ties_broken_by_load_and_
     )
     names = observed_expected(db, *YEAR).set_index("supplier_id")["supplier_name"]
     assert names.to_dict() == {"S1": "A Co", "S2": "Later Load"}
+
+
+@pytest.fixture(scope="module")
+def planted_suppliers(tmp_path_factory):
+    return suppliers_store(tmp_path_factory.mktemp("planted") / "suppliers.duckdb")
+
+
+def test_on_planted_suppliers_the_comparison_finds_the_bad_and_only_them(planted_suppliers):
+    store = planted_suppliers
+    frame = observed_expected(store.db, *store.window).set_index("supplier_id")
+    bad, null = frame.loc[list(store.bad)], frame.loc[list(store.null)]
+    # the five bad suppliers of 40-120 cases are flagged (on this seed all five; the old rule,
+    # Poisson limits with the supplier's own cases inside E, left BAD1's 25 of 40 within)
+    assert (bad["flag"] == "high").all()
+    # MIX's raw rate is well above everyone's, but only because of its claims: not flagged
+    overall = frame["supplier_sided"].sum() / frame["decided"].sum()
+    mix = frame.loc["MIX"]
+    assert mix["supplier_sided"] / mix["decided"] > overall + 0.05
+    assert mix["flag"] is None and mix["ci998_low"] <= 1 <= mix["ci998_high"]
+    # at most a couple of the 150 ordinary suppliers are flagged, either way
+    assert null["flag"].notna().sum() <= 2
+    assert frame.loc["GOOD", "flag"] == "low"
+    # TINY refused all 6 of its cases: too few to be named, so neither flagged nor listed
+    assert not frame.loc["TINY", "named"] and frame.loc["TINY", "flag"] is None
+    listed = [row["supplier_id"] for row in supplier_comparison(store.db, *store.window)]
+    assert "TINY" not in listed and set(listed) == set(frame.index[frame["decided"] >= 30])
+    # the probability of a real excess sets every bad supplier apart from every null one
+    assert bad["prob_excess"].min() > 0.8 > 0.5 > null["prob_excess"].max()
+    assert null["prob_excess"].median() < 0.1
+    # the shrunk O/E lies between 1 and the raw one: a bad supplier's excess is pulled in, not away
+    assert ((bad["shrunk_oe"] > 1) & (bad["shrunk_oe"] < bad["oe_ratio"])).all()
+    # listed flagged first, then by probability, never by O/E
+    assert listed[:6] == [
+        *frame[frame["flag"] == "high"].sort_values("prob_excess", ascending=False).index,
+        "GOOD",
+    ]
