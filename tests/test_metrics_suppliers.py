@@ -66,28 +66,38 @@ def test_observed_and_expected_by_hand(mix_db):
     assert (s1["ci_low"], s1["ci_high"]) == pytest.approx((1.0, 4.0))
     # at 99.8% even O = 4 (1/256 > 0.1%) is within: S1 could not be flagged at all
     assert np.isnan(s1["detectable_oe"]) and (s1["ci998_low"], s1["ci998_high"]) == (0.0, 4.0)
-    # S2: stratum A against S1's 3 of 4 (4 x 3/4), stratum C against S4's 0 of 1: E = 3, O = 2
+    # S2: stratum A against S1's 3 of 4 (4 x 3/4); stratum C against S4's one case, refunded:
+    # 0 of 1, moved half a case in to 0.5 / 2 = 1/4 (a rate of 0 would make that case certain)
     s2 = frame.loc["S2"]
-    assert (s2["decided"], s2["supplier_sided"], s2["expected"]) == (5, 2, 3.0)
-    assert s2["oe_ratio"] == pytest.approx(2 / 3)
-    # O ~ Binomial(4, 3/4) + 0: P(O >= 2) = (54 + 108 + 81) / 256, P(O <= 2) = (1 + 12 + 54) / 256
-    assert (s2["p_high"], s2["p_low"]) == pytest.approx((243 / 256, 67 / 256), abs=1e-15)
-    # 95%: not rejected 1..4 (P(O <= 0) = 1/256, P(O <= 1) = 13/256; P(O >= 5) = 0)
-    assert (s2["ci_low"], s2["ci_high"]) == pytest.approx(((2 - (4 - 3)) / 3, (2 + (3 - 1)) / 3))
-    # 99.8%: 0..4 within, O = 5 (probability 0 with no excess) would be flagged: O/E 5/3
-    assert s2["detectable_oe"] == pytest.approx(5 / 3)
+    assert (s2["decided"], s2["supplier_sided"], s2["expected"]) == (5, 2, 3.25)
+    assert s2["oe_ratio"] == pytest.approx(2 / 3.25)
+    # O ~ Binomial(4, 3/4) + Bernoulli(1/4): P(x) = (3/4 B(x) + 1/4 B(x - 1)), in 256ths:
+    # 0.75, 9.25, 43.5, 94.5, 87.75, 20.25
+    assert (s2["p_high"], s2["p_low"]) == pytest.approx((246 / 256, 53.5 / 256), abs=1e-15)
+    # 95% (6.4 / 256 in each tail): not rejected 1..5
+    assert (s2["ci_low"], s2["ci_high"]) == pytest.approx(
+        ((2 - (5 - 3.25)) / 3.25, (2 + (3.25 - 1)) / 3.25)
+    )
+    # 99.8%: even O = 5 (20.25 / 256) is within: S2 could not be flagged high
+    assert np.isnan(s2["detectable_oe"])
     # S3 alone in its stratum and its claim type: compared with all the others' cases (5 of 10
     # supplier-sided): E = 2 x 1/2 (with its own cases it was its own O: O/E 1 whatever it did)
     s3 = frame.loc["S3"]
     assert (s3["supplier_sided"], s3["expected"], s3["oe_ratio"]) == (2, 1.0, 2.0)
     assert s3["outside_stratum"] == 2 and s3["p_high"] == pytest.approx(0.25)
-    # S4: O = 0 where the other supplier's one case of its stratum was supplier-sided: E = 1
+    # S4: O = 0 where the other supplier's one case of its stratum was supplier-sided: 1 of 1,
+    # moved half a case in: E = 1 - 0.5 / 2 = 3/4, and P(O <= 0) = 1/4
     s4 = frame.loc["S4"]
-    assert (s4["decided"], s4["supplier_sided"], s4["expected"], s4["oe_ratio"]) == (1, 0, 1.0, 0.0)
-    assert (s4["p_high"], s4["p_low"]) == (1.0, 0.0)
+    assert (s4["decided"], s4["supplier_sided"], s4["expected"], s4["oe_ratio"]) == (
+        1,
+        0,
+        0.75,
+        0.0,
+    )
+    assert (s4["p_high"], s4["p_low"]) == (1.0, 0.25)
     # named from min_n_named = 5 decided: S2 exactly at the limit, S1 one short.
     assert frame["named"].to_dict() == {"S1": False, "S2": True, "S3": False, "S4": False}
-    # nobody is flagged: S2 is within, and the unnamed are never flagged (S4's P(O <= 0) = 0)
+    # nobody is flagged: S2 is within (and the unnamed are never flagged)
     assert frame["flag"].isna().all()
     assert frame.attrs["named"] == 1 and frame.attrs["suppliers"] == 4
     # every supplier has a shrunk O/E between 1 and its own O/E (pulled toward 1), its interval
@@ -115,13 +125,34 @@ def test_a_stratum_no_other_supplier_has_falls_back_to_its_claim_type(tmp_path):
         ],
     )
     frame = observed_expected(db, *YEAR).set_index("supplier_id")
-    # S1: nobody else has (electronics, compliance): the others' compliance cases, S2's 2 of 2
+    # S1: nobody else has (electronics, compliance): the others' compliance cases, S2's 2 of 2,
+    #     all one way: moved half a case in, 1 - 0.5 / 3 = 5/6 (x 2 cases)
     # S2: (machinery, compliance) is its own: the others' compliance, S1's 1 of 2 (2 x 1/2);
     #     (machinery, quality) against S3's 1 of 2 (1 x 1/2)
-    # S3: (machinery, quality) against S2's 0 of 1: E = 0, no O/E
-    assert frame["expected"].to_dict() == {"S1": 2.0, "S2": 1.5, "S3": 0.0}
+    # S3: (machinery, quality) against S2's 0 of 1: 0.5 / 2 = 1/4 (x 2 cases)
+    assert frame["expected"].to_dict() == pytest.approx({"S1": 5 / 3, "S2": 1.5, "S3": 0.5})
     assert frame["outside_stratum"].to_dict() == {"S1": 2, "S2": 2, "S3": 0}
-    assert np.isnan(frame.loc["S3", "oe_ratio"]) and np.isnan(frame.loc["S3", "shrunk_oe"])
+
+
+def test_a_named_supplier_is_flagged_from_the_exact_tail(tmp_path):
+    # S1: 10 cases of stratum A against S2's 1 of 2 there: E = 10 x 1/2, O ~ Binomial(10, 1/2):
+    # P(O >= 10) = 1/1024 <= 0.1%, P(O >= 9) = 11/1024 is not: flagged from O = 10, O/E 2
+    def store(sided: int):
+        cases = [_case("S1", "no_refund")] * sided + [_case("S1", "full_refund")] * (10 - sided)
+        cases += [_case("S2", "no_refund"), _case("S2", "full_refund")]
+        return build_store(tmp_path / f"flag{sided}.duckdb", cases)
+
+    ten = store(10)
+    frame = observed_expected(ten, *YEAR, Params(min_n_named=10)).set_index("supplier_id")
+    s1 = frame.loc["S1"]
+    assert (s1["expected"], s1["detectable_oe"], s1["flag"]) == (5.0, 2.0, "high")
+    assert s1["p_high"] == pytest.approx(1 / 1024, abs=1e-15)
+    # the 99.8% interval turned around O = 10: its lower end (10 - (9 - 5)) / 5 is above 1
+    assert s1["ci998_low"] == pytest.approx(6 / 5)
+    nine = observed_expected(store(9), *YEAR, Params(min_n_named=10)).set_index("supplier_id")
+    assert nine.loc["S1", "flag"] is None and nine.loc["S1", "ci998_low"] == pytest.approx(1.0)
+    # one more case required than it has: unnamed, never flagged
+    assert observed_expected(ten, *YEAR, Params(min_n_named=11))["flag"].isna().all()
 
 
 def test_the_contract_lists_the_named_suppliers_only(mix_db):
@@ -129,9 +160,9 @@ def test_the_contract_lists_the_named_suppliers_only(mix_db):
     assert [row["supplier_id"] for row in named] == ["S2"]
     frame = observed_expected(mix_db, *YEAR, Params(min_n_named=5)).set_index("supplier_id")
     assert named[0] == pytest.approx(
-        {"supplier_id": "S2", "decided": 5, "supplier_sided": 2, "expected": 3.0,
-         "oe_ratio": 2 / 3, "ci_low": 1 / 3, "ci_high": 4 / 3, "flag": None,
-         "detectable_oe": 5 / 3,
+        {"supplier_id": "S2", "decided": 5, "supplier_sided": 2, "expected": 3.25,
+         "oe_ratio": 2 / 3.25, "ci_low": 0.25 / 3.25, "ci_high": 4.25 / 3.25, "flag": None,
+         "detectable_oe": None,
          **{k: frame.loc["S2", k] for k in ("shrunk_oe", "shrunk_ci_low", "shrunk_ci_high",
                                             "prob_excess")}},
         abs=1e-12,
@@ -147,9 +178,10 @@ def test_the_contract_lists_the_named_suppliers_only(mix_db):
 
 
 def test_a_category_restricts_the_strata_too(mix_db):
-    # within home_garden only stratum C: S2 against S4's 0 of 1, S4 against S2's 1 of 1
+    # within home_garden only stratum C: S2 against S4's 0 of 1, S4 against S2's 1 of 1 (each
+    # moved half a case in)
     frame = observed_expected(mix_db, *YEAR, Params(), category="home_garden")
-    assert frame.set_index("supplier_id")["expected"].to_dict() == {"S2": 0.0, "S4": 1.0}
+    assert frame.set_index("supplier_id")["expected"].to_dict() == {"S2": 0.25, "S4": 0.75}
 
 
 def test_funnel_limits_are_the_flag_rule_inverted():

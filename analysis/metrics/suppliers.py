@@ -66,7 +66,9 @@ _CELLS = """
 """
 # Each cell's expected rate from the OTHER suppliers' cases: of its stratum; when no other
 # supplier has a case there, of its claim type (any category); else of all their cases; NULL
-# only when no other supplier has a decided case at all.
+# only when no other supplier has a decided case at all. A rate of exactly 0 or 1 (every one of
+# those m cases one way) is moved half a case in, to 0.5 / (m + 1) or 1 - 0.5 / (m + 1): taken
+# as a probability, 0 or 1 would make the supplier's count certain on the word of a few cases.
 _RATES = """
     CREATE TEMP TABLE supplier_rates AS
     WITH strata AS (
@@ -81,21 +83,27 @@ _RATES = """
             row_number() OVER (ORDER BY supplier_id) - 1 AS supplier_index
         FROM supplier_cells GROUP BY supplier_id
     ),
-    everyone AS (SELECT sum(n) AS n, sum(k) AS k FROM supplier_cells)
-    SELECT c.supplier_id, c.n, c.k, c.lowball, c.name, c.name_key, o.supplier_index,
-        CASE WHEN s.n > c.n THEN 'stratum' WHEN t.n > ot.n THEN 'claim_type'
-             WHEN e.n > o.n THEN 'all' END AS reference,
-        CASE WHEN s.n > c.n THEN s.n - c.n WHEN t.n > ot.n THEN t.n - ot.n
-             WHEN e.n > o.n THEN e.n - o.n END AS reference_cases,
-        CASE WHEN s.n > c.n THEN (s.k - c.k) / (s.n - c.n)
-             WHEN t.n > ot.n THEN (t.k - ot.k) / (t.n - ot.n)
-             WHEN e.n > o.n THEN (e.k - o.k) / (e.n - o.n) END AS rate
-    FROM supplier_cells c
-    JOIN strata s USING (category, claim_type)
-    JOIN types t USING (claim_type)
-    JOIN own_types ot USING (supplier_id, claim_type)
-    JOIN own o USING (supplier_id)
-    CROSS JOIN everyone e
+    everyone AS (SELECT sum(n) AS n, sum(k) AS k FROM supplier_cells),
+    referenced AS (
+        SELECT c.supplier_id, c.n, c.k, c.lowball, c.name, c.name_key, o.supplier_index,
+            CASE WHEN s.n > c.n THEN 'stratum' WHEN t.n > ot.n THEN 'claim_type'
+                 WHEN e.n > o.n THEN 'all' END AS reference,
+            CASE WHEN s.n > c.n THEN s.n - c.n WHEN t.n > ot.n THEN t.n - ot.n
+                 WHEN e.n > o.n THEN e.n - o.n END AS reference_cases,
+            CASE WHEN s.n > c.n THEN s.k - c.k WHEN t.n > ot.n THEN t.k - ot.k
+                 WHEN e.n > o.n THEN e.k - o.k END AS reference_sided
+        FROM supplier_cells c
+        JOIN strata s USING (category, claim_type)
+        JOIN types t USING (claim_type)
+        JOIN own_types ot USING (supplier_id, claim_type)
+        JOIN own o USING (supplier_id)
+        CROSS JOIN everyone e
+    )
+    SELECT *,
+        CASE WHEN reference_sided = 0 THEN 0.5 / (reference_cases + 1)
+             WHEN reference_sided = reference_cases THEN 1 - 0.5 / (reference_cases + 1)
+             ELSE reference_sided / reference_cases END AS rate
+    FROM referenced
 """
 _SUPPLIERS = """
     SELECT supplier_id,
@@ -109,7 +117,7 @@ _SUPPLIERS = """
     GROUP BY supplier_index, supplier_id
     ORDER BY supplier_index
 """
-_CELL_ROWS = "SELECT supplier_index, n, k, rate, reference_cases FROM supplier_rates"
+_CELL_ROWS = "SELECT supplier_index, n, k, rate FROM supplier_rates"
 
 
 def observed_expected(
@@ -163,9 +171,6 @@ def _judge(frame: pd.DataFrame, cells: dict, confidence: float) -> None:
     n = np.asarray(cells["n"], dtype=np.int64)
     k = np.asarray(cells["k"], dtype=np.int64)
     rate = np.asarray(pd.to_numeric(pd.Series(cells["rate"]), errors="coerce"), dtype=float)
-    reference = np.asarray(
-        pd.to_numeric(pd.Series(cells["reference_cases"]), errors="coerce"), dtype=float
-    )
     observed = frame["supplier_sided"].to_numpy(np.int64)
     expected = frame["expected"].to_numpy(float)
     # E NULL: no other supplier had a decided case, nothing to compare with; E = 0: every
@@ -204,27 +209,23 @@ def _judge(frame: pd.DataFrame, cells: dict, confidence: float) -> None:
         "",
     )
     frame["flag"] = pd.Series(np.where(flag != "", flag, None), index=frame.index, dtype=object)
-    _shrink(frame, index, n, k, rate, reference, usable, confidence)
+    _shrink(frame, index, n, k, rate, usable, confidence)
 
 
-def _shrink(frame, index, n, k, rate, reference, usable, confidence) -> None:
+def _shrink(frame, index, n, k, rate, usable, confidence) -> None:
     """The random-intercept model's shrunk O/E, interval and prob_excess, in place."""
-    keep_supplier = usable.copy()
-    cell_keep = keep_supplier[index] & np.isfinite(rate)
-    if keep_supplier.sum() < 2:
+    if usable.sum() < 2:
         return  # one supplier: no spread between suppliers to estimate
-    # the model's offsets: each cell's rate on the log-odds, a rate of exactly 0 or 1 (every
-    # other case of the stratum one way) moved half a case in, so that its log-odds is finite
-    edge = 0.5 / (reference[cell_keep] + 1)
-    p = np.clip(rate[cell_keep], edge, 1 - edge)
-    renumber = np.cumsum(keep_supplier) - 1
+    keep = usable[index]
+    p = rate[keep]  # strictly between 0 and 1 (see _RATES): the log-odds are finite
+    renumber = np.cumsum(usable) - 1
     fit = stats.random_intercept_logit(
-        renumber[index[cell_keep]], n[cell_keep], k[cell_keep], np.log(p / (1 - p)),
-        int(keep_supplier.sum()), threshold=EXCESS_OE, confidence=confidence,
+        renumber[index[keep]], n[keep], k[keep], np.log(p / (1 - p)), int(usable.sum()),
+        threshold=EXCESS_OE, confidence=confidence,
     )  # fmt: skip
     for column in ("shrunk_oe", "shrunk_ci_low", "shrunk_ci_high", "prob_excess"):
         values = np.full(len(frame), np.nan)
-        values[keep_supplier] = fit[column]
+        values[usable] = fit[column]
         frame[column] = values
     frame.attrs["tau"] = fit["tau"]
 
