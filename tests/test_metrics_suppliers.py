@@ -184,24 +184,25 @@ def test_a_category_restricts_the_strata_too(mix_db):
     assert frame.set_index("supplier_id")["expected"].to_dict() == {"S2": 0.25, "S4": 0.75}
 
 
-def test_funnel_limits_are_the_flag_rule_inverted():
-    # At an O on the upper line, the lower end of O's exact interval is exactly E (and at an O
-    # on the lower line, the upper end is): a point is beyond a line exactly when it is flagged.
-    from scipy.stats import chi2
+def test_funnel_limits_come_from_the_flags_exact_distribution():
+    # A supplier of m cases all at the overall rate 0.4 has E = 0.4 m and O ~ Binomial(m, 0.4):
+    # the lines are the ends of the counts the flag's exact test does not reject, over E.
+    from analysis.metrics.stats import poisson_binomial_tests
 
-    expected = np.array([0.5, 3.0, 31.5, 100.0])
-    low, high = funnel_limits(expected, 0.998)
-    assert chi2.ppf(0.001, 2 * high * expected) / 2 == pytest.approx(expected, rel=1e-9)
-    # with E = 0.5 or 3 not even O = 0 falls below (the upper end for O = 0 is 3.45)
-    assert low[:2].tolist() == [0.0, 0.0]
-    assert chi2.ppf(0.999, 2 * low[2:] * expected[2:] + 2) / 2 == pytest.approx(
-        expected[2:], rel=1e-9
-    )
+    cases = np.array([1, 5, 25, 100, 400])
+    expected = 0.4 * cases
+    low, high = funnel_limits(expected, 0.998, 0.4)
+    exact = poisson_binomial_tests(np.arange(5), cases, np.full(5, 0.4), np.zeros(5, int), (0.998,))
+    assert high * expected == pytest.approx(exact["high_0.998"], abs=1e-9)
+    assert low * expected == pytest.approx(exact["low_0.998"], abs=1e-9)
+    # by hand, m = 5: P(O >= 5) = 0.4^5 = 1.0% > 0.1%: even 5 of 5 is within, the line at 5 / 2
+    assert high[1] == 2.5 and low[1] == 0.0
     assert (low < 1).all() and (high > 1).all()
-    assert np.all(np.diff(high) < 0) and np.all(np.diff(low) >= 0)  # a funnel: narrowing in E
-    # no expected count, no line
-    nothing_low, nothing_high = funnel_limits(np.array([0.0, np.nan, -1.0]), 0.95)
+    assert np.all(np.diff(high[1:]) < 0) and np.all(np.diff(low) >= 0)  # narrowing in E
+    # no expected count (or no rate), no line
+    nothing_low, nothing_high = funnel_limits(np.array([0.0, np.nan, -1.0]), 0.95, 0.4)
     assert np.isnan(nothing_low).all() and np.isnan(nothing_high).all()
+    assert np.isnan(funnel_limits(np.array([3.0]), 0.95, 0.0)[1]).all()
 
 
 def test_the_comparison_flags_the_real_excess_not_the_case_mix(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.report import sections
+from tests.casefactory import build_store
 from tests.planted import planted_store
 from tests.report_store import context
 
@@ -150,3 +151,30 @@ def test_funnel_and_claim_window_sections(store):
     assert funnel.loc["All", "Platform: for the supplier"] == "1 (100.0%)"
     window = sections.claim_window(ctx).frame
     assert window["Claim made"].tolist() == ["no receipt date recorded"]
+
+
+def test_when_nobody_is_flagged_the_findings_say_what_could_have_been(tmp_path, store):
+    # three suppliers of 20 cases, 10 supplier-sided each, in one stratum: each against the
+    # others' 20 of 40, E = 10, O ~ Binomial(20, 1/2): P(O >= 17) = 1,351 / 2^20 = 0.13% is
+    # within the 99.8% limits, P(O >= 18) = 211 / 2^20 = 0.02% beyond: flagged from 18, O/E 1.8
+    cases = [
+        dict(supplier_id=s, outcome="no_refund" if i < 10 else "full_refund",
+             claim_amount=1000, opened_date="2026-03-01", closed_date="2026-03-10")
+        for s in ("S1", "S2", "S3") for i in range(20)
+    ]  # fmt: skip
+    db = build_store(tmp_path / "within.duckdb", cases)
+    sentence = sections.findings(context(db, min_n_named=20)).sentences[-1]
+    assert sentence == (
+        "Of 3 suppliers with decided claims in the 12 months, 3 had at least 20 and are "
+        "compared with what their case mix predicts; none had more supplier-sided outcomes than "
+        "its mix predicts beyond the 99.8% limits. With 10.0 expected supplier-sided outcomes "
+        "(the median named supplier's), a supplier needs O/E of at least 1.80 to be flagged: "
+        "smaller excesses are not ruled out."
+    )
+    # the report store's two named suppliers (E 1/3 and 5/3 on two cases each) could not be
+    # flagged whatever they did
+    two = sections.findings(context(store, min_n_named=2)).sentences[-1]
+    assert two.endswith(
+        "With 0.3 expected supplier-sided outcomes (the median named supplier's), no count of "
+        "its cases could have been flagged."
+    )

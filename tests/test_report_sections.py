@@ -243,13 +243,26 @@ def test_long_descriptions_are_masked_before_clipping(tmp_path):
 
 def test_supplier_comparison(store):
     table = sections.supplier_comparison(context(store, min_n_named=2))
-    # 12 months, strata: machinery x quality A, B, G, H (A and G sided: 0.5); electronics x
-    # compliance C (1.0); electronics x quality D (0). S9 (A, G): O 2, E 2 x 0.5 = 1; S1 (B, H):
-    # O 0, E 1. Garwood: O = 2 (0.2422, 7.2247), O = 0 (0, 3.6889). S7 and S2 have one case each.
-    assert table.frame.values.tolist() == [
-        ["Nine Ltd (S9)", "2", "2", "1.0", "2.00 (0.24–7.22)", "within"],
-        ["Supplier S1 (S1)", "2", "0", "1.0", "0.00 (0.00–3.69)", "within"],
+    # 12 months, strata: machinery x quality A, B, G, H; S9 (A, G) against S1's 0 of 2 there,
+    # moved half a case in: 0.5 / 3 = 1/6, E = 1/3; S1 (B, H) against S9's 2 of 2: 5/6, E = 5/3.
+    # O_S9 = 2 ~ Binomial(2, 1/6): P = 25, 10, 1 (/36); at 95% (0.9 / 36 a tail) 0..2 are
+    # within: the interval 2 / (1/3) = 6 turned around: (2 - (2 - 1/3)) * 3 to (2 + 1/3) * 3.
+    # O_S1 = 0 ~ Binomial(2, 5/6): P = 1, 10, 25 (/36): 0..2 within: 0 to (0 + 5/3) / (5/3).
+    # At 99.8% neither could be flagged with 2 cases. S7 and S2 have one case each.
+    rows = table.frame.values.tolist()
+    assert [row[:7] for row in rows] == [
+        ["Nine Ltd (S9)", "2", "2", "0.3", "6.00 (1.00–7.00)", "within", "not at this size"],
+        ["Supplier S1 (S1)", "2", "0", "1.7", "0.00 (0.00–1.00)", "within", "not at this size"],
     ]
+    # the shrunk O/E and the probability as the model gives them; listed by that probability
+    data = table.data.set_index("supplier_id")
+    for row, supplier in zip(rows, ["S9", "S1"], strict=True):
+        shrunk = data.loc[supplier, ["shrunk_oe", "shrunk_ci_low", "shrunk_ci_high"]].tolist()
+        assert row[7] == "{:.2f} ({:.2f}–{:.2f})".format(*shrunk)
+        assert row[8] == f"{data.loc[supplier, 'prob_excess']:.2f}"
+    assert data.loc["S9", "prob_excess"] > data.loc["S1", "prob_excess"]
+    assert table.frame.columns[-1] == "P(true O/E > 1.2)"
+    assert "not by O/E" in table.caption and "not a ranking" in table.caption
     assert table.note == "2 supplier(s) named; 2 with fewer than 2 decided cases not named."
     # the hostile name is in the unnamed part: never listed
     assert "script" not in table.frame.to_string()

@@ -272,34 +272,31 @@ def comparison_contract(
     return {"named": records, "counts": counts}
 
 
-def funnel_limits(expected: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """The funnel plot's limits of O/E around 1 at ``confidence`` for expected counts E: the
-    inverse of the flag rule, so that a point lies beyond a line exactly when its interval
-    excludes 1.
-
-    A supplier is flagged high when the lower end of O's exact (Garwood) interval,
-    chi2(a/2, 2 O) / 2, is above E; the upper line is the O (taken as continuous) at which that
-    lower end equals E, divided by E. Likewise the lower line is where the upper end,
-    chi2(1 - a/2, 2 O + 2) / 2, equals E (0 when even O = 0 leaves the interval above E).
+def funnel_limits(
+    expected: np.ndarray, confidence: float, rate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The funnel plot's limits of O/E around 1 at ``confidence`` for expected counts E, from the
+    same exact distribution as the flag, for a supplier whose every case has the rate ``rate``
+    (the window's overall supplier-sided rate): O ~ Binomial(m, rate) with m = E / rate cases
+    (rounded, at least 1). The lines are at low / E and high / E, [low, high] the counts that
+    exact two-sided test does not reject (as :func:`analysis.metrics.stats.poisson_binomial_tests`
+    gives them): a point above the upper line is a count in the upper tail. A real supplier's
+    cases have their own rates, so its own limits differ a little from the line at its E.
     """
-    # chi2(p, 2 O) / 2 is the inverse of the regularized lower incomplete gamma P(O, .), and
-    # P(O, E) = 1 - Poisson(O - 1; E) for real O: so "chi2(a/2, 2 O) / 2 = E" solves as
-    # O = pdtrik(1 - a/2, E) + 1, and "chi2(1 - a/2, 2 O + 2) / 2 = E" as O = pdtrik(a/2, E),
-    # for every E at once (the same values as a root search, to 1e-9; tests/test_metrics_suppliers)
-    from scipy.special import pdtrik
+    from scipy.stats import binom
 
-    alpha = 1 - confidence
     expected = np.asarray(expected, dtype=float)
-    usable = np.isfinite(expected) & (expected > 0)
-    e = np.where(usable, expected, 1.0)
-    with np.errstate(invalid="ignore"):
-        high = (pdtrik(1 - alpha / 2, e) + 1) / e
-        low_o = pdtrik(alpha / 2, e)
-    # where even O = 0 leaves the upper end above E, no count is low enough: the line is at 0
-    low = np.where(np.isfinite(low_o) & (low_o > 0), low_o, 0.0) / e
-    high = np.where(usable, high, np.nan)
-    low = np.where(usable, low, np.nan)
-    return low, high
+    good_rate = 0 < rate < 1
+    usable = np.isfinite(expected) & (expected > 0) & good_rate
+    rate = rate if good_rate else 0.5
+    half = (1 - confidence) / 2
+    cases = np.maximum(np.round(np.where(usable, expected, rate) / rate), 1)
+    # binom.isf(q) is the smallest x with P(X > x) <= q: the largest x with P(X >= x) > q;
+    # binom.ppf(q) the smallest x with P(X <= x) >= q
+    high = binom.isf(half, cases, rate)
+    low = binom.ppf(half, cases, rate)
+    e = cases * rate
+    return np.where(usable, low / e, np.nan), np.where(usable, high / e, np.nan)
 
 
 def _plain(value):

@@ -165,8 +165,8 @@ def _supplier_sentence(ctx: ReportContext) -> str:
         return head + "; none had enough cases to be named."
     if high.empty:
         return (
-            head
-            + f"; none had more supplier-sided outcomes than its mix predicts beyond the {fmt.FLAG_LIMITS}."
+            head + f"; none had more supplier-sided outcomes than its mix predicts beyond the "
+            f"{fmt.FLAG_LIMITS}. {_what_could_be_seen(named)}"
         )
     listed = "; ".join(
         f"{fmt.clean_text(r.supplier_name if not fmt.missing(r.supplier_name) else r.supplier_id, 60)} "
@@ -174,6 +174,25 @@ def _supplier_sentence(ctx: ReportContext) -> str:
         for r in high.itertuples()
     )
     return head + f"; beyond the {fmt.FLAG_LIMITS}, more than expected: {listed}."
+
+
+def _what_could_be_seen(named) -> str:
+    """What a named supplier of typical size could have shown: the smallest O/E that the median
+    named supplier's expected count could flag (none found means little beside it)."""
+    usable = named[named["expected"] > 0].sort_values(["expected", "supplier_id"])
+    if usable.empty:
+        return "No named supplier had an expected count to be compared with."
+    typical = usable.iloc[(len(usable) - 1) // 2]
+    size = (
+        f"With {typical['expected']:.1f} expected supplier-sided outcomes (the median named "
+        "supplier's)"
+    )
+    if fmt.missing(typical["detectable_oe"]):
+        return size + ", no count of its cases could have been flagged."
+    return (
+        size + f", a supplier needs O/E of at least {typical['detectable_oe']:.2f} to be flagged: "
+        "smaller excesses are not ruled out."
+    )
 
 
 @user_errors_one_line
