@@ -11,7 +11,7 @@ from pathlib import Path
 
 from analysis import settings as S
 
-DEFINITIONS_VERSION = "2"
+DEFINITIONS_VERSION = "3"
 
 
 def _pct(level: float) -> str:
@@ -208,15 +208,50 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
         "supplier_comparison",
         "Each supplier's observed supplier-sided decisions O against the number expected for "
-        "its case mix, E = the sum over its decided cases of the supplier-sided rate of the "
-        "case's stratum (category x claim type, over all decided cases of the range: [start, "
-        "end] in ta-outcomes metrics, the trailing window in the report). "
-        "oe_ratio = O / E (above 1: worse than its cases predict), with the exact (Garwood) "
-        f"Poisson interval of O divided by E [{_pct(S.CONFIDENCE)}]. flag = 'high' when the {_pct(S.FLAG_CONFIDENCE)} interval lies "
-        "wholly above 1, 'low' when wholly below, else none. Only suppliers with at least "
-        f"min_n_named decided cases [default {S.MIN_N_NAMED}] are named; the others are counted "
+        "its case mix from the OTHER suppliers: E = the sum over its decided cases of the "
+        "supplier-sided rate of the case's stratum (category x claim type) over the other "
+        "suppliers' decided cases of the range ([start, end] in ta-outcomes metrics, the "
+        "trailing window in the report). Leave-one-out: with its own cases inside, a big "
+        "supplier's expectation would be pulled toward what it did. Where no other supplier has "
+        "a case of the stratum, the rate is the other suppliers' rate of the claim type (any "
+        "category), else of all their decided cases (outside_stratum counts those cases); with "
+        "no other supplier at all there is no E. A rate of exactly 0 or 1 over m cases (every "
+        "one of them one way) is taken as 0.5/(m+1) or 1 - 0.5/(m+1). oe_ratio = O / E (above "
+        "1: worse than its cases predict). With no excess, O is a sum of independent yes/no "
+        "trials with those rates: its distribution (Poisson-binomial) is computed exactly. "
+        f"flag = 'high' when the chance of O or more is at most {(1 - S.FLAG_CONFIDENCE) / 2:.2%}, "
+        f"'low' when the chance of O or fewer is (the {_pct(S.FLAG_CONFIDENCE)} two-sided limits), "
+        f"else none. The interval of O/E [{_pct(S.CONFIDENCE)}] is that distribution's central "
+        "range [l, h] turned around O: (O - (h - E)) / E to (O + (E - l)) / E, so the "
+        f"{_pct(S.FLAG_CONFIDENCE)} one excludes 1 exactly when the supplier is flagged; the "
+        "other suppliers' rates are taken as known. Only suppliers with at least min_n_named "
+        f"decided cases [default {S.MIN_N_NAMED}] are named and flagged; the others are counted "
         "(suppliers_compared in the JSON), never listed or ranked. A lowball is one "
-        "supplier-sided case. The named are listed highest O/E first.",
+        "supplier-sided case. The named are listed flagged first (high, then low), then by "
+        "prob_excess, never by O/E: the ranks of noisy ratios are mostly noise.",
+    ),
+    (
+        "detectable_oe",
+        "The smallest O/E a supplier's expected count could flag: (h + 1) / E, h the largest "
+        f"count within its {_pct(S.FLAG_CONFIDENCE)} limits; none when even every case "
+        "supplier-sided would be within. A supplier not flagged has not shown an excess smaller "
+        "than this, which says little when it is large.",
+    ),
+    (
+        "shrunk_oe",
+        "A random-intercept logistic model of all suppliers of the range: case i of supplier s "
+        "is supplier-sided with probability expit(logit(r_i) + b_s), r_i the case's rate as in E "
+        "(an offset), b_s ~ Normal(0, tau^2), independent across suppliers. tau is fitted by "
+        "maximum marginal likelihood (empirical Bayes; each supplier's integral by adaptive "
+        "Gauss-Hermite quadrature around its posterior mode). shrunk_oe = the posterior mean of "
+        "sum_i expit(logit(r_i) + b_s) / E (the posterior expected count over E): a supplier "
+        "with few cases is pulled toward 1, one with many barely moves. shrunk_ci_low / "
+        f"shrunk_ci_high [{_pct(S.CONFIDENCE)}]: that ratio at the posterior mean of b_s -/+ z "
+        "posterior sd (the posterior read as normal). prob_excess: the posterior probability "
+        f"that the true O/E exceeds {S.EXCESS_OE:g}, read the same way. Assumptions: cases "
+        "independent given their supplier and stratum; a supplier's effect the same on the "
+        "log-odds in every stratum; tau taken as known (its own uncertainty is not in the "
+        "intervals). Not a ranking: two suppliers' intervals mostly overlap.",
     ),
     (
         "adjusted_effects",
