@@ -434,3 +434,28 @@ def test_the_model_finds_no_spread_where_there_is_none():
     assert fit["tau"] == pytest.approx(TAU_BOUNDS[0], abs=1e-3)
     assert fit["shrunk_oe"] == pytest.approx(np.ones(40), abs=1e-3)
     assert (fit["prob_excess"] < 1e-6).all()
+
+
+def test_tau_is_the_maximum_of_the_marginal_likelihood_with_many_small_groups():
+    # 5,000 suppliers of 4 single cases, a spread of 0.3: their posteriors are mostly prior, so
+    # nodes placed for one tau misjudge a much smaller one (a search over the whole range from
+    # nodes placed once found a false maximum at tau = 0.01)
+    from scipy.special import expit
+
+    from analysis.metrics import stats
+
+    rng = np.random.default_rng(5)
+    group = np.repeat(np.arange(5000), 4)
+    offset = rng.normal(-0.4, 0.8, 20000)
+    successes = rng.binomial(1, expit(offset + rng.normal(0, 0.3, 5000)[group])).astype(float)
+    trials = np.ones(20000)
+    fit = stats.random_intercept_logit(group, trials, successes, offset, 5000)
+
+    def loglik(tau):  # with nodes placed for this tau: the quadrature is exact to ~1e-7 there
+        _, b, base, _ = stats._nodes(group, trials, successes, offset, 5000, tau, np.zeros(5000))
+        return stats._logsumexp_rows(base + stats._log_prior(b, tau)).sum()
+
+    best = loglik(fit["tau"])
+    for other in (0.01, 0.05, 0.8 * fit["tau"], 1.25 * fit["tau"], 1.0):
+        assert best > loglik(other)
+    assert 0.15 < fit["tau"] < 0.45
