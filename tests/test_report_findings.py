@@ -178,3 +178,23 @@ def test_when_nobody_is_flagged_the_findings_say_what_could_have_been(tmp_path, 
         "With 0.3 expected supplier-sided outcomes (the median named supplier's), no count of "
         "its cases could have been flagged."
     )
+
+
+def test_a_p_chart_inside_its_limits_says_what_it_could_have_seen(tmp_path):
+    # 25 decided claims closed in each of the 12 months to 2026-03, 10 of them supplier-sided:
+    # p0 = 40%, no month outside; a month of 25 had to move by 3 sqrt(0.4 x 0.6 / 25) = 29.4 pts
+    cases = [
+        dict(outcome="no_refund" if i < 10 else "full_refund", claim_amount=100,
+             opened_date=f"{year}-{month:02d}-01", closed_date=f"{year}-{month:02d}-10")
+        for year, month in [(2025, m) for m in range(4, 13)] + [(2026, m) for m in (1, 2, 3)]
+        for i in range(25)
+    ]  # fmt: skip
+    db = build_store(tmp_path / "steady.duckdb", cases)
+    sentences = sections.findings(context(db)).sentences
+    trend = next(s for s in sentences if s.startswith("Over the 12 months to"))
+    assert trend.endswith(
+        "of 300 decided claims were supplier-sided; no month lay outside the p-chart's 3-sigma "
+        "limits. With a median of 25 decided claims a month, a month's rate had to move by about "
+        "29.4 points from 40.0% to fall outside them: smaller or gradual changes are not ruled out."
+    )
+    assert "no more than chance" not in " ".join(sentences)

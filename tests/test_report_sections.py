@@ -348,3 +348,28 @@ def test_a_breakdown_is_computed_once_per_report(store, monkeypatch):
     # the period and the trailing window: two scans, not eight
     assert calls == [("block_frames", ("category", None))] * 2
     assert first.data.shape[0] == second.data.shape[0]
+
+
+def test_groups_not_shown_to_differ_are_not_named_highest_or_lowest(store, tmp_path):
+    # 12 months: machinery 2 of 4 supplier-sided, electronics 1 of 2 (C, the lowball; D a
+    # replacement): one rate, 50%, for both: chi-square p = 1
+    table = sections.supplier_sided_by(context(store, min_n=2, min_n_rate=2), "category")
+    assert table.note == (
+        "Over the 12 months the supplier-sided rates of the 2 category groups with a rate do not "
+        "differ by more than chance would give (chi-square test of one common rate, p = 1.000): "
+        "these data cannot tell them apart, so none is named highest or lowest."
+    )
+    # 20 of 20 against 0 of 20: they differ, and the two are named
+    cases = [
+        dict(category=category, outcome=outcome, claim_amount=100,
+             opened_date="2026-03-01", closed_date="2026-03-10")
+        for category, outcome in (("machinery", "no_refund"), ("electronics", "full_refund"))
+        for _ in range(20)
+    ]  # fmt: skip
+    apart = sections.supplier_sided_by(
+        context(build_store(tmp_path / "apart.duckdb", cases)), "category"
+    )
+    assert "differ by more than chance would give (chi-square test" in apart.note
+    assert (
+        "; highest Machinery 100.0% (" in apart.note and ", lowest Electronics 0.0% (" in apart.note
+    )

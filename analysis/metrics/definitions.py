@@ -180,7 +180,9 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "The monthly supplier-sided rate against the trailing window's pooled rate p0 "
         f"(supplier-sided / decided over the {S.TRAILING_MONTHS} months) with {S.P_CHART_SIGMA}-sigma limits for each month's "
         f"number of decided cases n: p0 +- {S.P_CHART_SIGMA} sqrt(p0 (1 - p0) / n). A month outside the limits "
-        "is more than month-to-month chance.",
+        "is more than month-to-month chance; a month inside them is not 'no change': the chart "
+        "only sees a month that moves by that half-width (the findings say how many points that "
+        "is at the median month's n), and misses small or gradual shifts.",
     ),
     (
         "time_to_resolution",

@@ -104,13 +104,28 @@ def _trend_sentence(ctx: ReportContext) -> str | None:
     if outside.empty:
         return (
             base
-            + f"; no month lay outside the p-chart's {fmt.SIGMA_LIMITS} (no more than chance from month to month)."
+            + f"; no month lay outside the p-chart's {fmt.SIGMA_LIMITS}. "
+            + _p_chart_reach(months)
         )
     listed = ", ".join(
         f"{row.month} ({fmt.pct(row.p_chart_rate)}, {row.control} its limits)"
         for row in outside.itertuples()
     )
     return base + f"; outside the p-chart's {fmt.SIGMA_LIMITS}: {listed}."
+
+
+def _p_chart_reach(months) -> str:
+    """What the p-chart could have seen: how far a month of the median number of decided cases
+    must move from the pooled rate to fall outside the limits (a chart inside its limits is not
+    'no change')."""
+    p0 = float(months["p_chart_centre"].iloc[0])
+    n = float(months.loc[months["decided"] > 0, "decided"].median())
+    reach = settings.P_CHART_SIGMA * (p0 * (1 - p0) / n) ** 0.5
+    return (
+        f"With a median of {fmt.count(round(n))} decided claims a month, a month's rate had to "
+        f"move by about {100 * reach:.1f} points from {fmt.pct(p0)} to fall outside them: "
+        "smaller or gradual changes are not ruled out."
+    )
 
 
 def _effect_sentences(ctx: ReportContext) -> list[str]:
