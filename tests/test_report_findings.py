@@ -198,3 +198,33 @@ def test_a_p_chart_inside_its_limits_says_what_it_could_have_seen(tmp_path):
         "29.4 points from 40.0% to fall outside them: smaller or gradual changes are not ruled out."
     )
     assert "no more than chance" not in " ".join(sentences)
+
+
+def test_escalation_is_a_sensitivity_check_not_held_equal(planted):
+    from analysis.metrics.effects import adjusted_effects
+
+    ctx = sections.open_report(db=planted.db, period="2026-12")
+    model = adjusted_effects(planted.db, ctx.trailing.start, ctx.trailing.end)
+    main = model.terms.set_index("term")
+    other = model.sensitivity.terms.set_index("term")
+    assert "escalated" not in main.index and "escalated" in other.index
+    sentences = sections.findings(ctx).sentences
+    why = next(s for s in sentences if s.startswith("Escalation is not held equal"))
+    assert why == (
+        "Escalation is not held equal: it follows a dispute going badly, so adjusting for it "
+        "would bias the evidence effects; adjusted for it as well (a sensitivity check), the odds "
+        "ratios would be: an inspection report in the evidence "
+        f"{other.loc['inspection_report', 'odds_ratio']:.2f} (against "
+        f"{main.loc['inspection_report', 'odds_ratio']:.2f}), each further kind of evidence "
+        f"{other.loc['other_evidence_kinds', 'odds_ratio']:.2f} (against "
+        f"{main.loc['other_evidence_kinds', 'odds_ratio']:.2f})."
+    )
+    table = sections.adjusted_effects(ctx)
+    last = table.frame.iloc[-1]
+    assert last["Characteristic"] == "Escalated to the platform"
+    assert last["Adjusted odds ratio (95% interval)"] == "not in the main model"
+    assert last["Adjusted for escalation too (sensitivity)"].startswith(
+        f"{other.loc['escalated', 'odds_ratio']:.2f} ("
+    )
+    assert "escalated" not in set(table.data["term"])  # the forest draws the main model only
+    assert "Escalation is left out" in table.caption

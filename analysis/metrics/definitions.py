@@ -260,7 +260,7 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "A logistic regression of supplier-sided over the decided cases of the range ([start, "
         "end] in ta-outcomes metrics, the trailing window in the report), on claim "
         "type, category, an inspection report in the evidence, the number of other evidence "
-        "kinds, escalation and the order-value band, with standard errors clustered by "
+        "kinds and the order-value band, with standard errors clustered by "
         "supplier (statsmodels' small-sample factor G/(G-1) (N-1)/(N-K) with N the number of "
         "cases). Each term is an adjusted odds ratio (above 1: the characteristic goes with "
         f"more supplier-sided outcomes, the others held equal) with its {_pct(S.CONFIDENCE)} interval and p-value, "
@@ -269,8 +269,11 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "intercept not counted); a level with too few cases or all one way is merged with the "
         "others like it into 'other levels' (or left out, with its cases, when the merged level "
         "still goes one way), before the commonest level is taken as the reference; a factor "
-        "whose every level is weak is left as it is; each step is said. Associations in "
-        "observational data, not proof of cause.",
+        "whose every level is weak is left as it is; each step is said. Escalation is not in "
+        "the model: it follows a dispute going badly, so holding it equal would bias the "
+        "evidence effects; the same model with escalation added is fitted beside it as a "
+        "sensitivity check (adjusted_effects_with_escalation in the JSON, a column and a row of "
+        "the report's table). Associations in observational data, not proof of cause.",
     ),
     (
         "funnel",

@@ -41,9 +41,13 @@ FACTORS = (
     ("category", "categorical"),
     ("inspection_report", "binary"),
     ("other_evidence_kinds", "count"),
-    ("escalated", "binary"),
     ("order_value_band", "categorical"),
 )
+#: Adjusted for only in the sensitivity model: escalation follows a dispute going badly (a
+#: consequence of the outcome's course, not a characteristic the case had before it), so holding
+#: it equal would bias the evidence effects. The main model leaves it out; the sensitivity
+#: model adds it, to show how much that choice moves them.
+SENSITIVITY_FACTORS = (("escalated", "binary"),)
 #: The field a factor is read from, where the exports may not have recorded it.
 FACTOR_FIELDS = {
     "inspection_report": "evidence",
@@ -84,7 +88,7 @@ _ROWS = """
     SELECT p.pattern, g.supplier_hash, g.n, g.k
     FROM effect_groups g JOIN effect_patterns p ON {same_pattern}
 """
-COVARIATES = tuple(name for name, _ in FACTORS)
+COVARIATES = tuple(name for name, _ in FACTORS + SENSITIVITY_FACTORS)
 
 
 @dataclass
@@ -99,6 +103,8 @@ class ModelResult:
     suppliers: int = 0
     notes: list[str] = field(default_factory=list)
     references: dict[str, str] = field(default_factory=dict)
+    #: the same model with SENSITIVITY_FACTORS added (None on the sensitivity model itself)
+    sensitivity: ModelResult | None = None
 
     def contract(self) -> list[dict] | dict:
         """The JSON contract's ``adjusted_effects``: the terms, or ``{"not_fitted": reason}``."""
@@ -313,6 +319,16 @@ def adjusted_effects(
     start, end = window(start, end)
     # the covariate patterns (indexed by pattern) and the (supplier, pattern) rows
     patterns, rows = _grouped(db, start, end, params, category)
+    missing = coverage.not_recorded(db, start, end, params, category)
+    main = _model(patterns, rows, params, category, missing, FACTORS)
+    main.sensitivity = _model(
+        patterns, rows, params, category, missing, FACTORS + SENSITIVITY_FACTORS
+    )
+    return main
+
+
+def _model(patterns, rows, params, category, missing, factors) -> ModelResult:
+    """The model of ``factors`` over the grouped cases (see the module's docstring)."""
     result = ModelResult(
         decided=int(rows["n"].sum()),
         supplier_sided=int(rows["k"].sum()),
@@ -325,9 +341,8 @@ def adjusted_effects(
         )
         return result
     epp = settings.MODEL_EVENTS_PER_PARAMETER
-    factors = [(name, kind) for name, kind in FACTORS if name != "category" or category is None]
+    factors = [(name, kind) for name, kind in factors if name != "category" or category is None]
     # a factor whose field the exports did not record is no characteristic of the cases
-    missing = coverage.not_recorded(db, start, end, params, category)
     for name, kind in list(factors):
         source = FACTOR_FIELDS.get(name)
         if source in missing:

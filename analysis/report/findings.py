@@ -19,7 +19,6 @@ from analysis.report.labels import label
 _ACTIONABLE = {
     "inspection_report": "an inspection report in the evidence",
     "other_evidence_kinds": "each further kind of evidence",
-    "escalated": "escalation to the platform",
 }
 
 
@@ -157,13 +156,40 @@ def _effect_sentences(ctx: ReportContext) -> list[str]:
         "type, category, order value and the other evidence held equal"
     )
     if not parts:
-        return [
-            scope + ": no evidence or escalation term's interval excludes 1, so these data do "
-            "not show what goes with winning."
+        sentences = [
+            scope + ": no evidence term's interval excludes 1, so these data do not show what "
+            "goes with winning."
         ]
-    return [
-        f"{scope} ({level} intervals; associations, not proof of cause): " + "; ".join(parts) + "."
+    else:
+        sentences = [
+            f"{scope} ({level} intervals; associations, not proof of cause): "
+            + "; ".join(parts)
+            + "."
+        ]
+    return sentences + _escalation_sentence(model)
+
+
+def _escalation_sentence(model) -> list[str]:
+    """Why escalation is not held equal, and what holding it equal would change."""
+    why = (
+        "Escalation is not held equal: it follows a dispute going badly, so adjusting for it "
+        "would bias the evidence effects"
+    )
+    other = model.sensitivity
+    if other is None or other.terms is None:
+        return [why + "."]
+    main = model.terms.set_index("term")
+    with_it = other.terms.set_index("term")
+    moved = [
+        f"{_ACTIONABLE[term]} {fmt.odds_ratio(with_it.loc[term, 'odds_ratio'])} (against "
+        f"{fmt.odds_ratio(main.loc[term, 'odds_ratio'])})"
+        for term in _ACTIONABLE
+        if term in main.index and term in with_it.index
     ]
+    if not moved:
+        return [why + "."]
+    return [why + "; adjusted for it as well (a sensitivity check), the odds ratios would be: "
+            + ", ".join(moved) + "."]  # fmt: skip
 
 
 def _supplier_sentence(ctx: ReportContext) -> str:
