@@ -44,7 +44,11 @@ def test_one_varying_factor_gives_the_two_by_two_odds_ratio(tmp_path):
     assert [row["term"] for row in contract] == ["inspection_report"]
     assert set(contract[0]) == {
         "term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio",
+        "ame", "ame_ci_low", "ame_ci_high",
     }  # fmt: skip
+    # the average marginal effect on the rate: 20/100 with it against 150/300 without: -30 points
+    assert term["ame"] == pytest.approx(-0.3)
+    assert term["ame_ci_low"] < -0.3 < term["ame_ci_high"] < 0
 
 
 def test_too_few_cases_is_said_not_fitted(tmp_path):
@@ -187,6 +191,29 @@ def test_the_grouped_fit_equals_a_case_by_case_fit(tmp_path):
     )
     assert inspection["raw_ci_low"] == pytest.approx(raw_ci.loc["inspection_report", 0], rel=1e-9)
     assert inspection["raw_ci_high"] == pytest.approx(raw_ci.loc["inspection_report", 1], rel=1e-9)
+    # average marginal effects: statsmodels' Logit (case by case, clustered the same way) for
+    # the binary term (0 -> 1) and the count (one more), and by hand for a level against the
+    # reference (every case moved from quality to compliance)
+    main = formula.replace(" + escalated", "")
+    logit = smf.logit(main, rows).fit(disp=0, cov_type="cluster", cov_kwds=groups)
+    margins = logit.get_margeff(at="overall", method="dydx", dummy=True, count=True)
+    frame = margins.summary_frame()
+    name = "inspection_report"
+    assert terms.loc[name, "ame"] == pytest.approx(frame.loc[name, "dy/dx"], rel=1e-6)
+    assert terms.loc[name, "ame_ci_low"] == pytest.approx(
+        frame.loc[name, "Conf. Int. Low"], rel=1e-5
+    )
+    assert terms.loc[name, "ame_ci_high"] == pytest.approx(
+        frame.loc[name, "Cont. Int. Hi."], rel=1e-5
+    )
+    # the count: one more kind of evidence for every case (statsmodels' count effect is the
+    # central difference, half of (one more) - (one fewer): not the same question)
+    more = rows.assign(other_evidence_kinds=rows["other_evidence_kinds"] + 1)
+    by_hand = (logit.predict(more) - logit.predict(rows)).mean()
+    assert terms.loc["other_evidence_kinds", "ame"] == pytest.approx(by_hand, rel=1e-6)
+    moved = {c: rows.assign(claim_type=c) for c in ("compliance", "quality")}
+    by_hand = (logit.predict(moved["compliance"]) - logit.predict(moved["quality"])).mean()
+    assert terms.loc["claim_type[compliance]", "ame"] == pytest.approx(by_hand, rel=1e-6)
     compliance = "C(claim_type, Treatment('quality'))[T.compliance]"
     assert terms.loc["claim_type[compliance]", "ci_high"] == pytest.approx(
         ci.loc[compliance, 1], rel=1e-9

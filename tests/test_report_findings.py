@@ -96,6 +96,7 @@ def test_the_adjusted_effects_table_shows_raw_beside_adjusted(planted):
     assert "Claim type: Compliance (against Quality (not as agreed))" in rows.index
     assert table.record[0].keys() == {
         "term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio",
+        "ame", "ame_ci_low", "ame_ci_high",
     }  # fmt: skip
 
 
@@ -227,4 +228,15 @@ def test_escalation_is_a_sensitivity_check_not_held_equal(planted):
         f"{other.loc['escalated', 'odds_ratio']:.2f} ("
     )
     assert "escalated" not in set(table.data["term"])  # the forest draws the main model only
+    # the average marginal effect beside each odds ratio, in rate points, and in the findings
+    effect = table.frame.set_index("Characteristic").loc[
+        "Inspection report in the evidence", "On the rate, on average (95% interval)"
+    ]
+    ame = main.loc["inspection_report", ["ame", "ame_ci_low", "ame_ci_high"]] * 100
+    assert effect == "{:+.1f} pts ({:+.1f} pts to {:+.1f} pts)".format(*ame)
+    assert main.loc["inspection_report", "ame"] < -0.1  # the planted effect: many points
+    model_sentence = next(s for s in sentences if s.startswith("Over the 3,100 claims decided"))
+    assert "{:+.1f} pts on the supplier-sided rate on average ({:+.1f} pts to".format(*ame[:2]) in (
+        model_sentence
+    )
     assert "Escalation is left out" in table.caption

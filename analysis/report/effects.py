@@ -61,7 +61,12 @@ def adjusted_effects(ctx: ReportContext) -> Table:
             return (fmt.DASH if fmt.missing(o) else
                     f"{fmt.odds_ratio(o)} ({fmt.odds_ratio(lo)}{fmt.DASH}{fmt.odds_ratio(hi)})")  # fmt: skip
 
+        def points(a, lo, hi) -> str:
+            return (fmt.DASH if fmt.missing(a) else
+                    f"{fmt.points(a)} ({fmt.points(lo)} to {fmt.points(hi)})")  # fmt: skip
+
         adjusted = f"Adjusted odds ratio ({level} interval)"
+        effect = f"On the rate, on average ({level} interval)"
         sensitivity = "Adjusted for escalation too (sensitivity)"
         frame = pd.DataFrame(
             {
@@ -74,6 +79,8 @@ def adjusted_effects(ctx: ReportContext) -> Table:
                     ratio(o, lo, hi)
                     for o, lo, hi in zip(data["raw_odds_ratio"], data["raw_ci_low"], data["raw_ci_high"], strict=True)
                 ],
+                effect: [points(a, lo, hi) for a, lo, hi in
+                         zip(data["ame"], data["ame_ci_low"], data["ame_ci_high"], strict=True)],
                 sensitivity: [
                     ratio(o, lo, hi)
                     for o, lo, hi in zip(data["sensitivity_odds_ratio"], data["sensitivity_ci_low"],
@@ -85,6 +92,7 @@ def adjusted_effects(ctx: ReportContext) -> Table:
             {"Characteristic": _term_label(row), "Cases": fmt.count(row["cases"]),
              adjusted: "not in the main model", "p": fmt.DASH,
              "Raw odds ratio": ratio(row["raw_odds_ratio"], row["raw_ci_low"], row["raw_ci_high"]),
+             effect: fmt.DASH,
              sensitivity: f"{ratio(row['odds_ratio'], row['ci_low'], row['ci_high'])}, "
                           f"{fmt.p_value(row['p_value'])}"}
             for _, row in (extra.iterrows() if len(extra) else [])
@@ -102,7 +110,10 @@ def adjusted_effects(ctx: ReportContext) -> Table:
         "escalation term is the last row. An odds ratio "
         "below 1 goes with fewer supplier-sided outcomes (better for the buyer), the other "
         "characteristics held equal; the raw odds ratio compares the same groups with nothing "
-        "held equal. Categorical characteristics are compared with their commonest level. These "
+        "held equal. 'On the rate': the average marginal effect, in percentage points: the mean "
+        "over the cases of the model's supplier-sided probability with the characteristic (a "
+        "level against the commonest; one more kind of evidence) minus without it (delta-method "
+        "interval). Categorical characteristics are compared with their commonest level. These "
         "are associations in observational data, not proof of cause."
         + (f" Levels: {notes}." if notes else "")
     )

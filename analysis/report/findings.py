@@ -149,7 +149,9 @@ def _effect_sentences(ctx: ReportContext) -> list[str]:
         parts.append(
             f"{_ACTIONABLE[row.factor]} went with {fmt.odds_ratio(row.odds_ratio)} times the odds "
             f"of a supplier-sided outcome ({fmt.odds_ratio(row.ci_low)} to "
-            f"{fmt.odds_ratio(row.ci_high)}, {fmt.p_value(row.p_value)}{raw})"
+            f"{fmt.odds_ratio(row.ci_high)}, {fmt.p_value(row.p_value)}{raw}), "
+            f"{fmt.points(row.ame)} on the supplier-sided rate on average "
+            f"({fmt.points(row.ame_ci_low)} to {fmt.points(row.ame_ci_high)})"
         )
     scope = (
         f"Over the {fmt.count(model.decided)} claims decided in the {months} months, with claim "
