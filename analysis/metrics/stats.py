@@ -396,23 +396,32 @@ def poisson_binomial_tests(
     for c in confidences:
         out[f"low_{c:g}"] = np.zeros(groups, dtype=np.int64)
         out[f"high_{c:g}"] = np.zeros(groups, dtype=np.int64)
-    # each case laid out in its group's row: cells sorted by group, the cases of a cell
-    # repeated, numbered within the group
-    order = np.argsort(group, kind="stable")
-    cell_group, cell_trials, cell_p = group[order], trials[order], p[order]
-    case_group = np.repeat(cell_group, cell_trials)
-    case_p = np.repeat(cell_p, cell_trials)
-    first = np.concatenate([[0], np.cumsum(size)[:-1]])
-    case_pos = np.arange(case_group.size) - first[case_group]
     band = np.where(size > 1, np.ceil(np.log2(np.maximum(size, 1))), 0).astype(np.int64)
-    row_of = np.full(groups, -1, dtype=np.int64)
-    for b in np.unique(band):
-        members = np.flatnonzero(band == b)
+    # the groups in order of band, then number; each band's groups take the rows 0.. of its
+    # matrix, and each group's cases (its cells' trials repeated) the columns 0..size-1: cells
+    # sorted the same way make every band's cases one contiguous run
+    by_band = np.lexsort((np.arange(groups), band))
+    row_of = np.empty(groups, dtype=np.int64)
+    band_sorted = band[by_band]
+    band_start = np.flatnonzero(np.r_[True, band_sorted[1:] != band_sorted[:-1]])
+    row_of[by_band] = np.arange(groups) - np.repeat(band_start, np.diff(np.r_[band_start, groups]))
+    rank = np.empty(groups, dtype=np.int64)
+    rank[by_band] = np.arange(groups)
+    order = np.argsort(rank[group], kind="stable")
+    cell_group, cell_trials = group[order], trials[order]
+    case_group = np.repeat(cell_group, cell_trials)
+    case_p = np.repeat(p[order], cell_trials)
+    first = np.zeros(groups, dtype=np.int64)
+    first[by_band] = np.r_[0, np.cumsum(size[by_band])[:-1]]
+    case_pos = np.arange(case_group.size) - first[case_group]
+    case_edges = np.r_[0, np.cumsum(size[by_band])][np.r_[band_start, groups]]
+    for i, start in enumerate(band_start):
+        stop = band_start[i + 1] if i + 1 < band_start.size else groups
+        members = by_band[start:stop]
+        cases = slice(case_edges[i], case_edges[i + 1])
         width = int(size[members].max())
-        row_of[members] = np.arange(members.size)
-        in_band = band[case_group] == b
         probabilities = np.zeros((members.size, width))
-        probabilities[row_of[case_group[in_band]], case_pos[in_band]] = case_p[in_band]
+        probabilities[row_of[case_group[cases]], case_pos[cases]] = case_p[cases]
         pmf = _pmf_rows(probabilities)
         cdf = np.minimum(np.cumsum(pmf, axis=1), 1.0)
         # P(X >= x) summed from the top, so that a small upper tail is not 1 - (almost 1)
