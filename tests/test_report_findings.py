@@ -240,3 +240,23 @@ def test_escalation_is_a_sensitivity_check_not_held_equal(planted):
         model_sentence
     )
     assert "Escalation is left out" in table.caption
+
+
+def test_the_flagged_suppliers_are_said_in_the_tables_order_not_by_o_e(tmp_path):
+    from tests.planted import suppliers_store
+
+    store = suppliers_store(tmp_path / "suppliers.duckdb")
+    ctx = sections.open_report(db=store.db, period="2026-12")
+    sentence = sections.findings(ctx).sentences[-1]
+    table = sections.supplier_comparison(ctx)
+    flagged = [s for s, f in zip(table.frame["Supplier (id)"], table.frame["Beyond the 99.8% limits"],
+                                 strict=True) if f == "more than expected"]  # fmt: skip
+    named = [s.split(" (")[0] for s in flagged]
+    assert len(named) == 5 and "more than expected: " + named[0] + " (observed" in sentence
+    positions = [sentence.index(name + " (observed") for name in named]
+    assert positions == sorted(
+        positions
+    )  # BAD5 (probability 1.00) first, though BAD3's O/E is higher
+    data = table.data.set_index("supplier_id")
+    assert data.loc["BAD3", "oe_ratio"] > data.loc["BAD5", "oe_ratio"]
+    assert sentence.index("BAD5 (observed") < sentence.index("BAD3 (observed")

@@ -9,6 +9,7 @@ thresholds, limits and levels are read from the report's parameters.
 from __future__ import annotations
 
 from analysis import settings
+from analysis.metrics.suppliers import ranked
 from analysis.report import figures, fmt
 from analysis.report.context import ReportContext
 from analysis.report.display import Findings, user_errors_one_line
@@ -203,7 +204,8 @@ def _supplier_sentence(ctx: ReportContext) -> str:
         f"{fmt.count(len(named))} had at least {p.min_n_named} and are compared with what their "
         "case mix predicts"
     )
-    high = named[named["flag"] == "high"].sort_values("oe_ratio", ascending=False)
+    # in the table's order (by the probability of a real excess), not ranked by O/E
+    high = ranked(named[named["flag"] == "high"])
     if named.empty:
         return head + "; none had enough cases to be named."
     if high.empty:
