@@ -610,7 +610,14 @@ def random_intercept_logit(
     lo = np.where(below > 0, b[rows, np.maximum(below - 1, 0)], 0.0)
     hi = np.where(below < b.shape[1], b[rows, np.minimum(below, b.shape[1] - 1)], 50.0)
     lo, hi = np.maximum(lo, 0.0), np.maximum(hi, 0.0)
-    root = np.where(below < b.shape[1], hi, (lo + hi) / 2)
+    # the start: R interpolated linearly between the bracket's nodes (R(0) = 1 where no node is
+    # below); from the last node where every node is below
+    r_lo = np.where(below > 0, at_nodes[rows, np.maximum(below - 1, 0)], 1.0)
+    r_hi = at_nodes[rows, np.minimum(below, b.shape[1] - 1)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = lo + (threshold - r_lo) / (r_hi - r_lo) * (hi - lo)
+    inner = (below < b.shape[1]) & np.isfinite(between) & (between > lo) & (between < hi)
+    root = np.where(inner, between, np.where(below < b.shape[1], hi, lo))
     for _ in range(100):
         fitted = _expit(offset + root[group])
         value = _sum_by(group, trials * fitted, groups) - threshold * at_zero
