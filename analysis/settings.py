@@ -165,6 +165,9 @@ CONFIDENCE = 0.95
 #: a supplier is flagged only when its FLAG_CONFIDENCE interval of O/E excludes 1 (funnel-plot
 #: practice: 95% limits warn, 99.8% limits call out)
 FLAG_CONFIDENCE = 0.998
+#: prob_excess: the probability, under the suppliers' random-intercept model, that a supplier's
+#: true O/E exceeds EXCESS_OE
+EXCESS_OE = 1.2
 #: the p-chart's control limits: the pooled rate +- P_CHART_SIGMA standard errors
 P_CHART_SIGMA = 3
 

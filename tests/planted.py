@@ -10,6 +10,12 @@
   the common mix and refuses more within each claim type (odds x ``BAD_ODDS_RATIO``).
 
 Seeded: the same store every run.
+
+:func:`suppliers_store` plants what a fair supplier comparison must tell apart, at the sizes
+that matter: five BAD suppliers of 40-120 decided cases refusing more within each claim type
+(odds x ``BAD_ODDS_RATIO``), MIX (a high raw rate that is only its case mix), GOOD (odds x
+``GOOD_ODDS_RATIO``), TINY (a handful of cases, every one refused: too few to be named) and
+``NULL_SUPPLIERS`` ordinary suppliers of 30-90 cases, no better and no worse than the mix.
 """
 
 from __future__ import annotations
@@ -38,6 +44,21 @@ class PlantedStore:
     cases: int
 
 
+#: suppliers_store's planted suppliers: (id, decided cases, claim mix, log odds ratio)
+BAD_SIZES = (40, 60, 80, 100, 120)
+GOOD_ODDS_RATIO = 0.25
+NULL_SUPPLIERS = 150
+
+
+@dataclass(frozen=True)
+class PlantedSuppliers:
+    db: Path
+    window: tuple[str, str]
+    cases: int
+    bad: tuple[str, ...]
+    null: tuple[str, ...]
+
+
 def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
@@ -47,6 +68,34 @@ def planted_store(path: Path, seed: int = 20261202) -> PlantedStore:
     rng = np.random.default_rng(seed)
     suppliers = [(f"S{i:02d}", 70, COMMON_MIX, 0.0) for i in range(1, 41)]
     suppliers += [("MIX", 150, MIX_MIX, 0.0), ("BAD", 150, COMMON_MIX, np.log(BAD_ODDS_RATIO))]
+    cases = _cases(rng, suppliers)
+    db = build_store(path, cases)
+    return PlantedStore(db=db, window=("2026-01-01", "2026-12-31"), cases=len(cases))
+
+
+def suppliers_store(path: Path, seed: int = 20261207) -> PlantedSuppliers:
+    """Build the store of planted suppliers at ``path`` (cases opened and closed in 2026)."""
+    rng = np.random.default_rng(seed)
+    bad = tuple(f"BAD{i}" for i in range(1, len(BAD_SIZES) + 1))
+    null = tuple(f"N{i:03d}" for i in range(1, NULL_SUPPLIERS + 1))
+    suppliers = [
+        (s, n, COMMON_MIX, np.log(BAD_ODDS_RATIO)) for s, n in zip(bad, BAD_SIZES, strict=True)
+    ]
+    suppliers += [(s, int(rng.integers(30, 91)), COMMON_MIX, 0.0) for s in null]
+    suppliers += [
+        ("MIX", 120, MIX_MIX, 0.0),
+        ("GOOD", 100, COMMON_MIX, np.log(GOOD_ODDS_RATIO)),
+        ("TINY", 6, COMMON_MIX, 10.0),  # every case refused, whatever its claim
+    ]
+    cases = _cases(rng, suppliers)
+    db = build_store(path, cases)
+    return PlantedSuppliers(
+        db=db, window=("2026-01-01", "2026-12-31"), cases=len(cases), bad=bad, null=null
+    )
+
+
+def _cases(rng: np.random.Generator, suppliers: list[tuple]) -> list[dict]:
+    """The cases of ``suppliers`` [(id, cases, claim mix, log odds ratio)], all decided."""
     cases = []
     for supplier, n, mix, shift in suppliers:
         kinds = list(mix)
@@ -74,5 +123,4 @@ def planted_store(path: Path, seed: int = 20261202) -> PlantedStore:
                     evidence=evidence or None,
                 )
             )
-    db = build_store(path, cases)
-    return PlantedStore(db=db, window=("2026-01-01", "2026-12-31"), cases=len(cases))
+    return cases

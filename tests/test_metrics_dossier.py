@@ -129,9 +129,10 @@ def test_money():
 
 @pytest.fixture
 def dossier_store(tmp_path):
-    q = dict(category="machinery", claim_type="quality")
+    q = dict(category="machinery", claim_type="quality", supplier_id="S2")
     cases = [
         dict(q, case_id="D1", outcome="partial_refund", claim_amount=10000, refund_amount=150,
+             supplier_id="S1",
              opened_date="2026-03-01", received_date="2026-02-20", escalated_date="2026-03-05",
              closed_date="2026-03-30", evidence=["photos"], buyer_key="SECRET-BUYER"),
         # comparable: machinery x quality closed in the 12 months to 30 March
@@ -142,7 +143,9 @@ def dossier_store(tmp_path):
         dict(q, case_id="K4", outcome="full_refund", evidence=["inspection_report"],
              closed_date="2026-02-04"),
         dict(q, case_id="K5", outcome="withdrawn", closed_date="2026-02-05"),
-        # not comparable: another claim type; closed more than 12 months before
+        # not comparable: the case's own supplier; another claim type; closed more than 12
+        # months before
+        dict(q, case_id="X0", outcome="no_refund", supplier_id="S1", closed_date="2026-02-06"),
         dict(category="machinery", claim_type="damaged", case_id="X1", closed_date="2026-02-01"),
         dict(q, case_id="X2", opened_date="2024-01-01", closed_date="2024-02-01"),
     ]  # fmt: skip

@@ -37,12 +37,18 @@ def test_one_varying_factor_gives_the_two_by_two_odds_ratio(tmp_path):
     assert term["cases"] == 100
     # the constant factors are said to be left out
     assert "claim_type: the same for every case; left out" in model.notes
-    assert "escalated: the same for every case; left out" in model.notes
+    # escalation is in the sensitivity model only, and there it is said to be constant
+    assert not any(note.startswith("escalated") for note in model.notes)
+    assert "escalated: the same for every case; left out" in model.sensitivity.notes
     contract = model.contract()
     assert [row["term"] for row in contract] == ["inspection_report"]
     assert set(contract[0]) == {
         "term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio",
+        "ame", "ame_ci_low", "ame_ci_high",
     }  # fmt: skip
+    # the average marginal effect on the rate: 20/100 with it against 150/300 without: -30 points
+    assert term["ame"] == pytest.approx(-0.3)
+    assert term["ame_ci_low"] < -0.3 < term["ame_ci_high"] < 0
 
 
 def test_too_few_cases_is_said_not_fitted(tmp_path):
@@ -54,16 +60,18 @@ def test_too_few_cases_is_said_not_fitted(tmp_path):
 
 
 def test_too_few_events_per_parameter_is_said_not_fitted(tmp_path):
-    # 300 cases, 15 supplier-sided; two factors vary (inspection, escalation): 2 parameters
-    # need 20 cases of the rarer outcome.
+    # 300 cases, 15 supplier-sided; inspection and escalation vary. The main model (escalation
+    # left out) has 1 parameter and needs 10 of the rarer outcome: fitted; the sensitivity
+    # model adds escalation: 2 parameters need 20.
     cases = (
         _decided(100, 5, evidence=["inspection_report"])
         + _decided(100, 5, escalated_date="2026-03-05")
         + _decided(100, 5)
     )
     model = adjusted_effects(build_store(tmp_path / "epv.duckdb", cases), *YEAR)
-    assert model.terms is None
-    assert model.not_fitted == (
+    assert model.terms["term"].tolist() == ["inspection_report"] and model.parameters == 1
+    assert model.sensitivity.terms is None
+    assert model.sensitivity.not_fitted == (
         "15 case(s) of the rarer outcome for 2 parameters; the model needs 10 per parameter (20)"
     )
 
@@ -107,9 +115,15 @@ def test_the_model_recovers_an_inspection_effect_hidden_by_confounding(tmp_path)
     # ... adjusted for the claim type, the planted odds ratio is recovered
     assert inspection["ci_low"] < INSPECTION_ODDS_RATIO < inspection["ci_high"] < 1
     assert inspection["odds_ratio"] == pytest.approx(INSPECTION_ODDS_RATIO, abs=0.08)
-    # and nothing is found where nothing was planted
-    for term in ("other_evidence_kinds", "escalated"):
-        assert terms.loc[term, "ci_low"] < 1 < terms.loc[term, "ci_high"], term
+    # and nothing is found where nothing was planted (escalation: in the sensitivity model)
+    assert "escalated" not in terms.index
+    sensitivity = model.sensitivity.terms.set_index("term")
+    assert (
+        terms.loc["other_evidence_kinds", "ci_low"]
+        < 1
+        < terms.loc["other_evidence_kinds", "ci_high"]
+    )
+    assert sensitivity.loc["escalated", "ci_low"] < 1 < sensitivity.loc["escalated", "ci_high"]
 
 
 def test_the_grouped_fit_equals_a_case_by_case_fit(tmp_path):
@@ -141,20 +155,31 @@ def test_the_grouped_fit_equals_a_case_by_case_fit(tmp_path):
     refs = {
         f: rows[f].value_counts().index[0] for f in ("claim_type", "category", "order_value_band")
     }
-    formula = "sided ~ " + " + ".join(
-        [f"C({f}, Treatment('{r}'))" for f, r in refs.items()]
-        + ["inspection_report", "other_evidence_kinds", "escalated"]
-    )
-    fit = smf.glm(formula, rows, family=sm.families.Binomial()).fit(
-        cov_type="cluster", cov_kwds={"groups": rows["supplier_id"].factorize()[0]}
+    groups = {"groups": rows["supplier_id"].factorize()[0]}
+    for result, extra in ((model, []), (model.sensitivity, ["escalated"])):
+        # the main model without escalation, the sensitivity model with it
+        formula = "sided ~ " + " + ".join(
+            [f"C({f}, Treatment('{r}'))" for f, r in refs.items()]
+            + ["inspection_report", "other_evidence_kinds", *extra]
+        )
+        fit = smf.glm(formula, rows, family=sm.families.Binomial()).fit(
+            cov_type="cluster", cov_kwds=groups
+        )
+        ci = np.exp(fit.conf_int())
+        found = result.terms.set_index("term")
+        assert found.index.str.startswith("escalated").any() == bool(extra)
+        for name in ("inspection_report", "other_evidence_kinds", *extra):
+            assert found.loc[name, "odds_ratio"] == pytest.approx(
+                np.exp(fit.params[name]), rel=1e-9
+            )
+            assert found.loc[name, "ci_low"] == pytest.approx(ci.loc[name, 0], rel=1e-9)
+            assert found.loc[name, "ci_high"] == pytest.approx(ci.loc[name, 1], rel=1e-9)
+            assert found.loc[name, "p_value"] == pytest.approx(fit.pvalues[name], rel=1e-6)
+    fit = smf.glm(formula.replace(" + escalated", ""), rows, family=sm.families.Binomial()).fit(
+        cov_type="cluster", cov_kwds=groups
     )
     ci = np.exp(fit.conf_int())
     terms = model.terms.set_index("term")
-    for name in ("inspection_report", "other_evidence_kinds", "escalated"):
-        assert terms.loc[name, "odds_ratio"] == pytest.approx(np.exp(fit.params[name]), rel=1e-9)
-        assert terms.loc[name, "ci_low"] == pytest.approx(ci.loc[name, 0], rel=1e-9)
-        assert terms.loc[name, "ci_high"] == pytest.approx(ci.loc[name, 1], rel=1e-9)
-        assert terms.loc[name, "p_value"] == pytest.approx(fit.pvalues[name], rel=1e-6)
     # the raw comparison beside it: the one-factor case-level fit, clustered the same way
     raw = smf.glm("sided ~ inspection_report", rows, family=sm.families.Binomial()).fit(
         cov_type="cluster", cov_kwds={"groups": rows["supplier_id"].factorize()[0]}
@@ -166,6 +191,29 @@ def test_the_grouped_fit_equals_a_case_by_case_fit(tmp_path):
     )
     assert inspection["raw_ci_low"] == pytest.approx(raw_ci.loc["inspection_report", 0], rel=1e-9)
     assert inspection["raw_ci_high"] == pytest.approx(raw_ci.loc["inspection_report", 1], rel=1e-9)
+    # average marginal effects: statsmodels' Logit (case by case, clustered the same way) for
+    # the binary term (0 -> 1) and the count (one more), and by hand for a level against the
+    # reference (every case moved from quality to compliance)
+    main = formula.replace(" + escalated", "")
+    logit = smf.logit(main, rows).fit(disp=0, cov_type="cluster", cov_kwds=groups)
+    margins = logit.get_margeff(at="overall", method="dydx", dummy=True, count=True)
+    frame = margins.summary_frame()
+    name = "inspection_report"
+    assert terms.loc[name, "ame"] == pytest.approx(frame.loc[name, "dy/dx"], rel=1e-6)
+    assert terms.loc[name, "ame_ci_low"] == pytest.approx(
+        frame.loc[name, "Conf. Int. Low"], rel=1e-5
+    )
+    assert terms.loc[name, "ame_ci_high"] == pytest.approx(
+        frame.loc[name, "Cont. Int. Hi."], rel=1e-5
+    )
+    # the count: one more kind of evidence for every case (statsmodels' count effect is the
+    # central difference, half of (one more) - (one fewer): not the same question)
+    more = rows.assign(other_evidence_kinds=rows["other_evidence_kinds"] + 1)
+    by_hand = (logit.predict(more) - logit.predict(rows)).mean()
+    assert terms.loc["other_evidence_kinds", "ame"] == pytest.approx(by_hand, rel=1e-6)
+    moved = {c: rows.assign(claim_type=c) for c in ("compliance", "quality")}
+    by_hand = (logit.predict(moved["compliance"]) - logit.predict(moved["quality"])).mean()
+    assert terms.loc["claim_type[compliance]", "ame"] == pytest.approx(by_hand, rel=1e-6)
     compliance = "C(claim_type, Treatment('quality'))[T.compliance]"
     assert terms.loc["claim_type[compliance]", "ci_high"] == pytest.approx(
         ci.loc[compliance, 1], rel=1e-9

@@ -400,6 +400,7 @@ def test_the_contract_carries_the_new_figures(feb_db):
     assert result["adjusted_effects"] == {
         "not_fitted": "only 8 decided case(s); the model is fitted from 200"
     }
+    assert result["adjusted_effects_with_escalation"] == result["adjusted_effects"]
     assert result["supplier_comparison"] == []
     assert {"buyer_lost_rate", "buyer_lost_ci_low", "buyer_lost_ci_high"} <= set(result["overall"])
     json.dumps(result, allow_nan=False)

@@ -277,3 +277,185 @@ def test_delta_interval_by_hand_and_beside_the_bootstrap():
     args = (claimed_1, refunded_1, claimed_2, refunded_2, 0.95, 2000, 3)
     assert ratio_difference_interval(*args, bootstrap_max_cases=12_000) == boot
     assert ratio_difference_interval(*args, bootstrap_max_cases=11_999) == delta
+
+
+# -- the Poisson-binomial distribution -----------------------------------------------------------
+
+
+def _enumerated(p) -> np.ndarray:
+    """P(X = x) by summing the probability of every one of the 2^n outcomes."""
+    import itertools
+
+    pmf = np.zeros(len(p) + 1)
+    for outcome in itertools.product((0, 1), repeat=len(p)):
+        pmf[sum(outcome)] += math.prod(
+            q if hit else 1 - q for q, hit in zip(p, outcome, strict=True)
+        )
+    return pmf
+
+
+def test_the_poisson_binomial_matches_enumerating_every_outcome():
+    from analysis.metrics.stats import poisson_binomial_pmf
+
+    # by hand: trials of 1/2 and 1/4: P(0) = 1/2 x 3/4, P(1) = 1/2 x 3/4 + 1/2 x 1/4, P(2) = 1/8
+    assert poisson_binomial_pmf([0.5, 0.25]).tolist() == [0.375, 0.5, 0.125]
+    rng = np.random.default_rng(7)
+    for n in (1, 3, 8, 12):
+        p = rng.uniform(0, 1, n)
+        p[0] = 0.0 if n > 3 else p[0]  # a trial that cannot succeed
+        assert poisson_binomial_pmf(p) == pytest.approx(_enumerated(p), abs=1e-15)
+    with pytest.raises(ValueError):
+        poisson_binomial_pmf([0.5, 1.5])
+
+
+def test_the_grouped_tests_match_each_groups_own_distribution():
+    from analysis.metrics.stats import poisson_binomial_pmf, poisson_binomial_tests
+
+    # three groups in cells (group, trials, p); group 1's cells listed apart and out of order;
+    # group 2 large enough to land in another band of sizes
+    rng = np.random.default_rng(11)
+    group = np.array([0, 1, 0, 2, 1, 2])
+    trials = np.array([3, 2, 2, 30, 1, 9])
+    p = np.array([0.2, 0.9, 0.55, 0.4, 0.05, 0.7])
+    observed = np.array([4, 0, 24])
+    out = poisson_binomial_tests(group, trials, p, observed, (0.95, 0.998))
+    for g in range(3):
+        cases = np.repeat(p[group == g], trials[group == g])
+        pmf = _enumerated(cases) if cases.size <= 12 else poisson_binomial_pmf(cases)
+        o = observed[g]
+        assert out["trials"][g] == cases.size
+        assert out["at_least"][g] == pytest.approx(pmf[o:].sum(), abs=1e-14)
+        assert out["at_most"][g] == pytest.approx(pmf[: o + 1].sum(), abs=1e-14)
+        for c in (0.95, 0.998):
+            half = (1 - c) / 2
+            cdf, sf = np.cumsum(pmf), np.cumsum(pmf[::-1])[::-1]
+            assert out[f"low_{c:g}"][g] == min(x for x in range(cases.size + 1) if cdf[x] > half)
+            assert out[f"high_{c:g}"][g] == max(x for x in range(cases.size + 1) if sf[x] > half)
+    # the rule the flag rests on: observed above high exactly when P(X >= observed) <= half
+    for g in range(3):
+        assert (observed[g] > out["high_0.998"][g]) == (out["at_least"][g] <= 0.001)
+    # group 0 by hand: 3 trials of 0.2 and 2 of 0.55; O = 4: P(X >= 4) =
+    #   P(3 of 3) P(>= 1 of 2) + P(2 of 3) P(2 of 2)
+    #   = 0.008 x (1 - 0.45^2) + 3 x 0.04 x 0.8 x 0.3025
+    assert out["at_least"][0] == pytest.approx(0.008 * (1 - 0.45**2) + 0.096 * 0.3025, abs=1e-15)
+    # many groups at once give each group what it gets alone
+    sizes = rng.integers(1, 70, 300)
+    many_group = np.repeat(np.arange(300), 2)
+    many_trials = np.column_stack([sizes // 2, sizes - sizes // 2]).ravel()
+    many_p = rng.uniform(0, 1, 600)
+    many_obs = rng.integers(0, sizes + 1)
+    together = poisson_binomial_tests(many_group, many_trials, many_p, many_obs)
+    for g in (0, 17, 299):
+        alone = poisson_binomial_tests(
+            [0, 0], many_trials[2 * g : 2 * g + 2], many_p[2 * g : 2 * g + 2], [many_obs[g]]
+        )
+        assert together["at_least"][g] == pytest.approx(alone["at_least"][0], abs=1e-15)
+        assert together["high_0.95"][g] == alone["high_0.95"][0]
+
+
+# -- the random-intercept model --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    """Twelve suppliers over two strata (rates 0.4 and 0.7), a spread of 0.6 on the log-odds."""
+    from scipy.special import expit
+
+    rng = np.random.default_rng(3)
+    group = np.repeat(np.arange(12), 2)
+    trials = rng.integers(1, 40, 24).astype(float)
+    offset = np.tile([math.log(0.4 / 0.6), math.log(0.7 / 0.3)], 12)
+    successes = rng.binomial(trials.astype(int), expit(offset + rng.normal(0, 0.6, 12)[group]))
+    return group, trials, successes.astype(float), offset
+
+
+def test_the_random_intercept_model_matches_direct_numerical_integration(small_model):
+    from scipy import integrate, optimize
+    from scipy.special import expit
+
+    from analysis.metrics.stats import random_intercept_logit
+
+    group, trials, successes, offset = small_model
+    fit = random_intercept_logit(group, trials, successes, offset, 12)
+
+    def likelihood(b, g, tau):
+        at = group == g
+        eta = offset[at] + b
+        log_l = (
+            successes[at] * np.log(expit(eta)) + (trials[at] - successes[at]) * np.log(expit(-eta))
+        ).sum()
+        return math.exp(log_l - b * b / (2 * tau * tau)) / (math.sqrt(2 * math.pi) * tau)
+
+    def integral(f, g, tau, low=-10.0):
+        return integrate.quad(
+            lambda b: f(b) * likelihood(b, g, tau), low, 10, epsabs=0, epsrel=1e-12, limit=200
+        )[0]
+
+    def minus_loglik(log_tau):
+        return -sum(math.log(integral(lambda b: 1.0, g, math.exp(log_tau))) for g in range(12))
+
+    best = optimize.minimize_scalar(
+        minus_loglik, bounds=(-4, 1.6), method="bounded", options={"xatol": 1e-7}
+    )
+    tau = math.exp(best.x)
+    assert fit["tau"] == pytest.approx(tau, rel=2e-3)
+    for g in range(12):
+        at = group == g
+
+        def ratio(b, at=at):
+            return (trials[at] * expit(offset[at] + b)).sum() / (
+                trials[at] * expit(offset[at])
+            ).sum()
+
+        total = integral(lambda b: 1.0, g, fit["tau"])
+        mean = integral(lambda b: b, g, fit["tau"]) / total
+        sd = math.sqrt(integral(lambda b: b * b, g, fit["tau"]) / total - mean**2)
+        assert fit["b_mean"][g] == pytest.approx(mean, abs=1e-7)
+        assert fit["b_sd"][g] == pytest.approx(sd, abs=1e-7)
+        # shrunk O/E: the posterior mean of R(b), exactly (the quadrature)
+        assert fit["shrunk_oe"][g] == pytest.approx(
+            integral(ratio, g, fit["tau"]) / total, abs=1e-7
+        )
+        # prob_excess reads the posterior of b as normal: within 0.01 of the exact tail
+        root = optimize.brentq(lambda b: ratio(b) - 1.2, -10, 50) if ratio(50) > 1.2 else None
+        exact = 0.0 if root is None else integral(lambda b: 1.0, g, fit["tau"], low=root) / total
+        assert fit["prob_excess"][g] == pytest.approx(exact, abs=0.01)
+        assert fit["shrunk_ci_low"][g] < fit["shrunk_oe"][g] < fit["shrunk_ci_high"][g]
+
+
+def test_the_model_finds_no_spread_where_there_is_none():
+    from analysis.metrics.stats import TAU_BOUNDS, random_intercept_logit
+
+    # 40 suppliers of 20 cases, every one with 8 of 20 at a rate of 0.4: nothing between them
+    group = np.arange(40)
+    fit = random_intercept_logit(
+        group, np.full(40, 20.0), np.full(40, 8.0), np.full(40, math.log(0.4 / 0.6)), 40
+    )
+    assert fit["tau"] == pytest.approx(TAU_BOUNDS[0], abs=1e-3)
+    assert fit["shrunk_oe"] == pytest.approx(np.ones(40), abs=1e-3)
+    assert (fit["prob_excess"] < 1e-6).all()
+
+
+def test_tau_is_the_maximum_of_the_marginal_likelihood_with_many_small_groups():
+    # 5,000 suppliers of 4 single cases, a spread of 0.3: their posteriors are mostly prior, so
+    # nodes placed for one tau misjudge a much smaller one (a search over the whole range from
+    # nodes placed once found a false maximum at tau = 0.01)
+    from scipy.special import expit
+
+    from analysis.metrics import stats
+
+    rng = np.random.default_rng(5)
+    group = np.repeat(np.arange(5000), 4)
+    offset = rng.normal(-0.4, 0.8, 20000)
+    successes = rng.binomial(1, expit(offset + rng.normal(0, 0.3, 5000)[group])).astype(float)
+    trials = np.ones(20000)
+    fit = stats.random_intercept_logit(group, trials, successes, offset, 5000)
+
+    def loglik(tau):  # with nodes placed for this tau: the quadrature is exact to ~1e-7 there
+        _, b, base, _ = stats._nodes(group, trials, successes, offset, 5000, tau, np.zeros(5000))
+        return stats._logsumexp_rows(base + stats._log_prior(b, tau)).sum()
+
+    best = loglik(fit["tau"])
+    for other in (0.01, 0.05, 0.8 * fit["tau"], 1.25 * fit["tau"], 1.0):
+        assert best > loglik(other)
+    assert 0.15 < fit["tau"] < 0.45

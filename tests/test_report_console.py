@@ -26,3 +26,24 @@ def test_format_table(feb_db):
     ) in lines
     assert "  (none)" in lines  # no supplier with 30 decided cases
     assert "  not fitted: only 8 decided case(s); the model is fitted from 200" in lines
+
+
+def test_a_supplier_without_an_expected_count_is_a_dash_not_a_crash(tmp_path):
+    from analysis.metrics import Params
+    from tests.casefactory import build_store
+
+    # one supplier alone in the window: nobody else to take its expected rates from, E none;
+    # S2's only case is outside the window
+    db = build_store(
+        tmp_path / "alone.duckdb",
+        [
+            dict(supplier_id="S1", outcome="no_refund", claim_amount=100,
+                 opened_date="2026-02-01", closed_date="2026-02-05"),
+            dict(supplier_id="S1", outcome="full_refund", claim_amount=100,
+                 opened_date="2026-02-01", closed_date="2026-02-05"),
+            dict(supplier_id="S2", outcome="no_refund", claim_amount=100,
+                 opened_date="2025-02-01", closed_date="2025-02-05"),
+        ],
+    )  # fmt: skip
+    lines = console.format_table(outcome_metrics(db, *FEB, params=Params(min_n_named=2)))
+    assert "  S1: O 1 of 2 decided, E –, O/E –; shrunk –, P(true O/E > 1.2) –" in lines.splitlines()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.report import sections
+from tests.casefactory import build_store
 from tests.planted import planted_store
 from tests.report_store import context
 
@@ -95,6 +96,7 @@ def test_the_adjusted_effects_table_shows_raw_beside_adjusted(planted):
     assert "Claim type: Compliance (against Quality (not as agreed))" in rows.index
     assert table.record[0].keys() == {
         "term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio",
+        "ame", "ame_ci_low", "ame_ci_high",
     }  # fmt: skip
 
 
@@ -150,3 +152,111 @@ def test_funnel_and_claim_window_sections(store):
     assert funnel.loc["All", "Platform: for the supplier"] == "1 (100.0%)"
     window = sections.claim_window(ctx).frame
     assert window["Claim made"].tolist() == ["no receipt date recorded"]
+
+
+def test_when_nobody_is_flagged_the_findings_say_what_could_have_been(tmp_path, store):
+    # three suppliers of 20 cases, 10 supplier-sided each, in one stratum: each against the
+    # others' 20 of 40, E = 10, O ~ Binomial(20, 1/2): P(O >= 17) = 1,351 / 2^20 = 0.13% is
+    # within the 99.8% limits, P(O >= 18) = 211 / 2^20 = 0.02% beyond: flagged from 18, O/E 1.8
+    cases = [
+        dict(supplier_id=s, outcome="no_refund" if i < 10 else "full_refund",
+             claim_amount=1000, opened_date="2026-03-01", closed_date="2026-03-10")
+        for s in ("S1", "S2", "S3") for i in range(20)
+    ]  # fmt: skip
+    db = build_store(tmp_path / "within.duckdb", cases)
+    sentence = sections.findings(context(db, min_n_named=20)).sentences[-1]
+    assert sentence == (
+        "Of 3 suppliers with decided claims in the 12 months, 3 had at least 20 and are "
+        "compared with what their case mix predicts; none had more supplier-sided outcomes than "
+        "its mix predicts beyond the 99.8% limits. With 10.0 expected supplier-sided outcomes "
+        "(the median named supplier's), a supplier needs O/E of at least 1.80 to be flagged: "
+        "smaller excesses are not ruled out."
+    )
+    # the report store's two named suppliers (E 1/3 and 5/3 on two cases each) could not be
+    # flagged whatever they did
+    two = sections.findings(context(store, min_n_named=2)).sentences[-1]
+    assert two.endswith(
+        "With 0.3 expected supplier-sided outcomes (the median named supplier's), no count of "
+        "its cases could have been flagged."
+    )
+
+
+def test_a_p_chart_inside_its_limits_says_what_it_could_have_seen(tmp_path):
+    # 25 decided claims closed in each of the 12 months to 2026-03, 10 of them supplier-sided:
+    # p0 = 40%, no month outside; a month of 25 had to move by 3 sqrt(0.4 x 0.6 / 25) = 29.4 pts
+    cases = [
+        dict(outcome="no_refund" if i < 10 else "full_refund", claim_amount=100,
+             opened_date=f"{year}-{month:02d}-01", closed_date=f"{year}-{month:02d}-10")
+        for year, month in [(2025, m) for m in range(4, 13)] + [(2026, m) for m in (1, 2, 3)]
+        for i in range(25)
+    ]  # fmt: skip
+    db = build_store(tmp_path / "steady.duckdb", cases)
+    sentences = sections.findings(context(db)).sentences
+    trend = next(s for s in sentences if s.startswith("Over the 12 months to"))
+    assert trend.endswith(
+        "of 300 decided claims were supplier-sided; no month lay outside the p-chart's 3-sigma "
+        "limits. With a median of 25 decided claims a month, a month's rate had to move by about "
+        "29.4 points from 40.0% to fall outside them: smaller or gradual changes are not ruled out."
+    )
+    assert "no more than chance" not in " ".join(sentences)
+
+
+def test_escalation_is_a_sensitivity_check_not_held_equal(planted):
+    from analysis.metrics.effects import adjusted_effects
+
+    ctx = sections.open_report(db=planted.db, period="2026-12")
+    model = adjusted_effects(planted.db, ctx.trailing.start, ctx.trailing.end)
+    main = model.terms.set_index("term")
+    other = model.sensitivity.terms.set_index("term")
+    assert "escalated" not in main.index and "escalated" in other.index
+    sentences = sections.findings(ctx).sentences
+    why = next(s for s in sentences if s.startswith("Escalation is not held equal"))
+    assert why == (
+        "Escalation is not held equal: it follows a dispute going badly, so adjusting for it "
+        "would bias the evidence effects; adjusted for it as well (a sensitivity check), the odds "
+        "ratios would be: an inspection report in the evidence "
+        f"{other.loc['inspection_report', 'odds_ratio']:.2f} (against "
+        f"{main.loc['inspection_report', 'odds_ratio']:.2f}), each further kind of evidence "
+        f"{other.loc['other_evidence_kinds', 'odds_ratio']:.2f} (against "
+        f"{main.loc['other_evidence_kinds', 'odds_ratio']:.2f})."
+    )
+    table = sections.adjusted_effects(ctx)
+    last = table.frame.iloc[-1]
+    assert last["Characteristic"] == "Escalated to the platform"
+    assert last["Adjusted odds ratio (95% interval)"] == "not in the main model"
+    assert last["Adjusted for escalation too (sensitivity)"].startswith(
+        f"{other.loc['escalated', 'odds_ratio']:.2f} ("
+    )
+    assert "escalated" not in set(table.data["term"])  # the forest draws the main model only
+    # the average marginal effect beside each odds ratio, in rate points, and in the findings
+    effect = table.frame.set_index("Characteristic").loc[
+        "Inspection report in the evidence", "On the rate, on average (95% interval)"
+    ]
+    ame = main.loc["inspection_report", ["ame", "ame_ci_low", "ame_ci_high"]] * 100
+    assert effect == "{:+.1f} pts ({:+.1f} pts to {:+.1f} pts)".format(*ame)
+    assert main.loc["inspection_report", "ame"] < -0.1  # the planted effect: many points
+    model_sentence = next(s for s in sentences if s.startswith("Over the 3,100 claims decided"))
+    assert "{:+.1f} pts on the supplier-sided rate on average ({:+.1f} pts to".format(*ame[:2]) in (
+        model_sentence
+    )
+    assert "Escalation is left out" in table.caption
+
+
+def test_the_flagged_suppliers_are_said_in_the_tables_order_not_by_o_e(tmp_path):
+    from tests.planted import suppliers_store
+
+    store = suppliers_store(tmp_path / "suppliers.duckdb")
+    ctx = sections.open_report(db=store.db, period="2026-12")
+    sentence = sections.findings(ctx).sentences[-1]
+    table = sections.supplier_comparison(ctx)
+    flagged = [s for s, f in zip(table.frame["Supplier (id)"], table.frame["Beyond the 99.8% limits"],
+                                 strict=True) if f == "more than expected"]  # fmt: skip
+    named = [s.split(" (")[0] for s in flagged]
+    assert len(named) == 5 and "more than expected: " + named[0] + " (observed" in sentence
+    positions = [sentence.index(name + " (observed") for name in named]
+    assert positions == sorted(
+        positions
+    )  # BAD5 (probability 1.00) first, though BAD3's O/E is higher
+    data = table.data.set_index("supplier_id")
+    assert data.loc["BAD3", "oe_ratio"] > data.loc["BAD5", "oe_ratio"]
+    assert sentence.index("BAD5 (observed") < sentence.index("BAD3 (observed")

@@ -227,6 +227,8 @@ def oe_frame() -> pd.DataFrame:
         {
             "supplier_id": ["BIG", "FLAGGED", "SMALL", "TINY"],
             "supplier_name": ["Big Co", "Flagged Co", None, None],
+            "decided": [100, 75, 5, 1],
+            "supplier_sided": [40, 51, 3, 2],
             "expected": [40.0, 30.0, 2.0, 0.2],
             "oe_ratio": [1.0, 1.7, 1.5, 10.0],
             "named": [True, True, False, False],
@@ -246,6 +248,14 @@ def test_funnel_plot_names_only_the_flagged_named_suppliers():
     assert "not named, O/E above 4 (1)" in plots.legend_labels(chart.figure)
     assert {"95% limits", "99.8% limits", "named"} <= set(plots.legend_labels(chart.figure))
     assert "4 suppliers" in chart.alt and "1 lie beyond the 99.8% limits" in chart.alt
+    # the lines are the flag's exact limits for a supplier of the overall rate (96 of 181)
+    from analysis.metrics.suppliers import funnel_limits
+
+    upper = [line for line in ax.lines if line.get_linestyle() == ":"][1]
+    x, y = upper.get_xdata(), upper.get_ydata()
+    assert upper.get_drawstyle() == "steps-mid"
+    assert y == pytest.approx(np.minimum(funnel_limits(x, 0.998, 96 / 181)[1], 6.0))
+    assert "exact distribution" in chart.alt
 
 
 def test_forest_draws_adjusted_and_raw_odds_ratios_on_a_log_axis():

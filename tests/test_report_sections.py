@@ -275,13 +275,26 @@ def test_long_descriptions_are_masked_before_clipping(tmp_path):
 
 def test_supplier_comparison(store):
     table = sections.supplier_comparison(context(store, min_n_named=2))
-    # 12 months, strata: machinery x quality A, B, G, H (A and G sided: 0.5); electronics x
-    # compliance C (1.0); electronics x quality D (0). S9 (A, G): O 2, E 2 x 0.5 = 1; S1 (B, H):
-    # O 0, E 1. Garwood: O = 2 (0.2422, 7.2247), O = 0 (0, 3.6889). S7 and S2 have one case each.
-    assert table.frame.values.tolist() == [
-        ["Nine Ltd (S9)", "2", "2", "1.0", "2.00 (0.24–7.22)", "within"],
-        ["Supplier S1 (S1)", "2", "0", "1.0", "0.00 (0.00–3.69)", "within"],
+    # 12 months, strata: machinery x quality A, B, G, H; S9 (A, G) against S1's 0 of 2 there,
+    # moved half a case in: 0.5 / 3 = 1/6, E = 1/3; S1 (B, H) against S9's 2 of 2: 5/6, E = 5/3.
+    # O_S9 = 2 ~ Binomial(2, 1/6): P = 25, 10, 1 (/36); at 95% (0.9 / 36 a tail) 0..2 are
+    # within: the interval 2 / (1/3) = 6 turned around: (2 - (2 - 1/3)) * 3 to (2 + 1/3) * 3.
+    # O_S1 = 0 ~ Binomial(2, 5/6): P = 1, 10, 25 (/36): 0..2 within: 0 to (0 + 5/3) / (5/3).
+    # At 99.8% neither could be flagged with 2 cases. S7 and S2 have one case each.
+    rows = table.frame.values.tolist()
+    assert [row[:7] for row in rows] == [
+        ["Nine Ltd (S9)", "2", "2", "0.3", "6.00 (1.00–7.00)", "within", "not at this size"],
+        ["Supplier S1 (S1)", "2", "0", "1.7", "0.00 (0.00–1.00)", "within", "not at this size"],
     ]
+    # the shrunk O/E and the probability as the model gives them; listed by that probability
+    data = table.data.set_index("supplier_id")
+    for row, supplier in zip(rows, ["S9", "S1"], strict=True):
+        shrunk = data.loc[supplier, ["shrunk_oe", "shrunk_ci_low", "shrunk_ci_high"]].tolist()
+        assert row[7] == "{:.2f} ({:.2f}–{:.2f})".format(*shrunk)
+        assert row[8] == f"{data.loc[supplier, 'prob_excess']:.2f}"
+    assert data.loc["S9", "prob_excess"] > data.loc["S1", "prob_excess"]
+    assert table.frame.columns[-1] == "P(true O/E > 1.2)"
+    assert "not by O/E" in table.caption and "not a ranking" in table.caption
     assert table.note == "2 supplier(s) named; 2 with fewer than 2 decided cases not named."
     # the hostile name is in the unnamed part: never listed
     assert "script" not in table.frame.to_string()
@@ -367,3 +380,28 @@ def test_a_breakdown_is_computed_once_per_report(store, monkeypatch):
     # the period and the trailing window: two scans, not eight
     assert calls == [("block_frames", ("category", None))] * 2
     assert first.data.shape[0] == second.data.shape[0]
+
+
+def test_groups_not_shown_to_differ_are_not_named_highest_or_lowest(store, tmp_path):
+    # 12 months: machinery 2 of 4 supplier-sided, electronics 1 of 2 (C, the lowball; D a
+    # replacement): one rate, 50%, for both: chi-square p = 1
+    table = sections.supplier_sided_by(context(store, min_n=2, min_n_rate=2), "category")
+    assert table.note == (
+        "Over the 12 months the supplier-sided rates of the 2 category groups with a rate do not "
+        "differ by more than chance would give (chi-square test of one common rate, p = 1.000): "
+        "these data cannot tell them apart, so none is named highest or lowest."
+    )
+    # 20 of 20 against 0 of 20: they differ, and the two are named
+    cases = [
+        dict(category=category, outcome=outcome, claim_amount=100,
+             opened_date="2026-03-01", closed_date="2026-03-10")
+        for category, outcome in (("machinery", "no_refund"), ("electronics", "full_refund"))
+        for _ in range(20)
+    ]  # fmt: skip
+    apart = sections.supplier_sided_by(
+        context(build_store(tmp_path / "apart.duckdb", cases)), "category"
+    )
+    assert "differ by more than chance would give (chi-square test" in apart.note
+    assert (
+        "; highest Machinery 100.0% (" in apart.note and ", lowest Electronics 0.0% (" in apart.note
+    )

@@ -92,7 +92,9 @@ _METHODS: tuple[tuple[str, str], ...] = (
         "The monthly supplier-sided rate against the trailing window's pooled rate p0 "
         f"(supplier-sided / decided over the {S.TRAILING_MONTHS} months) with {S.P_CHART_SIGMA}-sigma limits for each month's "
         f"number of decided cases n: p0 +- {S.P_CHART_SIGMA} sqrt(p0 (1 - p0) / n). A month outside the limits "
-        "is more than month-to-month chance.",
+        "is more than month-to-month chance; a month inside them is not 'no change': the chart "
+        "only sees a month that moves by that half-width (the findings say how many points that "
+        "is at the median month's n), and misses small or gradual shifts.",
     ),
     (
         "time_to_resolution",
@@ -120,32 +122,75 @@ _METHODS: tuple[tuple[str, str], ...] = (
     (
         "supplier_comparison",
         "Each supplier's observed supplier-sided decisions O against the number expected for "
-        "its case mix, E = the sum over its decided cases of the supplier-sided rate of the "
-        "case's stratum (category x claim type, over all decided cases of the range: [start, "
-        "end] in ta-outcomes metrics, the trailing window in the report). "
-        "oe_ratio = O / E (above 1: worse than its cases predict), with the exact (Garwood) "
-        f"Poisson interval of O divided by E [{_pct(S.CONFIDENCE)}]. flag = 'high' when the {_pct(S.FLAG_CONFIDENCE)} interval lies "
-        "wholly above 1, 'low' when wholly below, else none. Only suppliers with at least "
-        f"min_n_named decided cases [default {S.MIN_N_NAMED}] are named; the others are counted "
+        "its case mix from the OTHER suppliers: E = the sum over its decided cases of the "
+        "supplier-sided rate of the case's stratum (category x claim type) over the other "
+        "suppliers' decided cases of the range ([start, end] in ta-outcomes metrics, the "
+        "trailing window in the report). Leave-one-out: with its own cases inside, a big "
+        "supplier's expectation would be pulled toward what it did. Where no other supplier has "
+        "a case of the stratum, the rate is the other suppliers' rate of the claim type (any "
+        "category), else of all their decided cases (outside_stratum counts those cases); with "
+        "no other supplier at all there is no E. A rate of exactly 0 or 1 over m cases (every "
+        "one of them one way) is taken as 0.5/(m+1) or 1 - 0.5/(m+1). oe_ratio = O / E (above "
+        "1: worse than its cases predict). With no excess, O is a sum of independent yes/no "
+        "trials with those rates: its distribution (Poisson-binomial) is computed exactly. "
+        f"flag = 'high' when the chance of O or more is at most {(1 - S.FLAG_CONFIDENCE) / 2:.2%}, "
+        f"'low' when the chance of O or fewer is (the {_pct(S.FLAG_CONFIDENCE)} two-sided limits), "
+        f"else none. The interval of O/E [{_pct(S.CONFIDENCE)}] is that distribution's central "
+        "range [l, h] turned around O: (O - (h - E)) / E to (O + (E - l)) / E, so the "
+        f"{_pct(S.FLAG_CONFIDENCE)} one excludes 1 exactly when the supplier is flagged; the "
+        "other suppliers' rates are taken as known. Only suppliers with at least min_n_named "
+        f"decided cases [default {S.MIN_N_NAMED}] are named and flagged; the others are counted "
         "(suppliers_compared in the JSON), never listed or ranked. A lowball is one "
-        "supplier-sided case. The named are listed highest O/E first.",
+        "supplier-sided case. The named are listed flagged first (high, then low), then by "
+        "prob_excess, never by O/E: the ranks of noisy ratios are mostly noise.",
+    ),
+    (
+        "detectable_oe",
+        "The smallest O/E a supplier's expected count could flag: (h + 1) / E, h the largest "
+        f"count within its {_pct(S.FLAG_CONFIDENCE)} limits; none when even every case "
+        "supplier-sided would be within. A supplier not flagged has not shown an excess smaller "
+        "than this, which says little when it is large.",
+    ),
+    (
+        "shrunk_oe",
+        "A random-intercept logistic model of all suppliers of the range: case i of supplier s "
+        "is supplier-sided with probability expit(logit(r_i) + b_s), r_i the case's rate as in E "
+        "(an offset), b_s ~ Normal(0, tau^2), independent across suppliers. tau is fitted by "
+        "maximum marginal likelihood (empirical Bayes; each supplier's integral by adaptive "
+        "Gauss-Hermite quadrature around its posterior mode). shrunk_oe = the posterior mean of "
+        "sum_i expit(logit(r_i) + b_s) / E (the posterior expected count over E): a supplier "
+        "with few cases is pulled toward 1, one with many barely moves. shrunk_ci_low / "
+        f"shrunk_ci_high [{_pct(S.CONFIDENCE)}]: that ratio at the posterior mean of b_s -/+ z "
+        "posterior sd (the posterior read as normal). prob_excess: the posterior probability "
+        f"that the true O/E exceeds {S.EXCESS_OE:g}, read the same way. Assumptions: cases "
+        "independent given their supplier and stratum; a supplier's effect the same on the "
+        "log-odds in every stratum; tau taken as known (its own uncertainty is not in the "
+        "intervals). Not a ranking: two suppliers' intervals mostly overlap.",
     ),
     (
         "adjusted_effects",
         "A logistic regression of supplier-sided over the decided cases of the range ([start, "
         "end] in ta-outcomes metrics, the trailing window in the report), on claim "
         "type, category, an inspection report in the evidence, the number of other evidence "
-        "kinds, escalation and the order-value band, with standard errors clustered by "
+        "kinds and the order-value band, with standard errors clustered by "
         "supplier (statsmodels' small-sample factor G/(G-1) (N-1)/(N-K) with N the number of "
         "cases). Each term is an adjusted odds ratio (above 1: the characteristic goes with "
         f"more supplier-sided outcomes, the others held equal) with its {_pct(S.CONFIDENCE)} interval and p-value, "
-        f"beside the raw odds ratio of the same comparison. Fitted only from {S.MODEL_MIN_CASES} decided cases "
+        "beside the raw odds ratio of the same comparison, and its average marginal effect "
+        "(ame, in rate points): the mean over the decided cases of the model's supplier-sided "
+        "probability with the characteristic (a level instead of the reference level; 1 "
+        "instead of 0; one more kind of evidence) minus without it, with a delta-method "
+        "interval from the same clustered covariance. "
+        f"Fitted only from {S.MODEL_MIN_CASES} decided cases "
         f"and {S.MODEL_EVENTS_PER_PARAMETER} cases of the rarer outcome per parameter (the "
         "intercept not counted); a level with too few cases or all one way is merged with the "
         "others like it into 'other levels' (or left out, with its cases, when the merged level "
         "still goes one way), before the commonest level is taken as the reference; a factor "
-        "whose every level is weak is left as it is; each step is said. Associations in "
-        "observational data, not proof of cause.",
+        "whose every level is weak is left as it is; each step is said. Escalation is not in "
+        "the model: it follows a dispute going badly, so holding it equal would bias the "
+        "evidence effects; the same model with escalation added is fitted beside it as a "
+        "sensitivity check (adjusted_effects_with_escalation in the JSON, a column and a row of "
+        "the report's table). Associations in observational data, not proof of cause.",
     ),
     (
         "funnel",

@@ -50,6 +50,9 @@ _COMPARABLE = """
     FROM period_cases
     WHERE closed_in AND category = $case_category AND claim_type = $case_claim_type
       AND case_id <> $case_id
+      -- the other suppliers' cases only: the supplier's own would measure the case against
+      -- the supplier's record instead of what such claims get elsewhere
+      AND supplier_id <> $case_supplier_id
 """
 
 
@@ -247,8 +250,9 @@ def case_headline(case: dict, params: Params | None = None) -> dict:
 
 
 def comparable(db: Path | str, case: dict, params: Params | None = None) -> pd.DataFrame:
-    """The other cases of the same category and claim type closed in the trailing 12 months to
-    the case's closing date (or opening date, for an open case)."""
+    """The other suppliers' cases of the same category and claim type closed in the trailing 12
+    months to the case's closing date (or opening date, for an open case); the case's own
+    supplier's cases are left out."""
     params = params or Params()
     anchor = case.get("closed_date") or case.get("opened_date")
     span = periods.trailing_months(anchor, settings.TRAILING_MONTHS)
@@ -258,7 +262,7 @@ def comparable(db: Path | str, case: dict, params: Params | None = None) -> pd.D
             query,
             bind(span.start, anchor, params, None)
             | {"case_category": case["category"], "case_claim_type": case["claim_type"],
-               "case_id": case["case_id"]},
+               "case_id": case["case_id"], "case_supplier_id": case["supplier_id"]},
         ).df()  # fmt: skip
     frame.attrs.update(start=span.start.isoformat(), end=anchor.isoformat())
     return frame

@@ -41,9 +41,13 @@ FACTORS = (
     ("category", "categorical"),
     ("inspection_report", "binary"),
     ("other_evidence_kinds", "count"),
-    ("escalated", "binary"),
     ("order_value_band", "categorical"),
 )
+#: Adjusted for only in the sensitivity model: escalation follows a dispute going badly (a
+#: consequence of the outcome's course, not a characteristic the case had before it), so holding
+#: it equal would bias the evidence effects. The main model leaves it out; the sensitivity
+#: model adds it, to show how much that choice moves them.
+SENSITIVITY_FACTORS = (("escalated", "binary"),)
 #: The field a factor is read from, where the exports may not have recorded it.
 FACTOR_FIELDS = {
     "inspection_report": "evidence",
@@ -53,7 +57,10 @@ FACTOR_FIELDS = {
 }
 MERGED = "other levels"
 #: The contract's fields of a term (the raw odds ratio beside the adjusted one).
-TERM_FIELDS = ("term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio")
+TERM_FIELDS = (
+    "term", "odds_ratio", "ci_low", "ci_high", "p_value", "raw_odds_ratio",
+    "ame", "ame_ci_low", "ame_ci_high",
+)  # fmt: skip
 
 #: The decided cases closed in the range, grouped by (supplier, covariates) with their counts:
 #: the covariate patterns (a few thousand rows at most) and, per (supplier, pattern), the counts
@@ -84,7 +91,7 @@ _ROWS = """
     SELECT p.pattern, g.supplier_hash, g.n, g.k
     FROM effect_groups g JOIN effect_patterns p ON {same_pattern}
 """
-COVARIATES = tuple(name for name, _ in FACTORS)
+COVARIATES = tuple(name for name, _ in FACTORS + SENSITIVITY_FACTORS)
 
 
 @dataclass
@@ -99,6 +106,8 @@ class ModelResult:
     suppliers: int = 0
     notes: list[str] = field(default_factory=list)
     references: dict[str, str] = field(default_factory=dict)
+    #: the same model with SENSITIVITY_FACTORS added (None on the sensitivity model itself)
+    sensitivity: ModelResult | None = None
 
     def contract(self) -> list[dict] | dict:
         """The JSON contract's ``adjusted_effects``: the terms, or ``{"not_fitted": reason}``."""
@@ -287,6 +296,8 @@ def _fit(
     covariance = factor * bread @ meat @ bread
     se = np.sqrt(np.clip(np.diag(covariance), 0, None))  # rounding leaves a zero at -1e-20
     z = float(norm.ppf(1 - (1 - confidence) / 2))
+    effect, effect_se = _marginal_effects(design, patterns["n"].to_numpy(float), terms, coef,
+                                          covariance)  # fmt: skip
     return pd.DataFrame(
         {
             "term": exog.columns,
@@ -296,8 +307,42 @@ def _fit(
             "ci_high": np.exp(coef + z * se),
             "p_value": 2
             * norm.sf(np.abs(np.divide(coef, se, where=se > 0, out=np.full_like(coef, np.inf)))),
+            "ame": effect,
+            "ame_ci_low": effect - z * effect_se,
+            "ame_ci_high": effect + z * effect_se,
         }
     ).set_index("term")
+
+
+def _marginal_effects(design, weights, terms, coef, covariance) -> tuple[np.ndarray, np.ndarray]:
+    """Each term's average marginal effect on the supplier-sided rate, and its standard error.
+
+    Over every case (each pattern weighted by its cases): the mean of p(x1) - p(x0), where x1
+    gives the case the term (a level: that level, the factor's other levels off; a binary term:
+    1; a count: one more) and x0 does not (the reference level; 0; the case's own count). The
+    standard error by the delta method with the model's (supplier-clustered) covariance: the
+    gradient of the mean difference in the coefficients is the mean of p'(x1) x1 - p'(x0) x0.
+    The constant gets none (NaN)."""
+    from scipy.special import expit
+
+    kinds = dict(FACTORS + SENSITIVITY_FACTORS)
+    total = weights.sum()
+    effect = np.full(len(coef), np.nan)
+    effect_se = np.full(len(coef), np.nan)
+    for j, (_, factor, level) in enumerate(terms, start=1):
+        x0, x1 = design.copy(), design.copy()
+        if level is None and kinds.get(factor) == "count":
+            x1[:, j] += 1
+        else:
+            siblings = [i for i, (_, f, _) in enumerate(terms, start=1) if f == factor]
+            x0[:, siblings] = 0
+            x1[:, siblings] = 0
+            x1[:, j] = 1
+        p0, p1 = expit(x0 @ coef), expit(x1 @ coef)
+        effect[j] = weights @ (p1 - p0) / total
+        gradient = ((weights * p1 * (1 - p1)) @ x1 - (weights * p0 * (1 - p0)) @ x0) / total
+        effect_se[j] = np.sqrt(max(float(gradient @ covariance @ gradient), 0.0))
+    return effect, effect_se
 
 
 def adjusted_effects(
@@ -313,6 +358,16 @@ def adjusted_effects(
     start, end = window(start, end)
     # the covariate patterns (indexed by pattern) and the (supplier, pattern) rows
     patterns, rows = _grouped(db, start, end, params, category)
+    missing = coverage.not_recorded(db, start, end, params, category)
+    main = _model(patterns, rows, params, category, missing, FACTORS)
+    main.sensitivity = _model(
+        patterns, rows, params, category, missing, FACTORS + SENSITIVITY_FACTORS
+    )
+    return main
+
+
+def _model(patterns, rows, params, category, missing, factors) -> ModelResult:
+    """The model of ``factors`` over the grouped cases (see the module's docstring)."""
     result = ModelResult(
         decided=int(rows["n"].sum()),
         supplier_sided=int(rows["k"].sum()),
@@ -325,9 +380,8 @@ def adjusted_effects(
         )
         return result
     epp = settings.MODEL_EVENTS_PER_PARAMETER
-    factors = [(name, kind) for name, kind in FACTORS if name != "category" or category is None]
+    factors = [(name, kind) for name, kind in factors if name != "category" or category is None]
     # a factor whose field the exports did not record is no characteristic of the cases
-    missing = coverage.not_recorded(db, start, end, params, category)
     for name, kind in list(factors):
         source = FACTOR_FIELDS.get(name)
         if source in missing:

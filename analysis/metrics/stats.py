@@ -317,3 +317,325 @@ def homogeneity_test(successes, totals) -> dict:
         "p_value": float(p_value),
         "groups": int(len(k)),
     }
+
+
+# -- the exact distribution of a supplier's count: Poisson-binomial ----------------------------
+
+
+def poisson_binomial_pmf(p) -> np.ndarray:
+    """The distribution of the number of successes among independent Bernoulli trials with
+    success probabilities ``p``: ``pmf[x] = P(X = x)``, x = 0..len(p).
+
+    The textbook recursion, one trial at a time: after trial j, P(x) = P(x) (1 - p_j) +
+    P(x - 1) p_j. Every step is a convex combination of non-negative numbers, so nothing
+    cancels and the result is exact to rounding (tests/test_metrics_stats.py checks it against
+    enumerating every outcome).
+    """
+    p = np.asarray(p, dtype=float).ravel()
+    if ((p < 0) | (p > 1) | ~np.isfinite(p)).any():
+        raise ValueError("poisson_binomial_pmf: every probability must be in [0, 1]")
+    pmf = np.zeros(p.size + 1)
+    pmf[0] = 1.0
+    for j, pj in enumerate(p):
+        pmf[1 : j + 2] = pmf[1 : j + 2] * (1 - pj) + pmf[: j + 1] * pj
+        pmf[0] *= 1 - pj
+    return pmf
+
+
+def _pmf_rows(probabilities: np.ndarray) -> np.ndarray:
+    """The Poisson-binomial pmf of every row of ``probabilities`` (rows x trials, a trial of
+    probability 0 being no trial at all) at once: the recursion of :func:`poisson_binomial_pmf`
+    run over the columns, every row in one array operation."""
+    rows, trials = probabilities.shape
+    pmf = np.zeros((rows, trials + 1))
+    pmf[:, 0] = 1.0
+    for j in range(trials):
+        pj = probabilities[:, j : j + 1]
+        moved = pmf[:, : j + 1] * pj
+        pmf[:, : j + 2] *= 1 - pj
+        pmf[:, 1 : j + 2] += moved
+    return pmf
+
+
+def poisson_binomial_tests(
+    group, trials, p, observed, confidences=(0.95,)
+) -> dict[str, np.ndarray]:
+    """Exact one-sided tail probabilities of many Poisson-binomial counts, and the central
+    range of each distribution at each of ``confidences``.
+
+    The trials come grouped: cell c holds ``trials[c]`` trials of probability ``p[c]`` in group
+    ``group[c]`` (groups numbered 0..G-1, every group with at least one cell); ``observed[g]`` is
+    group g's count. A supplier's decided cases fall into a handful of strata, each with one
+    expected probability, so the cells are few. Groups are taken in bands of like size (up to
+    a power of 2 trials), each band's distributions computed together (:func:`_pmf_rows`): the
+    work is about the sum of the squared group sizes, with a Python step per trial of the
+    largest group of each band, never per group.
+
+    Returns arrays over the groups: ``at_least`` = P(X >= observed), ``at_most`` =
+    P(X <= observed), ``trials`` (the group's number of trials), and for each confidence c,
+    ``low_c`` / ``high_c``: the smallest x with P(X <= x) > (1 - c)/2 and the largest x with
+    P(X >= x) > (1 - c)/2 (the counts a two-sided exact test at level 1 - c does not reject:
+    ``observed`` above ``high_c`` exactly when ``at_least`` <= (1 - c)/2).
+    """
+    group = np.asarray(group, dtype=np.int64)
+    trials = np.asarray(trials, dtype=np.int64)
+    p = np.asarray(p, dtype=float)
+    observed = np.asarray(observed, dtype=np.int64)
+    groups = observed.size
+    for c in confidences:
+        _check_confidence(c)
+    if ((p < 0) | (p > 1) | ~np.isfinite(p)).any():
+        raise ValueError("poisson_binomial_tests: every probability must be in [0, 1]")
+    size = np.bincount(group, weights=trials, minlength=groups).astype(np.int64)
+    out = {"at_least": np.full(groups, np.nan), "at_most": np.full(groups, np.nan)}
+    out["trials"] = size
+    for c in confidences:
+        out[f"low_{c:g}"] = np.zeros(groups, dtype=np.int64)
+        out[f"high_{c:g}"] = np.zeros(groups, dtype=np.int64)
+    band = np.where(size > 1, np.ceil(np.log2(np.maximum(size, 1))), 0).astype(np.int64)
+    # the groups in order of band, then number; each band's groups take the rows 0.. of its
+    # matrix, and each group's cases (its cells' trials repeated) the columns 0..size-1: cells
+    # sorted the same way make every band's cases one contiguous run
+    by_band = np.lexsort((np.arange(groups), band))
+    row_of = np.empty(groups, dtype=np.int64)
+    band_sorted = band[by_band]
+    band_start = np.flatnonzero(np.r_[True, band_sorted[1:] != band_sorted[:-1]])
+    row_of[by_band] = np.arange(groups) - np.repeat(band_start, np.diff(np.r_[band_start, groups]))
+    rank = np.empty(groups, dtype=np.int64)
+    rank[by_band] = np.arange(groups)
+    order = np.argsort(rank[group], kind="stable")
+    cell_group, cell_trials = group[order], trials[order]
+    case_group = np.repeat(cell_group, cell_trials)
+    case_p = np.repeat(p[order], cell_trials)
+    first = np.zeros(groups, dtype=np.int64)
+    first[by_band] = np.r_[0, np.cumsum(size[by_band])[:-1]]
+    case_pos = np.arange(case_group.size) - first[case_group]
+    case_edges = np.r_[0, np.cumsum(size[by_band])][np.r_[band_start, groups]]
+    for i, start in enumerate(band_start):
+        stop = band_start[i + 1] if i + 1 < band_start.size else groups
+        members = by_band[start:stop]
+        cases = slice(case_edges[i], case_edges[i + 1])
+        width = int(size[members].max())
+        probabilities = np.zeros((members.size, width))
+        probabilities[row_of[case_group[cases]], case_pos[cases]] = case_p[cases]
+        pmf = _pmf_rows(probabilities)
+        cdf = np.minimum(np.cumsum(pmf, axis=1), 1.0)
+        # P(X >= x) summed from the top, so that a small upper tail is not 1 - (almost 1)
+        sf = np.minimum(np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1], 1.0)
+        rows = np.arange(members.size)
+        o = observed[members]
+        out["at_most"][members] = cdf[rows, o]
+        out["at_least"][members] = sf[rows, o]
+        for c in confidences:
+            half = (1 - c) / 2
+            out[f"low_{c:g}"][members] = (cdf <= half).sum(axis=1)
+            out[f"high_{c:g}"][members] = (sf > half).sum(axis=1) - 1
+    return out
+
+
+# -- shrinkage: a random intercept per supplier on the log-odds --------------------------------
+
+#: Gauss-Hermite nodes per supplier of the adaptive quadrature (each placed around the
+#: supplier's own posterior mode, so few are needed: 7 agree with direct numerical integration
+#: to 1e-7 in the tests).
+QUADRATURE_NODES = 7
+#: The range searched for the spread tau of the suppliers' log-odds (a tau at the lower end
+#: means the suppliers differ by no more than chance).
+TAU_BOUNDS = (0.01, 5.0)
+#: each round of the fit of tau looks this far (on log tau) from where its nodes were placed,
+#: and the fit has settled when a round moves it less than _TAU_SETTLED
+_TAU_STEP = 0.5
+_TAU_SETTLED = 0.02
+#: tau is first fitted on the groups of at least _LARGE_GROUP cases, when there are enough
+_LARGE_GROUP = 30
+_LARGE_GROUPS_ENOUGH = 200
+
+
+def _log_expit(x: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -x)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _sum_by(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    return np.bincount(group, weights=values, minlength=groups)
+
+
+def _posterior_mode(group, trials, successes, offset, groups, tau, start) -> np.ndarray:
+    """Each group's mode of log-likelihood(b) - b^2 / (2 tau^2) by Newton's method, all groups
+    at once (the function is strictly concave; steps are capped at 1 on the log-odds). The mode
+    only centres the quadrature: to 1e-6 is far more than it needs."""
+    b = start.copy()
+    observed = _sum_by(group, successes, groups)
+    for _ in range(30):
+        fitted = _expit(offset + b[group])
+        gradient = observed - _sum_by(group, trials * fitted, groups) - b / tau**2
+        curvature = _sum_by(group, trials * fitted * (1 - fitted), groups) + 1 / tau**2
+        step = np.clip(gradient / curvature, -1.0, 1.0)
+        b += step
+        if np.abs(step).max() < 1e-6:
+            break
+    return b
+
+
+def _nodes(group, trials, successes, offset, groups, tau, start):
+    """The quadrature nodes b (groups x nodes), the log of each node's weight times the
+    group's likelihood there (without the prior), and the expected count at each node."""
+    x, w = np.polynomial.hermite.hermgauss(QUADRATURE_NODES)
+    mode = _posterior_mode(group, trials, successes, offset, groups, tau, start)
+    fitted = _expit(offset + mode[group])
+    scale = 1 / np.sqrt(_sum_by(group, trials * fitted * (1 - fitted), groups) + 1 / tau**2)
+    b = mode[:, None] + np.sqrt(2) * scale[:, None] * x[None, :]
+    # log L(b) = sum k log expit(eta) + (n - k) log expit(-eta), and log expit(-eta) =
+    # log expit(eta) - eta: so log L(b) = sum n log expit(eta) - sum (n - k)(offset + b), whose
+    # second part is two sums per group: one transcendental per cell and node
+    failures = trials - successes
+    fixed = _sum_by(group, failures * offset, groups)
+    failed = _sum_by(group, failures, groups)
+    loglik = np.empty_like(b)
+    counts = np.empty_like(b)
+    for q in range(x.size):
+        log_fitted = _log_expit(offset + b[group, q])
+        loglik[:, q] = _sum_by(group, trials * log_fitted, groups) - fixed - failed * b[:, q]
+        counts[:, q] = _sum_by(group, trials * np.exp(log_fitted), groups)
+    # AGHQ: the integral of f(b) = sqrt(2) s sum_q w_q exp(x_q^2) f(mode + sqrt(2) s x_q)
+    log_weight = np.log(w)[None, :] + x[None, :] ** 2 + np.log(np.sqrt(2) * scale)[:, None]
+    return mode, b, log_weight + loglik, counts
+
+
+def _fit_tau(group, trials, successes, offset, groups, tau, mode):
+    """tau by maximum marginal likelihood: (tau, mode, nodes, log weights x likelihood at the
+    nodes, expected counts at the nodes).
+
+    Nodes placed for one tau integrate well only near it: a tau far smaller squeezes the prior
+    between them, and a search over the whole range then finds a false maximum there. So each
+    round searches log tau within :data:`_TAU_STEP` of the tau its nodes were placed for, and the
+    nodes are placed again at the answer until it moves by less than :data:`_TAU_SETTLED`."""
+    from scipy.optimize import minimize_scalar
+
+    floor, ceiling = np.log(TAU_BOUNDS)
+    for _ in range(40):
+        mode, b, base, counts = _nodes(group, trials, successes, offset, groups, tau, mode)
+        squared = b**2
+
+        def minus_loglik(log_tau, base=base, squared=squared):
+            t = np.exp(log_tau)
+            return -_logsumexp_rows(base - squared / (2 * t**2)).sum() + groups * log_tau
+
+        here = np.log(tau)
+        bounds = (max(floor, here - _TAU_STEP), min(ceiling, here + _TAU_STEP))
+        fit = minimize_scalar(minus_loglik, bounds=bounds, method="bounded",
+                              options={"xatol": 1e-4})  # fmt: skip
+        tau = float(np.exp(fit.x))
+        if abs(fit.x - here) < _TAU_SETTLED:
+            break
+    return tau, mode, b, base, counts
+
+
+def _log_prior(b: np.ndarray, tau: float) -> np.ndarray:
+    return -0.5 * np.log(2 * np.pi) - np.log(tau) - b**2 / (2 * tau**2)
+
+
+def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
+    top = a.max(axis=1, keepdims=True)
+    return (top + np.log(np.exp(a - top).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def random_intercept_logit(
+    group, trials, successes, offset, groups: int, threshold: float = 1.2,
+    confidence: float = 0.95,
+) -> dict:  # fmt: skip
+    """Shrunk observed/expected ratios from a random-intercept logistic model.
+
+    Each case i of group (supplier) g is supplier-sided with probability
+    expit(offset_i + b_g), ``offset_i`` the log-odds of its expected probability, and the b_g are
+    drawn from Normal(0, tau^2). The cases come in cells (``trials[c]`` cases of one offset in
+    group ``group[c]``, ``successes[c]`` of them successes). tau is fitted by maximum marginal
+    likelihood (empirical Bayes): each group's integral over b by adaptive Gauss-Hermite
+    quadrature (:data:`QUADRATURE_NODES` nodes around its posterior mode), the nodes placed
+    again at the fitted tau until it settles. Given tau, each group's posterior of b follows;
+    its O/E as a function of b is R(b) = sum_i expit(offset_i + b) / sum_i expit(offset_i).
+
+    Returns ``tau`` and arrays over the groups: ``shrunk_oe`` = the posterior mean of R(b) (the
+    posterior expected count over the count expected at b = 0); ``shrunk_ci_low`` /
+    ``shrunk_ci_high`` = R at the posterior mean of b -/+ z sd (the posterior of b read as
+    normal with the quadrature's mean and sd, at ``confidence``); ``prob_excess`` = P(R(b) >
+    ``threshold``) under the same normal posterior (0 when even every case supplier-sided would
+    not reach it); ``b_mean``, ``b_sd``. Everything is array arithmetic over cells and groups x
+    nodes, never a loop over groups.
+    """
+    _check_confidence(confidence)
+    group = np.asarray(group, dtype=np.int64)
+    trials = np.asarray(trials, dtype=float)
+    successes = np.asarray(successes, dtype=float)
+    offset = np.asarray(offset, dtype=float)
+    cases = _sum_by(group, trials, groups)
+    # a first tau from the larger groups alone (few cells, much of the information), so that
+    # the pass over every cell starts close to its answer and settles at once
+    tau = 0.5
+    large = cases >= _LARGE_GROUP
+    if large.sum() >= _LARGE_GROUPS_ENOUGH:
+        keep = large[group]
+        renumber = np.cumsum(large) - 1
+        tau = _fit_tau(renumber[group[keep]], trials[keep], successes[keep], offset[keep],
+                       int(large.sum()), tau, np.zeros(int(large.sum())))[0]  # fmt: skip
+    tau, mode, b, base, expected = _fit_tau(
+        group, trials, successes, offset, groups, tau, np.zeros(groups)
+    )
+    log_post = base + _log_prior(b, tau)
+    weight = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+    weight /= weight.sum(axis=1, keepdims=True)
+    b_mean = (weight * b).sum(axis=1)
+    b_sd = np.sqrt(np.maximum((weight * (b - b_mean[:, None]) ** 2).sum(axis=1), 0.0))
+    at_zero = _sum_by(group, trials * _expit(offset), groups)
+    shrunk = (weight * expected).sum(axis=1) / at_zero
+    z = float(norm.ppf(1 - (1 - confidence) / 2))
+
+    def ratio(at: np.ndarray) -> np.ndarray:
+        return _sum_by(group, trials * _expit(offset + at[group]), groups) / at_zero
+
+    # where R(b) = threshold: R rises with b from 0 to (cases / expected). Started from the
+    # quadrature nodes (R is known there: the root lies between the last node below the
+    # threshold and the first above), then Newton's method kept inside that bracket
+    reachable = cases > threshold * at_zero
+    at_nodes = expected / at_zero[:, None]
+    below = (at_nodes < threshold).sum(axis=1)
+    rows = np.arange(groups)
+    lo = np.where(below > 0, b[rows, np.maximum(below - 1, 0)], 0.0)
+    hi = np.where(below < b.shape[1], b[rows, np.minimum(below, b.shape[1] - 1)], 50.0)
+    lo, hi = np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+    # the start: R interpolated linearly between the bracket's nodes (R(0) = 1 where no node is
+    # below); from the last node where every node is below
+    r_lo = np.where(below > 0, at_nodes[rows, np.maximum(below - 1, 0)], 1.0)
+    r_hi = at_nodes[rows, np.minimum(below, b.shape[1] - 1)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = lo + (threshold - r_lo) / (r_hi - r_lo) * (hi - lo)
+    inner = (below < b.shape[1]) & np.isfinite(between) & (between > lo) & (between < hi)
+    root = np.where(inner, between, np.where(below < b.shape[1], hi, lo))
+    for _ in range(100):
+        fitted = _expit(offset + root[group])
+        value = _sum_by(group, trials * fitted, groups) - threshold * at_zero
+        slope = _sum_by(group, trials * fitted * (1 - fitted), groups)
+        lo = np.where(value < 0, root, lo)
+        hi = np.where(value >= 0, root, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = root - value / slope
+        inside = np.isfinite(newton) & (newton >= lo) & (newton <= hi)
+        new = np.where(inside, newton, (lo + hi) / 2)
+        done = np.abs(new - root)[reachable].max(initial=0.0) < 1e-8
+        root = new
+        if done:
+            break
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prob = np.where(reachable, norm.sf((root - b_mean) / b_sd), 0.0)
+    return {
+        "tau": tau,
+        "shrunk_oe": shrunk,
+        "shrunk_ci_low": ratio(b_mean - z * b_sd),
+        "shrunk_ci_high": ratio(b_mean + z * b_sd),
+        "prob_excess": prob,
+        "b_mean": b_mean,
+        "b_sd": b_sd,
+    }

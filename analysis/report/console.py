@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.metrics.suppliers import EXCESS_OE
 from analysis.report import fmt
 
 
@@ -96,9 +97,10 @@ def format_table(result: dict) -> str:
     ]
     lines += [
         f"  {row['supplier_id']}: O {row['supplier_sided']} of {row['decided']} decided, "
-        f"E {row['expected']:.1f}, O/E {row['oe_ratio']:.2f} "
-        f"({row['ci_low']:.2f}{fmt.DASH}{row['ci_high']:.2f})"
+        f"E {_number(row['expected'], '.1f')}, O/E {_ratio(row, '')}"
         + (f", {row['flag']}" if row.get("flag") else "")
+        + f"; shrunk {_ratio(row, 'shrunk_')}, P(true O/E > {EXCESS_OE:g}) "
+        f"{_number(row['prob_excess'], '.2f')}"
         for row in named
     ] or ["  (none)"]
     effects = result.get("adjusted_effects")
@@ -119,3 +121,16 @@ def format_table(result: dict) -> str:
         f"{p['min_n']}. '{fmt.DASH}': nothing to divide by.",
     ]
     return "\n".join(lines)
+
+
+def _number(value, spec: str) -> str:
+    return fmt.DASH if fmt.missing(value) else format(value, spec)
+
+
+def _ratio(row: dict, prefix: str) -> str:
+    """An O/E of the contract with its interval (``prefix`` '' or 'shrunk_'); a dash for none."""
+    value = row["oe_ratio" if not prefix else "shrunk_oe"]
+    if fmt.missing(value):
+        return fmt.DASH
+    low, high = row[f"{prefix}ci_low"], row[f"{prefix}ci_high"]
+    return f"{value:.2f} ({_number(low, '.2f')}{fmt.DASH}{_number(high, '.2f')})"

@@ -9,6 +9,7 @@ thresholds, limits and levels are read from the report's parameters.
 from __future__ import annotations
 
 from analysis import settings
+from analysis.metrics.suppliers import ranked
 from analysis.report import figures, fmt
 from analysis.report.context import ReportContext
 from analysis.report.display import Findings, user_errors_one_line
@@ -19,7 +20,6 @@ from analysis.report.labels import label
 _ACTIONABLE = {
     "inspection_report": "an inspection report in the evidence",
     "other_evidence_kinds": "each further kind of evidence",
-    "escalated": "escalation to the platform",
 }
 
 
@@ -104,13 +104,28 @@ def _trend_sentence(ctx: ReportContext) -> str | None:
     if outside.empty:
         return (
             base
-            + f"; no month lay outside the p-chart's {fmt.SIGMA_LIMITS} (no more than chance from month to month)."
+            + f"; no month lay outside the p-chart's {fmt.SIGMA_LIMITS}. "
+            + _p_chart_reach(months)
         )
     listed = ", ".join(
         f"{row.month} ({fmt.pct(row.p_chart_rate)}, {row.control} its limits)"
         for row in outside.itertuples()
     )
     return base + f"; outside the p-chart's {fmt.SIGMA_LIMITS}: {listed}."
+
+
+def _p_chart_reach(months) -> str:
+    """What the p-chart could have seen: how far a month of the median number of decided cases
+    must move from the pooled rate to fall outside the limits (a chart inside its limits is not
+    'no change')."""
+    p0 = float(months["p_chart_centre"].iloc[0])
+    n = float(months.loc[months["decided"] > 0, "decided"].median())
+    reach = settings.P_CHART_SIGMA * (p0 * (1 - p0) / n) ** 0.5
+    return (
+        f"With a median of {fmt.count(round(n))} decided claims a month, a month's rate had to "
+        f"move by about {100 * reach:.1f} points from {fmt.pct(p0)} to fall outside them: "
+        "smaller or gradual changes are not ruled out."
+    )
 
 
 def _effect_sentences(ctx: ReportContext) -> list[str]:
@@ -135,20 +150,49 @@ def _effect_sentences(ctx: ReportContext) -> list[str]:
         parts.append(
             f"{_ACTIONABLE[row.factor]} went with {fmt.odds_ratio(row.odds_ratio)} times the odds "
             f"of a supplier-sided outcome ({fmt.odds_ratio(row.ci_low)} to "
-            f"{fmt.odds_ratio(row.ci_high)}, {fmt.p_value(row.p_value)}{raw})"
+            f"{fmt.odds_ratio(row.ci_high)}, {fmt.p_value(row.p_value)}{raw}), "
+            f"{fmt.points(row.ame)} on the supplier-sided rate on average "
+            f"({fmt.points(row.ame_ci_low)} to {fmt.points(row.ame_ci_high)})"
         )
     scope = (
         f"Over the {fmt.count(model.decided)} claims decided in the {months} months, with claim "
         "type, category, order value and the other evidence held equal"
     )
     if not parts:
-        return [
-            scope + ": no evidence or escalation term's interval excludes 1, so these data do "
-            "not show what goes with winning."
+        sentences = [
+            scope + ": no evidence term's interval excludes 1, so these data do not show what "
+            "goes with winning."
         ]
-    return [
-        f"{scope} ({level} intervals; associations, not proof of cause): " + "; ".join(parts) + "."
+    else:
+        sentences = [
+            f"{scope} ({level} intervals; associations, not proof of cause): "
+            + "; ".join(parts)
+            + "."
+        ]
+    return sentences + _escalation_sentence(model)
+
+
+def _escalation_sentence(model) -> list[str]:
+    """Why escalation is not held equal, and what holding it equal would change."""
+    why = (
+        "Escalation is not held equal: it follows a dispute going badly, so adjusting for it "
+        "would bias the evidence effects"
+    )
+    other = model.sensitivity
+    if other is None or other.terms is None:
+        return [why + "."]
+    main = model.terms.set_index("term")
+    with_it = other.terms.set_index("term")
+    moved = [
+        f"{_ACTIONABLE[term]} {fmt.odds_ratio(with_it.loc[term, 'odds_ratio'])} (against "
+        f"{fmt.odds_ratio(main.loc[term, 'odds_ratio'])})"
+        for term in _ACTIONABLE
+        if term in main.index and term in with_it.index
     ]
+    if not moved:
+        return [why + "."]
+    return [why + "; adjusted for it as well (a sensitivity check), the odds ratios would be: "
+            + ", ".join(moved) + "."]  # fmt: skip
 
 
 def _supplier_sentence(ctx: ReportContext) -> str:
@@ -160,13 +204,14 @@ def _supplier_sentence(ctx: ReportContext) -> str:
         f"{fmt.count(len(named))} had at least {p.min_n_named} and are compared with what their "
         "case mix predicts"
     )
-    high = named[named["flag"] == "high"].sort_values("oe_ratio", ascending=False)
+    # in the table's order (by the probability of a real excess), not ranked by O/E
+    high = ranked(named[named["flag"] == "high"])
     if named.empty:
         return head + "; none had enough cases to be named."
     if high.empty:
         return (
-            head
-            + f"; none had more supplier-sided outcomes than its mix predicts beyond the {fmt.FLAG_LIMITS}."
+            head + f"; none had more supplier-sided outcomes than its mix predicts beyond the "
+            f"{fmt.FLAG_LIMITS}. {_what_could_be_seen(named)}"
         )
     listed = "; ".join(
         f"{fmt.clean_text(r.supplier_name if not fmt.missing(r.supplier_name) else r.supplier_id, 60)} "
@@ -174,6 +219,25 @@ def _supplier_sentence(ctx: ReportContext) -> str:
         for r in high.itertuples()
     )
     return head + f"; beyond the {fmt.FLAG_LIMITS}, more than expected: {listed}."
+
+
+def _what_could_be_seen(named) -> str:
+    """What a named supplier of typical size could have shown: the smallest O/E that the median
+    named supplier's expected count could flag (none found means little beside it)."""
+    usable = named[named["expected"] > 0].sort_values(["expected", "supplier_id"])
+    if usable.empty:
+        return "No named supplier had an expected count to be compared with."
+    typical = usable.iloc[(len(usable) - 1) // 2]
+    size = (
+        f"With {typical['expected']:.1f} expected supplier-sided outcomes (the median named "
+        "supplier's)"
+    )
+    if fmt.missing(typical["detectable_oe"]):
+        return size + ", no count of its cases could have been flagged."
+    return (
+        size + f", a supplier needs O/E of at least {typical['detectable_oe']:.2f} to be flagged: "
+        "smaller excesses are not ruled out."
+    )
 
 
 @user_errors_one_line

@@ -127,7 +127,8 @@ def _pooled_column(data: pd.DataFrame) -> list[str]:
 def groups_reading(data: pd.DataFrame, by: str, ctx: ReportContext) -> str:
     """One sentence on whether the groups' 12-month rates differ by more than chance: a
     chi-square test over the groups with a rate (at least min_n_rate decided cases), and the
-    highest and lowest of them. The groups must not overlap (not for evidence)."""
+    highest and lowest of them only when the test finds a difference. The groups must not
+    overlap (not for evidence)."""
     p = ctx.params
     rows = data[~data["is_overall"]]
     rated = rows[rows["trailing_decided"].fillna(0) >= p.min_n_rate]
@@ -153,15 +154,21 @@ def groups_reading(data: pd.DataFrame, by: str, ctx: ReportContext) -> str:
 
     if test["p_value"] is None:
         return f"Over the {fmt.TRAILING} every decided case of the {len(rated)} {noun} groups went one way.{tail}"
-    verdict = (
-        "differ by more than chance would give"
-        if test["p_value"] < alpha
-        else "do not differ by more than chance would give: these data cannot tell them apart"
-    )
-    return (
+    head = (
         f"Over the {fmt.TRAILING} the supplier-sided rates of the {len(rated)} {noun} groups with a "
-        f"rate {verdict} (chi-square test of one common rate, {fmt.p_value(test['p_value'])}); "
-        f"highest {_group(high)}, lowest {_group(low)}.{tail}"
+        "rate"
+    )
+    tested = f"(chi-square test of one common rate, {fmt.p_value(test['p_value'])})"
+    if test["p_value"] < alpha:
+        return (
+            f"{head} differ by more than chance would give {tested}; highest {_group(high)}, "
+            f"lowest {_group(low)}.{tail}"
+        )
+    # not shown to differ: naming a highest and a lowest would read as a difference the test
+    # did not find
+    return (
+        f"{head} do not differ by more than chance would give {tested}: these data cannot tell "
+        f"them apart, so none is named highest or lowest.{tail}"
     )
 
 

@@ -553,12 +553,15 @@ def funnel_plot(source: Any, title: str = "Suppliers against their case mix") ->
         grid = np.geomspace(
             max(usable["expected"].min() * 0.8, 0.05), usable["expected"].max() * 1.2, 200
         )
+        # the limits of a supplier whose every case has the overall rate, from the flag's exact
+        # distribution (steps: counts are whole numbers)
+        rate = float(data["supplier_sided"].sum() / data["decided"].sum())
         for level, style in ((confidence, "--"), (settings.FLAG_CONFIDENCE, ":")):
-            low, high = funnel_limits(grid, level)
-            ax.plot(
-                grid, low, style, color=OVERALL, linewidth=1, label=f"{fmt.level(level)} limits"
-            )
-            ax.plot(grid, np.minimum(high, top * 1.5), style, color=OVERALL, linewidth=1)
+            low, high = funnel_limits(grid, level, rate)
+            ax.plot(grid, low, style, color=OVERALL, linewidth=1, drawstyle="steps-mid",
+                    label=f"{fmt.level(level)} limits")  # fmt: skip
+            ax.plot(grid, np.minimum(high, top * 1.5), style, color=OVERALL, linewidth=1,
+                    drawstyle="steps-mid")  # fmt: skip
         ax.axhline(1, color=OVERALL, linewidth=0.8)
         below = small[small["oe_ratio"] <= top]
         above = small[small["oe_ratio"] > top]
@@ -598,7 +601,9 @@ def funnel_plot(source: Any, title: str = "Suppliers against their case mix") ->
     named_count = int(data["named"].sum()) if len(data) else 0
     alt = (
         f"{title}: a funnel plot of {len(data)} suppliers' observed / expected ratio against their "
-        f"expected count, with {fmt.level(confidence)} and {fmt.FLAG_LIMITS}; {named_count} "
+        f"expected count, with {fmt.level(confidence)} and {fmt.FLAG_LIMITS} from the exact "
+        "distribution of the count of a supplier whose cases all have the overall rate; "
+        f"{named_count} "
         f"suppliers have enough cases to be named, {len(flagged)} lie beyond the {fmt.FLAG_LIMITS}."
     )
     return Chart(draw, title, alt, _synthetic(data))

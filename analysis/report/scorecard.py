@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import settings
-from analysis.metrics import Params, notable, periods, provenance, scorecard
+from analysis.metrics import Params, notable, periods, provenance, scorecard, stats
 from analysis.metrics.resolution import time_to_resolution
+from analysis.metrics.suppliers import EXCESS_OE
 from analysis.metrics.trends import monthly_series
 from analysis.report import fmt
 from analysis.report.context import held_store, period_text, resolve_period
@@ -176,10 +177,60 @@ def scorecard_banner(sc: ScorecardContext) -> Banner:
     )
 
 
+def _mix_sentence(sc: ScorecardContext, decided: int) -> str:
+    """The first sentence: the supplier against its case mix (shrunk O/E, probability, flag), or
+    that it has too few cases to be judged."""
+    mix, p = _mix(sc), sc.params
+    if mix is None or decided < p.min_n_named or fmt.missing(mix["oe_ratio"]):
+        return (
+            f"With {fmt.count(decided)} decided case(s) in {period_text(sc.period)}"
+            + (f", fewer than {p.min_n_named}" if decided < p.min_n_named else "")
+            + ", the data cannot say whether this supplier is worse or better than its mix of "
+            "cases predicts."
+        )
+    level = fmt.level(p.confidence)
+    flag = mix["flag"] if isinstance(mix["flag"], str) else ""
+    if flag == "high":
+        verdict = f"more than its case mix predicts, beyond the {fmt.FLAG_LIMITS}"
+    elif flag == "low":
+        verdict = f"fewer than its case mix predicts, beyond the {fmt.FLAG_LIMITS}"
+    else:
+        detectable = (
+            f"it would have needed an O/E of at least {mix['detectable_oe']:.2f} to be"
+            if not fmt.missing(mix["detectable_oe"])
+            else "no count of its cases could have been"
+        )
+        verdict = f"within the {fmt.FLAG_LIMITS} ({detectable} called out)"
+    return (
+        f"Against its mix of categories and claim types, {sc.who} had "
+        f"{fmt.count(mix['supplier_sided'])} supplier-sided decisions of {fmt.count(decided)} in "
+        f"{period_text(sc.period)} where the other suppliers' rates predict "
+        f"{mix['expected']:.1f} (O/E {mix['oe_ratio']:.2f}, {level} interval "
+        f"{mix['ci_low']:.2f} to {mix['ci_high']:.2f}): {verdict}. Shrunk toward 1 for how "
+        f"little its cases pin down, its O/E is {mix['shrunk_oe']:.2f} ({mix['shrunk_ci_low']:.2f} "
+        f"to {mix['shrunk_ci_high']:.2f}), and the probability that its true O/E is above "
+        f"{EXCESS_OE:g} is {mix['prob_excess']:.2f}."
+    )
+
+
+def _others_rate(block: pd.Series, p: Params) -> str:
+    """Every OTHER supplier's supplier-sided rate with its Wilson interval (the supplier's own
+    cases taken out of everyone's)."""
+    k = int(block["all_supplier_sided"] - block["supplier_sided"])
+    n = int(block["all_decided"] - block["decided"])
+    if n < p.min_n_rate:
+        return f"{fmt.count(k)} of {fmt.count(n)} for the other suppliers"
+    low, high = stats.wilson(k, n, p.confidence)
+    return (
+        f"{fmt.rate_ci(k / n, low, high, False, p.min_n_rate, n < p.min_n)} for the other suppliers"
+    )
+
+
 @user_errors_one_line
 def scorecard_findings(sc: ScorecardContext) -> Findings:
-    """The answer in sentences: the rate beside everyone's, the comparison with the case mix
-    (or that there are too few cases to judge), lowballs."""
+    """The answer in sentences: first the supplier against its case mix (the fair comparison:
+    shrunk O/E, probability of a real excess, flag), then its raw rate beside the other
+    suppliers' (itself left out), lowballs."""
     if not sc.supplier_id:
         return Findings(["No supplier chosen."], record={"supplier_id": None})
     block, p = _overall(sc), sc.params
@@ -188,44 +239,19 @@ def scorecard_findings(sc: ScorecardContext) -> Findings:
     if not block["cases_opened"] and not block["cases_closed"]:
         sentences.append(f"{sc.who} had no case opened or closed in {period_text(sc.period)}.")
         return Findings(sentences, record={"supplier_id": sc.supplier_id, "decided": 0})
+    sentences.append(_mix_sentence(sc, decided))
     if block["suppressed"]:
         sentences.append(
-            f"{fmt.count(block['supplier_sided'])} of {fmt.count(decided)} of its claims decided "
-            f"in {period_text(sc.period)} ended on the supplier's side: too few decided claims "
-            f"for a rate (a rate is given from {p.min_n_rate})."
+            f"Raw: {fmt.count(block['supplier_sided'])} of {fmt.count(decided)} of its claims "
+            f"decided in {period_text(sc.period)} ended on the supplier's side: too few decided "
+            f"claims for a rate (a rate is given from {p.min_n_rate})."
         )
     else:
         sentences.append(
-            f"{fmt.count(block['supplier_sided'])} of {fmt.count(decided)} of its claims decided in "
-            f"{period_text(sc.period)} ended on the supplier's side: {_rate(block, '', p)}, "
-            f"against {_rate(block, 'all_', p)} for every supplier."
-        )
-    mix = _mix(sc)
-    if mix is None or decided < p.min_n_named:
-        sentences.append(
-            f"With {fmt.count(decided)} decided case(s), fewer than {p.min_n_named}, the data "
-            "cannot say whether this supplier is worse or better than its mix of cases predicts."
-        )
-    else:
-        flag = mix["flag"] if isinstance(mix["flag"], str) else ""
-        if flag == "high":
-            verdict = f"more supplier-sided outcomes than its case mix predicts, beyond the {fmt.FLAG_LIMITS}"
-        elif flag == "low":
-            verdict = f"fewer supplier-sided outcomes than its case mix predicts, beyond the {fmt.FLAG_LIMITS}"
-        elif mix["ci_low"] > 1 or mix["ci_high"] < 1:
-            side = "above" if mix["ci_low"] > 1 else "below"
-            verdict = (
-                f"{side} what its case mix predicts at the {fmt.level(p.confidence)} level, but "
-                f"not beyond the {fmt.FLAG_LIMITS} that call a supplier out: worth watching, not "
-                "a finding"
-            )
-        else:
-            verdict = "within what chance gives for its case mix: the data cannot tell it apart"
-        sentences.append(
-            f"Against its mix of categories and claim types it had {fmt.count(mix['supplier_sided'])} "
-            f"supplier-sided decisions where {mix['expected']:.1f} were expected (O/E "
-            f"{mix['oe_ratio']:.2f}, {fmt.level(p.confidence)} interval {mix['ci_low']:.2f} to "
-            f"{mix['ci_high']:.2f}): {verdict}."
+            f"Raw, whatever the claims: {fmt.count(block['supplier_sided'])} of "
+            f"{fmt.count(decided)} of its decided claims ended on the supplier's side, "
+            f"{_rate(block, '', p)}, against {_others_rate(block, p)}; the raw rates differ "
+            "with the mix of claims each supplier gets, which the comparison above takes out."
         )
     if block["lowball"]:
         sentences.append(
@@ -289,13 +315,22 @@ def scorecard_against_mix(sc: ScorecardContext) -> Table:
             [
                 ("Decided cases", fmt.count(mix["decided"])),
                 ("Supplier-sided (O)", fmt.count(mix["supplier_sided"])),
-                ("Expected for its mix (E)", f"{mix['expected']:.1f}"),
+                ("Expected from the other suppliers' rates (E)",
+                 fmt.DASH if fmt.missing(mix["expected"]) else f"{mix['expected']:.1f}"),
                 (f"O/E ({fmt.level(p.confidence)} interval)",
                  f"{mix['oe_ratio']:.2f} ({mix['ci_low']:.2f}{fmt.DASH}{mix['ci_high']:.2f})"
                  if not fmt.missing(mix["oe_ratio"]) else fmt.DASH),
                 (f"Beyond the {fmt.FLAG_LIMITS}",
                  {"high": "more than expected", "low": "fewer than expected"}.get(flag, "within")
                  if judged else f"not judged: fewer than {p.min_n_named} decided cases"),
+                ("Could be flagged from O/E",
+                 "not at this size" if fmt.missing(mix["detectable_oe"])
+                 else f"{mix['detectable_oe']:.2f}"),
+                (f"Shrunk O/E ({fmt.level(p.confidence)} interval)",
+                 f"{mix['shrunk_oe']:.2f} ({mix['shrunk_ci_low']:.2f}{fmt.DASH}"
+                 f"{mix['shrunk_ci_high']:.2f})" if not fmt.missing(mix["shrunk_oe"]) else fmt.DASH),
+                (f"P(true O/E > {EXCESS_OE:g})",
+                 fmt.DASH if fmt.missing(mix["prob_excess"]) else f"{mix['prob_excess']:.2f}"),
             ],
             columns=["Figure", "Value"],
         )  # fmt: skip
@@ -304,9 +339,11 @@ def scorecard_against_mix(sc: ScorecardContext) -> Table:
         caption=(
             f"The supplier's supplier-sided decisions of {period_text(sc.period)} (O) against the "
             "number its mix of categories and claim types predicts (E: the sum over its decided "
-            "cases of the supplier-sided rate of the case's category and claim type over every "
-            "supplier). Interval: exact Poisson; judged only from "
-            f"{p.min_n_named} decided cases, and called out only beyond the {fmt.FLAG_LIMITS}."
+            "cases of the supplier-sided rate of the case's category and claim type over the "
+            "OTHER suppliers). Interval and flag: from the exact distribution of O; judged only "
+            f"from {p.min_n_named} decided cases, and called out only beyond the "
+            f"{fmt.FLAG_LIMITS}. Shrunk O/E and the probability of a real excess: from a "
+            "random-intercept model of all suppliers (docs/metrics.md, shrunk_oe)."
         ),
         name="scorecard_against_mix",
         record=mix,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import settings
+from analysis.metrics.suppliers import EXCESS_OE, ranked
 from analysis.report import figures, fmt
 from analysis.report.context import ReportContext
 from analysis.report.display import Table, user_errors_one_line
@@ -14,12 +14,18 @@ from analysis.report.display import Table, user_errors_one_line
 @user_errors_one_line
 def supplier_comparison(ctx: ReportContext) -> Table:
     """The named suppliers (at least min_n_named decided cases in the trailing 12 months) with
-    O, E, O/E and its interval and flag, worst first; the others only counted."""
+    O, E, O/E and its exact interval and flag, the shrunk O/E and the probability of a real
+    excess: the flagged first, then by that probability (never by O/E); the others only counted."""
     data = figures.observed_expected(ctx)
     data.attrs.update(synthetic=ctx.synthetic, confidence=ctx.params.confidence)
     p = ctx.params
-    named = data[data["named"]].sort_values(["oe_ratio", "supplier_id"], ascending=[False, True])
+    named = ranked(data[data["named"]])
     level = f"{100 * p.confidence:g}%"
+    excess = f"{EXCESS_OE:g}"
+
+    def ratio(r, lo, hi) -> str:
+        return fmt.DASH if fmt.missing(r) else f"{r:.2f} ({lo:.2f}{fmt.DASH}{hi:.2f})"
+
     frame = pd.DataFrame(
         {
             # the name as the tracker spells it, the id that identifies it
@@ -30,9 +36,10 @@ def supplier_comparison(ctx: ReportContext) -> Table:
             ],
             "Decided": named["decided"].map(fmt.count),
             "Supplier-sided (O)": named["supplier_sided"].map(fmt.count),
-            "Expected for its mix (E)": named["expected"].map(lambda e: f"{e:.1f}"),
+            "Expected from the others (E)": named["expected"].map(
+                lambda e: fmt.DASH if fmt.missing(e) else f"{e:.1f}"),
             f"O/E ({level} interval)": [
-                fmt.DASH if fmt.missing(r) else f"{r:.2f} ({lo:.2f}{fmt.DASH}{hi:.2f})"
+                ratio(r, lo, hi)
                 for r, lo, hi in zip(named["oe_ratio"], named["ci_low"], named["ci_high"], strict=True)
             ],
             f"Beyond the {fmt.FLAG_LIMITS}": [
@@ -40,6 +47,15 @@ def supplier_comparison(ctx: ReportContext) -> Table:
                 if isinstance(f, str) else "within"
                 for f in named["flag"]
             ],
+            "Could be flagged from O/E": named["detectable_oe"].map(
+                lambda d: "not at this size" if fmt.missing(d) else f"{d:.2f}"),
+            f"Shrunk O/E ({level} interval)": [
+                ratio(r, lo, hi)
+                for r, lo, hi in zip(named["shrunk_oe"], named["shrunk_ci_low"],
+                                     named["shrunk_ci_high"], strict=True)
+            ],
+            f"P(true O/E > {excess})": named["prob_excess"].map(
+                lambda q: fmt.DASH if fmt.missing(q) else f"{q:.2f}"),
         }
     )  # fmt: skip
     unnamed = int((~data["named"]).sum())
@@ -47,14 +63,19 @@ def supplier_comparison(ctx: ReportContext) -> Table:
     caption = (
         f"Suppliers against their case mix, decided cases closed from {span.start.isoformat()} to "
         f"{span.end.isoformat()}: O = the supplier's supplier-sided decisions; E = the sum over its "
-        "decided cases of the supplier-sided rate of the case's category and claim type over all "
-        "suppliers (what its mix of cases predicts). O/E above 1: more supplier-sided outcomes "
-        f"than its cases predict. Interval: exact Poisson ({level}); a supplier is called out only "
-        f"when the {fmt.level(settings.FLAG_CONFIDENCE)} interval lies wholly above or below 1. Only suppliers with at least "
-        f"{p.min_n_named} decided cases are named, worst O/E first; {fmt.count(unnamed)} "
-        "supplier(s) with fewer are in the funnel plot but not listed. The store does not know how "
-        "many orders each supplier fulfilled without a dispute: this compares disputes, not "
-        "suppliers' whole trade."
+        "decided cases of the supplier-sided rate of the case's category and claim type over the "
+        "OTHER suppliers (what its mix of cases predicts, its own cases left out). O/E above 1: "
+        "more supplier-sided outcomes than its cases predict. Interval and flag: from the exact "
+        "distribution of O (a sum of one chance per case, at those rates); a supplier is called "
+        f"out only beyond the {fmt.FLAG_LIMITS}, and 'could be flagged from' is the smallest O/E "
+        "its E could show there. Shrunk O/E: each supplier pulled toward 1 by how little its cases "
+        f"pin down (a random-intercept model of all suppliers), with the probability that its true "
+        f"O/E is above {excess}. Listed: the flagged first, then by that probability, not by O/E; "
+        "the order is uncertain and is not a ranking (two suppliers' intervals mostly overlap). "
+        f"Only suppliers with at least {p.min_n_named} decided cases are named; "
+        f"{fmt.count(unnamed)} supplier(s) with fewer are in the funnel plot but not listed. The "
+        "store does not know how many orders each supplier fulfilled without a dispute: this "
+        "compares disputes, not suppliers' whole trade."
     )
     note = f"{len(named)} supplier(s) named; {unnamed} with fewer than {p.min_n_named} decided cases not named."
     return Table(frame=frame, caption=caption, name="supplier_comparison", data=data, note=note)
