@@ -78,6 +78,7 @@ def test_generated_export_loads_with_about_one_percent_quarantined(export, tmp_p
     assert any("opened_date" in r[0] for r in reasons)
 
 
+@pytest.mark.slow
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
     out = tmp_path / "results.json"
     # the report and the empty-notebook floor start Jupyter kernels: measured, but not here

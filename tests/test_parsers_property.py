@@ -21,6 +21,9 @@ from hypothesis import strategies as st
 from analysis import ingest, sqlfiles, store
 from tests.conftest import HEADER, TODAY, fetch, good_row
 
+#: hypothesis draws hundreds of examples per property: make test runs them, test-fast does not
+pytestmark = pytest.mark.slow
+
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text that looks like amounts and dates reaches the interesting branches more often than
