@@ -9,7 +9,9 @@
   Excel and LibreOffice show it as text instead of evaluating it.
 
 Masking is deliberately conservative: it would rather hide a long reference number that looks like
-a phone number than let a real phone number through.
+a phone number than let a real phone number through. It is for free text only: a value of the
+store's id columns (``case_id``, ``supplier_id``; a 16-digit order number is a case id) is shown
+as it is, through :func:`analysis.report.fmt.identifier`, so that a reader can find the case.
 """
 
 from __future__ import annotations
