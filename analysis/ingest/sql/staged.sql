@@ -73,7 +73,7 @@ WITH b AS (
         r._row,
         r._raw_hash,
 {% for col in intake if col.kind in ("id", "text", "buyer") %}
-        {{ "upper(" if col.upper }}ta_blank(r.{{ col.name }}){{ ")" if col.upper }} AS {{ col.name }},
+        {{ "upper(" if col.upper }}{{ "ta_mask_contacts(" if col.masked }}ta_blank(r.{{ col.name }}){{ ")" if col.masked }}{{ ")" if col.upper }} AS {{ col.name }},
 {% endfor %}
         cur.raw AS currency_raw,
         cur.currency_column,
