@@ -293,11 +293,18 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     extra = {c: h for c, h in extra.items() if c not in dropped}
     extra_sql = (
         "to_json(struct_pack("
-        + ", ".join(f"{_quoted(c)} := ta_mask_contacts(r.{_quoted(c)})" for c in extra)
+        + ", ".join(
+            f"{_quoted(c)} := coalesce(m{i}.masked, r.{_quoted(c)})" for i, c in enumerate(extra)
+        )
         + "))::VARCHAR"
         if extra
         else "NULL::VARCHAR"
     )
+    joins += [
+        f"LEFT JOIN contact_masks m{i} ON m{i}.text = r.{_quoted(c)}" for i, c in enumerate(extra)
+    ]
+    masked = set(extra).union(*(sources[c.name] for c in registry.INTAKE if c.masked))
+    _contact_masks(con, masked, mapping)
     # Identifiers here come from the column registry and the file's sanitised names;
     # values never enter the SQL text.
     all_raw = ", ".join(f"r.{_quoted(c)}" for c in raw.columns) or "NULL"
@@ -306,7 +313,6 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
         f"hash({all_raw}) AS _raw_hash, {', '.join(selects)}, {extra_sql} AS extra "
         f"FROM raw_input r CROSS JOIN mapping_constants k {' '.join(joins)}"
     )
-    masked = set(extra).union(*(sources[c.name] for c in registry.INTAKE if c.masked))
     return {
         "carried": carried,
         "extra": extra,
@@ -314,6 +320,33 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
         "masked": sorted(masked),
         "buyer": sorted(sources["buyer_ref"]),
     }
+
+
+def _contact_masks(con: duckdb.DuckDBPyConnection, columns: set[str], mapping: Mapping) -> None:
+    """Create ``contact_masks(text, masked)``: each distinct text of the raw ``columns`` (and
+    each constant or value-map replacement of a masked intake column) that may hold an e-mail
+    address or a phone number, with them masked (``ta_mask_contacts``). A text absent from it
+    holds none. Masking distinct candidates only, gathered first, keeps the macro's lambdas off
+    the batches of rows that need nothing (most texts): 0.4 s instead of 3 s per million texts
+    of which 2% hold a phone number."""
+    masked_intake = [c.name for c in registry.INTAKE if c.masked]
+    literals = [mapping.constants[c] for c in masked_intake if c in mapping.constants]
+    literals += [v for c in masked_intake for v in mapping.values.get(c, {}).values()]
+    parts = [f"SELECT {_quoted(c)} AS text FROM raw_input" for c in sorted(columns)]  # noqa: S608 (identifiers only)
+    parts.append("SELECT unnest(?::VARCHAR[]) AS text")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE contact_masks AS
+        WITH candidates AS (
+            -- a text as in the file, and trimmed (as a fallback column's value reaches the view)
+            SELECT DISTINCT unnest([text, ta_blank(text)]) AS text
+            FROM ({" UNION ALL ".join(parts)}) t
+            WHERE ta_may_hold_contacts(text)
+        )
+        SELECT text, ta_mask_contacts(text) AS masked FROM candidates
+        """,  # noqa: S608 (identifiers only; values are bound)
+        [literals],
+    )
 
 
 def _date_orders(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> list[str]:
@@ -657,9 +690,14 @@ def _write_quarantine(con, raw, load_id, source, file_sha, secret, now, view) ->
     buyer = [c for c in view["buyer"] if c in raw.columns]
     masked = [c for c in view["masked"] if c in raw.columns and c not in buyer]
     replaced = [
-        f"'buyer_key:' || ta_buyer_key($secret, {_quoted(c)}) AS {_quoted(c)}" for c in buyer
+        f"'buyer_key:' || ta_buyer_key($secret, r.{_quoted(c)}) AS {_quoted(c)}" for c in buyer
     ]
-    replaced += [f"ta_mask_contacts({_quoted(c)}) AS {_quoted(c)}" for c in masked]
+    replaced += [
+        f"coalesce(m{i}.masked, r.{_quoted(c)}) AS {_quoted(c)}" for i, c in enumerate(masked)
+    ]
+    masks = " ".join(
+        f"LEFT JOIN contact_masks m{i} ON m{i}.text = r.{_quoted(c)}" for i, c in enumerate(masked)
+    )
     excluded = ", ".join(["_row", *map(_quoted, view["dropped"])])
     replace = f"REPLACE ({', '.join(replaced)})" if replaced else ""
     con.execute(
@@ -667,7 +705,8 @@ def _write_quarantine(con, raw, load_id, source, file_sha, secret, now, view) ->
         INSERT INTO quarantine
         SELECT $load_id, $source, $sha, j._row, j.case_id, j.reason, to_json(t)::VARCHAR, $now
         FROM rejected j
-        JOIN (SELECT _row AS __row, * EXCLUDE ({excluded}) {replace} FROM raw_input) t ON t.__row = j._row
+        JOIN (SELECT r._row AS __row, r.* EXCLUDE ({excluded}) {replace} FROM raw_input r {masks}) t
+            ON t.__row = j._row
         WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_sha256 = $sha AND q.row_number = j._row)
         """,  # noqa: S608 (identifiers only; values are bound)
         {

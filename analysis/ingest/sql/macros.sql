@@ -186,6 +186,12 @@ CREATE OR REPLACE TEMP MACRO ta_phone_tokens(toks) AS
     array_to_string(list_transform(list_transform(toks, lambda t: [t, ta_phone_core(t)]),
                                    lambda z: ta_phone_token(z[1], z[2])), '');
 
+-- Whether a text may hold a phone number (a run of 7 digits), or any contact detail. The ingest
+-- masks only the distinct texts that may (analysis/ingest/load.py, contact_masks): the lambdas
+-- below cost something for every batch of rows they see, however few of its rows they work on.
+CREATE OR REPLACE TEMP MACRO ta_may_hold_phone(s) AS regexp_matches(s, '\p{Nd}(?:[().\-/ ]*\p{Nd}){6}');
+CREATE OR REPLACE TEMP MACRO ta_may_hold_contacts(s) AS contains(s, '@') OR ta_may_hold_phone(s);
+
 -- Phone numbers hidden. Fast path: a text without a run of 7 digits holds none. Otherwise it is
 -- cut into tokens that cover it whole, tried in this order at each position:
 --   an ISO date or an amount, with the character after it (which must not continue it; when it
@@ -201,7 +207,7 @@ CREATE OR REPLACE TEMP MACRO ta_phone_tokens(toks) AS
 -- So a token starts only where the reports' look-behind lets a number start: at the start, or
 -- after a character that is no part of a word.
 CREATE OR REPLACE TEMP MACRO ta_mask_phones(s) AS
-    CASE WHEN s IS NULL OR NOT regexp_matches(s, '\p{Nd}(?:[().\-/ ]*\p{Nd}){6}') THEN s
+    CASE WHEN s IS NULL OR NOT ta_may_hold_phone(s) THEN s
          ELSE ta_phone_tokens(regexp_extract_all(s,
             '(?s)\p{Nd}{4}-\p{Nd}{2}-\p{Nd}{2}(?:[./+@][\p{L}\p{N}_.\-/+@]*\(?|[^\p{L}\p{N}_.\-/+@]|$)'
             || '|\p{Nd}+\.\p{Nd}{2}(?:[/+@][\p{L}\p{N}_.\-/+@]*\(?|[^\p{L}\p{N}_.\-/+@]|$)'
