@@ -245,3 +245,29 @@ def test_no_buyer_identity_enters_the_store_from_any_column(tmp_path, capsys):
                 assert hits == 0, (table, column, secret)
     finally:
         con.close()
+
+
+def test_contact_details_are_masked_whichever_column_fills_the_description(tmp_path):
+    # a fallback column (its value trimmed), a value map's replacement and a constant reach the
+    # description by other roads than the description column: each is masked as well
+    db = tmp_path / "store" / "cases.duckdb"
+    header = [*HEADER, "Notes"]
+    rows = [
+        row("F1", description="") | {"Notes": f"  call {PHONES[0]}  "},
+        row("F2", description="see notes") | {"Notes": "x"},
+        # with a fallback, a description's own text reaches the view trimmed
+        row("F3", description=f"  ring {PHONES[1]} ") | {"Notes": "x"},
+    ]
+    path = tmp_path / "f.csv"
+    path.write_text(csv_text(rows, header))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "fallbacks:\n  description: Notes\n"
+        f"values:\n  description:\n    see notes: 'mail {EMAILS[1]}'\n"
+    )
+    assert cli.main(["ingest", str(path), "--mapping", str(mapping), "--db", str(db)]) == 0
+    assert fetch(db, "SELECT case_id, description FROM cases ORDER BY case_id") == [
+        ("F1", f"call {privacy.PHONE_MASK}"),
+        ("F2", f"mail {privacy.EMAIL_MASK}"),
+        ("F3", f"ring {privacy.PHONE_MASK}"),
+    ]
