@@ -37,7 +37,7 @@ from analysis.metrics.cases import bind, check_category, compose, period_cases_s
 from analysis.metrics.names import with_supplier_names
 from analysis.metrics.outcomes import outcome_metrics
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import connect, connect_sealed, first_line
 
 #: The per-case flags of cases.sql, under the names a notebook reads them by.
 FLAGS = catalogue.FLAGS
@@ -143,18 +143,29 @@ def query(
     sql: str, params: list | dict | None = None, db: Path | str | None = None
 ) -> pd.DataFrame:
     """Any read-only SQL over the store's tables (``cases``, ``loads``, ``quarantine``,
-    ``suppliers``), values bound as ``?`` or ``$name`` parameters, as a DataFrame. A statement
-    that would write is refused: the store is opened read-only."""
-    with connect(_db(db)) as con:
+    ``suppliers``), values bound as ``?`` or ``$name`` parameters, as a DataFrame.
+
+    The SQL runs on a sealed connection (:func:`analysis.store.open_sealed`): it reads the store
+    and nothing else. A statement that would write the store, read or write any other file
+    (``COPY ... TO``, ``read_csv``, ``glob``, ``ATTACH``, ``EXPORT``), change a setting (``SET``,
+    ``SET GLOBAL``) or install or load an extension is refused with :class:`BadParameter`."""
+    with connect_sealed(_db(db)) as con:
         try:
             return con.execute(sql, params or []).df()
-        except duckdb.InvalidInputException as exc:
-            if "read-only" in str(exc):
-                raise BadParameter(
-                    "explore.query reads only: the store is opened read-only (load data with "
-                    "ta-outcomes ingest)"
-                ) from None
-            raise
+        except (duckdb.InvalidInputException, duckdb.PermissionException) as exc:
+            text = first_line(exc)
+            if "read-only" in text:
+                why = "the store is opened read-only (load data with ta-outcomes ingest)"
+            elif (
+                "file system operations are disabled" in text
+                or "disabled through configuration" in text
+            ):
+                why = "it reaches no file but the store and loads no extension"
+            elif "configuration has been locked" in text:
+                why = "its settings cannot be changed"
+            else:
+                raise
+            raise BadParameter(f"explore.query reads only: {why} ({text})") from None
 
 
 def rates(

@@ -109,6 +109,68 @@ def test_query_binds_parameters_and_refuses_writes(feb):
     assert explore.query("SELECT count(*) AS n FROM cases", db=feb)["n"].tolist() == [15]
 
 
+@pytest.mark.parametrize(
+    ("attack", "refusal"),
+    [
+        # a file overwritten, read, listed; the store's buyer-key secret read
+        ("COPY (SELECT 'pwned') TO '{victim}' (HEADER false)", "reaches no file"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "reaches no file"),
+        ("SELECT * FROM read_text('{victim}')", "reaches no file"),
+        ("SELECT * FROM glob('{folder}/*')", "reaches no file"),
+        ("SELECT * FROM read_text('{key}')", "reaches no file"),
+        ("SELECT * FROM read_csv('{key}', header = false)", "reaches no file"),
+        ("ATTACH '{folder}/other.duckdb' AS other", "reaches no file"),
+        ("EXPORT DATABASE '{folder}/dump'", "reaches no file"),
+        # settings, for this connection or the whole process
+        ("SET GLOBAL memory_limit = '1MB'", "settings cannot be changed"),
+        ("SET enable_external_access = true", "settings cannot be changed"),
+        ("RESET lock_configuration", "settings cannot be changed"),
+        # extensions: no download is even tried, nothing is loaded
+        ("INSTALL httpfs", "reaches no file"),
+        ("FORCE INSTALL spatial FROM community", "reaches no file"),
+        ("LOAD httpfs", "loads no extension"),
+    ],
+)
+def test_query_reaches_nothing_but_the_store(feb, tmp_path, attack, refusal):
+    from analysis import settings
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    key = settings.buyer_key_file(feb)
+    made_key = not key.exists()
+    if made_key:
+        key.write_text("0" * 64 + "\n")
+    try:
+        sql = attack.format(victim=victim, folder=tmp_path, key=key)
+        with pytest.raises(BadParameter, match=f"explore.query reads only: .*{refusal}"):
+            explore.query(sql, db=feb)
+        assert victim.read_text() == "precious\n"  # never overwritten
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["victim.txt"]  # nothing made
+    finally:
+        if made_key:
+            key.unlink()
+    # the next query still works, with DuckDB's defaults (nothing changed for the process)
+    assert explore.query("SELECT count(*) AS n FROM cases", db=feb)["n"].tolist() == [15]
+    import duckdb
+
+    assert duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0] != (
+        "1.0 MiB"
+    )
+
+
+def test_query_works_while_a_report_holds_the_store(feb):
+    # a report's held store is one DuckDB instance with the project's settings; the sealed
+    # connection (other settings) is a database of its own, so the two live side by side
+    from analysis.store import holding
+
+    with holding(feb):
+        assert explore.cases(*FEB, db=feb)["case_id"].size == 11  # the held instance opened
+        frame = explore.query(
+            "SELECT count(*) AS n, current_database() AS db FROM main.cases", db=feb
+        )
+        assert frame.values.tolist() == [[15, "store"]]
+
+
 def test_figures_are_the_metrics_as_frames(feb):
     figures = explore.figures(*FEB, db=feb, min_n=3)
     overall = metrics.outcome_metrics(feb, *FEB, SMALL)["overall"]

@@ -233,12 +233,12 @@ def test_every_class_of_bad_file_was_tried():
     tried = [c.klass for c in CASES] + [MIXED_FOLDER.klass]
     assert set(tried) == set(CLASSES)
     assert len(CLASSES) == 24
-    assert len(CASES) == 81
+    assert len(CASES) == 83
     per_class = {k: tried.count(k) for k in CLASSES}
     assert min(per_class.values()) >= 1, per_class
     loads = sum(c.expect.error is None for c in CASES)
     refusals = sum(c.expect.error is not None for c in CASES)
-    assert (loads, refusals) == (24, 57)
+    assert (loads, refusals) == (24, 59)
 
 
 # --- hostile text, end to end: ingest -> `ta-outcomes report` (papermill) -> HTML in Chromium -----

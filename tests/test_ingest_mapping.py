@@ -169,3 +169,35 @@ def test_a_large_values_map_is_read_quickly(tmp_path, monkeypatch):
     assert len(m.values["outcome"]) == 40_001
     assert m.values["outcome"]["Closed, reason 39999"] == "full_refund"
     assert m.values["outcome"]["Refused"] == "no_refund"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        # the buyer column also sent into a stored column: its raw e-mail would be stored
+        ("columns:\n  Buyer Email: [buyer_ref, description]\n", "columns.Buyer Email"),
+        ("columns:\n  Buyer Email: [supplier_name, buyer_ref]\n", "columns.Buyer Email"),
+        ("columns:\n  Buyer Email: buyer_ref\nfallbacks:\n  description: Buyer Email\n",
+         "fallbacks.description"),
+        # a column named as the buyer column (literally, or by the common alias 'Buyer')
+        ("fallbacks:\n  supplier_name: buyer_ref\n", "fallbacks.supplier_name"),
+        ("fallbacks:\n  order_id: Buyer\n", "fallbacks.order_id"),
+    ],
+)  # fmt: skip
+def test_the_buyer_column_goes_to_buyer_ref_only(tmp_path, text, key):
+    p = tmp_path / "m.yaml"
+    p.write_text(text)
+    with pytest.raises(BadFile) as err:
+        Mapping.load(p)
+    assert str(err.value).startswith(f"{p}: {key}: the buyer column goes to buyer_ref only")
+    assert "\n" not in str(err.value)
+
+
+def test_the_buyer_column_may_fill_buyer_ref_and_its_fallback(tmp_path):
+    m = _mapping(
+        tmp_path,
+        "columns:\n  Customer: buyer_ref\n  Vendor: [supplier_id, supplier_name]\n"
+        "fallbacks:\n  buyer_ref: Customer Email\n  supplier_name: Vendor\n",
+    )
+    assert m.columns["customer"] == ("buyer_ref",)
+    assert m.fallbacks == {"buyer_ref": "customer_email", "supplier_name": "vendor"}

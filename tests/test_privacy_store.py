@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from analysis import cli
-from analysis.ingest import pseudonym
+from analysis.ingest import load, pseudonym
 from analysis.report import privacy
 from tests.conftest import fetch
 from tests.hostile.files import HEADER, csv_text, row
@@ -152,3 +152,122 @@ def test_spreadsheet_export_of_hostile_store_values_is_neutralised(tmp_path):
 def _key(secret: str, ref: str) -> str:
     """A buyer key worked out by hand: SHA-256 of secret ':' the trimmed, lower-cased reference."""
     return hashlib.sha256(f"{secret}:{ref.strip().lower()}".encode()).hexdigest()[:20]
+
+
+# -- issue 24.4: no buyer identity from any column: person/contact columns, contact details -------
+
+EMAILS = ["zeb.quixote+ta@buyer-mail.example", "li.wei@example.com.cn"]
+PHONES = ["+86 138 0013 8000", "(555) 123-4567", "0049 30 1234567"]
+NAME = "Márta Ödönné Xylofon"
+ORDER = "2026031512345678"  # a 16-digit order number as the case id: an id is never masked
+PERSONAL = ["Buyer Email", "Buyer Phone", "Customer Name", "Contact", "WhatsApp"]
+
+
+def _personal_row(case_id: str, **overrides: str) -> dict[str, str]:
+    return row(
+        case_id,
+        description=f"call {PHONES[0]} or mail {EMAILS[1]} today {CONTROL}",
+        **overrides,
+    ) | {
+        "buyer_ref": EMAILS[0],
+        "order_id": ORDER,
+        "Buyer Email": EMAILS[0],
+        "Buyer Phone": PHONES[1],
+        "Customer Name": NAME,
+        "Contact": PHONES[2],
+        "WhatsApp": PHONES[0],
+        "Consumer disputed?": "No",
+        "Order note": f"ring {PHONES[1]} or {EMAILS[0]} {CONTROL}-NOTE",
+    }
+
+
+def test_no_buyer_identity_enters_the_store_from_any_column(tmp_path, capsys):
+    db = tmp_path / "store" / "cases.duckdb"
+    header = [*HEADER, "buyer_ref", "order_id", *PERSONAL, "Consumer disputed?", "Order note"]
+    # P1 loads, P2 is quarantined by the staging rules, the third line (one field too many)
+    # by the reader
+    good = csv_text([_personal_row(ORDER), _personal_row("P2", claim_amount="lots")], header)
+    surplus = csv_text([_personal_row("P3")], header).splitlines()[1] + ",surplus"
+    a = tmp_path / "a.csv"
+    a.write_text(good + surplus + "\n")
+    # a file with no person's column: a line the reader rejects is masked, not withheld
+    b = tmp_path / "b.csv"
+    b.write_text(
+        csv_text([row("B1")]) + ",".join([*row("B2").values()][:-1]) + f",mail {EMAILS[1]},x\n"
+    )
+    assert cli.main(["ingest", str(a), str(b), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    line_a = next(line for line in out.splitlines() if "a.csv" in line)
+    assert line_a.split(": read ")[1].startswith("3 = inserted 1 + updated 0 + unchanged 0 + ")
+    assert f"not kept, as naming a person or a contact: {', '.join(PERSONAL)}" in line_a
+
+    case = fetch(db, "SELECT case_id, order_id, description, extra FROM cases WHERE case_id = ?",
+                 [ORDER])[0]  # fmt: skip
+    assert case[:3] == (
+        ORDER,
+        ORDER,
+        f"call {privacy.PHONE_MASK} or mail {privacy.EMAIL_MASK} today {CONTROL}",
+    )
+    assert json.loads(case[3]) == {
+        "consumer_disputed": "No",
+        "order_note": f"ring {privacy.PHONE_MASK} or {privacy.EMAIL_MASK} {CONTROL}-NOTE",
+    }
+    records = dict(fetch(db, "SELECT case_id, raw_record FROM quarantine"))
+    p2 = json.loads(records["P2"])
+    assert not {"buyer_email", "buyer_phone", "customer_name", "contact", "whatsapp"} & set(p2)
+    assert p2["description"] == case[2] and p2["order_note"] == json.loads(case[3])["order_note"]
+    assert p2["buyer_ref"].startswith("buyer_key:") and p2["order_id"] == ORDER
+    assert json.loads(records["P3"]) == {"raw_line": load.WITHHELD}
+    b2 = json.loads(records["B2"])["raw_line"]
+    assert f"mail {privacy.EMAIL_MASK}" in b2 and b2.startswith("B2,S1,")
+
+    # the store's bytes, after a checkpoint has written everything into the database file
+    with duckdb.connect(str(db)) as con:
+        con.execute("CHECKPOINT")
+    blob = _store_bytes(db)
+    assert CONTROL.encode() in blob and f"{CONTROL}-NOTE".encode() in blob
+    secrets = [*EMAILS, *PHONES, NAME] + ["".join(filter(str.isdigit, p)) for p in PHONES]
+    for secret in secrets:
+        for variant in {secret, secret.lower(), secret.upper()}:
+            assert variant.encode() not in blob, variant
+            assert variant.encode("utf-16-le") not in blob, variant
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for table, column in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type LIKE 'VARCHAR%'"
+        ).fetchall():
+            for secret in secrets:
+                hits = con.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS VARCHAR)) LIKE ?',  # noqa: S608 (catalog identifiers)
+                    [f"%{secret.lower()}%"],
+                ).fetchone()[0]
+                assert hits == 0, (table, column, secret)
+    finally:
+        con.close()
+
+
+def test_contact_details_are_masked_whichever_column_fills_the_description(tmp_path):
+    # a fallback column (its value trimmed), a value map's replacement and a constant reach the
+    # description by other roads than the description column: each is masked as well
+    db = tmp_path / "store" / "cases.duckdb"
+    header = [*HEADER, "Notes"]
+    rows = [
+        row("F1", description="") | {"Notes": f"  call {PHONES[0]}  "},
+        row("F2", description="see notes") | {"Notes": "x"},
+        # with a fallback, a description's own text reaches the view trimmed
+        row("F3", description=f"  ring {PHONES[1]} ") | {"Notes": "x"},
+    ]
+    path = tmp_path / "f.csv"
+    path.write_text(csv_text(rows, header))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "fallbacks:\n  description: Notes\n"
+        f"values:\n  description:\n    see notes: 'mail {EMAILS[1]}'\n"
+    )
+    assert cli.main(["ingest", str(path), "--mapping", str(mapping), "--db", str(db)]) == 0
+    assert fetch(db, "SELECT case_id, description FROM cases ORDER BY case_id") == [
+        ("F1", f"call {privacy.PHONE_MASK}"),
+        ("F2", f"mail {privacy.EMAIL_MASK}"),
+        ("F3", f"ring {privacy.PHONE_MASK}"),
+    ]

@@ -19,3 +19,13 @@ def test_formatters():
     assert fmt.rate_ci(0.5, 0.2, 0.8, False, 10, few=True) == "50.0% (20.0%–80.0%) few cases"
     assert fmt.level(0.998) == "99.8%" and fmt.FLAG_LIMITS == "99.8% limits"
     assert fmt.rate_ci(None, None, None, False, 30) == "–"
+
+
+def test_identifiers_are_clipped_never_masked():
+    # a 16-digit Alibaba order number as a case id looks like a phone number to the masking
+    order = "2026031512345678"
+    assert fmt.identifier(order) == order
+    assert fmt.clean_text(f"call {order}") == "call [phone hidden]"  # free text still masked
+    assert fmt.identifier("X" * 70, 10) == "XXXXXXXXX…" and fmt.identifier(None) == ""
+    assert fmt.name_or_id(None, order) == order
+    assert fmt.name_or_id("Li +86 138 0013 8000", order) == "Li [phone hidden]"

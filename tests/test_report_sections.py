@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from analysis import metrics, settings
@@ -271,6 +272,41 @@ def test_long_descriptions_are_masked_before_clipping(tmp_path):
     )  # fmt: skip
     shown = sections.notable_cases(context(db), "lowball").frame.loc[0, "Description"]
     assert "someone" not in shown and shown.endswith("…") and len(shown) == 160
+
+
+def test_order_numbers_as_case_and_supplier_ids_are_shown_as_they_are(tmp_path):
+    # Issue 24.7: a 16-digit order number used as the case id (and a 16-digit supplier id) is
+    # shown verbatim in the notable cases, the scorecard and the dossier's header, never as
+    # "[phone hidden]"; a phone number in the description is still masked
+    from analysis.report import dossier, scorecard
+
+    case_id, supplier = "2026031512345678", "1688000012345678"
+    db = build_store(tmp_path / "o.duckdb", [
+        dict(case_id=case_id, supplier_id=supplier, supplier_name=None, outcome="partial_refund",
+             claim_amount=20000, refund_amount=1, opened_date="2026-03-01",
+             closed_date="2026-03-20", description="call +86 138 0013 8000 now"),
+    ])  # fmt: skip
+    # casefactory names a supplier "Supplier <id>" when none is given: no name here
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE cases SET supplier_name = NULL")
+    notable = sections.notable_cases(context(db), "lowball")
+    assert notable.frame[["Case", "Supplier"]].values.tolist() == [[case_id, supplier]]
+    assert notable.frame.loc[0, "Description"] == f"call {PHONE_MASK} now"
+    sc = scorecard.open_scorecard(db=str(db), supplier_id=supplier, period="2026-03",
+                                  min_n=1, min_n_rate=1, min_n_named=1)  # fmt: skip
+    cases = scorecard.scorecard_cases(sc, "lowball")
+    assert cases.frame["Case"].tolist() == [case_id]
+    assert cases.frame.loc[0, "Description"] == f"call {PHONE_MASK} now"
+    assert f"Supplier: {supplier};" in scorecard.scorecard_banner(sc).lines[0]
+    nobody = scorecard.open_scorecard(db=str(db), period="2026-03", min_n=1, min_n_rate=1,
+                                      min_n_named=1)  # fmt: skip
+    assert scorecard.scorecard_banner(nobody).lines[1].endswith(f"by id: {supplier}.")
+    dc = dossier.open_dossier(db=str(db), case_id=case_id)
+    header = dossier.dossier_banner(dc).lines
+    assert header[0].startswith(f"Case {case_id}: ")
+    assert header[1].startswith(f"Supplier: {supplier} ({supplier}).")
+    assert PHONE_MASK not in " ".join(header)
+    assert f"call {PHONE_MASK} now" in dossier.dossier_description(dc).to_html()
 
 
 def test_supplier_comparison(store):

@@ -294,6 +294,23 @@ def _slug(path: Path, key: str, column: str, text: str) -> str:
     return slug
 
 
+#: Why a mapping may not copy the buyer column: its text is a buyer's identity.
+_BUYER_ONLY = (
+    "the buyer column goes to buyer_ref only (it is keyed there; a buyer's name, e-mail or "
+    "account never enters the store): map it to buyer_ref alone"
+)
+
+
+def _is_buyer_column(canon: str, columns: dict[str, tuple[str, ...]]) -> bool:
+    """Whether the export column ``canon`` is the one loaded as ``buyer_ref``: mapped there, or
+    named so (``buyer_ref``, or a common alias such as ``Buyer``) and not mapped elsewhere."""
+    from analysis.ingest.readers.common import COLUMN_ALIASES
+
+    if canon in columns:
+        return "buyer_ref" in columns[canon]
+    return "buyer_ref" in (canon, COLUMN_ALIASES.get(canon))
+
+
 def _parse(path: Path, data: dict) -> Mapping:
     for key in SCALAR_KEYS:
         if data.get(key) is not None and not isinstance(data[key], str):
@@ -317,6 +334,9 @@ def _parse(path: Path, data: dict) -> Mapping:
     twice = sorted({t for t in filled if filled.count(t) > 1})
     if twice:
         raise _error(path, "columns", f"{', '.join(twice)} filled from more than one column")
+    for canon, targets in columns.items():
+        if "buyer_ref" in targets and len(targets) > 1:
+            raise _error(path, f"columns.{named[canon]}", _BUYER_ONLY)
     constants = {}
     for target, value in _object(path, data, "constants").items():
         column = _intake_column(path, f"constants.{target}", target)
@@ -330,6 +350,8 @@ def _parse(path: Path, data: dict) -> Mapping:
             raise _error(path, f"fallbacks.{target}", "must name one column of the export")
         fallbacks[column] = _canonical(source)
         named.setdefault(_canonical(source), source)
+        if column != "buyer_ref" and _is_buyer_column(_canonical(source), columns):
+            raise _error(path, f"fallbacks.{target}", _BUYER_ONLY)
     values = _value_maps(path, data)
     defaults = {}
     for target, slug in _object(path, data, "defaults").items():

@@ -43,9 +43,9 @@ def notable_cases(
     )
     frame = pd.DataFrame(
         {
-            "Case": data["case_id"].map(fmt.clean_text),
+            "Case": data["case_id"].map(fmt.identifier),
             "Supplier": [
-                fmt.clean_text(name if not fmt.missing(name) else sid, 80)
+                fmt.name_or_id(name, sid, 80)
                 for name, sid in zip(data["supplier_name"], data["supplier_id"], strict=True)
             ],
             "Category": [

@@ -114,10 +114,10 @@ def dossier_banner(dc: DossierContext) -> Banner:
         lines = ["No case chosen: set case_id in the parameters cell (or -p case_id=...)."]
     else:
         lines = [
-            f"Case {fmt.clean_text(c['case_id'], 60)}: {label('claim_type', c['claim_type'])} claim, "
+            f"Case {fmt.identifier(c['case_id'], 60)}: {label('claim_type', c['claim_type'])} claim, "
             f"{label('category', c['category'])}; outcome {label('outcome', c['outcome'])}.",
-            f"Supplier: {fmt.clean_text(c.get('supplier_name') or c['supplier_id'], 60)} "
-            f"({fmt.clean_text(c['supplier_id'], 40)}). The buyer is not shown.",
+            f"Supplier: {fmt.name_or_id(c.get('supplier_name'), c['supplier_id'], 60)} "
+            f"({fmt.identifier(c['supplier_id'], 40)}). The buyer is not shown.",
             f"Opened {c['opened_date']}" + (f", closed {c['closed_date']}" if c.get("closed_date") else ", still open")
             + f"; data as of {dc.as_of.isoformat() if dc.as_of else 'not recorded'}.",
         ]  # fmt: skip

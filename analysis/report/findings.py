@@ -214,7 +214,7 @@ def _supplier_sentence(ctx: ReportContext) -> str:
             f"{fmt.FLAG_LIMITS}. {_what_could_be_seen(named)}"
         )
     listed = "; ".join(
-        f"{fmt.clean_text(r.supplier_name if not fmt.missing(r.supplier_name) else r.supplier_id, 60)} "
+        f"{fmt.name_or_id(r.supplier_name, r.supplier_id, 60)} "
         f"(observed {fmt.count(r.supplier_sided)}, expected {r.expected:.1f}, O/E {r.oe_ratio:.2f})"
         for r in high.itertuples()
     )

@@ -143,10 +143,26 @@ def clip(text: Any, limit: int = settings.DESCRIPTION_CHARS) -> Any:
 
 
 def clean_text(text: Any, limit: int = settings.DESCRIPTION_CHARS) -> str:
-    """Case text made fit for a report: contact details masked first, then clipped."""
+    """Case text made fit for a report: contact details masked first, then clipped. For free
+    text only (descriptions, names, reasons): an identifier goes through :func:`identifier`."""
     if missing(text):
         return ""
     return clip(mask_contact_details(str(text)), limit)
+
+
+def identifier(value: Any, limit: int = 60) -> str:
+    """A value of one of the store's id columns (``case_id``, ``supplier_id``) as a report shows
+    it: clipped, never masked. A 16-digit order number used as a case id looks like a phone
+    number to :func:`~analysis.report.privacy.mask_contact_details`, and a reader must be able
+    to find the case by it; ids are not where buyers write their contact details."""
+    if missing(value):
+        return ""
+    return clip(str(value), limit)
+
+
+def name_or_id(name: Any, identifier_value: Any, limit: int = 60) -> str:
+    """A supplier's name (free text: masked) or, when the export gave none, its id (not masked)."""
+    return clean_text(name, limit) if not missing(name) else identifier(identifier_value, limit)
 
 
 def file_name(path: Any) -> str:

@@ -2,14 +2,19 @@
 
 - :func:`mask_contact_details` hides e-mail addresses and phone numbers inside free text (case
   descriptions, supplier names, quarantine reasons) before a report shows it. Buyers write their
-  contact details into descriptions; a report sent to a journalist must not carry them.
+  contact details into descriptions; a report sent to a journalist must not carry them. The
+  ingest masks descriptions and extra columns with the same rule before they are stored (the
+  SQL macro ``ta_mask_contacts`` of ``analysis/ingest/sql/macros.sql``; a property test keeps
+  the two equal); this masking stays for what a store loaded before that holds, and for names.
 - :func:`neutralise_formula` / :func:`neutralise_formulas` defuse spreadsheet formula injection in
   tables exported as CSV: a cell starting with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
   return, which some spreadsheets strip before reading the formula) gets a leading apostrophe, so
   Excel and LibreOffice show it as text instead of evaluating it.
 
 Masking is deliberately conservative: it would rather hide a long reference number that looks like
-a phone number than let a real phone number through.
+a phone number than let a real phone number through. It is for free text only: a value of the
+store's id columns (``case_id``, ``supplier_id``; a 16-digit order number is a case id) is shown
+as it is, through :func:`analysis.report.fmt.identifier`, so that a reader can find the case.
 """
 
 from __future__ import annotations

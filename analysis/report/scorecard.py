@@ -152,7 +152,7 @@ def scorecard_banner(sc: ScorecardContext) -> Banner:
         lines.append(
             f"Suppliers with at least {sc.params.min_n_named} decided cases in "
             f"{period_text(sc.period)}, by id: "
-            + (", ".join(fmt.clean_text(s, 40) for s in named) if named else "none")
+            + (", ".join(fmt.identifier(s, 40) for s in named) if named else "none")
             + "."
         )
     else:
@@ -472,7 +472,7 @@ def scorecard_cases(sc: ScorecardContext, kind: str = "lowball") -> Table:
     data = mask_frame(data, ["description"])
     frame = pd.DataFrame(
         {
-            "Case": data["case_id"].map(lambda s: fmt.clean_text(s, 40)),
+            "Case": data["case_id"].map(lambda s: fmt.identifier(s, 40)),
             "Closed": data["closed_date"].map(fmt.date_text),
             "Claim type": [label("claim_type", c) for c in data["claim_type"]],
             "Claimed (USD)": data["claim_usd"].map(fmt.usd),

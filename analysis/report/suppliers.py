@@ -30,8 +30,8 @@ def supplier_comparison(ctx: ReportContext) -> Table:
         {
             # the name as the tracker spells it, the id that identifies it
             "Supplier (id)": [
-                f"{fmt.clean_text(n, 60)} ({fmt.clean_text(s, 40)})"
-                if not fmt.missing(n) else fmt.clean_text(s, 40)
+                f"{fmt.clean_text(n, 60)} ({fmt.identifier(s, 40)})"
+                if not fmt.missing(n) else fmt.identifier(s, 40)
                 for n, s in zip(named["supplier_name"], named["supplier_id"], strict=True)
             ],
             "Decided": named["decided"].map(fmt.count),

@@ -48,6 +48,13 @@ from analysis.store.lock import LockTimeout, held
 
 #: DuckDB settings of every connection the project opens.
 DUCKDB_CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+#: ... and of a sealed connection (:func:`connect_sealed`, for SQL a user typed): no extension of
+#: any origin may be installed or loaded. The rest of the seal (no file but the store, settings
+#: locked) is set once the store is attached: see :func:`open_sealed`.
+SEALED_CONFIG = DUCKDB_CONFIG | {
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+}
 #: Seconds between attempts to open a store another process holds.
 RETRY_EVERY = 0.25
 
@@ -112,13 +119,40 @@ def _open_error(db: Path, exc: BaseException) -> UserError:
     return StoreError(f"{db}: cannot open as a DuckDB case store ({first})")
 
 
-def _open_waiting(db: Path, read_only: bool, timeout: float, quiet: bool):
+def open_sealed(db: Path | str) -> duckdb.DuckDBPyConnection:
+    """A connection that reads the store ``db`` and can do nothing else: for SQL a user typed.
+
+    The store is attached read-only (as the default database, named ``store``) to an in-memory
+    database of its own, and then DuckDB's own switches close everything else: no file but the
+    store can be read or written (``enable_external_access = false``: ``COPY ... TO``,
+    ``read_csv``, ``glob``, ``ATTACH``, ``INSTALL`` all fail), no extension is loaded, and the
+    configuration is locked (``SET``, ``SET GLOBAL``, ``RESET`` fail). The store is attached to
+    a database of its own rather than opened directly because DuckDB shares one database instance
+    per file in a process, and its settings with it: a report holding the store open
+    (:func:`hold`) would otherwise refuse a connection with other settings.
+    """
+    con = duckdb.connect(":memory:", config=SEALED_CONFIG)
+    try:
+        con.execute("ATTACH ? AS store (READ_ONLY)", [str(db)])
+        con.execute("USE store")
+        with contextlib.suppress(duckdb.Error):  # see open_duckdb
+            con.execute("SET enable_progress_bar = false")
+        # the order matters: external access off once the store is attached, then the lock
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _open_waiting(db: Path, read_only: bool, timeout: float, quiet: bool, sealed: bool = False):
     """Open ``db``, waiting (and saying so, once) while another process holds it the other way."""
     t0 = time.monotonic()
     told = False
     while True:
         try:
-            con = open_duckdb(db, read_only=read_only)
+            con = open_sealed(db) if sealed else open_duckdb(db, read_only=read_only)
         except duckdb.Error as exc:
             holder = _holder(exc)
             if holder is None:
@@ -276,6 +310,15 @@ def _expire(key: Path, held: _Hold, used: int) -> None:
             _shut(held)
 
 
+def _must_exist(db: Path) -> None:
+    """A reader's store must exist: say how to make one (a reader never creates it)."""
+    if not db.exists():
+        raise StoreMissing(
+            f"{db}: no case store here yet. Create it with `make demo` (synthetic demo data) "
+            f"or `ta-outcomes ingest data/raw/YOUR_EXPORT.csv --db {db}`."
+        )
+
+
 @contextlib.contextmanager
 def connect(
     db: Path | str,
@@ -297,11 +340,7 @@ def connect(
     db = Path(db)
     timeout = settings.lock_timeout() if timeout is None else timeout
     if read_only:
-        if not db.exists():
-            raise StoreMissing(
-                f"{db}: no case store here yet. Create it with `make demo` (synthetic demo data) "
-                f"or `ta-outcomes ingest data/raw/YOUR_EXPORT.csv --db {db}`."
-            )
+        _must_exist(db)
         _anchor(db, timeout, quiet)
         con = _open_waiting(db, True, timeout, quiet)
         try:
@@ -318,6 +357,23 @@ def connect(
             yield con
         finally:
             con.close()
+
+
+@contextlib.contextmanager
+def connect_sealed(
+    db: Path | str, timeout: float | None = None, quiet: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store read-only on a sealed connection (:func:`open_sealed`: no other file, no
+    extension, no setting can be reached) and close it afterwards; a missing store and a store
+    another process writes are handled as by :func:`connect`."""
+    db = Path(db)
+    timeout = settings.lock_timeout() if timeout is None else timeout
+    _must_exist(db)
+    con = _open_waiting(db, True, timeout, quiet, sealed=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 @contextlib.contextmanager

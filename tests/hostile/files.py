@@ -156,6 +156,12 @@ def _good_csv() -> str:
     return csv_text(five_rows())
 
 
+def _buyer_csv() -> str:
+    # the five good rows with a buyer column of e-mail addresses
+    rows = [r | {"buyer_ref": f"buyer{i}@example.com"} for i, r in enumerate(five_rows())]
+    return csv_text(rows, [*HEADER, "buyer_ref"])
+
+
 def _truncated_mid_row() -> str:
     # 5 rows; the last one cut after 'C5,S1,machinery' -> 3 fields of 12
     text = _good_csv()
@@ -829,6 +835,22 @@ CASES: list[Case] = [
         _text("m.csv", _good_csv),
         _refuse(r"not a valid strftime pattern"),
         mapping=_mapping('date_format: "%Q/%m"\n'),
+    ),
+    Case(
+        "mapping_copies_the_buyer_column",
+        "mapping",
+        _text("m.csv", _buyer_csv),
+        _refuse(r"columns\.buyer_ref: the buyer column goes to buyer_ref only"),
+        why="issue 24.4: the buyer's raw e-mail would be stored in description too",
+        mapping=_mapping("columns:\n  buyer_ref: [buyer_ref, description]\n"),
+    ),
+    Case(
+        "mapping_fallback_from_the_buyer_column",
+        "mapping",
+        _text("m.csv", _buyer_csv),
+        _refuse(r"fallbacks\.description: the buyer column goes to buyer_ref only"),
+        why="issue 24.4: a blank description would be filled with the buyer's raw reference",
+        mapping=_mapping("fallbacks:\n  description: buyer_ref\n"),
     ),
     Case(
         "chinese_header_mapped",

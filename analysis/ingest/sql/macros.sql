@@ -175,3 +175,78 @@ CREATE OR REPLACE TEMP MACRO ta_date_problem(s, declared, dayfirst := NULL) AS
               AND regexp_extract(trim(s), '^\d{1,2}[/.-](\d{1,2})', 1)::INT <= 12
          THEN 'ambiguous day/month order; declare date_format in a --mapping file'
          ELSE 'not a date' END;
+
+-- E-mail addresses and phone numbers in free text (description, every kept extra value) replaced
+-- by '[email hidden]' and '[phone hidden]' as the file is loaded (analysis/ingest/personal.py).
+-- The rule of the reports' masking (analysis/report/privacy.py), written for RE2, which has no
+-- look-around: an e-mail is local@domain.tld; a phone number is a run of digits and the
+-- separators phone numbers use (space . - / ( )), optionally led by + or 00, not glued to a
+-- word before or after it, with at least 9 digits (7 when led by + or 00); ISO dates
+-- (2026-10-01) and amounts with two decimals (1234567.89) are never part of one. Identifiers
+-- (case_id, order_id, supplier_id) are never passed through it.
+-- (The characters of an address glued after one are kept as they are and skipped, as the
+-- reports' look-behind skips them: 'a@b.cnc+d@e.cn' is one address and a remainder.)
+CREATE OR REPLACE TEMP MACRO ta_mask_emails(s) AS
+    CASE WHEN contains(s, '@')
+         THEN regexp_replace(s,
+                '[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}([A-Za-z0-9._%+\-]*)',
+                '[email hidden]\1', 'g')
+         ELSE s END;
+
+-- The tokens of a text (below) put back together, each number that is a phone number hidden. In
+-- a number's token (core: the number, '' in any other token), the number ends at the last digit
+-- of its run (and a closing parenthesis right after it); the character after it, which the
+-- token holds when it is part of a word, tells whether it is glued to a word ('ORD5551234567x'
+-- is a reference, not a phone number). Letters and digits are those of any script, as Python's
+-- \w and \d are (a phone number typed in full-width digits is one too).
+CREATE OR REPLACE TEMP MACRO ta_phone_core(t) AS
+    regexp_extract(regexp_extract(t, '^(?:\+|00)?\(?\p{Nd}[\p{Nd}().\-/ ]*'), '^.*\p{Nd}\)?');
+CREATE OR REPLACE TEMP MACRO ta_phone_token(t, core) AS
+    CASE
+        WHEN core = ''
+          OR regexp_full_match(t, '(?s)\p{Nd}{4}-\p{Nd}{2}-\p{Nd}{2}(?:[^\p{L}\p{N}_\-].*)?')
+          OR regexp_full_match(t, '(?s)\p{Nd}+\.\p{Nd}{2}(?:[^\p{L}\p{N}_.\-].*)?')
+          OR regexp_matches(t[length(core) + 1:length(core) + 1], '[\p{L}\p{N}_@]') THEN t
+        WHEN length(regexp_replace(core, '\P{Nd}', '', 'g'))
+             >= CASE WHEN regexp_matches(core, '^(?:\+|00)') THEN 7 ELSE 9 END
+        THEN '[phone hidden]' || t[length(core) + 1:]
+        ELSE t
+    END;
+-- (Each value is worked out once and passed on as a lambda's parameter: a macro's parameter is
+-- copied where it is used, and would be computed again at each use.)
+CREATE OR REPLACE TEMP MACRO ta_phone_tokens(toks) AS
+    array_to_string(list_transform(list_transform(toks, lambda t: [t, ta_phone_core(t)]),
+                                   lambda z: ta_phone_token(z[1], z[2])), '');
+
+-- Whether a text may hold a phone number (a run of 7 digits), or any contact detail. The ingest
+-- masks only the distinct texts that may (analysis/ingest/load.py, contact_masks): the lambdas
+-- below cost something for every batch of rows they see, however few of its rows they work on.
+CREATE OR REPLACE TEMP MACRO ta_may_hold_phone(s) AS regexp_matches(s, '\p{Nd}(?:[().\-/ ]*\p{Nd}){6}');
+CREATE OR REPLACE TEMP MACRO ta_may_hold_contacts(s) AS contains(s, '@') OR ta_may_hold_phone(s);
+
+-- Phone numbers hidden. Fast path: a text without a run of 7 digits holds none. Otherwise it is
+-- cut into tokens that cover it whole, tried in this order at each position:
+--   an ISO date or an amount, with the character after it (which must not continue it; when it
+--     is one of . / + @, the rest of that word too, and an opening parenthesis right after it);
+--   a number: a run of digits and separators led by + or 00, up to its last digit, dot, dash or
+--     slash; then a closing parenthesis, or the rest of a word glued to it (and an opening
+--     parenthesis right after that); after a closing parenthesis, a word glued to it;
+--   text where no number can start: words that start with no digit and no + (letters, digits
+--     and . - / + @, with an opening parenthesis right after one) and characters that are no
+--     part of a word (but an opening parenthesis), as many as follow each other: a number
+--     inside a word is never a phone number;
+--   any other word, or any other character.
+-- So a token starts only where the reports' look-behind lets a number start: at the start, or
+-- after a character that is no part of a word.
+CREATE OR REPLACE TEMP MACRO ta_mask_phones(s) AS
+    CASE WHEN s IS NULL OR NOT ta_may_hold_phone(s) THEN s
+         ELSE ta_phone_tokens(regexp_extract_all(s,
+            '(?s)\p{Nd}{4}-\p{Nd}{2}-\p{Nd}{2}(?:[./+@][\p{L}\p{N}_.\-/+@]*\(?|[^\p{L}\p{N}_.\-/+@]|$)'
+            || '|\p{Nd}+\.\p{Nd}{2}(?:[/+@][\p{L}\p{N}_.\-/+@]*\(?|[^\p{L}\p{N}_.\-/+@]|$)'
+            || '|(?:\+|00)?\(?\p{Nd}(?:[\p{Nd}().\-/ ]*[\p{Nd}.\-/])?'
+            || '(?:\)(?:[\p{L}\p{N}_@][\p{L}\p{N}_.\-/+@]*\(?)?|[\p{L}\p{N}_.\-/+@]*\(?)'
+            || '|(?:[\p{L}_.\-/@][\p{L}\p{N}_.\-/+@]*\(?|[^\p{L}\p{N}_.\-/+@(])+'
+            || '|[\p{L}\p{N}_.\-/+@]+\(?|.'))
+    END;
+
+CREATE OR REPLACE TEMP MACRO ta_mask_contacts(s) AS ta_mask_phones(ta_mask_emails(s));

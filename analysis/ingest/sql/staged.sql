@@ -73,7 +73,13 @@ WITH b AS (
         r._row,
         r._raw_hash,
 {% for col in intake if col.kind in ("id", "text", "buyer") %}
+{% if col.masked %}
+        -- free text: contact details masked, from the load's contact_masks (a text absent
+        -- there holds none)
+        ta_blank(coalesce(cm_{{ col.name }}.masked, r.{{ col.name }})) AS {{ col.name }},
+{% else %}
         {{ "upper(" if col.upper }}ta_blank(r.{{ col.name }}){{ ")" if col.upper }} AS {{ col.name }},
+{% endif %}
 {% endfor %}
         cur.raw AS currency_raw,
         cur.currency_column,
@@ -117,6 +123,9 @@ WITH b AS (
     LEFT JOIN yes_no yn_{{ f.name }} ON yn_{{ f.name }}.key = lower(trim(r.{{ f.name }}))
 {% endfor %}
     LEFT JOIN currency_values cur ON cur.text = r.currency
+{% for col in intake if col.masked %}
+    LEFT JOIN contact_masks cm_{{ col.name }} ON cm_{{ col.name }}.text = r.{{ col.name }}
+{% endfor %}
 {% for d in dates %}
     LEFT JOIN date_values dv_{{ d }} ON dv_{{ d }}.field = '{{ d }}' AND dv_{{ d }}.text = r.{{ d }}
 {% endfor %}
