@@ -286,9 +286,11 @@ def test_order_numbers_as_case_and_supplier_ids_are_shown_as_they_are(tmp_path):
              claim_amount=20000, refund_amount=1, opened_date="2026-03-01",
              closed_date="2026-03-20", description="call +86 138 0013 8000 now"),
     ])  # fmt: skip
-    # casefactory names a supplier "Supplier <id>" when none is given: no name here
+    # casefactory names a supplier "Supplier <id>" when none is given: no name here (in the
+    # cases, and in the store's one name per supplier)
     with duckdb.connect(str(db)) as con:
         con.execute("UPDATE cases SET supplier_name = NULL")
+        con.execute("UPDATE suppliers SET name = NULL")
     notable = sections.notable_cases(context(db), "lowball")
     assert notable.frame[["Case", "Supplier"]].values.tolist() == [[case_id, supplier]]
     assert notable.frame.loc[0, "Description"] == f"call {PHONE_MASK} now"
