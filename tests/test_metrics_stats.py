@@ -459,3 +459,29 @@ def test_tau_is_the_maximum_of_the_marginal_likelihood_with_many_small_groups():
     for other in (0.01, 0.05, 0.8 * fit["tau"], 1.25 * fit["tau"], 1.0):
         assert best > loglik(other)
     assert 0.15 < fit["tau"] < 0.45
+
+
+def test_the_delta_interval_of_a_ratio_from_sums_is_the_per_case_one():
+    # the block computes the interval from sums (n, sum c, sum r, sum c^2, sum r^2, sum r c);
+    # the per-case formula of delta_ratio_difference (against a second sample with no variance:
+    # r = R c exactly) gives the same half-width
+    import numpy as np
+
+    from analysis.metrics.stats import delta_ratio_difference, delta_ratio_many
+
+    c = np.array([1000.0, 2000.0, 10000.0])
+    r = np.array([0.0, 2000.0, 150.0])
+    low, high = delta_ratio_many(
+        [3], [c.sum()], [r.sum()], [(c * c).sum()], [(r * r).sum()], [(r * c).sum()]
+    )
+    ratio = r.sum() / c.sum()
+    flat = np.array([1.0, 1.0])  # a second ratio of 0 with no variance
+    d_low, d_high = delta_ratio_difference(c, r, flat, 0 * flat)
+    assert high[0] == pytest.approx(d_high)  # ratio + half-width, below 1
+    assert low[0] == 0.0 and d_low < 0  # clipped at 0 (a share of money)
+    # by hand: residuals -165.4, 1669.2, -1503.8; 3/2 x 5,075,236 / 13000^2 = 0.045046
+    assert high[0] == pytest.approx(ratio + 1.959964 * 0.045046**0.5, abs=1e-5)
+    # fewer than 2 cases, or nothing claimed: no interval
+    none_low, none_high = delta_ratio_many([1, 2], [10.0, 0.0], [1.0, 0.0], [100.0, 0.0],
+                                           [1.0, 0.0], [10.0, 0.0])  # fmt: skip
+    assert np.isnan(none_low).all() and np.isnan(none_high).all()

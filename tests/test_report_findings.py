@@ -29,7 +29,13 @@ def test_findings_on_the_small_store(store):
     )
     # all the money of the closed cases: 13000 decided on money, D's 500, E's 1000
     assert findings.sentences[2] == (
-        "Of $14,500 claimed in the cases closed in 2026-03, $2,150 (14.8%) came back as refunds."
+        # 2150 / 14500 over A, B, C, D, E (D replaced and E withdrawn: nothing back in money);
+        # residuals r - R c: -148.3, 1703.4, -1332.8, -74.1, -148.3, squares summed 4,727,450;
+        # variance 5/4 x that / 14500^2 = 0.02811, half-width 1.96 x 0.1676 = 0.329
+        "Of $14,500 claimed in the cases closed in 2026-03, $2,150 came back as refunds: 14.8% "
+        "(0.0%–47.7%) of everything claimed, lapsed and replaced claims counting as nothing back "
+        "in money (the headline's pooled refund ratio, 16.5%, counts only the decisions about "
+        "money)."
     )
     assert findings.sentences[3] == (
         "Against 2026-02 (50.0% of 2 decided) the rate moved by +0.0 pts (-53.6 pts to +53.6 "

@@ -78,8 +78,13 @@ def test_headline_by_hand(store):
     assert list(lost)[1:3] == ["50.0% (15.0%–85.0%)", "50.0% (9.5%–90.5%)"]
     # Money over monetary decisions A, B, C: refunded 0 + 2000 + 150 of 1000 + 2000 + 10000.
     assert rows["Refunded of claimed, monetary decisions (USD)"]["2026-03"] == "$2,150 of $13,000"
-    assert rows["Refund ratio, pooled"]["2026-03"] == "16.5%"  # 2150 / 13000 = 0.1654
-    assert rows["Refund ratio, pooled"]["2026-02"] == "50.0%"  # 1000 / 2000
+    # 2150 / 13000 = 0.1654 with the delta method's interval: residuals r - R c of A, B, C
+    # -165.4, 1669.2, -1503.8, squares summed 5,075,236; variance 3/2 x that / 13000^2 = 0.04505,
+    # half-width 1.96 x 0.2122 = 0.416: 0 (clipped) to 58.1%. February: 1000 / 2000, residuals
+    # -500, 500: variance 2 x 500,000 / 2000^2 = 0.25, half-width 0.98: clipped to 0%-100%.
+    pooled = rows["Refund ratio, pooled (95% interval)"]
+    assert pooled["2026-03"] == "16.5% (0.0%–58.1%)"
+    assert pooled["2026-02"] == "50.0% (0.0%–100.0%)"
     assert rows["Refund ratio, median case"]["2026-03"] == "1.5%"  # median of 0, 1, 0.015
     assert list(rows["Lowball decisions"])[1:4] == ["1", "0", "+1"]  # C: 0 < 150 < 500
     # Escalated: A of 5 closed = 20% against 0 of 2. Pooled p = 1/7, se = sqrt(1/7 * 6/7 *

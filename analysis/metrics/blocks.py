@@ -58,11 +58,18 @@ _WILSON_RATES = tuple(
     for m in catalogue.METRICS
     if m.interval == "wilson"
 )
-#: The plain ratios (no interval): (ratio, numerator, denominator).
+#: The ratios (of counts or sums): (ratio, numerator, denominator).
 _RATIOS = tuple(
     (m.name, m.numerator_name, m.denominator)
     for m in catalogue.METRICS
-    if m.kind in ("rate", "ratio") and m.interval is None
+    if m.kind in ("rate", "ratio") and m.interval != "wilson"
+)
+#: The ratios of sums with a delta-method interval: (ratio, numerator, denominator, Delta,
+#: (ci_low, ci_high)).
+_DELTA_RATIOS = tuple(
+    (m.name, m.numerator_name, m.denominator, m.interval, m.interval_fields)
+    for m in catalogue.METRICS
+    if isinstance(m.interval, catalogue.Delta)
 )
 #: Money "not recorded" where none of the cases it is over had it: (figure, base, recorded).
 _RECORDED_BY = tuple(
@@ -177,6 +184,11 @@ def finish_blocks(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
         )
     for ratio, numerator, denominator in _RATIOS:
         frame[ratio] = _ratio(frame[numerator], frame[denominator])
+    for _name, numerator, denominator, delta, (ci_low, ci_high) in _DELTA_RATIOS:
+        frame[ci_low], frame[ci_high] = stats.delta_ratio_many(
+            frame[delta.n], frame[denominator], frame[numerator], frame[delta.cc],
+            frame[delta.rr], frame[delta.rc], params.confidence,
+        )  # fmt: skip
     frame["suppressed"] = frame["decided"] < params.min_n_rate
     frame["few_cases"] = ~frame["suppressed"] & (frame["decided"] < params.min_n)
     for name in SUPPRESSIBLE:

@@ -41,14 +41,27 @@ class Count:
 
 
 @dataclass(frozen=True)
+class Delta:
+    """A ratio of two sums' interval by the delta method (linearised, large-sample): over ``n``
+    cases, R = sum(r) / sum(c) has variance n / (n - 1) sum((r - R c)^2) / sum(c)^2, which the
+    block's helper sums ``rr`` = sum(r^2), ``cc`` = sum(c^2) and ``rc`` = sum(r c) give without a
+    second pass over the cases."""
+
+    n: str
+    rr: str
+    cc: str
+    rc: str
+
+
+@dataclass(frozen=True)
 class Metric:
     """One figure of a block.
 
     ``sql`` is the aggregate of a count, sum or median over the window's per-case flags (sums
     read 0 over no case; the block's money fields are "not recorded" by ``recorded_by``).
     ``numerator`` / ``denominator`` name the fields a rate or ratio divides (a :class:`Count`
-    declares its numerator in place). ``interval``: 'wilson' gives ``<stem>_ci_low`` and
-    ``<stem>_ci_high``. ``small_group``: 'decided' withholds the figure in a group with fewer than
+    declares its numerator in place). ``interval``: 'wilson' (a rate) or a :class:`Delta` (a
+    ratio of sums) gives ``<stem>_ci_low`` and ``<stem>_ci_high``. ``small_group``: 'decided' withholds the figure in a group with fewer than
     min_n_rate decided cases (and marks it 'few cases' below min_n); 'denominator' withholds it
     when its own denominator is below min_n_rate; None never. ``needs``: the intake field whose
     absence from every export behind a window makes the figure "not recorded".
@@ -67,7 +80,7 @@ class Metric:
     sql: str | None = None
     numerator: str | Count | None = None
     denominator: str | None = None
-    interval: str | None = None
+    interval: str | Delta | None = None
     small_group: str | None = None
     needs: str | None = None
     recorded_by: tuple[str, str] | None = None
@@ -197,9 +210,19 @@ CATALOGUE: tuple[Metric | str, ...] = (
         "refund_ratio_pooled", "Refund ratio, pooled", "ratio", numerator="refunded_usd",
         denominator="claimed_usd", small_group="decided", needs="claim_amount", compared=True,
         format="pct",
+        interval=Delta("amounts_recorded", "refunded_usd_sq", "claimed_usd_sq", "claimed_refunded_usd"),
         definition="refunded_usd / claimed_usd: of all the money claimed in monetary decisions, "
-        "the share that came back. Large claims weigh more.",
+        "the share that came back. Large claims weigh more. Its interval "
+        f"[{level_text(S.CONFIDENCE)}] in refund_ratio_pooled_ci_low and refund_ratio_pooled_ci_high is the "
+        "delta method's for a ratio of two sums over the amounts_recorded cases (clipped to [0, 1]); "
+        "it is 'few cases' like a rate.",
     ),
+    Metric("refunded_usd_sq", "", "sum", block=False,
+           sql=f"fsum(refund_usd * refund_usd) FILTER (WHERE {_MONEY})"),
+    Metric("claimed_usd_sq", "", "sum", block=False,
+           sql=f"fsum(claim_usd * claim_usd) FILTER (WHERE {_MONEY})"),
+    Metric("claimed_refunded_usd", "", "sum", block=False,
+           sql=f"fsum(claim_usd * refund_usd) FILTER (WHERE {_MONEY})"),
     Metric(
         "refund_ratio_median", "Refund ratio, median case", "median",
         sql=f"median(refund_ratio) FILTER (WHERE {_MONEY})", small_group="decided",
@@ -285,10 +308,21 @@ CATALOGUE: tuple[Metric | str, ...] = (
         "refund_ratio_closed", "Refund ratio, every closed case", "ratio",
         numerator="refunded_usd_closed", denominator="claimed_usd_closed", small_group="decided",
         needs="claim_amount", format="pct",
+        interval=Delta("claims_recorded", "refunded_usd_closed_sq", "claimed_usd_closed_sq",
+                       "claimed_refunded_usd_closed"),
         definition="Refunds over the claims of every closed case (lapsed and replaced cases "
         "count with nothing back in money): of all the money claimed in the period's closed "
-        "cases, the share that came back.",
+        "cases, the share that came back, with the delta method's interval over the "
+        "claims_recorded cases in refund_ratio_closed_ci_low and refund_ratio_closed_ci_high.",
     ),
+    Metric("refunded_usd_closed_sq", "", "sum", block=False,
+           sql="fsum(coalesce(refund_usd, 0) * coalesce(refund_usd, 0)) FILTER (WHERE closed_in "
+           "AND is_monetary AND claim_usd IS NOT NULL)"),
+    Metric("claimed_usd_closed_sq", "", "sum", block=False,
+           sql="fsum(claim_usd * claim_usd) FILTER (WHERE closed_in AND claim_usd IS NOT NULL)"),
+    Metric("claimed_refunded_usd_closed", "", "sum", block=False,
+           sql="fsum(claim_usd * coalesce(refund_usd, 0)) FILTER (WHERE closed_in "
+           "AND is_monetary AND claim_usd IS NOT NULL)"),
     Metric(
         "undetermined", "Undetermined", "count", sql="count_if(closed_in AND is_undetermined)",
         definition="A partial refund whose claim or refund amount was not recorded (an export "

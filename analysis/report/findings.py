@@ -65,10 +65,24 @@ def _money_sentence(ctx: ReportContext) -> str | None:
     now = figures.overall(ctx)
     if not now["claimed_usd_closed"]:
         return None
+    p = ctx.params
+    share = fmt.rate_ci(
+        now["refund_ratio_closed"], now["refund_ratio_closed_ci_low"],
+        now["refund_ratio_closed_ci_high"], bool(now["suppressed"]), p.min_n_rate,
+        bool(now["few_cases"]),
+    )  # fmt: skip
+    # two money shares are on the page: say which this is, and how it differs from the headline's
+    pooled = (
+        ""
+        if fmt.missing(now["refund_ratio_pooled"]) or bool(now["suppressed"])
+        else f" (the headline's pooled refund ratio, {fmt.pct(now['refund_ratio_pooled'])}, "
+        "counts only the decisions about money)"
+    )
     return (
         f"Of {fmt.usd(now['claimed_usd_closed'])} claimed in the cases closed in "
-        f"{ctx.period.title}, {fmt.usd(now['refunded_usd_closed'])} "
-        f"({fmt.pct(now['refund_ratio_closed'])}) came back as refunds."
+        f"{ctx.period.title}, {fmt.usd(now['refunded_usd_closed'])} came back as refunds: "
+        f"{share} of everything claimed, lapsed and replaced claims counting as nothing back in "
+        f"money{pooled}."
     )
 
 
