@@ -815,3 +815,46 @@ def test_a_cases_catalogue_row_names_the_case_and_shows_its_outcome_and_money(
     cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
     assert cells[1] == "case A2, supplier Name A2 (ACME/1)"
     assert cells[-3:] == ["Full refund", "10,000.00 USD", "10,000.00 USD"]
+
+
+def test_a_second_stores_report_does_not_replace_the_first(store, tmp_path):
+    # Issue 26.7: the demo's October and the user's own October once shared one folder; the
+    # second run replaced the first silently. Now it is refused before anything is written,
+    # naming --out; the same store's run replaces its own report as before.
+    out = tmp_path / "reports"
+    other = build_store(tmp_path / "other" / "cases.duckdb", OCTOBER_CASES[:2])
+    with redirect_stdout(StringIO()):
+        runner.main("ok", period="2026-10", db=store, out=out, params=["min_n=0"],
+                    progress=False, notebook_dir=NOTEBOOKS)  # fmt: skip
+    folder = out / "ok" / "2026-10"
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    assert json.loads((folder / "run.json").read_text())["db"] == str(store.resolve())
+    with pytest.raises(BadParameter) as caught:
+        runner.main("ok", period="2026-10", db=other, out=out, params=["min_n=0"],
+                    progress=False, notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert str(caught.value) == (
+        f"{folder} holds the ok 2026-10 report of another store ({store.resolve()}); this "
+        f"run's store is {other.resolve()}. Pass --out FOLDER to keep each store's reports in "
+        "a folder of its own (nothing was written)"
+    )
+    assert caught.value.exit_code == 2
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    # with its own --out, the second store's report is filed apart; the same store replaces its own
+    with redirect_stdout(StringIO()):
+        assert (
+            runner.main(
+                "ok",
+                period="2026-10",
+                db=other,
+                out=tmp_path / "mine",
+                params=["min_n=0"],
+                progress=False,
+                notebook_dir=NOTEBOOKS,
+            )
+            == 0
+        )
+        assert runner.main("ok", period="2026-10", db=store, out=out, params=["min_n=0"],
+                           progress=False, notebook_dir=NOTEBOOKS) == 0  # fmt: skip
+    assert json.loads((tmp_path / "mine/ok/2026-10/run.json").read_text())["db"] == str(
+        other.resolve()
+    )

@@ -150,3 +150,56 @@ def test_funnel_and_claim_window_sections(store):
     assert funnel.loc["All", "Platform: for the supplier"] == "1 (100.0%)"
     window = sections.claim_window(ctx).frame
     assert window["Claim made"].tolist() == ["no receipt date recorded"]
+
+
+def _decided(month: str, sided: int, total: int) -> list[dict]:
+    """``total`` decided claims closed on the 10th of ``month``, ``sided`` of them no refund."""
+    return [
+        dict(case_id=f"D{month}-{i}", outcome="no_refund" if i < sided else "full_refund",
+             claim_amount=1000, opened_date=f"{month}-01", closed_date=f"{month}-10")
+        for i in range(total)
+    ]  # fmt: skip
+
+
+def test_a_change_not_shown_says_what_the_counts_could_have_shown(tmp_path):
+    # 2026-03: 4 of 10; 2026-02: 5 of 10 (not significant). The trailing 12 months
+    # (2025-04..2026-03) add 2025-06's 8 of 20: 17 of 40; the 12 months before them
+    # (2024-04..2025-03) hold 2024-06's 20 of 40.
+    from tests.casefactory import build_store
+
+    cases = (
+        _decided("2026-03", 4, 10) + _decided("2026-02", 5, 10) + _decided("2025-06", 8, 20)
+        + _decided("2024-06", 20, 40) + _decided("2024-03", 9, 9)  # 2024-03: before both
+    )  # fmt: skip
+    db = build_store(tmp_path / "cases.duckdb", cases)
+    z = 1.959964 + 0.841621  # z_0.975 + z_0.80
+    month = z * (9 / 20 * 11 / 20 * (1 / 10 + 1 / 10)) ** 0.5  # 0.6233
+    year = z * (37 / 80 * 43 / 80 * (1 / 40 + 1 / 40)) ** 0.5  # 0.3124
+    assert (round(100 * month), round(100 * year)) == (62, 31)
+    sentences = sections.findings(sections.open_report(db=db, period="2026-03")).sentences
+    assert (
+        "With 10 decided claims in 2026-03 and 10 in 2026-02, only a change of more than 62 "
+        "points could be told from chance (two-sided test at 5%, 80% power); the 12 months to "
+        "2026-03 (40 decided) against the 12 months before them (40) can show 31."
+    ) in sentences
+
+
+def test_no_detectable_sentence_when_the_change_is_significant(tmp_path):
+    # 2026-03: 0 of 30; 2026-02: 30 of 30: p < 0.001, the change is flagged
+    from tests.casefactory import build_store
+
+    db = build_store(
+        tmp_path / "cases.duckdb", _decided("2026-03", 0, 30) + _decided("2026-02", 30, 30)
+    )
+    sentences = sections.findings(sections.open_report(db=db, period="2026-03")).sentences
+    assert any("a significant change" in s for s in sentences)
+    assert not any(s.startswith("With 30 decided claims") for s in sentences)
+
+
+def test_the_detectable_sentence_on_the_small_store(store):
+    sentences = sections.findings(context(store, min_n=2)).sentences
+    assert sentences[4] == (
+        "With 4 decided claims in 2026-03 and 2 in 2026-02, no change in the rate could be told "
+        "from chance (two-sided test at 5%, 80% power); the 12 months to 2026-03 cannot be set "
+        "against the 12 months before them (no decided claim in one of the two)."
+    )

@@ -193,6 +193,13 @@ _METHODS += (
         "a period has no decided case). A change not shown by the data is not 'no change': "
         "it may be any change smaller than this.",
     ),
+    (
+        "detectable_change_trailing",
+        "The same smallest detectable change for the trailing 12 months set against the 12 "
+        "calendar months before them (n1 and n2 their decided cases): what a longer window "
+        "could tell from chance when the period alone cannot. The outcome report's findings "
+        "state both when the change against the previous period is not significant.",
+    ),
 )
 
 #: Every definition: the framing, each figure of the metric catalogue, then the methods.

@@ -273,6 +273,21 @@ def plan_report(
     )
 
 
+def check_same_store(plan: Plan) -> None:
+    """Refuse to replace a report of another store: ``run.json`` in the report's folder names
+    the store it was computed from (``db``); a run from a different store would silently replace
+    it (the demo's October by the user's own October). Raises BadParameter naming ``--out``
+    before anything is written."""
+    earlier = _read_json(plan.run_json)
+    other = (earlier or {}).get("db")
+    if other and Path(other) != plan.db:
+        raise BadParameter(
+            f"{plan.report_dir} holds the {plan.name} {plan.period.label} report of another "
+            f"store ({other}); this run's store is {plan.db}. Pass --out FOLDER to keep each "
+            "store's reports in a folder of its own (nothing was written)"
+        )
+
+
 # -- step 2: run ---------------------------------------------------------------------------------
 
 
@@ -541,6 +556,7 @@ def run_report(
     """
     t0 = time.monotonic()
     plan = plan_report(name, period, db, out_dir, params, notebook_dir, pdf=pdf)
+    check_same_store(plan)
     notify_argv = _notify_argv(notify_cmd)
     figures = fingerprint = subject = subject_headline = None
     status, error, problem = "failed", None, None

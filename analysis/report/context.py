@@ -4,7 +4,7 @@ and the one before it, and the breakdowns of the period computed once for every 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -106,8 +106,18 @@ class ReportContext:
     def end(self) -> date:
         return self.period.end
 
+    @property
+    def before_trailing(self) -> periods.Period:
+        """The 12 whole calendar months before the trailing window (what it is compared with)."""
+        return periods.trailing_months(
+            self.trailing.start - timedelta(days=1), settings.TRAILING_MONTHS
+        )
+
     def window(self, which: str) -> periods.Period:
-        """The report's period ('period') or its trailing 12 months ('trailing')."""
+        """The report's period ('period'), the one before it ('previous'), its trailing 12
+        months ('trailing') or the 12 months before those ('before_trailing')."""
+        if which == "before_trailing":
+            return self.before_trailing
         return {"period": self.period, "trailing": self.trailing, "previous": self.previous}[which]
 
     def cached(self, key: tuple, compute):

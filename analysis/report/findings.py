@@ -91,6 +91,37 @@ def _change_sentence(ctx: ReportContext) -> str | None:
     )
 
 
+def _detectable_sentence(ctx: ReportContext) -> str | None:
+    """What the counts could have shown, when the change against the previous period is not
+    significant: the smallest change they could tell from chance, and the trailing 12 months'
+    against the 12 before them (a change not shown is not "no change")."""
+    change = figures.change(ctx).set_index("metric").loc["supplier_sided_rate"]
+    smallest = change["detectable_change"]
+    if bool(change["flagged"]) or fmt.missing(smallest):
+        return None
+    n1, n2 = fmt.count(change["current_n"]), fmt.count(change["previous_n"])
+    head = f"With {n1} decided claims in {ctx.period.title} and {n2} in {ctx.previous.title}, "
+    head += (
+        "no change in the rate could be told from chance"
+        if smallest >= 1
+        else f"only a change of more than {100 * smallest:.0f} points could be told from chance"
+    )
+    test = f"two-sided test at {fmt.level(1 - ctx.params.confidence)}, 80% power"
+    longer = figures.trailing_detectable(ctx)
+    if longer["detectable_change"] is None:
+        tail = (
+            f"the {fmt.TRAILING} to {ctx.period.title} cannot be set against the "
+            f"{fmt.TRAILING} before them (no decided claim in one of the two)"
+        )
+    else:
+        tail = (
+            f"the {fmt.TRAILING} to {ctx.period.title} ({fmt.count(longer['decided'])} decided) "
+            f"against the {fmt.TRAILING} before them ({fmt.count(longer['decided_before'])}) "
+            f"can show {100 * longer['detectable_change']:.0f}"
+        )
+    return f"{head} ({test}); {tail}."
+
+
 def _trend_sentence(ctx: ReportContext) -> str | None:
     months = figures.monthly(ctx)
     decided = int(months["decided"].sum())
@@ -189,7 +220,14 @@ def findings(ctx: ReportContext) -> Findings:
         return Findings(sentences, record={"no_data": True, "sentences": sentences})
     sentences = [_rate_sentence(ctx)]
     sentences += [
-        s for s in (_lost_sentence(ctx), _money_sentence(ctx), _change_sentence(ctx)) if s
+        s
+        for s in (
+            _lost_sentence(ctx),
+            _money_sentence(ctx),
+            _change_sentence(ctx),
+            _detectable_sentence(ctx),
+        )
+        if s
     ]
     sentences += [s for s in (_trend_sentence(ctx),) if s]
     sentences += _effect_sentences(ctx)
