@@ -310,6 +310,8 @@ def test_outcome_report_parameters():
         "min_n": ("int", "30"),
         "min_n_rate": ("int", "10"),
         "min_n_named": ("int", "30"),
+        "buyer_key": ("str", '""'),
+        "title": ("str", '""'),
     }
 
 

@@ -858,3 +858,50 @@ def test_a_second_stores_report_does_not_replace_the_first(store, tmp_path):
     assert json.loads((tmp_path / "mine/ok/2026-10/run.json").read_text())["db"] == str(
         other.resolve()
     )
+
+
+def test_a_client_report_is_filed_apart_and_titled_without_the_name(tmp_path):
+    # Issue 26.8: `report --client NAME` restricts to one buyer (the key, never the name), is
+    # filed apart from the whole store's report, and its title says "one client"; --title sets it.
+    from tests.small_agency import small_agency_store
+
+    agency = small_agency_store(tmp_path / "agency")
+    out = tmp_path / "reports"
+    with redirect_stdout(StringIO()):
+        code = cli.main(
+            [
+                "report",
+                "outcome_report",
+                "--period",
+                "2026-11",
+                "--db",
+                str(agency),
+                "--out",
+                str(out),
+                "--client",
+                "Client Juniper Kids",
+                "--no-progress",
+            ]
+        )
+    assert code == 0
+    (folder,) = (out / "outcome_report").iterdir()
+    record = json.loads((folder / "run.json").read_text())
+    key = record["params"]["buyer_key"]
+    assert folder.name == f"2026-11_client-{key}" and len(key) == 20
+    page = (folder / f"outcome_report_2026-11_client-{key}.html").read_text()
+    soup = BeautifulSoup(page, "html.parser")
+    assert soup.title.get_text() == "Trade Assurance dispute outcomes \u2014 2026-11 (one client)"
+    assert "juniper" not in page.lower() and "juniper" not in json.dumps(record).lower()
+    figures = json.loads((folder / "metrics.json").read_text())
+    from tests.small_agency import rows
+
+    mine = [r for r in rows() if r["buyer_ref"] == "Client Juniper Kids"
+            and r["closed_date"].startswith("2026-11")]  # fmt: skip
+    assert figures["overall"]["cases_closed"] == len(mine)
+    assert "One client: its own cases only." in soup.find("details", class_="ta-banner").get_text()
+    with redirect_stdout(StringIO()):
+        cli.main(["report", "outcome_report", "--period", "2026-11", "--db", str(agency), "--out",
+                  str(out), "--client", "Client Juniper Kids", "--title", "Juniper: November",
+                  "--no-progress"])  # fmt: skip
+    assert BeautifulSoup((folder / f"outcome_report_2026-11_client-{key}.html").read_text(),
+                         "html.parser").title.get_text() == "Juniper: November"  # fmt: skip

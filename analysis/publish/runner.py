@@ -242,15 +242,19 @@ def plan_report(
     subject_key = next((k for k in SUBJECT_KEYS if str(params.get(k) or "").strip()), None)
     subject = str(params[subject_key]).strip() if subject_key else None
     required = _notebook_metadata(nb_path).get("ta_subject")
+    # one client's report (--client) is filed apart under its buyer key, titled without a name
+    client = str(params.get("buyer_key") or "").strip() or None
     label = (
         _file_label(period.label)
         + (f"_{_file_label(category_label)}" if category_label else "")
         + (f"_{subject_label(subject)}" if subject else "")
+        + (f"_client-{client}" if client else "")
     )
-    title = (
+    title = str(params.get("title") or "").strip() or (
         f"{_notebook_title(nb_path, name)} \u2014 {period.title}"
         + (f" ({category_label})" if category_label else "")
         + (f" ({subject})" if subject else "")
+        + (" (one client)" if client else "")
     )
     out_dir = Path(out_dir)
     return Plan(

@@ -193,8 +193,12 @@ def open_report(
     min_n_rate: int | None = None,
     min_n_named: int = settings.MIN_N_NAMED,
     today: date | None = None,
+    buyer_key: str = "",
 ) -> ReportContext:
     """Validate the notebook's parameters, find the store, and return the report's context.
+
+    ``buyer_key``: one client's cases only (``--client NAME``; every figure, through
+    :func:`analysis.metrics.cases.bind`).
 
     Raises one-line errors (shown without a traceback in the notebook): StoreMissing saying how
     to create the store, BadParameter for a period, threshold or category that cannot be used.
@@ -202,7 +206,7 @@ def open_report(
     the_period = resolve_period(period, start, end, today)
     params = metrics.Params(
         threshold=threshold, lowball=lowball, min_n=min_n, min_n_rate=min_n_rate,
-        min_n_named=min_n_named,
+        min_n_named=min_n_named, buyer_key=buyer_key,
     )  # fmt: skip
     path = held_store(db)
     facts = provenance.store_facts(path)
