@@ -905,3 +905,19 @@ def test_a_client_report_is_filed_apart_and_titled_without_the_name(tmp_path):
                   "--no-progress"])  # fmt: skip
     assert BeautifulSoup((folder / f"outcome_report_2026-11_client-{key}.html").read_text(),
                          "html.parser").title.get_text() == "Juniper: November"  # fmt: skip
+
+
+def test_each_supplier_on_a_small_store_says_why_and_what_would_include_them(
+    two_category_store, tmp_path, capsys
+):
+    # Issue 26.5: S1 has 3 decided cases in 2026-10, S2 2; none reaches min_n_named 30. The run
+    # says how many suppliers have how many decided cases and which parameter includes them.
+    code = runner.main("subject", period="2026-10", db=two_category_store, out=tmp_path,
+                       progress=False, notebook_dir=NOTEBOOKS, each="supplier")  # fmt: skip
+    assert code == 0
+    assert capsys.readouterr().err == (
+        "subject 2026-10: no supplier to report on: none has 30 decided cases (min_n_named) "
+        "closed in 2026-10. Of 2 suppliers with a case, by decided cases: 2 with 2-4. "
+        "-p min_n_named=N reports on those with N or more (the most any has is 3); the "
+        "outcome report lists every supplier's cases as counts\n"
+    )

@@ -200,6 +200,14 @@ _METHODS += (
         "could tell from chance when the period alone cannot. The outcome report's findings "
         "state both when the change against the previous period is not significant.",
     ),
+    (
+        "small_suppliers",
+        "What happened with each supplier with fewer than min_n_named decided cases in the "
+        "trailing 12 months, as counts of single cases (never a rate, a rank or a comparison): "
+        "cases (opened or closed in the window) and, of those closed in it, closed, decided, "
+        "supplier-sided, lowballs and refused claims (no refund on a claim of at least "
+        f"{S.HIGH_VALUE_USD:,.0f} USD, the notable cases' rule), in order of supplier id.",
+    ),
 )
 
 #: Every definition: the framing, each figure of the metric catalogue, then the methods.
