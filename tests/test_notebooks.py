@@ -160,8 +160,13 @@ def test_findings_come_first_and_answer_in_figures(report, fixture_db):
     assert (findings["supplier_sided"], findings["decided"]) == (
         overall["supplier_sided"], overall["decided"],
     )  # fmt: skip
+    # the period's facts lead (issue 26.3), then its rate
     first = findings["sentences"][0]
-    assert first.startswith(f"{overall['supplier_sided']} of {overall['decided']} claims decided")
+    assert first.startswith(f"In {period.title}, {overall['cases_closed']} cases closed")
+    assert any(
+        s.startswith(f"{overall['supplier_sided']} of {overall['decided']} claims decided")
+        for s in findings["sentences"][1:4]
+    )
     # the findings are the first thing after the banner
     shown = [o for o in outputs(report) if sections.RECORD_MIME in o.get("data", {})]
     assert [o["data"][sections.RECORD_MIME]["name"] for o in shown[:2]] == ["banner", "findings"]

@@ -449,3 +449,40 @@ def test_the_csv_neutralises_formulas_and_flattens_merged_headers_and_cells():
         '"\'=HYPERLINK(""http://x"")",\'@SUM(A1),"1,234"\r\n'
         "'-2+3,x,0.5\r\n"
     )
+
+
+# -- sections with nothing to say fold to one line (issue 26.3) -------------------------------
+
+
+def test_a_section_whose_outputs_have_nothing_to_say_folds_its_introduction(tmp_path):
+    import pandas as pd
+
+    from analysis.report.display import Table
+
+    def shown(table):
+        return new_output("display_data", data={"text/html": table.to_html()})
+
+    empty = Table(frame=pd.DataFrame(), caption="Lowballs closed in the period.")
+    quiet = Table(frame=pd.DataFrame({"x": ["not modelled"]}), caption="The model.", quiet=True,
+                  fold="Not modelled: too few cases.")  # fmt: skip
+    full = Table(frame=pd.DataFrame({"Rate": ["40%", "50%"]}), caption="Rates.")
+    soup = _export(tmp_path, [
+        new_markdown_cell("## Quiet section\n\nA long explanation of QUIET_INTRO."),
+        _code("a", shown(empty)),
+        _code("b", shown(quiet)),
+        new_markdown_cell("## Full section\n\nAn explanation of FULL_INTRO."),
+        _code("c", shown(full)),
+        _code("d", shown(empty)),
+    ])  # fmt: skip
+    quiet_heading = soup.find("h2", string="Quiet section")
+    folded = quiet_heading.find_next_sibling("details")
+    assert folded["class"] == ["ta-folded"]
+    assert folded.summary.get_text() == "Nothing to show in this period (what this section shows)."
+    assert "QUIET_INTRO" in folded.get_text()
+    # each quiet output is one line: a summary, the rest inside the details
+    summaries = [d.summary.get_text() for d in soup.find_all("details", class_="ta-quiet")]
+    assert summaries == ["None.", "Not modelled: too few cases.", "None."]
+    # a section with something to show keeps its introduction open
+    full_heading = soup.find("h2", string="Full section")
+    assert full_heading.find_next_sibling("details") is None
+    assert "FULL_INTRO" in full_heading.find_next_sibling("p").get_text()

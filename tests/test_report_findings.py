@@ -16,6 +16,15 @@ from tests.report_store import context
 
 def test_findings_on_the_small_store(store):
     findings = sections.findings(context(store, min_n=2))
+    # the month first (issue 26.3): A-E closed (A-D decided, E withdrawn), B-F opened; C is the
+    # lowball (150 < 0.05 x 10,000) and the compliance case; no refusal reaches $10,000
+    assert findings.sentences[:2] == [
+        "In 2026-03, 5 cases closed (4 with a decision, 1 withdrawn, cancelled or out of "
+        "coverage) and 5 opened.",
+        "Notable cases closed in 2026-03: 1 lowball decision: C ($10,000 claimed, $150 back); "
+        "1 compliance case: C ($10,000 claimed, $150 back).",
+    ]
+    del findings.sentences[:2]
     assert findings.sentences[0] == (
         "2 of 4 claims decided in 2026-03 (50.0%, 15.0%–85.0%) ended on the supplier's side: the "
         "buyer got back less than 10% of the claim."
@@ -48,9 +57,17 @@ def test_findings_on_the_small_store(store):
 
 def test_a_rate_on_too_few_cases_is_said_as_such(store):
     findings = sections.findings(context(store, min_n=5))  # min_n_rate 5 > 4 decided
-    assert findings.sentences[0] == (
+    # the 12 months hold 6 decided (A, B, C, D, G, H), 3 supplier-sided (A, C, G): Wilson 95%
+    # of 3/6 is (0.5 + 0.3201 -+ 0.5124) / 1.6403 = 18.8% to 81.2%
+    assert findings.sentences[2] == (
+        "4 decided claims are too few for rates by group (from 5 a rate is more than 'few "
+        "cases'): the rates by category, claim type and supplier are read from the 12 months to "
+        "2026-03 (6 decided), beside the period's counts."
+    )
+    assert findings.sentences[3] == (
         "2 of 4 claims decided in 2026-03 ended on the supplier's side: too few decided claims "
-        "for a rate (a rate is given from 5)."
+        "for a rate (a rate is given from 5); over the 12 months to 2026-03, 3 of 6 did (50.0%, "
+        "18.8%–81.2%)."
     )
     assert (
         "The rate is not compared with 2026-02: a period has fewer than 5 decided claims."
@@ -62,7 +79,7 @@ def test_a_rate_on_too_few_cases_is_said_as_such(store):
 
 def test_the_threshold_is_read_never_restated(store):
     findings = sections.findings(context(store, min_n=2, threshold=0.25))
-    assert findings.sentences[0].endswith("the buyer got back less than 25% of the claim.")
+    assert findings.sentences[2].endswith("the buyer got back less than 25% of the claim.")
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +215,7 @@ def test_no_detectable_sentence_when_the_change_is_significant(tmp_path):
 
 def test_the_detectable_sentence_on_the_small_store(store):
     sentences = sections.findings(context(store, min_n=2)).sentences
-    assert sentences[4] == (
+    assert sentences[6] == (
         "With 4 decided claims in 2026-03 and 2 in 2026-02, no change in the rate could be told "
         "from chance (two-sided test at 5%, 80% power); the 12 months to 2026-03 cannot be set "
         "against the 12 months before them (no decided claim in one of the two)."

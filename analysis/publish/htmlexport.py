@@ -177,11 +177,53 @@ def _finish(page: str, sortable: bool, our_script: str | None) -> str:
     _sweep(body, our_script)
     _drop_leading_title(soup)
     _table_of_contents(soup)
+    _fold_quiet_sections(soup)
     for n, table in enumerate(soup.main.find_all("table"), start=1):
         _csv_link(soup, table, n)
         _shape_table(table, sortable)
         _label_cells(table)
     return str(soup)
+
+
+# -- sections with nothing to say ---------------------------------------------------------------
+
+
+def _quiet_output(output) -> bool:
+    """An output with nothing to say in the period: it holds a ``ta-quiet`` element (an empty
+    table, a model not fitted, a chart of nothing), every table in it is quiet, and no image."""
+    if output.find(class_="ta-quiet") is None or output.find(["img", "picture"]) is not None:
+        return False
+    tables = output.find_all(["div", "details"], class_="ta-table")  # the wrappers, not <table>
+    return all("ta-quiet" in t.get("class", []) for t in tables)
+
+
+def _fold_quiet_sections(soup) -> None:
+    """Fold the introduction of every h2/h3 section whose outputs all have nothing to say into
+    one line ("Nothing to show in this period"): its heading and its one-line outputs stay, the
+    explanation opens on a click, and a printed page leaves it out."""
+    if soup.main is None:
+        return
+    groups: list[tuple[Any, list]] = []  # (last heading of a Markdown cell, the cells after it)
+    for cell in soup.main.find_all("div", class_="jp-Cell"):
+        headings = cell.find_all(["h2", "h3"]) if "jp-MarkdownCell" in cell.get("class", []) else []
+        if headings:
+            groups.append((headings[-1], []))
+        elif groups:
+            groups[-1][1].append(cell)
+    for heading, cells in groups:
+        outputs = [o for c in cells for o in c.find_all("div", class_="jp-OutputArea-output")]
+        if not outputs or not all(_quiet_output(o) for o in outputs):
+            continue
+        intro = list(heading.find_next_siblings())
+        if not intro:
+            continue
+        folded = soup.new_tag("details", attrs={"class": "ta-folded"})
+        summary = soup.new_tag("summary")
+        summary.string = "Nothing to show in this period (what this section shows)."
+        folded.append(summary)
+        for node in intro:
+            folded.append(node.extract())
+        heading.insert_after(folded)
 
 
 # -- each table's data as CSV -------------------------------------------------------------------

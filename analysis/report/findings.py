@@ -9,7 +9,7 @@ thresholds, limits and levels are read from the report's parameters.
 from __future__ import annotations
 
 from analysis import settings
-from analysis.report import figures, fmt
+from analysis.report import figures, fmt, month
 from analysis.report.context import ReportContext
 from analysis.report.display import Findings, user_errors_one_line
 from analysis.report.labels import label
@@ -33,10 +33,18 @@ def _rate_sentence(ctx: ReportContext) -> str:
     if now["decided"] == 0:
         return f"No claim decided in {when} (none closed with a decision)."
     if now["suppressed"]:
+        year = figures.overall(ctx, "trailing")
+        longer = (
+            ""
+            if year["suppressed"]
+            else f"; over the {fmt.TRAILING} to {when}, {fmt.count(year['supplier_sided'])} of "
+            f"{fmt.count(year['decided'])} did ({fmt.pct(year['supplier_sided_rate'])}, "
+            f"{fmt.interval(year['supplier_sided_ci_low'], year['supplier_sided_ci_high'])})"
+        )
         return (
             f"{fmt.count(now['supplier_sided'])} of {fmt.count(now['decided'])} claims decided in "
             f"{when} ended on the supplier's side: too few decided claims for a rate (a rate is "
-            f"given from {p.min_n_rate})."
+            f"given from {p.min_n_rate}){longer}."
         )
     few = " (few cases: read the interval)" if now["few_cases"] else ""
     return (
@@ -218,7 +226,7 @@ def findings(ctx: ReportContext) -> Findings:
             + ": this report has no data to show for its period."
         ]
         return Findings(sentences, record={"no_data": True, "sentences": sentences})
-    sentences = [_rate_sentence(ctx)]
+    sentences = month.lead(ctx) + [_rate_sentence(ctx)]
     sentences += [
         s
         for s in (
