@@ -133,3 +133,23 @@ def test_a_second_stores_report_does_not_replace_the_first(agency, tmp_path):
     with pytest.raises(BadParameter, match="holds the outcome_report 2026-11 report of another"):
         runner.main("outcome_report", period=PERIOD, db=other, out=agency["out"], progress=False)
     assert agency["html"].read_bytes() == before
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_the_client_summary_is_one_a4_page_with_the_users_title(agency):
+    # Issue 26.9: one client's summary, titled by the user, prints on one page
+    with redirect_stdout(StringIO()):
+        code = cli.main(["report", "client_summary", "--period", PERIOD, "--db",
+                         str(agency["db"]), "--out", str(agency["out"]), "--client",
+                         "Client Granite Supply", "--title", "Granite Supply: November 2026",
+                         "--pdf", "--no-progress"])  # fmt: skip
+    assert code == 0
+    (folder,) = (agency["out"] / "client_summary").iterdir()
+    (html,) = folder.glob("*.html")
+    soup = BeautifulSoup(html.read_text(), "html.parser")
+    assert soup.title.get_text() == "Granite Supply: November 2026"
+    assert len(soup.find("ol", class_="ta-findings").find_all("li")) in (4, 5)
+    assert len(soup.main.find_all("img")) == 1  # one chart
+    (pdf,) = folder.glob("*.pdf")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) == 1
