@@ -921,3 +921,21 @@ def test_each_supplier_on_a_small_store_says_why_and_what_would_include_them(
         "-p min_n_named=N reports on those with N or more (the most any has is 3); the "
         "outcome report lists every supplier's cases as counts\n"
     )
+
+
+def test_a_store_replaced_at_the_same_path_does_not_replace_its_report(tmp_path):
+    # Issue 26.7: the demo's store removed by hand and the user's own loaded at the same path:
+    # run.json says the report was of demo data, the store now holds none
+    db = tmp_path / "cases.duckdb"
+    build_store(db, [dict(c, is_synthetic=True) for c in OCTOBER_CASES])
+    out = tmp_path / "reports"
+    with redirect_stdout(StringIO()):
+        runner.main("ok", period="2026-10", db=db, out=out, params=["min_n=0"], progress=False,
+                    notebook_dir=NOTEBOOKS)  # fmt: skip
+    db.unlink()
+    build_store(db, OCTOBER_CASES)
+    with pytest.raises(BadParameter) as caught:
+        runner.main("ok", period="2026-10", db=db, out=out, params=["min_n=0"], progress=False,
+                    notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert f"of another store ({db.resolve()}, when it held demo data)" in str(caught.value)
+    assert "Pass --out FOLDER" in str(caught.value)

@@ -282,9 +282,18 @@ def check_same_store(plan: Plan) -> None:
     the store it was computed from (``db``); a run from a different store would silently replace
     it (the demo's October by the user's own October). Raises BadParameter naming ``--out``
     before anything is written."""
-    earlier = _read_json(plan.run_json)
-    other = (earlier or {}).get("db")
-    if other and Path(other) != plan.db:
+    earlier = _read_json(plan.run_json) or {}
+    other = earlier.get("db")
+    if not other:
+        return
+    if Path(other) == plan.db and earlier.get("synthetic") is not None:
+        from analysis.metrics import provenance
+
+        # the same path, but demo data then and none now (or the reverse): the store was
+        # replaced (the demo's removed by hand and the user's own loaded in its place)
+        if bool(earlier["synthetic"]) != provenance.store_facts(plan.db)["synthetic"]:
+            other = f"{other}, when it held {'demo' if earlier['synthetic'] else 'real'} data"
+    if other != str(plan.db):
         raise BadParameter(
             f"{plan.report_dir} holds the {plan.name} {plan.period.label} report of another "
             f"store ({other}); this run's store is {plan.db}. Pass --out FOLDER to keep each "
