@@ -113,7 +113,7 @@ def test_the_month_leads_and_every_table_offers_its_data_as_csv(agency):
 def test_the_pdf_is_a_few_pages_and_the_findings_are_on_the_first_screen(agency, tmp_path):
     pdf = (agency["dir"] / f"outcome_report_{PERIOD}.pdf").read_bytes()
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
-    assert pages <= 13  # 31 before issue 26
+    assert pages <= 10  # 31 before issue 26
     with chromium_context(tmp_path / "profile") as context:
         page = context.new_page()
         for width, height in ((1400, 900), (390, 844)):
