@@ -899,6 +899,10 @@ def test_a_client_report_is_filed_apart_and_titled_without_the_name(tmp_path):
             and r["closed_date"].startswith("2026-11")]  # fmt: skip
     assert figures["overall"]["cases_closed"] == len(mine)
     assert "One client: its own cases only." in soup.find("details", class_="ta-banner").get_text()
+    # the catalogue says whose it is without the name
+    index = (out / "index.html").read_text()
+    assert "Trade Assurance dispute outcomes, 2026-11, one client" in index
+    assert "juniper" not in index.lower()
     with redirect_stdout(StringIO()):
         cli.main(["report", "outcome_report", "--period", "2026-11", "--db", str(agency), "--out",
                   str(out), "--client", "Client Juniper Kids", "--title", "Juniper: November",
