@@ -9,6 +9,7 @@ thresholds, limits and levels are read from the report's parameters.
 from __future__ import annotations
 
 from analysis import settings
+from analysis.metrics.pooling import POWER
 from analysis.report import figures, fmt, month
 from analysis.report.context import ReportContext
 from analysis.report.display import Findings, user_errors_one_line
@@ -114,7 +115,7 @@ def _detectable_sentence(ctx: ReportContext) -> str | None:
         if smallest >= 1
         else f"only a change of more than {100 * smallest:.0f} points could be told from chance"
     )
-    test = f"two-sided test at {fmt.level(1 - ctx.params.confidence)}, 80% power"
+    test = f"two-sided test at {fmt.level(1 - ctx.params.confidence)}, {fmt.level(POWER)} power"
     longer = figures.trailing_detectable(ctx)
     if longer["detectable_change"] is None:
         tail = (
