@@ -142,6 +142,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--format", choices=["json", "table"], default="json")
     _add_metric_params(p)
     p.add_argument("--category", help="restrict to one category (a slug or a display name)")
+    _add_client(p)
     p.set_defaults(func=_cmd_metrics)
 
     p = commands["report"] = sub.add_parser(
@@ -168,6 +169,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument(
         "--category",
         help="restrict the report to one category (a slug or a display name, e.g. Electronics)",
+    )
+    _add_client(p)
+    p.add_argument(
+        "--title",
+        help="the report's title line (default: the report's name and period; a --client "
+        "report says 'one client', never the name)",
     )
     p.add_argument(
         "-p",
@@ -201,6 +208,24 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--out", type=Path, default=settings.REPORTS_DIR)
     p.set_defaults(func=_cmd_catalogue)
     return parser, commands
+
+
+def _add_client(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--client",
+        metavar="NAME",
+        help="one client's cases only: NAME as the tracker writes the buyer reference, matched "
+        "through the store's buyer key (the name is neither stored nor printed)",
+    )
+
+
+def _buyer_key(args: argparse.Namespace) -> str | None:
+    """The buyer key of ``--client NAME`` (None without it)."""
+    if args.client is None:
+        return None
+    from analysis.ingest import pseudonym
+
+    return pseudonym.client_key(_db(args), args.client)
 
 
 def _db(args: argparse.Namespace) -> Path:
@@ -256,6 +281,7 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
         min_n=args.min_n,
         min_n_rate=args.min_n_rate,
         min_n_named=args.min_n_named,
+        buyer_key=_buyer_key(args),
     )
     result = metrics.outcome_metrics(
         _db(args), start, end, params=params, category=_category(args.category)
@@ -273,6 +299,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     params = list(args.param)
     if args.category:
         params.append(f"category={args.category}")
+    if args.client is not None:
+        params.append(f"buyer_key={_buyer_key(args)}")
+    if args.title is not None:
+        params.append(f"title={args.title}")
     return runner.main(
         name=args.name,
         period=args.period,

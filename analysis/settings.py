@@ -200,6 +200,8 @@ BOOTSTRAP_SEED = 20261201
 BOOTSTRAP_MAX_CASES = 20_000
 #: Notable-case tables show at most this many rows (the largest claims first).
 NOTABLE_LIMIT = 15
+#: At most this many of the client's cases in the one-page client summary (one A4 page).
+SUMMARY_CASES = 12
 #: Descriptions are cut to this many characters (after masking) in report tables.
 DESCRIPTION_CHARS = 160
 

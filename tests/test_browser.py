@@ -218,3 +218,23 @@ def test_tables_fit_the_page_and_keep_their_label_and_rate_in_view(
         assert images and all(len(i["alt"]) > 40 and i["right"] <= width + 1 for i in images)
     finally:
         page.close()
+
+
+def test_a_tables_csv_link_downloads_its_data_under_the_csp(browser_context, report, tmp_path):
+    # Issue 26.6: the data: link is a download (not a fetch): the page's CSP (default-src
+    # 'none') lets it through, and the file is the table's data.
+    page, seen = _open(browser_context, report)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    with page.expect_download() as caught:
+        page.locator("a.ta-csv").first.click()  # the case table's
+    download = caught.value
+    assert download.suggested_filename == "case-table-1.csv"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(str(saved))
+    text = saved.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[:2] == [
+        ",supplier,claimed_usd",
+        "0,<script>alert('df-script')</script>,10000.0",
+    ]
+    _assert_quiet(seen)
+    page.close()

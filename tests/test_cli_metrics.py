@@ -138,3 +138,55 @@ def test_missing_store(tmp_path, capsys):
 def test_bad_parameters(store, capsys, args, needle):
     code, out, err = run(capsys, "--db", str(store), *args)
     assert needle in _one_line_error(code, out, err)
+
+
+# -- --client: one buyer's figures (issue 26.8) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def agency(tmp_path_factory) -> Path:
+    from tests.small_agency import small_agency_store
+
+    return small_agency_store(tmp_path_factory.mktemp("agency"))
+
+
+def test_client_restricts_every_figure_to_one_buyer(agency, capsys):
+    from tests.small_agency import CLIENT_NAMES, rows
+
+    window = ("--start", "2026-06-01", "--end", "2026-11-30")
+    name = "Client Delta Tools"
+    # by hand from the tracker's rows: this client's cases closed in the window, and how they ended
+    mine = [r for r in rows() if r["buyer_ref"] == name and "2026-06-01" <= r["closed_date"]]
+    decided = [r for r in mine if r["outcome"] in ("full_refund", "partial_refund", "no_refund")]
+    sided = [r for r in decided if r["refund_amount"] < 0.1 * r["claim_amount"]]
+    claimed = sum(r["claim_amount"] for r in mine)
+    code, out, _ = run(capsys, "--db", str(agency), *window, "--client", "  client DELTA tools ")
+    assert code == 0
+    figures = json.loads(out)
+    overall = figures["overall"]
+    assert (overall["cases_closed"], overall["decided"], overall["supplier_sided"]) == (
+        len(mine), len(decided), len(sided),
+    )  # fmt: skip
+    assert overall["claimed_usd_closed"] == pytest.approx(claimed)
+    assert sum(g["decided"] for g in figures["by_category"].values()) == len(decided)
+    assert len(figures["params"]["buyer_key"]) == 20
+    assert "delta" not in out.lower()  # the name is never printed
+    # every case has one client: the clients' figures add up to the whole
+    totals = {"cases_closed": 0, "decided": 0, "supplier_sided": 0, "cases_opened": 0}
+    for client in CLIENT_NAMES:
+        code, out, _ = run(capsys, "--db", str(agency), *window, "--client", client)
+        for field in totals:
+            totals[field] += json.loads(out)["overall"][field]
+    code, out, _ = run(capsys, "--db", str(agency), *window)
+    assert totals == {f: json.loads(out)["overall"][f] for f in totals}
+
+
+def test_an_unknown_client_is_one_line_without_the_name(agency, capsys):
+    code, out, err = run(capsys, "--db", str(agency), "--start", "2026-11-01", "--end",
+                         "2026-11-30", "--client", "Client Nobody Ltd")  # fmt: skip
+    assert code == 2 and out == ""
+    assert err == (
+        "ta-outcomes metrics: --client: no case in the store has this client (its name is "
+        "matched as the tracker writes the buyer reference, case and surrounding spaces "
+        "ignored)\n"
+    )

@@ -35,9 +35,9 @@ pytestmark = pytest.mark.notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ("outcome_report", "data_quality", "supplier_scorecard", "case_dossier")
+NAMES = ("outcome_report", "data_quality", "supplier_scorecard", "case_dossier", "client_summary")
 #: The notebooks that report on a period (the case dossier reports on one case).
-PERIODIC = ("outcome_report", "data_quality", "supplier_scorecard")
+PERIODIC = ("outcome_report", "data_quality", "supplier_scorecard", "client_summary")
 PAPERMILL = Path(sys.executable).parent / "papermill"
 
 
@@ -162,8 +162,13 @@ def test_findings_come_first_and_answer_in_figures(report, fixture_db):
     assert (findings["supplier_sided"], findings["decided"]) == (
         overall["supplier_sided"], overall["decided"],
     )  # fmt: skip
+    # the period's facts lead (issue 26.3), then its rate
     first = findings["sentences"][0]
-    assert first.startswith(f"{overall['supplier_sided']} of {overall['decided']} claims decided")
+    assert first.startswith(f"In {period.title}, {overall['cases_closed']} cases closed")
+    assert any(
+        s.startswith(f"{overall['supplier_sided']} of {overall['decided']} claims decided")
+        for s in findings["sentences"][1:4]
+    )
     # the findings are the first thing after the banner
     shown = [o for o in outputs(report) if sections.RECORD_MIME in o.get("data", {})]
     assert [o["data"][sections.RECORD_MIME]["name"] for o in shown[:2]] == ["banner", "findings"]
@@ -312,6 +317,8 @@ def test_outcome_report_parameters():
         "min_n": ("int", "30"),
         "min_n_rate": ("int", "10"),
         "min_n_named": ("int", "30"),
+        "buyer_key": ("str", '""'),
+        "title": ("str", '""'),
     }
 
 
@@ -328,7 +335,7 @@ def test_committed_notebooks_are_clean_and_thin(name):
     for cell in code[1:]:
         # one call into analysis and its display: no SQL, no data wrangling, no imports beyond
         # the analysis package
-        assert re.search(r"\b(sections|audit|scorecard|dossier)\.", cell.source)
+        assert re.search(r"\b(sections|audit|scorecard|dossier|summary)\.", cell.source)
         assert not re.search(r"\b(SELECT|FROM|duckdb|query_df|pandas|pd\.|groupby)\b", cell.source)
         imports = re.findall(r"^(?:from|import) (\S+)", cell.source, flags=re.M)
         assert all(module == "analysis.report" for module in imports)
@@ -413,3 +420,31 @@ def test_the_dossier_without_a_case_says_what_to_set(fixture_db, tmp_path):
     nb = execute("case_dossier", tmp_path / "d.ipynb", db=str(fixture_db))
     assert errors(nb) == []
     assert any("No case chosen" in h for h in html_outputs(nb))
+
+
+def test_client_summary_answers_for_one_client_on_the_agency_store(tmp_path):
+    # Issue 26.9: the one-page summary of one client, executed as the runner does, against the
+    # held-out agency store; its first sentence by hand from the tracker's rows
+    from analysis.ingest.pseudonym import client_key
+    from tests.small_agency import rows, small_agency_store
+
+    db = small_agency_store(tmp_path / "agency")
+    name = "Client Granite Supply"
+    nb = execute("client_summary", tmp_path / "summary.ipynb", db=str(db), period="2026-11",
+                 buyer_key=client_key(db, name))  # fmt: skip
+    mine = [r for r in rows() if r["buyer_ref"] == name]
+    closed = [r for r in mine if r["closed_date"].startswith("2026-11")]
+    opened = [r for r in mine if r["opened_date"].startswith("2026-11")]
+    decided = [r for r in closed if r["outcome"] in ("full_refund", "partial_refund", "no_refund")]
+    sided = [r for r in decided if r["refund_amount"] < 0.1 * r["claim_amount"]]
+    sentences = records(nb)["summary"]["sentences"]
+    assert sentences[0] == (
+        f"In 2026-11, {len(closed)} of your cases closed and {len(opened)} opened; {len(sided)} "
+        f"of {len(decided)} decided claims ended on the supplier's side (the buyer got back less "
+        "than 10% of the claim)."
+    )
+    assert sentences[-1].startswith("Across all our clients in the same months, 82 of 202")
+    cases = next(h for h in html_outputs(nb) if "client_cases" in h or "Claimed (USD)" in h)
+    for r in closed:
+        assert r["case_id"] in cases
+    assert name.lower() not in json.dumps(nb).lower()  # the name is nowhere in the notebook

@@ -105,8 +105,13 @@ def test_hostile_text_shows_as_text(hostile):
     assert styled is not None
     assert "<script>alert('df-script')</script>" in styled.get_text()
     # Links to javascript: are disarmed: the text stays, the href goes.
+    # The only data: links are the tables' CSV downloads (text/csv, percent-encoded: inert).
     for link in soup.find_all("a"):
-        assert not link.get("href", "").lower().startswith(("javascript:", "data:"))
+        href = link.get("href", "").lower()
+        assert not href.startswith("javascript:")
+        if href.startswith("data:"):
+            assert href.startswith("data:text/csv;charset=utf-8,") and "<" not in href
+            assert link["class"] == ["ta-csv"] and link["download"].endswith(".csv")
     md_link = soup.find("a", string="javascript link")
     assert md_link is not None and "href" not in md_link.attrs
 
@@ -377,3 +382,107 @@ def test_markdown_escapes_raw_html_and_disarms_links():
     assert render_markdown("![i](https://example.invalid/p.png) [ok](https://example.org/)") == (
         '<p><img alt="i"> <a href="https://example.org/" rel="noopener noreferrer">ok</a></p>\n'
     )
+
+
+# -- each table's data as CSV (issue 26.6) -----------------------------------------------------
+
+
+def _csv_of(link) -> str:
+    from urllib.parse import unquote
+
+    head, _, body = link["href"].partition(",")
+    assert head == "data:text/csv;charset=utf-8"
+    text = unquote(body)
+    assert text.startswith("\ufeff")  # Excel reads the file as UTF-8
+    return text[1:]
+
+
+def test_every_table_offers_its_own_data_as_csv(hostile):
+    _, soup = hostile
+    tables = soup.main.find_all("table")
+    assert len(tables) == 2  # the frame and its styled rendition
+    for table in tables:
+        holder = table.find_previous_sibling("p")
+        assert holder["class"] == ["ta-csv-link"]
+        (link,) = holder.find_all("a")
+        assert link.get_text() == "Download CSV"
+    plain = tables[0].find_previous_sibling("p").a
+    assert plain["download"] == "case-table-1.csv"
+    # the same columns and cells the table shows, by hand (pandas shows 150 as 150.0)
+    assert _csv_of(plain) == (
+        ",supplier,claimed_usd\r\n"
+        "0,<script>alert('df-script')</script>,10000.0\r\n"
+        "1,<img src=x onerror=alert('df-img')>,150.0\r\n"
+        "2,javascript:alert('df-js'),2500.5\r\n"
+        "3,[x](javascript:alert('df-md')),99.0\r\n"
+        "4,$\\href{javascript:alert('df-latex')}{x}$,12500.0\r\n"
+    )
+    styled = tables[1].find_previous_sibling("p").a
+    assert styled["download"] == "styled-table-2.csv"
+    assert _csv_of(styled).splitlines()[1:3] == [
+        "0,<script>alert('df-script')</script>,\"10,000.00\"",
+        "1,<img src=x onerror=alert('df-img')>,150.00",
+    ]
+
+
+def test_the_csv_neutralises_formulas_and_flattens_merged_headers_and_cells():
+    from bs4 import BeautifulSoup
+
+    table = BeautifulSoup(
+        "<table><thead><tr><th></th><th colspan='2'>Rate</th></tr>"
+        "<tr><th>Group</th><th>period</th><th>12 months</th></tr></thead><tbody>"
+        "<tr><th rowspan='2'>=HYPERLINK(\"http://x\")</th><td>-12.5%</td><td>+3.1 pts</td></tr>"
+        "<tr><td>@SUM(A1)</td><td>1,234</td></tr>"
+        "<tr><th>-2+3</th><td>\tx</td><td>0.5</td></tr></tbody></table>",
+        "html.parser",
+    ).table
+    assert htmlexport.table_rows(table) == [
+        ["Group", "Rate / period", "Rate / 12 months"],
+        ['=HYPERLINK("http://x")', "-12.5%", "+3.1 pts"],
+        ['=HYPERLINK("http://x")', "@SUM(A1)", "1,234"],
+        ["-2+3", "x", "0.5"],  # a cell's text as shown (white space collapsed)
+    ]
+    # plain numbers stay numbers; any other text a spreadsheet would evaluate is text
+    assert htmlexport.table_csv(table) == (
+        "Group,Rate / period,Rate / 12 months\r\n"
+        '"\'=HYPERLINK(""http://x"")",-12.5%,\'+3.1 pts\r\n'
+        '"\'=HYPERLINK(""http://x"")",\'@SUM(A1),"1,234"\r\n'
+        "'-2+3,x,0.5\r\n"
+    )
+
+
+# -- sections with nothing to say fold to one line (issue 26.3) -------------------------------
+
+
+def test_a_section_whose_outputs_have_nothing_to_say_folds_its_introduction(tmp_path):
+    import pandas as pd
+
+    from analysis.report.display import Table
+
+    def shown(table):
+        return new_output("display_data", data={"text/html": table.to_html()})
+
+    empty = Table(frame=pd.DataFrame(), caption="Lowballs closed in the period.")
+    quiet = Table(frame=pd.DataFrame({"x": ["not modelled"]}), caption="The model.", quiet=True,
+                  fold="Not modelled: too few cases.")  # fmt: skip
+    full = Table(frame=pd.DataFrame({"Rate": ["40%", "50%"]}), caption="Rates.")
+    soup = _export(tmp_path, [
+        new_markdown_cell("## Quiet section\n\nA long explanation of QUIET_INTRO."),
+        _code("a", shown(empty)),
+        _code("b", shown(quiet)),
+        new_markdown_cell("## Full section\n\nAn explanation of FULL_INTRO."),
+        _code("c", shown(full)),
+        _code("d", shown(empty)),
+    ])  # fmt: skip
+    quiet_heading = soup.find("h2", string="Quiet section")
+    folded = quiet_heading.find_next_sibling("details")
+    assert folded["class"] == ["ta-folded"]
+    assert folded.summary.get_text() == "Nothing to show in this period (what this section shows)."
+    assert "QUIET_INTRO" in folded.get_text()
+    # each quiet output is one line: a summary, the rest inside the details
+    summaries = [d.summary.get_text() for d in soup.find_all("details", class_="ta-quiet")]
+    assert summaries == ["None.", "Not modelled: too few cases.", "None."]
+    # a section with something to show keeps its introduction open
+    full_heading = soup.find("h2", string="Full section")
+    assert full_heading.find_next_sibling("details") is None
+    assert "FULL_INTRO" in full_heading.find_next_sibling("p").get_text()

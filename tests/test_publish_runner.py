@@ -818,3 +818,131 @@ def test_a_cases_catalogue_row_names_the_case_and_shows_its_outcome_and_money(
     cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
     assert cells[1] == "case A2, supplier Name A2 (ACME/1)"
     assert cells[-3:] == ["Full refund", "10,000.00 USD", "10,000.00 USD"]
+
+
+def test_a_second_stores_report_does_not_replace_the_first(store, tmp_path):
+    # Issue 26.7: the demo's October and the user's own October once shared one folder; the
+    # second run replaced the first silently. Now it is refused before anything is written,
+    # naming --out; the same store's run replaces its own report as before.
+    out = tmp_path / "reports"
+    other = build_store(tmp_path / "other" / "cases.duckdb", OCTOBER_CASES[:2])
+    with redirect_stdout(StringIO()):
+        runner.main("ok", period="2026-10", db=store, out=out, params=["min_n=0"],
+                    progress=False, notebook_dir=NOTEBOOKS)  # fmt: skip
+    folder = out / "ok" / "2026-10"
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    assert json.loads((folder / "run.json").read_text())["db"] == str(store.resolve())
+    with pytest.raises(BadParameter) as caught:
+        runner.main("ok", period="2026-10", db=other, out=out, params=["min_n=0"],
+                    progress=False, notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert str(caught.value) == (
+        f"{folder} holds the ok 2026-10 report of another store ({store.resolve()}); this "
+        f"run's store is {other.resolve()}. Pass --out FOLDER to keep each store's reports in "
+        "a folder of its own (nothing was written)"
+    )
+    assert caught.value.exit_code == 2
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    # with its own --out, the second store's report is filed apart; the same store replaces its own
+    with redirect_stdout(StringIO()):
+        assert (
+            runner.main(
+                "ok",
+                period="2026-10",
+                db=other,
+                out=tmp_path / "mine",
+                params=["min_n=0"],
+                progress=False,
+                notebook_dir=NOTEBOOKS,
+            )
+            == 0
+        )
+        assert runner.main("ok", period="2026-10", db=store, out=out, params=["min_n=0"],
+                           progress=False, notebook_dir=NOTEBOOKS) == 0  # fmt: skip
+    assert json.loads((tmp_path / "mine/ok/2026-10/run.json").read_text())["db"] == str(
+        other.resolve()
+    )
+
+
+def test_a_client_report_is_filed_apart_and_titled_without_the_name(tmp_path):
+    # Issue 26.8: `report --client NAME` restricts to one buyer (the key, never the name), is
+    # filed apart from the whole store's report, and its title says "one client"; --title sets it.
+    from tests.small_agency import small_agency_store
+
+    agency = small_agency_store(tmp_path / "agency")
+    out = tmp_path / "reports"
+    with redirect_stdout(StringIO()):
+        code = cli.main(
+            [
+                "report",
+                "outcome_report",
+                "--period",
+                "2026-11",
+                "--db",
+                str(agency),
+                "--out",
+                str(out),
+                "--client",
+                "Client Juniper Kids",
+                "--no-progress",
+            ]
+        )
+    assert code == 0
+    (folder,) = (out / "outcome_report").iterdir()
+    record = json.loads((folder / "run.json").read_text())
+    key = record["params"]["buyer_key"]
+    assert folder.name == f"2026-11_client-{key}" and len(key) == 20
+    page = (folder / f"outcome_report_2026-11_client-{key}.html").read_text()
+    soup = BeautifulSoup(page, "html.parser")
+    assert soup.title.get_text() == "Trade Assurance dispute outcomes \u2014 2026-11 (one client)"
+    assert "juniper" not in page.lower() and "juniper" not in json.dumps(record).lower()
+    figures = json.loads((folder / "metrics.json").read_text())
+    from tests.small_agency import rows
+
+    mine = [r for r in rows() if r["buyer_ref"] == "Client Juniper Kids"
+            and r["closed_date"].startswith("2026-11")]  # fmt: skip
+    assert figures["overall"]["cases_closed"] == len(mine)
+    assert "One client: its own cases only." in soup.find("details", class_="ta-banner").get_text()
+    # the catalogue says whose it is without the name
+    index = (out / "index.html").read_text()
+    assert "Trade Assurance dispute outcomes, 2026-11, one client" in index
+    assert "juniper" not in index.lower()
+    with redirect_stdout(StringIO()):
+        cli.main(["report", "outcome_report", "--period", "2026-11", "--db", str(agency), "--out",
+                  str(out), "--client", "Client Juniper Kids", "--title", "Juniper: November",
+                  "--no-progress"])  # fmt: skip
+    assert BeautifulSoup((folder / f"outcome_report_2026-11_client-{key}.html").read_text(),
+                         "html.parser").title.get_text() == "Juniper: November"  # fmt: skip
+
+
+def test_each_supplier_on_a_small_store_says_why_and_what_would_include_them(
+    two_category_store, tmp_path, capsys
+):
+    # Issue 26.5: S1 has 3 decided cases in 2026-10, S2 2; none reaches min_n_named 30. The run
+    # says how many suppliers have how many decided cases and which parameter includes them.
+    code = runner.main("subject", period="2026-10", db=two_category_store, out=tmp_path,
+                       progress=False, notebook_dir=NOTEBOOKS, each="supplier")  # fmt: skip
+    assert code == 0
+    assert capsys.readouterr().err == (
+        "subject 2026-10: no supplier to report on: none has 30 decided cases (min_n_named) "
+        "closed in 2026-10. Of 2 suppliers with a case, by decided cases: 2 with 2-4. "
+        "-p min_n_named=N reports on those with N or more (the most any has is 3); the "
+        "outcome report lists every supplier's cases as counts\n"
+    )
+
+
+def test_a_store_replaced_at_the_same_path_does_not_replace_its_report(tmp_path):
+    # Issue 26.7: the demo's store removed by hand and the user's own loaded at the same path:
+    # run.json says the report was of demo data, the store now holds none
+    db = tmp_path / "cases.duckdb"
+    build_store(db, [dict(c, is_synthetic=True) for c in OCTOBER_CASES])
+    out = tmp_path / "reports"
+    with redirect_stdout(StringIO()):
+        runner.main("ok", period="2026-10", db=db, out=out, params=["min_n=0"], progress=False,
+                    notebook_dir=NOTEBOOKS)  # fmt: skip
+    db.unlink()
+    build_store(db, OCTOBER_CASES)
+    with pytest.raises(BadParameter) as caught:
+        runner.main("ok", period="2026-10", db=db, out=out, params=["min_n=0"], progress=False,
+                    notebook_dir=NOTEBOOKS)  # fmt: skip
+    assert f"of another store ({db.resolve()}, when it held demo data)" in str(caught.value)
+    assert "Pass --out FOLDER" in str(caught.value)

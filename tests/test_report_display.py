@@ -40,3 +40,27 @@ def test_record_is_plain_json():
     data = table._repr_mimebundle_()[sections.RECORD_MIME]["data"]
     assert data == {"nan": None, "day": "2026-03-01", "n": 2}
     assert type(data["n"]) is int
+
+
+def test_an_empty_quiet_or_folded_table_is_one_line():
+    # Issue 26.3: nothing to say is one line (a <details> summary), the definition inside it
+    empty = display.show_table(pd.DataFrame({"a": []}), caption="Lowballs <b>closed</b>")
+    assert empty.to_html() == (
+        '<details class="ta-table tex2jax_ignore mathjax_ignore ta-quiet"><summary>None.</summary>'
+        '<p class="ta-caption">Lowballs &lt;b&gt;closed&lt;/b&gt;</p></details>'
+    )
+    frame = pd.DataFrame({"Term": ["decided"], "Definition": ["<closed> with a decision"]})
+    folded = display.Table(frame=frame, caption="Definitions.", fold="Definitions of <1> term")
+    html = folded.to_html()
+    assert html.startswith(
+        '<details class="ta-table tex2jax_ignore mathjax_ignore"><summary>Definitions of '
+        "&lt;1&gt; term</summary>"
+    )
+    assert "&lt;closed&gt; with a decision" in html and html.endswith("</details>")
+    quiet = display.Table(frame=frame, caption="c", quiet=True, note="Nothing compared.")
+    assert quiet.to_html().startswith(
+        '<details class="ta-table tex2jax_ignore mathjax_ignore ta-quiet"><summary>Nothing '
+        "compared.</summary>"
+    )
+    plain = display.Table(frame=frame, caption="c")
+    assert plain.to_html().startswith('<div class="ta-table')

@@ -17,6 +17,15 @@ from tests.report_store import context
 
 def test_findings_on_the_small_store(store):
     findings = sections.findings(context(store, min_n=2))
+    # the month first (issue 26.3): A-E closed (A-D decided, E withdrawn), B-F opened; C is the
+    # lowball (150 < 0.05 x 10,000) and the compliance case; no refusal reaches $10,000
+    assert findings.sentences[:2] == [
+        "In 2026-03, 5 cases closed (4 with a decision, 1 withdrawn, cancelled or out of "
+        "coverage) and 5 opened.",
+        "Notable cases closed in 2026-03: 1 lowball decision: C ($10,000 claimed, $150 back); "
+        "1 compliance case: C ($10,000 claimed, $150 back).",
+    ]
+    del findings.sentences[:2]
     assert findings.sentences[0] == (
         "2 of 4 claims decided in 2026-03 (50.0%, 15.0%–85.0%) ended on the supplier's side: the "
         "buyer got back less than 10% of the claim."
@@ -55,9 +64,17 @@ def test_findings_on_the_small_store(store):
 
 def test_a_rate_on_too_few_cases_is_said_as_such(store):
     findings = sections.findings(context(store, min_n=5))  # min_n_rate 5 > 4 decided
-    assert findings.sentences[0] == (
+    # the 12 months hold 6 decided (A, B, C, D, G, H), 3 supplier-sided (A, C, G): Wilson 95%
+    # of 3/6 is (0.5 + 0.3201 -+ 0.5124) / 1.6403 = 18.8% to 81.2%
+    assert findings.sentences[2] == (
+        "4 decided claims are too few for rates by group (from 5 a rate is more than 'few "
+        "cases'): the rates by category, claim type and supplier are read from the 12 months to "
+        "2026-03 (6 decided), beside the period's counts."
+    )
+    assert findings.sentences[3] == (
         "2 of 4 claims decided in 2026-03 ended on the supplier's side: too few decided claims "
-        "for a rate (a rate is given from 5)."
+        "for a rate (a rate is given from 5); over the 12 months to 2026-03, 3 of 6 did (50.0%, "
+        "18.8%–81.2%)."
     )
     assert (
         "The rate is not compared with 2026-02: a period has fewer than 5 decided claims."
@@ -69,7 +86,7 @@ def test_a_rate_on_too_few_cases_is_said_as_such(store):
 
 def test_the_threshold_is_read_never_restated(store):
     findings = sections.findings(context(store, min_n=2, threshold=0.25))
-    assert findings.sentences[0].endswith("the buyer got back less than 25% of the claim.")
+    assert findings.sentences[2].endswith("the buyer got back less than 25% of the claim.")
 
 
 @pytest.fixture(scope="module")
@@ -266,3 +283,56 @@ def test_the_flagged_suppliers_are_said_in_the_tables_order_not_by_o_e(tmp_path)
     data = table.data.set_index("supplier_id")
     assert data.loc["BAD3", "oe_ratio"] > data.loc["BAD5", "oe_ratio"]
     assert sentence.index("BAD5 (observed") < sentence.index("BAD3 (observed")
+
+
+def _decided(month: str, sided: int, total: int) -> list[dict]:
+    """``total`` decided claims closed on the 10th of ``month``, ``sided`` of them no refund."""
+    return [
+        dict(case_id=f"D{month}-{i}", outcome="no_refund" if i < sided else "full_refund",
+             claim_amount=1000, opened_date=f"{month}-01", closed_date=f"{month}-10")
+        for i in range(total)
+    ]  # fmt: skip
+
+
+def test_a_change_not_shown_says_what_the_counts_could_have_shown(tmp_path):
+    # 2026-03: 4 of 10; 2026-02: 5 of 10 (not significant). The trailing 12 months
+    # (2025-04..2026-03) add 2025-06's 8 of 20: 17 of 40; the 12 months before them
+    # (2024-04..2025-03) hold 2024-06's 20 of 40.
+    from tests.casefactory import build_store
+
+    cases = (
+        _decided("2026-03", 4, 10) + _decided("2026-02", 5, 10) + _decided("2025-06", 8, 20)
+        + _decided("2024-06", 20, 40) + _decided("2024-03", 9, 9)  # 2024-03: before both
+    )  # fmt: skip
+    db = build_store(tmp_path / "cases.duckdb", cases)
+    z = 1.959964 + 0.841621  # z_0.975 + z_0.80
+    month = z * (9 / 20 * 11 / 20 * (1 / 10 + 1 / 10)) ** 0.5  # 0.6233
+    year = z * (37 / 80 * 43 / 80 * (1 / 40 + 1 / 40)) ** 0.5  # 0.3124
+    assert (round(100 * month), round(100 * year)) == (62, 31)
+    sentences = sections.findings(sections.open_report(db=db, period="2026-03")).sentences
+    assert (
+        "With 10 decided claims in 2026-03 and 10 in 2026-02, only a change of more than 62 "
+        "points could be told from chance (two-sided test at 5%, 80% power); the 12 months to "
+        "2026-03 (40 decided) against the 12 months before them (40) can show 31."
+    ) in sentences
+
+
+def test_no_detectable_sentence_when_the_change_is_significant(tmp_path):
+    # 2026-03: 0 of 30; 2026-02: 30 of 30: p < 0.001, the change is flagged
+    from tests.casefactory import build_store
+
+    db = build_store(
+        tmp_path / "cases.duckdb", _decided("2026-03", 0, 30) + _decided("2026-02", 30, 30)
+    )
+    sentences = sections.findings(sections.open_report(db=db, period="2026-03")).sentences
+    assert any("a significant change" in s for s in sentences)
+    assert not any(s.startswith("With 30 decided claims") for s in sentences)
+
+
+def test_the_detectable_sentence_on_the_small_store(store):
+    sentences = sections.findings(context(store, min_n=2)).sentences
+    assert sentences[6] == (
+        "With 4 decided claims in 2026-03 and 2 in 2026-02, no change in the rate could be told "
+        "from chance (two-sided test at 5%, 80% power); the 12 months to 2026-03 cannot be set "
+        "against the 12 months before them (no decided claim in one of the two)."
+    )

@@ -178,3 +178,37 @@ def apply(con: duckdb.DuckDBPyConnection, state: KeyState) -> None:
             "INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [META_KEY, state.fingerprint],
         )
+
+
+def client_key(db: Path | str, name: str) -> str:
+    """The buyer key of client ``name`` in store ``db`` (``--client NAME``): the one formula
+    (:data:`MACRO`) with the store's secret, read without creating one. The name is neither
+    stored nor printed. Raises BadParameter when the name is blank, the store has no key file
+    or a key that is not its own, or no case of the store has this buyer."""
+    from analysis.errors import BadParameter
+    from analysis.store import connect
+
+    if not str(name or "").strip():
+        raise BadParameter("--client: give the client's name as the tracker writes it")
+    path = key_path(db)
+    if not path.is_file():
+        raise BadParameter(
+            f"--client: the store has no buyer-key file ({path}): its buyer references were "
+            "never loaded, or the key file was not copied with the store"
+        )
+    secret = _read(path)
+    with connect(db) as con:
+        recorded = con.execute("SELECT value FROM store_meta WHERE key = ?", [META_KEY]).fetchone()
+        if recorded is not None and recorded[0] != fingerprint(secret):
+            raise BadParameter(
+                f"--client: {path} is not the key this store's buyers were keyed with; restore "
+                "the store's own key file"
+            )
+        (key,) = keys(con, secret, [str(name)])
+        found = con.execute("SELECT count(*) FROM cases WHERE buyer_key = ?", [key]).fetchone()[0]
+    if not found:
+        raise BadParameter(
+            "--client: no case in the store has this client (its name is matched as the tracker "
+            "writes the buyer reference, case and surrounding spaces ignored)"
+        )
+    return key

@@ -51,6 +51,7 @@ def bind(
         "end": end,
         "category": category,
         "supplier_id": supplier_id,
+        "buyer_key": params.buyer_key,
         "threshold": decimal_text(params.threshold),
         "lowball": decimal_text(params.lowball),
         "claim_window": settings.CLAIM_WINDOW_DAYS,

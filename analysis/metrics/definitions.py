@@ -238,6 +238,21 @@ _METHODS += (
         "a period has no decided case). A change not shown by the data is not 'no change': "
         "it may be any change smaller than this.",
     ),
+    (
+        "detectable_change_trailing",
+        "The same smallest detectable change for the trailing 12 months set against the 12 "
+        "calendar months before them (n1 and n2 their decided cases): what a longer window "
+        "could tell from chance when the period alone cannot. The outcome report's findings "
+        "state both when the change against the previous period is not significant.",
+    ),
+    (
+        "small_suppliers",
+        "What happened with each supplier with fewer than min_n_named decided cases in the "
+        "trailing 12 months, as counts of single cases (never a rate, a rank or a comparison): "
+        "cases (opened or closed in the window) and, of those closed in it, closed, decided, "
+        "supplier-sided, lowballs and refused claims (no refund on a claim of at least "
+        f"{S.HIGH_VALUE_USD:,.0f} USD, the notable cases' rule), in order of supplier id.",
+    ),
 )
 
 #: Every definition: the framing, each figure of the metric catalogue, then the methods.

@@ -66,3 +66,25 @@ def notable_cases(
         data = with_supplier_names(con, con.execute(query, bound).df())
     total = int(data["total"].iloc[0]) if len(data) else 0
     return data.drop(columns="total"), total
+
+
+def closed_cases(
+    db: Path | str,
+    start: date | str,
+    end: date | str,
+    params: Params | None = None,
+    category: str | None = None,
+    limit: int = settings.NOTABLE_LIMIT,
+) -> tuple[pd.DataFrame, int]:
+    """Every case closed in [start, end] (of one client, with ``params.buyer_key``), largest
+    claims first, with the columns of :func:`notable_cases`: (at most ``limit`` rows, how many
+    there are in all)."""
+    params = params or Params()
+    start, end = window(start, end)
+    bound = bind(start, end, params, category) | {"limit": int(limit)}
+    query = compose(_NOTABLE_SQL, period_cases=period_cases_sql(), predicate="TRUE")
+    with connect(db) as con:
+        check_category(con, category)
+        data = with_supplier_names(con, con.execute(query, bound).df())
+    total = int(data["total"].iloc[0]) if len(data) else 0
+    return data.drop(columns="total"), total

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from analysis import settings
 from analysis.errors import BadParameter
+
+#: A buyer key: the first 20 hex digits of a SHA-256 (the formula ta_buyer_key).
+_BUYER_KEY = re.compile(r"[0-9a-f]{20}")
 
 
 def _number(name: str, value) -> float:
@@ -44,8 +48,18 @@ class Params:
     #: a rate is shown from this many decided cases (default: MIN_N_RATE, or min_n if lower)
     min_n_rate: int | None = None
     min_n_named: int = settings.MIN_N_NAMED  # a supplier is named from this many decided cases
+    #: one client's figures only: the buyer key of ``--client NAME`` (cases.buyer_key, computed
+    #: with the store's secret by :func:`analysis.ingest.pseudonym.client_key`); None: every buyer
+    buyer_key: str | None = None
 
     def __post_init__(self) -> None:
+        key = str(self.buyer_key or "").strip() or None
+        if key is not None and not _BUYER_KEY.fullmatch(key):
+            raise BadParameter(
+                "buyer_key must be a buyer key (20 hex digits, from --client NAME), "
+                f"got {len(key)} characters"
+            )
+        object.__setattr__(self, "buyer_key", key)
         # Values from papermill or the command line may arrive as text; accept and normalise.
         for name in ("threshold", "lowball"):
             value = _number(name, getattr(self, name))
@@ -73,8 +87,11 @@ class Params:
             )
 
     def as_dict(self) -> dict:
-        """The parameters as a JSON-ready dict."""
-        return asdict(self)
+        """The parameters as a JSON-ready dict (``buyer_key`` only for one client's figures)."""
+        values = asdict(self)
+        if values["buyer_key"] is None:
+            del values["buyer_key"]
+        return values
 
 
 #: The names of :class:`Params`' fields (what the runner validates through it).

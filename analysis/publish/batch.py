@@ -47,6 +47,28 @@ def subjects(each: str, period: Period, db: Path, params: Mapping[str, Any]) -> 
     raise BadParameter(f"--each {each!r}: use one of {', '.join(EACH)}")
 
 
+def _no_supplier(period: Period, db: Path, params: Mapping[str, Any]) -> str:
+    """Why no supplier has a scorecard: how many suppliers have how many decided cases in the
+    period, and the parameter (min_n_named) that would include them."""
+    from analysis import metrics
+    from analysis.metrics import supplier_facts
+    from analysis.publish.params import METRIC_KEYS
+
+    metric_params = metrics.Params(**{k: params[k] for k in METRIC_KEYS if k in params})
+    frame = supplier_facts.supplier_facts(db, period.start, period.end, metric_params)
+    least = metric_params.min_n_named
+    if frame.empty:
+        return f": no supplier has a case in {period.title}"
+    bands = ", ".join(f"{n} with {text}" for text, n in supplier_facts.decided_bands(frame))
+    most = int(frame["decided"].max())
+    return (
+        f": none has {least} decided cases (min_n_named) closed in {period.title}. Of "
+        f"{len(frame)} suppliers with a case, by decided cases: {bands}. "
+        f"-p min_n_named=N reports on those with N or more (the most any has is {most}); "
+        "the outcome report lists every supplier's cases as counts"
+    )
+
+
 def run_each(
     name: str,
     each: str,
@@ -70,7 +92,8 @@ def run_each(
         raise BadParameter(f"--each {each}: notebook {name!r} has no {key} parameter")
     batch = subjects(each, period, db, params)
     if not batch:
-        print(f"{name} {period.label}: no {each} to report on", file=sys.stderr)
+        why = _no_supplier(period, db, params) if each == "supplier" else ""
+        print(f"{name} {period.label}: no {each} to report on{why}", file=sys.stderr)
         return EXIT_OK
     failed = 0
     refused: list[EnvironmentProblem] = []

@@ -178,6 +178,8 @@ def _row(run: dict) -> dict:
         f"{title}, {period}"
         + (f", {category}" if category != "all" else "")
         + (f", {subject['short']}" if subject else "")
+        # one client's report (--client): said, never named (its params hold the key only)
+        + (", one client" if (run.get("params") or {}).get("buyer_key") else "")
     )
     return {
         "label": label,

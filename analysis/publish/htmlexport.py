@@ -177,10 +177,148 @@ def _finish(page: str, sortable: bool, our_script: str | None) -> str:
     _sweep(body, our_script)
     _drop_leading_title(soup)
     _table_of_contents(soup)
-    for table in soup.main.find_all("table"):
+    _fold_quiet_sections(soup)
+    for n, table in enumerate(soup.main.find_all("table"), start=1):
+        _csv_link(soup, table, n)
         _shape_table(table, sortable)
         _label_cells(table)
     return str(soup)
+
+
+# -- sections with nothing to say ---------------------------------------------------------------
+
+
+def _quiet_output(output) -> bool:
+    """An output with nothing to say in the period: it holds a ``ta-quiet`` element (an empty
+    table, a model not fitted, a chart of nothing), every table in it is quiet, and no image."""
+    if output.find(class_="ta-quiet") is None or output.find(["img", "picture"]) is not None:
+        return False
+    tables = output.find_all(["div", "details"], class_="ta-table")  # the wrappers, not <table>
+    return all("ta-quiet" in t.get("class", []) for t in tables)
+
+
+def _fold_quiet_sections(soup) -> None:
+    """Fold the introduction of every h2/h3 section whose outputs all have nothing to say into
+    one line ("Nothing to show in this period"): its heading and its one-line outputs stay, the
+    explanation opens on a click, and a printed page leaves it out."""
+    if soup.main is None:
+        return
+    groups: list[tuple[Any, list]] = []  # (last heading of a Markdown cell, the cells after it)
+    for cell in soup.main.find_all("div", class_="jp-Cell"):
+        headings = cell.find_all(["h2", "h3"]) if "jp-MarkdownCell" in cell.get("class", []) else []
+        if headings:
+            groups.append((headings[-1], []))
+        elif groups:
+            groups[-1][1].append(cell)
+    for heading, cells in groups:
+        outputs = [o for c in cells for o in c.find_all("div", class_="jp-OutputArea-output")]
+        if not outputs or not all(_quiet_output(o) for o in outputs):
+            continue
+        intro = list(heading.find_next_siblings())
+        if not intro:
+            continue
+        folded = soup.new_tag("details", attrs={"class": "ta-folded"})
+        summary = soup.new_tag("summary")
+        summary.string = "Nothing to show in this period (what this section shows)."
+        folded.append(summary)
+        for node in intro:
+            folded.append(node.extract())
+        heading.insert_after(folded)
+
+
+# -- each table's data as CSV -------------------------------------------------------------------
+
+#: A cell a spreadsheet reads as a plain number ("-12", "1,234.5", "-3.5%"): kept as it is; any
+#: other text starting with = + - @ (or a tab or CR) is prefixed with an apostrophe.
+_PLAIN_NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?%?$")
+
+
+def _cells(row) -> list[tuple[str, int]]:
+    """(text, colspan) of each cell of a row."""
+    return [
+        (" ".join(c.get_text(" ").split()), _span(c, "colspan"))
+        for c in row.find_all(["th", "td"], recursive=False)
+    ]
+
+
+def table_rows(table) -> list[list[str]]:
+    """A rendered table as the rows of text it shows: one header row (the header rows of a
+    MultiIndex joined per column with ' / '), then each body row; a merged cell's text repeated
+    in every column and row it spans."""
+    head = table.find("thead", recursive=False)
+    header_rows = [
+        [text for text, span in _cells(r) for _ in range(span)]
+        for r in (head.find_all("tr", recursive=False) if head else [])
+    ]
+    body_rows, pending = [], {}  # column -> [text, rows still to fill] of a rowspan
+    for body in table.find_all("tbody", recursive=False) or [table]:
+        for row in body.find_all("tr", recursive=False):
+            cells = iter(row.find_all(["th", "td"], recursive=False))
+            out: list[str] = []
+            while True:
+                col = len(out)
+                if col in pending:
+                    out.append(pending[col][0])
+                    pending[col][1] -= 1
+                    if not pending[col][1]:
+                        del pending[col]
+                    continue
+                cell = next(cells, None)
+                if cell is None:
+                    if any(k > col for k in pending):
+                        out.append("")  # a column this row leaves empty, left of a spanned one
+                        continue
+                    break
+                text = " ".join(cell.get_text(" ").split())
+                for _ in range(_span(cell, "colspan")):
+                    if _span(cell, "rowspan") > 1:
+                        pending[len(out)] = [text, _span(cell, "rowspan") - 1]
+                    out.append(text)
+            body_rows.append(out)
+    width = max((len(r) for r in header_rows + body_rows), default=0)
+    header = [
+        " / ".join(dict.fromkeys(r[i] for r in header_rows if i < len(r) and r[i]))
+        for i in range(width)
+    ]
+    return ([header] if header_rows else []) + body_rows
+
+
+def table_csv(table) -> str:
+    """The CSV of what ``table`` shows (:func:`table_rows`), formulas neutralised: a cell that is
+    not a plain number and starts with = + - @, a tab or CR gets a leading apostrophe
+    (:func:`analysis.report.privacy.neutralise_formula`), so a spreadsheet shows it as text."""
+    import csv
+    import io
+
+    from analysis.report.privacy import neutralise_formula
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in table_rows(table):
+        writer.writerow([t if _PLAIN_NUMBER.match(t) else neutralise_formula(t) for t in row])
+    return buffer.getvalue()
+
+
+def _csv_link(soup, table, n: int) -> None:
+    """Put a 'Download CSV' link before ``table``: its data as a ``data:text/csv`` URL (the page
+    stays one self-contained file; a link is a download, not a fetch, so the CSP allows it)."""
+    from urllib.parse import quote
+
+    rows = table_csv(table)
+    if not rows:
+        return
+    heading = table.find_previous(["h2", "h3"])
+    stem = str(heading["id"]).removeprefix("sec-") if heading and heading.get("id") else "table"
+    link = soup.new_tag(
+        "a",
+        href="data:text/csv;charset=utf-8," + quote("\ufeff" + rows, safe=""),
+        download=f"{stem}-{n}.csv",
+        attrs={"class": "ta-csv"},
+    )
+    link.string = "Download CSV"
+    holder = soup.new_tag("p", attrs={"class": "ta-csv-link"})
+    holder.append(link)
+    table.insert_before(holder)
 
 
 _ACTIVE_TAGS = ("script", "iframe", "object", "embed", "link", "meta", "base", "form", "frame")

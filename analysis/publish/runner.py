@@ -242,15 +242,19 @@ def plan_report(
     subject_key = next((k for k in SUBJECT_KEYS if str(params.get(k) or "").strip()), None)
     subject = str(params[subject_key]).strip() if subject_key else None
     required = _notebook_metadata(nb_path).get("ta_subject")
+    # one client's report (--client) is filed apart under its buyer key, titled without a name
+    client = str(params.get("buyer_key") or "").strip() or None
     label = (
         _file_label(period.label)
         + (f"_{_file_label(category_label)}" if category_label else "")
         + (f"_{subject_label(subject)}" if subject else "")
+        + (f"_client-{client}" if client else "")
     )
-    title = (
+    title = str(params.get("title") or "").strip() or (
         f"{_notebook_title(nb_path, name)} \u2014 {period.title}"
         + (f" ({category_label})" if category_label else "")
         + (f" ({subject})" if subject else "")
+        + (" (one client)" if client else "")
     )
     out_dir = Path(out_dir)
     return Plan(
@@ -271,6 +275,30 @@ def plan_report(
         subject=subject,
         subject_required=str(required) if required in SUBJECT_KEYS else None,
     )
+
+
+def check_same_store(plan: Plan) -> None:
+    """Refuse to replace a report of another store: ``run.json`` in the report's folder names
+    the store it was computed from (``db``); a run from a different store would silently replace
+    it (the demo's October by the user's own October). Raises BadParameter naming ``--out``
+    before anything is written."""
+    earlier = _read_json(plan.run_json) or {}
+    other = earlier.get("db")
+    if not other:
+        return
+    if Path(other) == plan.db and earlier.get("synthetic") is not None:
+        from analysis.metrics import provenance
+
+        # the same path, but demo data then and none now (or the reverse): the store was
+        # replaced (the demo's removed by hand and the user's own loaded in its place)
+        if bool(earlier["synthetic"]) != provenance.store_facts(plan.db)["synthetic"]:
+            other = f"{other}, when it held {'demo' if earlier['synthetic'] else 'real'} data"
+    if other != str(plan.db):
+        raise BadParameter(
+            f"{plan.report_dir} holds the {plan.name} {plan.period.label} report of another "
+            f"store ({other}); this run's store is {plan.db}. Pass --out FOLDER to keep each "
+            "store's reports in a folder of its own (nothing was written)"
+        )
 
 
 # -- step 2: run ---------------------------------------------------------------------------------
@@ -541,6 +569,7 @@ def run_report(
     """
     t0 = time.monotonic()
     plan = plan_report(name, period, db, out_dir, params, notebook_dir, pdf=pdf)
+    check_same_store(plan)
     notify_argv = _notify_argv(notify_cmd)
     figures = fingerprint = subject = subject_headline = None
     status, error, problem = "failed", None, None

@@ -278,7 +278,17 @@ def field_coverage(scope: AuditScope) -> Table:
         if extras
         else ""
     )
-    return Table(frame=frame, caption=caption, name="field_coverage", data=data, note=note)
+    missing = [f for f, c in zip(frame["Field"], frame["Loads that carried it"], strict=True)
+               if c == fmt.NOT_RECORDED]  # fmt: skip
+    # a list of every intake field: folded to the fields not recorded, one click away
+    fold = (
+        f"Which of the {len(frame)} intake fields the exports carried; not recorded: "
+        + (", ".join(missing) if missing else "none")
+        if len(frame)
+        else ""
+    )
+    return Table(frame=frame, caption=caption, name="field_coverage", data=data, note=note,
+                 fold=fold)  # fmt: skip
 
 
 @user_errors_one_line

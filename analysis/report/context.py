@@ -4,7 +4,7 @@ and the one before it, and the breakdowns of the period computed once for every 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -106,8 +106,18 @@ class ReportContext:
     def end(self) -> date:
         return self.period.end
 
+    @property
+    def before_trailing(self) -> periods.Period:
+        """The 12 whole calendar months before the trailing window (what it is compared with)."""
+        return periods.trailing_months(
+            self.trailing.start - timedelta(days=1), settings.TRAILING_MONTHS
+        )
+
     def window(self, which: str) -> periods.Period:
-        """The report's period ('period') or its trailing 12 months ('trailing')."""
+        """The report's period ('period'), the one before it ('previous'), its trailing 12
+        months ('trailing') or the 12 months before those ('before_trailing')."""
+        if which == "before_trailing":
+            return self.before_trailing
         return {"period": self.period, "trailing": self.trailing, "previous": self.previous}[which]
 
     def cached(self, key: tuple, compute):
@@ -183,8 +193,12 @@ def open_report(
     min_n_rate: int | None = None,
     min_n_named: int = settings.MIN_N_NAMED,
     today: date | None = None,
+    buyer_key: str = "",
 ) -> ReportContext:
     """Validate the notebook's parameters, find the store, and return the report's context.
+
+    ``buyer_key``: one client's cases only (``--client NAME``; every figure, through
+    :func:`analysis.metrics.cases.bind`).
 
     Raises one-line errors (shown without a traceback in the notebook): StoreMissing saying how
     to create the store, BadParameter for a period, threshold or category that cannot be used.
@@ -192,7 +206,7 @@ def open_report(
     the_period = resolve_period(period, start, end, today)
     params = metrics.Params(
         threshold=threshold, lowball=lowball, min_n=min_n, min_n_rate=min_n_rate,
-        min_n_named=min_n_named,
+        min_n_named=min_n_named, buyer_key=buyer_key,
     )  # fmt: skip
     path = held_store(db)
     facts = provenance.store_facts(path)

@@ -107,13 +107,24 @@ class Table:
     record: Any = None
     note: str = ""
     source: Any = field(default=None, repr=False)
+    #: Shown folded (a one-line ``<details>`` whose summary is this text, the table inside):
+    #: a long reference table (the definitions), or a table with nothing to say in the period
+    #: (see ``quiet``). Folded content is not printed.
+    fold: str = ""
+    #: Nothing to say in this period (nothing found, nothing tested, nothing modelled): the
+    #: table folds to one line, and a section whose tables are all quiet folds whole
+    #: (:mod:`analysis.publish.htmlexport`). An empty table is quiet.
+    quiet: bool = False
 
     def to_html(self) -> str:
         """The table as HTML; every header and cell escaped, the caption escaped too."""
         if self.frame.empty:
-            # No header row over nothing: the caption says what was looked for, then "None."
+            # No header row over nothing: one line, "None.", and what was looked for inside
             caption = f'<p class="ta-caption">{_escape(self.caption)}</p>' if self.caption else ""
-            return f'<div class="{_TABLE_CLASSES}">{caption}<p class="ta-note">None.</p></div>'
+            return (
+                f'<details class="{_TABLE_CLASSES} ta-quiet"><summary>None.</summary>'
+                f"{caption}</details>"
+            )
         body = self.frame.to_html(
             index=False, escape=True, na_rep="", border=0, classes=_TABLE_CLASSES
         )
@@ -121,6 +132,13 @@ class Table:
         # its table, so a two-column table's definition became a tall thin column of words.
         caption = f'<p class="ta-caption">{_escape(self.caption)}</p>' if self.caption else ""
         note = f'<p class="ta-note">{_escape(self.note)}</p>' if self.note else ""
+        if self.fold or self.quiet:
+            quiet = " ta-quiet" if self.quiet else ""
+            summary = _escape(self.fold or self.note or "Nothing to show in this period.")
+            return (
+                f'<details class="{_TABLE_CLASSES}{quiet}"><summary>{summary}</summary>'
+                f"{caption}{body}{note}</details>"
+            )
         return f'<div class="{_TABLE_CLASSES}">{caption}{body}{note}</div>'
 
     def to_text(self) -> str:

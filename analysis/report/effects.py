@@ -118,5 +118,6 @@ def adjusted_effects(ctx: ReportContext) -> Table:
         + (f" Levels: {notes}." if notes else "")
     )
     return Table(
-        frame=frame, caption=caption, name="adjusted_effects", data=data, record=model.contract()
-    )
+        frame=frame, caption=caption, name="adjusted_effects", data=data, record=model.contract(),
+        quiet=model.terms is None, fold=f"Not modelled: {model.not_fitted}." if model.terms is None else "",
+    )  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import metrics
-from analysis.metrics import coverage, outcomes, process, resolution, suppliers, trends
+from analysis.metrics import coverage, outcomes, pooling, process, resolution, suppliers, trends
 from analysis.metrics import effects as metric_effects
 from analysis.report.context import ReportContext
 
@@ -42,6 +42,22 @@ def change(ctx: ReportContext) -> pd.DataFrame:
     return ctx.cached(
         ("change",), lambda: trends.change_vs_previous(ctx.db, ctx.period, ctx.params, ctx.category)
     )
+
+
+def trailing_detectable(ctx: ReportContext) -> dict:
+    """The smallest change in the supplier-sided rate that the trailing 12 months, set against
+    the 12 months before them, could tell from chance (:func:`pooling.detectable_change`):
+    ``{"decided", "decided_before", "detectable_change"}`` (None when either has no decided
+    case)."""
+    now, before = overall(ctx, "trailing"), overall(ctx, "before_trailing")
+    return {
+        "decided": int(now["decided"]),
+        "decided_before": int(before["decided"]),
+        "detectable_change": pooling.detectable_change(
+            int(now["supplier_sided"]), int(now["decided"]),
+            int(before["supplier_sided"]), int(before["decided"]), ctx.params.confidence,
+        ),
+    }  # fmt: skip
 
 
 def change_by(ctx: ReportContext, by: str) -> pd.DataFrame:

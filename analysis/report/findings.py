@@ -9,8 +9,9 @@ thresholds, limits and levels are read from the report's parameters.
 from __future__ import annotations
 
 from analysis import settings
+from analysis.metrics.pooling import POWER
 from analysis.metrics.suppliers import ranked
-from analysis.report import figures, fmt
+from analysis.report import figures, fmt, month
 from analysis.report.context import ReportContext
 from analysis.report.display import Findings, user_errors_one_line
 from analysis.report.labels import label
@@ -33,10 +34,18 @@ def _rate_sentence(ctx: ReportContext) -> str:
     if now["decided"] == 0:
         return f"No claim decided in {when} (none closed with a decision)."
     if now["suppressed"]:
+        year = figures.overall(ctx, "trailing")
+        longer = (
+            ""
+            if year["suppressed"]
+            else f"; over the {fmt.TRAILING} to {when}, {fmt.count(year['supplier_sided'])} of "
+            f"{fmt.count(year['decided'])} did ({fmt.pct(year['supplier_sided_rate'])}, "
+            f"{fmt.interval(year['supplier_sided_ci_low'], year['supplier_sided_ci_high'])})"
+        )
         return (
             f"{fmt.count(now['supplier_sided'])} of {fmt.count(now['decided'])} claims decided in "
             f"{when} ended on the supplier's side: too few decided claims for a rate (a rate is "
-            f"given from {p.min_n_rate})."
+            f"given from {p.min_n_rate}){longer}."
         )
     few = " (few cases: read the interval)" if now["few_cases"] else ""
     return (
@@ -103,6 +112,37 @@ def _change_sentence(ctx: ReportContext) -> str | None:
         f"({fmt.points(change['difference_ci_low'])} to {fmt.points(change['difference_ci_high'])}): "
         f"{verdict} ({fmt.p_value(change['p_value'])}, two-proportion test)."
     )
+
+
+def _detectable_sentence(ctx: ReportContext) -> str | None:
+    """What the counts could have shown, when the change against the previous period is not
+    significant: the smallest change they could tell from chance, and the trailing 12 months'
+    against the 12 before them (a change not shown is not "no change")."""
+    change = figures.change(ctx).set_index("metric").loc["supplier_sided_rate"]
+    smallest = change["detectable_change"]
+    if bool(change["flagged"]) or fmt.missing(smallest):
+        return None
+    n1, n2 = fmt.count(change["current_n"]), fmt.count(change["previous_n"])
+    head = f"With {n1} decided claims in {ctx.period.title} and {n2} in {ctx.previous.title}, "
+    head += (
+        "no change in the rate could be told from chance"
+        if smallest >= 1
+        else f"only a change of more than {100 * smallest:.0f} points could be told from chance"
+    )
+    test = f"two-sided test at {fmt.level(1 - ctx.params.confidence)}, {fmt.level(POWER)} power"
+    longer = figures.trailing_detectable(ctx)
+    if longer["detectable_change"] is None:
+        tail = (
+            f"the {fmt.TRAILING} to {ctx.period.title} cannot be set against the "
+            f"{fmt.TRAILING} before them (no decided claim in one of the two)"
+        )
+    else:
+        tail = (
+            f"the {fmt.TRAILING} to {ctx.period.title} ({fmt.count(longer['decided'])} decided) "
+            f"against the {fmt.TRAILING} before them ({fmt.count(longer['decided_before'])}) "
+            f"can show {100 * longer['detectable_change']:.0f}"
+        )
+    return f"{head} ({test}); {tail}."
 
 
 def _trend_sentence(ctx: ReportContext) -> str | None:
@@ -265,9 +305,16 @@ def findings(ctx: ReportContext) -> Findings:
             + ": this report has no data to show for its period."
         ]
         return Findings(sentences, record={"no_data": True, "sentences": sentences})
-    sentences = [_rate_sentence(ctx)]
+    sentences = month.lead(ctx) + [_rate_sentence(ctx)]
     sentences += [
-        s for s in (_lost_sentence(ctx), _money_sentence(ctx), _change_sentence(ctx)) if s
+        s
+        for s in (
+            _lost_sentence(ctx),
+            _money_sentence(ctx),
+            _change_sentence(ctx),
+            _detectable_sentence(ctx),
+        )
+        if s
     ]
     sentences += [s for s in (_trend_sentence(ctx),) if s]
     sentences += _effect_sentences(ctx)

@@ -284,7 +284,10 @@ def change_by(ctx: ReportContext, by: str = "category") -> Table:
         f"its adjusted p-value is below {1 - p.confidence:.2f}. Groups with fewer than "
         f"{p.min_n_rate} decided cases in either period are not compared."
     )
-    return Table(frame=frame, caption=caption, name=f"change_by_{by}", data=data)
+    # nothing compared (no group with enough decided cases in both periods): one line
+    return Table(frame=frame, caption=caption, name=f"change_by_{by}", data=data,
+                 quiet=not tested, fold="" if tested else f"Nothing compared: no {title(by).lower()} "
+                 f"had {p.min_n_rate} decided cases in both periods.")  # fmt: skip
 
 
 @user_errors_one_line

@@ -32,7 +32,8 @@ def banner(ctx: ReportContext) -> Banner:
         "opened in it.",
         f"Compared with: {period_text(ctx.previous)}; trailing window: "
         f"{ctx.trailing.start.isoformat()} to {ctx.trailing.end.isoformat()}.",
-        f"Categories: {label('category', ctx.category) if ctx.category else 'all'}.",
+        f"Categories: {label('category', ctx.category) if ctx.category else 'all'}."
+        + (" One client: its own cases only." if p.buyer_key else ""),
         f"Data as of: {ctx.as_of.isoformat() if ctx.as_of else 'unknown (no load recorded)'} "
         "(the newest data: an export's own date, or the day of the latest load that changed a "
         "case); cases open in the store are open as of that day."

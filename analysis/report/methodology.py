@@ -22,6 +22,7 @@ def methodology(ctx: ReportContext | None = None) -> TableGroup:
             "Defaults in brackets; the values used in this report are listed below.",
             name="definitions",
             data=definitions,
+            fold=f"Definitions of the {len(definitions)} terms this report uses",
         )
     ]
     if ctx is not None:
@@ -46,13 +47,19 @@ def methodology(ctx: ReportContext | None = None) -> TableGroup:
             columns=["Parameter", "Value", "Meaning"],
         )
         tables.append(
-            Table(frame=used, caption="Parameters used in this report.", name="parameters_used")
+            Table(
+                frame=used,
+                caption="Parameters used in this report.",
+                name="parameters_used",
+                fold="The parameters used in this report",
+            )  # fmt: skip
         )
     tables.append(
         Table(
             frame=pd.DataFrame({"What the data can and cannot say": list(metrics.LIMITATIONS)}),
             caption="Limits of the data (docs/metrics.md).",
             name="limitations",
+            fold="What the data can and cannot say",
         )
     )
     return TableGroup(tables, name="methodology")

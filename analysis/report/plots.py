@@ -53,6 +53,8 @@ class Chart:
     title: str
     alt: str
     synthetic: bool = False
+    #: nothing to draw: shown as one line of text, no image (a section of nothing folds)
+    quiet: bool = False
 
     @property
     def figure(self) -> Figure:
@@ -77,6 +79,9 @@ class Chart:
         return buffer.getvalue()
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        if self.quiet:
+            line = html.escape(self.alt, quote=True)
+            return {"text/html": f'<p class="ta-note ta-quiet">{line}</p>', "text/plain": self.alt}
         wide = base64.b64encode(self.png()).decode()
         narrow = base64.b64encode(self.png(NARROW)).decode()
         alt = html.escape(self.alt, quote=True)
@@ -113,7 +118,7 @@ def _nothing(title: str, data: pd.DataFrame) -> Chart:
         ax.set_axis_off()
         return fig
 
-    return Chart(draw, title, f"{title}: nothing to draw.", _synthetic(data))
+    return Chart(draw, title, f"{title}: nothing to draw.", _synthetic(data), quiet=True)
 
 
 def _frame(source: Any) -> pd.DataFrame:
@@ -657,6 +662,10 @@ def forest(source: Any, title: str = "What goes with a supplier-sided outcome") 
     excludes = data[(data["ci_low"] > 1) | (data["ci_high"] < 1)] if len(data) else data
     alt = (f"{title}: adjusted odds ratios with intervals (and raw ones) for {len(data)} "
            f"characteristics on a log scale; {len(excludes)} intervals exclude 1.")  # fmt: skip
+    if data.empty:  # one line of text in the report, no image
+        return Chart(
+            draw, title, f"{title}: the model was not fitted.", _synthetic(data), quiet=True
+        )
     return Chart(draw, title, alt, _synthetic(data))
 
 

@@ -32,6 +32,7 @@ from analysis.report.methodology import methodology
 from analysis.report.process import claim_window, funnel
 from analysis.report.resolution import cohorts, time_to_resolution
 from analysis.report.stamp import stamp
+from analysis.report.supplier_facts import small_suppliers
 from analysis.report.suppliers import supplier_comparison
 from analysis.report.trend import trend
 
@@ -55,6 +56,7 @@ __all__ = [
     "outcomes_by",
     "adjusted_effects",
     "supplier_comparison",
+    "small_suppliers",
     "notable_cases",
     "data_quality",
     "methodology",

@@ -94,5 +94,8 @@ def _stamp(ctx: ReportContext | AuditScope, now: datetime | None) -> TableGroup:
         "give the same figures."
     )
     return TableGroup(
-        [Table(frame=frame, caption=caption, name="stamp", record=record)], name="stamp"
-    )
+        [Table(frame=frame, caption=caption, name="stamp", record=record,
+               fold=f"Fingerprint {str(fingerprint.get('digest') or '')[:12]}, parameters, code and "
+               "library versions")],
+        name="stamp",
+    )  # fmt: skip

@@ -5,6 +5,7 @@
 --   $start, $end   DATE, the window, both days included
 --   $category      VARCHAR, one category slug, or NULL for all
 --   $supplier_id   VARCHAR, one supplier, or NULL for all (the supplier scorecard)
+--   $buyer_key     VARCHAR, one client's buyer key (--client), or NULL for every buyer
 --   $threshold     VARCHAR decimal text, e.g. '0.10' (supplier-sided below threshold x claim)
 --   $lowball       VARCHAR decimal text, e.g. '0.05' (lowball below lowball x claim)
 --   $final_outcomes, $decided_outcomes, $monetary_outcomes, $lapsed_outcomes,
@@ -111,3 +112,4 @@ WHERE (
     )
     AND ($category IS NULL OR c.category = $category)
     AND ($supplier_id IS NULL OR c.supplier_id = $supplier_id)
+    AND ($buyer_key IS NULL OR c.buyer_key = $buyer_key)
