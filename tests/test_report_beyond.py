@@ -51,7 +51,7 @@ def test_beyond_the_platform_by_hand(tmp_path):
     assert routes.loc["All routes", "Period: taken further"] == "3 of 4"
     assert routes.loc["All routes", "Period: recovered"] == "1 of 3"
     assert routes.loc["card chargeback", "Period: recovered (USD)"] == "$900"
-    assert routes.loc["card chargeback", "Period: median time to recover"] == "30 days"
+    assert routes.loc["card chargeback", "12 months: median time to recover"] == "30 days"
     both = group["beyond_both_stages"].frame.set_index("Figure")["Period"]
     assert both["Claimed (USD)"] == "$4,000"
     assert both["Back to the buyer over both stages"] == "$900 (22.5% of the claims)"

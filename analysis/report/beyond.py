@@ -127,8 +127,8 @@ def beyond_platform(ctx: ReportContext) -> TableGroup:
     caption = (
         f"After the platform decided for the supplier, {_windows_text(ctx)}: taken further "
         "(share of the platform's decisions for the supplier), recovered in full or in part "
-        "(share of those taken further), USD recovered and the median days from the "
-        "platform's decision to the recovery."
+        "(share of those taken further), USD recovered and, over the 12 months, the median days "
+        "from the platform's decision to the recovery."
     )
     frames = {which: figures.beyond_routes(ctx, which) for which, _ in _WINDOWS}
     if frames["trailing"] is None:
@@ -166,7 +166,8 @@ def beyond_platform(ctx: ReportContext) -> TableGroup:
         columns[f"{name}: taken further"] = taken
         columns[f"{name}: recovered"] = recovered
         columns[f"{name}: recovered (USD)"] = usd
-        columns[f"{name}: median time to recover"] = days
+        if which == "trailing":  # (a month's recoveries are too few for a median)
+            columns[f"{name}: median time to recover"] = days
     total = trailing[trailing["grouping_id"] == 1]
     tables = [Table(frame=pd.DataFrame(columns), caption=caption, name="beyond_routes",
                     data=trailing)]  # fmt: skip
