@@ -175,6 +175,17 @@ def test_the_seed_machine_dossier_prints_on_at_most_three_a4_pages(demo_db, tmp_
     fields = dict(line.split(":", 1) for line in info.stdout.splitlines() if ":" in line)
     assert int(fields["Pages"]) <= 3
     assert fields["Page size"].strip().endswith("(A4)")
+    # no heading left alone at a page's foot: no page's last line is a section heading
+    headings = {"Summary", "1. Timeline against the rules", "2. Evidence", "3. The money",
+                "4. How comparable cases ended", "5. The supplier's record", "6. Reproducibility"}  # fmt: skip
+    for page in range(1, int(fields["Pages"]) + 1):
+        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                              capture_output=True, text=True, check=True).stdout  # fmt: skip
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        assert lines[-1] not in headings, (page, lines[-1])
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "product is operational" in first and "lab test" in first
     (html,) = out.glob("case_dossier/*/*.html")
     text = html.read_text(encoding="utf-8")
     assert "Case dossier \u2014 case TA-PUBLIC-001: Synthetic Supplier" in text
