@@ -109,6 +109,11 @@ def make_case(**overrides) -> dict:
         "coverage": None,
         "description": None,
         "extra": None,
+        "platform_reason": None,
+        "after_route": None,
+        "after_outcome": None,
+        "after_refund_amount": None,
+        "after_closed_date": None,
         "is_synthetic": False,
         "source_file": "tests/fixture.csv",
         "source_row": number,
@@ -119,7 +124,14 @@ def make_case(**overrides) -> dict:
     unknown = (
         set(overrides)
         - set(case)
-        - {"order_value_usd", "claim_usd", "refund_usd", "inspection_fee_usd", "content_hash"}
+        - {
+            "order_value_usd",
+            "claim_usd",
+            "refund_usd",
+            "inspection_fee_usd",
+            "after_refund_usd",
+            "content_hash",
+        }
     )
     if unknown:
         raise KeyError(f"make_case: unknown column(s) {sorted(unknown)}")
@@ -141,6 +153,7 @@ def make_case(**overrides) -> dict:
         ("claim_amount", "claim_usd"),
         ("refund_amount", "refund_usd"),
         ("inspection_fee", "inspection_fee_usd"),
+        ("after_refund_amount", "after_refund_usd"),
     ):
         if usd not in case:
             case[usd] = None if case[amount] is None else float(case[amount]) * rate

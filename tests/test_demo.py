@@ -173,6 +173,11 @@ def test_state_at_reopens_cases_closed_after_the_snapshot():
             "outcome": ["full_refund", "no_refund", "withdrawn"],
             "refund_amount": [100.0, 0.0, np.nan],
             "decided_by": ["platform", "platform", ""],
+            "platform_reason": ["", "product_operational", ""],
+            "after_route": ["", "chargeback", ""],
+            "after_outcome": ["", "recovered_full", ""],
+            "after_refund_amount": [np.nan, 50.0, np.nan],
+            "after_closed_date": pd.to_datetime([None, "2026-04-01", None]),
         }
     )
     # As of 2026-02-01: A closed (kept as is); B open (closed 02-20 and escalated 02-10 are
@@ -190,6 +195,14 @@ def test_state_at_reopens_cases_closed_after_the_snapshot():
     )
     assert list(delta["case_id"]) == ["B", "C"]
     assert list(delta["outcome"]) == ["no_refund", "open"]
+    # issue 29: no reason or route while open (B as of 02-01); a chargeback still under way on
+    # the snapshot's day is pending, its amount and end not yet known (B as of 03-02)
+    assert list(snap[["platform_reason", "after_route", "after_outcome"]].iloc[1]) == ["", "", ""]
+    assert list(delta[["platform_reason", "after_route", "after_outcome"]].iloc[0]) == [
+        "product_operational", "chargeback", "pending"]  # fmt: skip
+    assert pd.isna(delta.loc[0, "after_refund_amount"]) and pd.isna(
+        delta.loc[0, "after_closed_date"]
+    )
 
 
 def test_too_few_cases_or_a_negative_seed_are_refused(tmp_path):

@@ -77,3 +77,115 @@ def test_the_timeline_says_not_recorded_for_an_export_without_escalation_dates(t
         "Against Trade Assurance's rules: no rule was missed (not recorded, so not checked: "
         "claim window, escalation, inspection)."
     )
+
+
+# --- issue 29: the dossier as an escalation document -----------------------------------------
+
+DEMO_TODAY = __import__("datetime").date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    """The demo with 300 cases (the seed's three public-record cases among them)."""
+    from contextlib import redirect_stdout
+    from io import StringIO
+
+    from analysis import demo
+
+    base = tmp_path_factory.mktemp("dossier_demo")
+    with redirect_stdout(StringIO()):
+        demo.run_demo(base / "cases.duckdb", base / "raw", n_cases=300, today=DEMO_TODAY)
+    return base / "cases.duckdb"
+
+
+def test_the_seed_machine_case_names_the_operational_reason_beside_its_evidence(demo_db):
+    # Issue 29.4: page one of the $17,000 machine's dossier sets the platform's reason against
+    # the inspection report and the lab test the buyer submitted
+    dc = dossier.open_dossier(db=demo_db, case_id="TA-PUBLIC-001")
+    summary = dossier.dossier_summary(dc)
+    items = dict(summary.items)
+    assert list(items)[:5] == ["Bought and paid", "What went wrong", "Claimed",
+                               "The platform decided", "Its reason, against the evidence"]  # fmt: skip
+    assert items["Its reason, against the evidence"].startswith(
+        "The platform's reason: \u201cproduct is operational\u201d, although the buyer had "
+        "submitted an inspection report (SGS) and a lab test."
+    )
+    assert "17,000.00 USD" in items["Bought and paid"] and "17,000.00 USD" in items["Claimed"]
+    assert items["Trade Assurance's rules"].startswith("Met: ")
+    assert summary.record["platform_reason"] == "product_operational"
+    assert summary.record["contrary_evidence"] == ["inspection_report", "lab_test"]
+    # what comparable cases of other suppliers got, and the routes beyond the platform
+    assert items["Comparable cases (other suppliers)"].startswith("Of ")
+    assert (
+        "decision(s) of the platform for other suppliers"
+        in (items["Beyond the platform in comparable cases"])
+    )
+    html = summary.to_html()
+    assert "<dt>Its reason, against the evidence</dt>" in html and "operational" in html
+
+
+def test_a_dossier_is_titled_by_its_case(demo_db):
+    from analysis.metrics import dossier as metrics_dossier
+
+    subject = metrics_dossier.case_subject(demo_db, "TA-PUBLIC-001")
+    title = dossier.case_title(subject)
+    assert title.startswith("case TA-PUBLIC-001: Synthetic Supplier ")
+    assert title.endswith(f"({subject['supplier_id']}), compliance claim")
+
+
+def test_an_old_export_says_the_reason_and_route_are_not_recorded(tmp_path):
+    # an export without the issue-29 columns: the reason and the route are "not recorded",
+    # never "none"
+    from analysis.ingest import load
+    from tests.conftest import HEADER, TODAY, good_row, write_csv
+
+    db = tmp_path / "cases.duckdb"
+    load.ingest_paths([write_csv(tmp_path / "o.csv", [good_row("O1")], HEADER)], db, today=TODAY)
+    dc = dossier.open_dossier(db=db, case_id="O1")
+    items = dict(dossier.dossier_summary(dc).items)
+    assert items["Its reason, against the evidence"].startswith(
+        "The platform's reason: not recorded (the export this case came from has no "
+        "platform_reason column)."
+    )
+    assert items["This buyer after the platform"].startswith("not recorded")
+    assert items["Beyond the platform in comparable cases"].startswith("not recorded")
+
+
+@pytest.mark.browser
+def test_the_seed_machine_dossier_prints_on_at_most_three_a4_pages(demo_db, tmp_path):
+    # Issue 29.4: the PDF a buyer takes further, titled by the case, at most three A4 pages
+    import shutil
+    import subprocess
+    from contextlib import redirect_stdout
+    from io import StringIO
+
+    from analysis.publish import runner
+    from tests.chromium import require_chromium
+
+    require_chromium()
+    if shutil.which("pdfinfo") is None:
+        pytest.skip("pdfinfo (poppler-utils) is not installed")
+    out = tmp_path / "reports"
+    with redirect_stdout(StringIO()):
+        code = runner.main("case_dossier", last="12-months", db=demo_db, out=out, pdf=True,
+                           progress=False, params=["case_id=TA-PUBLIC-001"], today=DEMO_TODAY)  # fmt: skip
+    assert code == 0
+    (pdf,) = out.glob("case_dossier/*/*.pdf")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    fields = dict(line.split(":", 1) for line in info.stdout.splitlines() if ":" in line)
+    assert int(fields["Pages"]) <= 3
+    assert fields["Page size"].strip().endswith("(A4)")
+    # no heading left alone at a page's foot: no page's last line is a section heading
+    headings = {"Summary", "1. Timeline against the rules", "2. Evidence", "3. The money",
+                "4. How comparable cases ended", "5. The supplier's record", "6. Reproducibility"}  # fmt: skip
+    for page in range(1, int(fields["Pages"]) + 1):
+        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                              capture_output=True, text=True, check=True).stdout  # fmt: skip
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        assert lines[-1] not in headings, (page, lines[-1])
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "product is operational" in first and "lab test" in first
+    (html,) = out.glob("case_dossier/*/*.html")
+    text = html.read_text(encoding="utf-8")
+    assert "Case dossier \u2014 case TA-PUBLIC-001: Synthetic Supplier" in text

@@ -47,9 +47,13 @@ def _as_version_4(db):
     """The store ``db`` as a version-4 store had it: no escalated column, the hash without it."""
     import duckdb
 
-    old_hash = ", ".join(n for n in columns.hashed_names() if n != "escalated")
+    old_hash = ", ".join(
+        n for n in columns.hashed_names() if n != "escalated" and n not in schema._V6_COLUMNS
+    )
     con = duckdb.connect(str(db))
     con.execute("ALTER TABLE cases DROP COLUMN escalated")
+    for name in schema._V6_COLUMNS:  # (version 6's, issue 29)
+        con.execute(f"ALTER TABLE cases DROP COLUMN {name}")
     con.execute("DROP TABLE suppliers")
     con.execute(f"UPDATE cases SET content_hash = hash({old_hash})::VARCHAR")  # noqa: S608 (identifiers only)
     con.execute("UPDATE store_meta SET value = '4' WHERE key = 'schema_version'")
@@ -82,3 +86,48 @@ def test_a_version_4_store_is_read_and_migrated_with_escalated_and_its_hashes(tm
     assert fetch(db, "SELECT value FROM store_meta WHERE key = 'schema_version'") == [
         (schema.SCHEMA_VERSION,)]  # fmt: skip
     assert fetch(db, "SELECT * FROM suppliers") == [("S1", "Acme Trading")]
+
+
+def _as_version_5(db):
+    """The store ``db`` as a version-5 store had it: no platform reason or after-platform
+    columns, the content hash without them."""
+    import duckdb
+
+    old_hash = ", ".join(n for n in columns.hashed_names() if n not in schema._V6_COLUMNS)
+    con = duckdb.connect(str(db))
+    for name in schema._V6_COLUMNS:
+        con.execute(f"ALTER TABLE cases DROP COLUMN {name}")
+    con.execute(f"UPDATE cases SET content_hash = hash({old_hash})::VARCHAR")  # noqa: S608 (identifiers only)
+    con.execute("UPDATE store_meta SET value = '5' WHERE key = 'schema_version'")
+    con.close()
+
+
+def test_a_version_5_store_is_read_and_migrated_with_the_after_platform_columns(tmp_path):
+    # Issue 29.1: the platform's reason and what the buyer did after it are columns of their
+    # own, in the content hash. A version-5 store reads as if it had them (NULL: not recorded),
+    # and its first writer migrates it: the columns added, every hash recomputed, so re-loading
+    # the export it came from leaves every case unchanged; a newer export fills them in.
+    from analysis.ingest import load
+    from tests.conftest import HEADER, TODAY, fetch, good_row, write_csv
+
+    db = tmp_path / "cases.duckdb"
+    path = write_csv(tmp_path / "a.csv", [good_row("C1"), good_row("C2")], HEADER)
+    load.ingest_paths([path], db, today=TODAY)
+    _as_version_5(db)
+    with store.connect(db) as con:  # read-only: shown as the current version
+        assert con.execute(
+            "SELECT case_id, platform_reason, after_route, after_refund_usd FROM cases ORDER BY 1"
+        ).fetchall() == [("C1", None, None, None), ("C2", None, None, None)]
+    (again,) = load.ingest_paths([path], db, today=TODAY)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert fetch(db, "SELECT value FROM store_meta WHERE key = 'schema_version'") == [("6",)]
+    newer = good_row("C1", platform_reason="Machine works", after_route="chargeback",
+                     after_outcome="recovered_partial", after_refund_amount="400",
+                     after_closed_date="2026-05-20")  # fmt: skip
+    header = [*HEADER, "platform_reason", "after_route", "after_outcome", "after_refund_amount",
+              "after_closed_date"]  # fmt: skip
+    (third,) = load.ingest_paths([write_csv(tmp_path / "b.csv", [newer], header)], db, today=TODAY)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 0)
+    assert fetch(db, "SELECT platform_reason, after_route, after_outcome, after_refund_amount, "
+                     "after_refund_usd, after_closed_date::VARCHAR FROM cases WHERE case_id = 'C1'") == [
+        ("product_operational", "chargeback", "recovered_partial", 400, 400.0, "2026-05-20")]  # fmt: skip

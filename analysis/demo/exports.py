@@ -28,6 +28,7 @@ from analysis.demo.taxonomy import (
     MONTH_ABBR,
     OUTCOME_SPELLINGS,
     README_MARKER,
+    REASON_SPELLINGS,
     REPEAT_SHARE,
     display_name,
 )
@@ -192,6 +193,18 @@ def render(frame: pd.DataFrame, rng: np.random.Generator, clean: bool = False) -
     )  # fmt: skip
     sep_idx = zeros if clean else _weighted(rng, [40, 20, 25, 15], n)
     out["evidence"] = table[sep_idx, mask]
+    # the platform's reason as trackers write it (the slug, or a synonym the case keeps), and
+    # what the buyer did after it (slugs)
+    reason = frame["platform_reason"].to_numpy().astype(object)
+    if not clean:
+        form = frame["reason_form"].to_numpy()
+        for slug_value, spellings in REASON_SPELLINGS.items():
+            rows = (reason == slug_value) & (form >= 0.4)
+            pick = (form[rows] * 100).astype(int) % len(spellings)
+            reason[rows] = np.array(spellings, dtype=object)[pick]
+    out["platform_reason"] = reason
+    out["after_route"] = frame["after_route"].to_numpy()
+    out["after_outcome"] = frame["after_outcome"].to_numpy()
     return out[COLUMNS]
 
 
@@ -214,7 +227,9 @@ def _bad_rows(
         row["case_id"] = f"TA-SYN-B{first_number + i:05d}"
         row["description"] = f"[synthetic] Deliberately bad row for the demo: {kind}."
         claim = float(base.loc[i, "claim_amount"])
-        open_state = {"outcome": "open", "refund_amount": "", "closed_date": "", "decided_by": ""}
+        open_state = {"outcome": "open", "refund_amount": "", "closed_date": "", "decided_by": "",
+                      "platform_reason": "", "after_route": "", "after_outcome": "",
+                      "after_refund_amount": "", "after_closed_date": ""}  # fmt: skip
         if kind == "missing required field":
             row[_REQUIRED_FIELDS[(first_kind + i) // len(BAD_KINDS) % len(_REQUIRED_FIELDS)]] = ""
         elif kind == "unreadable amount":

@@ -13,6 +13,9 @@ import pandas as pd
 from analysis.demo.taxonomy import (
     _CLAIM_MIX_DEFAULT,
     _DESCRIPTIONS,
+    AFTER_DAYS,
+    AFTER_OUTCOMES,
+    AFTER_ROUTES,
     CATEGORIES,
     CATEGORY_FORM_SHARE,
     CATEGORY_SLUGS,
@@ -27,8 +30,11 @@ from analysis.demo.taxonomy import (
     HOSTILE_DESCRIPTION,
     HOSTILE_SUPPLIER_NAME,
     MONTHS_OF_HISTORY,
+    PLATFORM_REASONS,
+    PUBLIC_REASONS,
     PUBLIC_SOURCE,
     QUALITY_ISSUES,
+    REASON_MIX,
     UNMAPPED_CATEGORIES,
     USD_PER_UNIT,
 )
@@ -465,13 +471,15 @@ def _public_cases(sim: pd.DataFrame, today: date) -> pd.DataFrame:
             "outcome": "no_refund", "inspection": "SGS", "inspection_fee": 350.0,
             "evidence_mask": (
                 bit["photos"] | bit["contract"] | bit["chat_log"] | bit["inspection_report"]
+                | bit["lab_test"]
             ),
             "order_date": day(3, 2), "received_date": day(4, 20), "opened_date": day(5, 6),
             "escalated_date": day(5, 13), "closed_date": day(6, 18),
             "description": (
                 f"[synthetic] Public-record case ({PUBLIC_SOURCE}): $17,000 of machinery failed EU "
-                "safety standards and came with falsified CE certificates; the platform declined "
-                'a refund because the machine "works".'
+                "safety standards and came with falsified CE certificates (an SGS inspection "
+                "report and a lab test say so); the platform declined a refund because the "
+                'machine is "operational".'
             ),
             **supplier(0),
         },
@@ -512,10 +520,69 @@ def simulate_cases(n_cases: int, seed: int, today: date) -> pd.DataFrame:
 
     ``closed_date`` may lie after ``today``: such a case is still open in the exports.
     """
-    streams = np.random.SeedSequence(seed).spawn(2)
+    streams = np.random.SeedSequence(seed).spawn(3)
     sim = _simulate(np.random.default_rng(streams[0]), n_cases - 3, today)
     cases = pd.concat([sim, _public_cases(sim, today)], ignore_index=True)
-    return cases
+    # (a stream of its own, so that every draw before issue 29 is what it was)
+    return _after_platform(np.random.default_rng(streams[2]), cases)
+
+
+def _after_platform(rng: np.random.Generator, cases: pd.DataFrame) -> pd.DataFrame:
+    """The platform's stated reason for its refusals and lapses, and what the buyer did after
+    the platform refused (issue 29); the public-record cases keep the reasons they were given."""
+    n = len(cases)
+    claim = cases["claim_type"].to_numpy()
+    outcome = cases["outcome"].to_numpy()
+    platform = cases["decided_by"].to_numpy() == "platform"
+    refused = platform & np.isin(outcome, ["no_refund", "partial_refund"])
+    # the reason, drawn from the claim type's mix (a colour complaint: "normal variation")
+    mix = np.array([REASON_MIX.get(c, REASON_MIX["other"]) for c in claim])
+    colour = cases["quality_issue"].to_numpy() == "colour"
+    mix[colour] = REASON_MIX["colour"]
+    reason = np.array(PLATFORM_REASONS, dtype=object)[_rowwise_choice(rng, mix)]
+    reason = np.where(outcome == "cancelled", "insufficient_evidence", reason)
+    reason = np.where(outcome == "out_of_coverage", "outside_claim_window", reason)
+    recorded = rng.random(n) < 0.85  # trackers leave the reason blank now and then
+    has_reason = (refused | np.isin(outcome, ["cancelled", "out_of_coverage"])) & platform
+    reason = np.where(has_reason & recorded, reason, "").astype(object)
+    # after a refusal: a route (recorded in 80% of refusals), how it ended, how much came back
+    route_idx = _rowwise_choice(rng, np.tile(list(AFTER_ROUTES.values()), (n, 1)))
+    route = np.array(list(AFTER_ROUTES), dtype=object)[route_idx]
+    route = np.where(refused & (rng.random(n) < 0.8), route, "").astype(object)
+    odds = np.array([AFTER_OUTCOMES.get(r, (0, 0, 1)) for r in route])
+    result = np.array(["recovered_full", "recovered_partial", "nothing"], dtype=object)[
+        _rowwise_choice(rng, odds)
+    ]
+    further = (route != "") & (route != "none")
+    result = np.where(further, result, "").astype(object)
+    left = (cases["claim_amount"] - cases["refund_amount"].fillna(0)).to_numpy()
+    scale = np.where(cases["currency"].to_numpy() == "JPY", 1.0, 100.0)
+    share = np.select(
+        [result == "recovered_full", result == "recovered_partial", result == "nothing"],
+        [1.0, rng.uniform(0.2, 0.7, n), 0.0],
+        np.nan,
+    )
+    amount = np.round(left * share * scale) / scale
+    days = np.array([AFTER_DAYS.get(r, (30, 1))[0] for r in route]) + rng.gamma(
+        2.0, np.array([AFTER_DAYS.get(r, (30, 1))[1] for r in route])
+    )
+    after_closed = np.where(
+        further, cases["closed_date"].to_numpy() + _days(days), np.datetime64("NaT")
+    )
+    frame = cases.assign(
+        platform_reason=reason,
+        reason_form=rng.random(n),
+        after_route=route,
+        after_outcome=result,
+        after_refund_amount=amount,
+        after_closed_date=pd.to_datetime(after_closed).astype("datetime64[s]"),
+    )
+    for case_id, reason_slug in PUBLIC_REASONS.items():
+        frame.loc[frame["case_id"] == case_id, ["platform_reason", "after_route", "after_outcome"]] = (
+            reason_slug, "", "")  # fmt: skip
+        frame.loc[frame["case_id"] == case_id, ["after_refund_amount", "after_closed_date"]] = (
+            np.nan, pd.NaT)  # fmt: skip
+    return frame
 
 
 # --- snapshots -----------------------------------------------------------------------------------
@@ -540,6 +607,13 @@ def state_at(cases: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     frame.loc[still_open, "closed_date"] = pd.NaT
     frame.loc[still_open, "decided_by"] = ""
     frame.loc[frame["escalated_date"] > as_of, "escalated_date"] = pd.NaT
+    # no reason before the decision; a route after it still under way is pending
+    frame.loc[still_open, ["platform_reason", "after_route", "after_outcome"]] = ""
+    frame.loc[still_open, "after_refund_amount"] = np.nan
+    under_way = (frame["after_closed_date"] > as_of) & ~still_open
+    frame.loc[under_way, "after_outcome"] = "pending"
+    frame.loc[under_way | still_open, "after_refund_amount"] = np.nan
+    frame.loc[under_way | still_open, "after_closed_date"] = pd.NaT
     return frame.reset_index(drop=True)
 
 

@@ -184,6 +184,56 @@ def display_name(slug: str) -> str:
     return vocab.vocabulary().display_name("category", slug) or slug
 
 
+# --- what the platform said, and what buyers did after it (issue 29) -------------------------
+#: The platform's stated reasons the simulation gives, and their mix per claim type (a colour
+#: complaint has its own: the seed's "normal dye variation").
+PLATFORM_REASONS = [
+    "product_operational", "normal_variation", "insufficient_evidence", "outside_claim_window",
+    "not_covered", "unofficial_channel", "shipped_on_time", "buyer_fault", "other",
+]  # fmt: skip
+REASON_MIX = {
+    "quality": [0.15, 0.30, 0.30, 0.0, 0.02, 0.10, 0.0, 0.06, 0.07],
+    "colour": [0.05, 0.75, 0.10, 0.0, 0.0, 0.05, 0.0, 0.0, 0.05],
+    "compliance": [0.45, 0.0, 0.30, 0.0, 0.10, 0.08, 0.0, 0.0, 0.07],
+    "damaged": [0.15, 0.0, 0.35, 0.0, 0.0, 0.05, 0.0, 0.38, 0.07],
+    "quantity": [0.0, 0.10, 0.50, 0.0, 0.0, 0.25, 0.0, 0.0, 0.15],
+    "late_shipment": [0.0, 0.0, 0.20, 0.0, 0.10, 0.15, 0.55, 0.0, 0.0],
+    "non_delivery": [0.0, 0.0, 0.25, 0.0, 0.15, 0.15, 0.45, 0.0, 0.0],
+    "other": [0.15, 0.05, 0.45, 0.0, 0.05, 0.10, 0.0, 0.05, 0.15],
+}
+#: After a refusal: the routes buyers take (their shares), how each ends (recovered in full, in
+#: part, nothing) and how long it takes (days: at least, then a gamma's scale of two draws).
+AFTER_ROUTES = {
+    "none": 0.60, "chargeback": 0.10, "paypal": 0.05, "legal": 0.05, "arbitration": 0.02,
+    "supplier_settlement": 0.13, "other": 0.05,
+}  # fmt: skip
+AFTER_OUTCOMES = {
+    "chargeback": (0.35, 0.10, 0.55), "paypal": (0.30, 0.10, 0.60), "legal": (0.15, 0.30, 0.55),
+    "arbitration": (0.20, 0.30, 0.50), "supplier_settlement": (0.10, 0.60, 0.30),
+    "other": (0.10, 0.30, 0.60),
+}  # fmt: skip
+AFTER_DAYS = {
+    "chargeback": (30, 20), "paypal": (20, 10), "legal": (90, 60), "arbitration": (180, 80),
+    "supplier_settlement": (10, 10), "other": (30, 30),
+}  # fmt: skip
+#: The reasons the public-record cases were given (TA-PUBLIC-003's was not published).
+PUBLIC_REASONS = {
+    "TA-PUBLIC-001": "product_operational",
+    "TA-PUBLIC-002": "normal_variation",
+    "TA-PUBLIC-003": "",
+}
+#: How trackers write a reason: the slug, or one of these (a case keeps its spelling).
+REASON_SPELLINGS = {
+    "product_operational": ["operational", "Machine works", "functions normally"],
+    "normal_variation": ["dye variation", "Colour variation is normal", "within tolerance"],
+    "insufficient_evidence": ["no evidence", "Evidence not sufficient"],
+    "outside_claim_window": ["late claim", "Claim too late"],
+    "unofficial_channel": ["not in Trade Assurance chat"],
+    "shipped_on_time": ["shipped in time"],
+    "buyer_fault": ["buyer fault", "damaged by carrier"],
+}
+
+
 def check_vocabulary() -> None:
     """UserError naming any slug the simulation uses that the vocabularies no longer have."""
     words = vocab.vocabulary()
@@ -192,6 +242,9 @@ def check_vocabulary() -> None:
         "claim_type": set(CLAIM_TYPES),
         "outcome": set(OUTCOME_SPELLINGS),
         "evidence": set(EVIDENCE_ITEMS),
+        "platform_reason": set(PLATFORM_REASONS),
+        "after_route": set(AFTER_ROUTES),
+        "after_outcome": {"recovered_full", "recovered_partial", "nothing", "pending"},
     }
     for field_name, slugs in wanted.items():
         missing = sorted(slugs - set(words.slugs(field_name)))

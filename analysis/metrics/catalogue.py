@@ -124,6 +124,11 @@ FLAGS: dict[str, str] = {
     "refund_ratio": "refund_ratio",
     "closed_in": "closed_in",
     "opened_in": "opened_in",
+    # issue 29 (analysis.metrics.beyond)
+    "platform_supplier_sided": "is_platform_supplier_sided",
+    "contrary_evidence": "has_contrary_evidence",
+    "taken_further": "is_taken_further",
+    "recovered_after": "is_recovered_after",
 }
 
 #: Where the money of the monetary decisions is recorded; where the claims of closed cases are.

@@ -57,9 +57,10 @@ _LOAD_RECORDED = """
 """
 
 
-def _recorders() -> dict[str, list[str]]:
-    """$fields and $recorders: every field of FIELD_FIGURES with each column that records it."""
-    pairs = [(f, r) for f in FIELD_FIGURES for r in RECORDED_BY.get(f, (f,))]
+def _recorders(fields=None) -> dict[str, list[str]]:
+    """$fields and $recorders: every field of ``fields`` (default FIELD_FIGURES) with each column
+    that records it."""
+    pairs = [(f, r) for f in (fields or FIELD_FIGURES) for r in RECORDED_BY.get(f, (f,))]
     return {"fields": [f for f, _ in pairs], "recorders": [r for _, r in pairs]}
 
 
@@ -79,21 +80,27 @@ def not_recorded(
     end: date | str,
     params: Params | None = None,
     category: str | None = None,
+    fields: tuple[str, ...] | None = None,
 ) -> list[str]:
-    """The fields of :data:`FIELD_FIGURES` that no load behind the window's cases (opened or
-    closed in [start, end]) carried; empty when the window has no case."""
+    """The fields of :data:`FIELD_FIGURES` (or of ``fields``: an intake field whose section is
+    "not recorded" as a whole, like ``platform_reason``) that no load behind the window's cases
+    (opened or closed in [start, end]) carried; empty when the window has no case."""
     params = params or Params()
     start, end = window(start, end)
     query = compose(_RECORDED, period_cases=period_cases_sql(), carried=_CARRIED, fields=_FIELDS)
     with connect(db) as con:
         if not _has_coverage(con):
             return []  # a store from before coverage was recorded
-        rows = con.execute(query, bind(start, end, params, category) | _recorders()).fetchall()
+        rows = con.execute(
+            query, bind(start, end, params, category) | _recorders(fields)
+        ).fetchall()
     recorded = dict(rows)
-    return [f for f in FIELD_FIGURES if f in recorded and not recorded[f]]
+    return [f for f in (fields or FIELD_FIGURES) if f in recorded and not recorded[f]]
 
 
-def load_not_recorded(db: Path | str, load_id: int | None) -> list[str]:
+def load_not_recorded(
+    db: Path | str, load_id: int | None, fields: tuple[str, ...] | None = None
+) -> list[str]:
     """The fields of :data:`FIELD_FIGURES` that load ``load_id`` did not carry (its file had no
     such column, or no value in it): what one case's export did not record. Empty for an
     unknown load or a store from before coverage was recorded."""
@@ -104,10 +111,10 @@ def load_not_recorded(db: Path | str, load_id: int | None) -> list[str]:
             return []
         rows = con.execute(
             compose(_LOAD_RECORDED, carried=_CARRIED, fields=_FIELDS),
-            _recorders() | {"load_id": int(load_id)},
+            _recorders(fields) | {"load_id": int(load_id)},
         ).fetchall()
     recorded = dict(rows)
-    return [f for f in FIELD_FIGURES if f in recorded and not recorded[f]]
+    return [f for f in (fields or FIELD_FIGURES) if f in recorded and not recorded[f]]
 
 
 def blank_figures(block: dict, missing: list[str]) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 from analysis import settings as S
 from analysis.metrics import catalogue
 
-DEFINITIONS_VERSION = "3"
+DEFINITIONS_VERSION = "4"
 
 
 level_text = _pct = catalogue.level_text
@@ -252,6 +252,38 @@ _METHODS += (
         "cases (opened or closed in the window) and, of those closed in it, closed, decided, "
         "supplier-sided, lowballs and refused claims (no refund on a claim of at least "
         f"{S.HIGH_VALUE_USD:,.0f} USD, the notable cases' rule), in order of supplier id.",
+    ),
+)
+
+# issue 29: what the platform said, and what buyers recovered beyond it (analysis.metrics.beyond)
+_METHODS += (
+    (
+        "platform_reasons",
+        "The reasons the platform gave (platform_reason, a slug of data/reference/"
+        "vocabularies.csv) for the decisions it made for the supplier among the cases closed in "
+        "the window: decided, supplier-sided, and decided by the platform (decided_by = platform, "
+        "or a platform_reason recorded: only the platform gives one). cases counts each reason; "
+        "with_contrary_evidence those of them whose evidence held an inspection_report or a "
+        'lab_test (the reports\' "although the buyer had an inspection report or a lab test"). '
+        "Every reason of the vocabulary is listed, 0 where none was given. The report adds the "
+        "share of the decisions with a reason recorded that gave each reason, with a Wilson "
+        "interval (counts only below min_n_rate). Null (not recorded) when no load behind the "
+        "window's cases carried a platform_reason column with a value.",
+    ),
+    (
+        "beyond_platform",
+        "Of the platform's decisions for the supplier closed in the window "
+        "(platform_supplier_sided): taken_further, those whose after_route is a route other than "
+        "none (chargeback, paypal, legal, arbitration, supplier_settlement, other); recovered, "
+        "those of them whose after_outcome is recovered_full or recovered_partial; recovered_usd, "
+        "the sum of after_refund_usd (after_refund_amount at the case's rate) over the recovered; "
+        "by_route, the same per route (every route but none listed). The report adds the "
+        "recovery rate of those taken further (Wilson interval), the median days from closed_date "
+        "to after_closed_date of the recoveries, and what came back over both stages: the "
+        "platform's refunds plus the recoveries, as a share of the claims (USD; the net "
+        "recovery rate by value). Null (not recorded) when no load behind the window carried an "
+        "after_route column with a value; the USD sums are null when none carried "
+        "after_refund_amount. A case whose route is blank counts as not taken further.",
     ),
 )
 

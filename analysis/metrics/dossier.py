@@ -46,7 +46,8 @@ _CASE = """
 """
 _COMPARABLE = """
     WITH period_cases AS ({period_cases})
-    SELECT case_id, is_decided, is_supplier_sided, buyer_outcome, evidence, days_to_close
+    SELECT case_id, supplier_id, is_decided, is_supplier_sided, buyer_outcome, evidence,
+        days_to_close, refund_ratio
     FROM period_cases
     WHERE closed_in AND category = $case_category AND claim_type = $case_claim_type
       AND case_id <> $case_id
@@ -54,6 +55,30 @@ _COMPARABLE = """
       -- the supplier's record instead of what such claims get elsewhere
       AND supplier_id <> $case_supplier_id
 """
+
+
+#: Issue 29: what comparable cases of other suppliers did after the platform decided for the
+#: supplier, by route beyond it (routes taken only), and how much came back.
+_ROUTES = """
+    WITH period_cases AS ({period_cases})
+    SELECT after_route AS route, count(*) AS taken, count_if(is_recovered_after) AS recovered,
+        coalesce(fsum(after_refund_usd) FILTER (WHERE is_recovered_after), 0) AS recovered_usd,
+        median(after_closed_date - closed_date) FILTER (WHERE is_recovered_after) AS median_days
+    FROM period_cases
+    WHERE closed_in AND is_platform_supplier_sided AND is_taken_further
+      AND category = $case_category AND claim_type = $case_claim_type
+      AND supplier_id <> $case_supplier
+    GROUP BY ALL ORDER BY recovered DESC, taken DESC, route
+"""
+_REFUSED = """
+    WITH period_cases AS ({period_cases})
+    SELECT count(*) FROM period_cases
+    WHERE closed_in AND is_platform_supplier_sided
+      AND category = $case_category AND claim_type = $case_claim_type
+      AND supplier_id <> $case_supplier
+"""
+#: The intake fields of issue 29 a case's own export may not have carried.
+AFTER_FIELDS = ("platform_reason", "after_route")
 
 
 @dataclass(frozen=True)
@@ -219,7 +244,50 @@ def case_record(db: Path | str, case_id: str, params: Params | None = None) -> d
     record = {k: (None if _missing(v) else _plain(v)) for k, v in row.items()}
     # what the case's own export did not record: a blank there is "not recorded", not "none"
     record["fields_not_recorded"] = coverage.load_not_recorded(db, record.get("load_id"))
+    # (issue 29: the platform's reason and the route after it, from the same load)
+    record["after_not_recorded"] = coverage.load_not_recorded(
+        db, record.get("load_id"), AFTER_FIELDS
+    )
     return record
+
+
+def case_subject(db: Path | str, case_id: str) -> dict:
+    """What a dossier is titled by: ``{"case_id", "supplier_id", "supplier_name",
+    "claim_type"}`` of the stored case (the supplier's one name), or BadParameter."""
+    with connect(db) as con:
+        frame = con.execute(
+            "SELECT case_id, supplier_id, supplier_name, claim_type FROM cases WHERE case_id = ?",
+            [case_id],
+        ).df()
+        frame = with_supplier_names(con, frame, as_received=True)
+    if frame.empty:
+        raise BadParameter(f"case {case_id!r}: no such case in the store")
+    row = frame.iloc[0]
+    return {k: (None if _missing(row[k]) else str(row[k]))
+            for k in ("case_id", "supplier_id", "supplier_name", "claim_type")}  # fmt: skip
+
+
+def comparable_routes(db: Path | str, case: dict, params: Params | None = None) -> dict | None:
+    """Beyond the platform in comparable cases: of the platform's decisions for the supplier
+    among the other suppliers' cases of the case's category and claim type closed in the
+    comparable window (:func:`comparable`), ``{"refused": n, "routes": frame}`` with one row per
+    route taken (taken, recovered, recovered_usd, median_days); None when no export behind the
+    window recorded after_route (not recorded)."""
+    params = params or Params()
+    anchor = case.get("closed_date") or case.get("opened_date")
+    span = periods.trailing_months(anchor, settings.TRAILING_MONTHS)
+    if coverage.not_recorded(db, span.start, anchor, params, None, fields=("after_route",)):
+        return None
+    bound = bind(span.start, anchor, params, None) | {
+        "case_category": case["category"], "case_claim_type": case["claim_type"],
+        "case_supplier": case["supplier_id"],
+    }  # fmt: skip
+    with connect(db) as con:
+        routes = con.execute(compose(_ROUTES, period_cases=period_cases_sql()), bound).df()
+        (refused,) = con.execute(
+            compose(_REFUSED, period_cases=period_cases_sql()), bound
+        ).fetchone()
+    return {"refused": int(refused), "routes": routes}
 
 
 def case_supplier(db: Path | str, case_id: str) -> dict:

@@ -8,7 +8,16 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import settings, sqlfiles
-from analysis.metrics import coverage, effects, periods, pooling, provenance, stats, suppliers
+from analysis.metrics import (
+    beyond,
+    coverage,
+    effects,
+    periods,
+    pooling,
+    provenance,
+    stats,
+    suppliers,
+)
 from analysis.metrics.blocks import (
     block_dict,
     empty_blocks,
@@ -79,7 +88,8 @@ def outcome_metrics(
     ``sensitivity`` (the supplier-sided rate at other thresholds, with and without lapses),
     ``supplier_comparison`` (the named suppliers' O/E), ``adjusted_effects`` (the model's
     odds ratios, or ``{"not_fitted": reason}``) and ``adjusted_effects_with_escalation`` (the
-    same model adjusted for escalation too: a sensitivity check). A block holds
+    same model adjusted for escalation too: a sensitivity check), ``platform_reasons`` and
+    ``beyond_platform`` (:mod:`analysis.metrics.beyond`; None when not recorded). A block holds
     :data:`BLOCK_FIELDS`.
     """
     # a dozen queries: one open database for all of them (analysis.store.holding)
@@ -173,6 +183,9 @@ def _outcome_metrics(db, start, end, params, category) -> dict:
         "suppliers_compared": compared["counts"],
         "adjusted_effects": model.contract(),
         "adjusted_effects_with_escalation": model.sensitivity.contract(),
+        # issue 29: what the platform said, and what buyers recovered beyond it (None: not recorded)
+        "platform_reasons": beyond.platform_reasons(db, start, end, params, category),
+        "beyond_platform": beyond.beyond_platform(db, start, end, params, category),
     }
 
 

@@ -355,6 +355,15 @@ def check_subject(plan: Plan) -> dict | None:
         raise BadParameter(f"{plan.name} -p {plan.subject_key}: {exc}") from None
 
 
+def _case_title(plan: Plan) -> str:
+    """A dossier's title: 'Case dossier — case TA-1: Acme Co. (S1), compliance claim'."""
+    from analysis.metrics import dossier
+    from analysis.report.dossier import case_title
+
+    subject = dossier.case_subject(plan.db, plan.subject)
+    return f"{_notebook_title(plan.nb_path, plan.name)} \u2014 {case_title(subject)}"
+
+
 def _subject_headline(plan: Plan, subject: dict | None) -> dict | None:
     """The catalogue's headline figures of the report's own subject: a supplier's decided
     cases and rate in the period (as its scorecard counts them), a case's outcome and money;
@@ -580,6 +589,9 @@ def run_report(
 
             # an unknown or missing supplier or case: refused here, before any folder or kernel
             subject = check_subject(plan)
+            if plan.subject_key == "case_id":
+                # issue 29: a dossier is titled by its case (id, supplier, claim), not a period
+                plan = dataclasses.replace(plan, title=_case_title(plan))
             # metrics.json is computed beside the notebook, not before it: the kernel's start and
             # imports leave a core idle for it (about 2 s of a 1M-case report; both read the same
             # state, which the open connection holds). Its error, if any, is raised below as

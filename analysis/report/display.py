@@ -247,3 +247,28 @@ class Findings:
 def show_table(frame: pd.DataFrame, caption: str, name: str = "", record: Any = None) -> Table:
     """Wrap any presentation frame for display: HTML with every cell escaped, and a caption."""
     return Table(frame=frame, caption=caption, name=name, record=record)
+
+
+@dataclass
+class Summary:
+    """A page-one summary (issue 29, the case dossier): labelled paragraphs as a definition
+    list, every label and text escaped, as wide as the page's prose."""
+
+    items: list[tuple[str, str]]
+    caption: str = ""
+    record: Any = None
+    name: str = "summary"
+
+    def to_html(self) -> str:
+        body = "".join(f"<dt>{_escape(k)}</dt><dd>{_escape(v)}</dd>" for k, v in self.items)
+        caption = f'<p class="ta-caption">{_escape(self.caption)}</p>' if self.caption else ""
+        return f'{caption}<dl class="ta-summary tex2jax_ignore mathjax_ignore">{body}</dl>'
+
+    def to_text(self) -> str:
+        return "\n".join([self.caption, *(f"{k}: {v}" for k, v in self.items)]).strip()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = {"text/html": self.to_html(), "text/plain": self.to_text()}
+        if self.record is not None:
+            bundle[RECORD_MIME] = {"name": self.name, "data": json_ready(self.record)}
+        return bundle

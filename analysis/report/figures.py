@@ -10,7 +10,16 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import metrics
-from analysis.metrics import coverage, outcomes, pooling, process, resolution, suppliers, trends
+from analysis.metrics import (
+    beyond,
+    coverage,
+    outcomes,
+    pooling,
+    process,
+    resolution,
+    suppliers,
+    trends,
+)
 from analysis.metrics import effects as metric_effects
 from analysis.report.context import ReportContext
 
@@ -143,4 +152,23 @@ def heatmap(ctx: ReportContext, which: str = "trailing") -> pd.DataFrame:
     return ctx.cached(
         ("heatmap", which),
         lambda: metrics.heatmap_frame(ctx.db, span.start, span.end, ctx.params, ctx.category),
+    )
+
+
+# issue 29: what the platform said, and what buyers recovered beyond it (None: not recorded)
+def platform_reasons(ctx: ReportContext, which: str = "period") -> pd.DataFrame | None:
+    """:func:`analysis.metrics.beyond.reasons_frame` of a window."""
+    span = ctx.window(which)
+    return ctx.cached(
+        ("platform_reasons", which),
+        lambda: beyond.reasons_frame(ctx.db, span.start, span.end, ctx.params, ctx.category),
+    )
+
+
+def beyond_routes(ctx: ReportContext, which: str = "period") -> pd.DataFrame | None:
+    """:func:`analysis.metrics.beyond.routes_frame` of a window."""
+    span = ctx.window(which)
+    return ctx.cached(
+        ("beyond_routes", which),
+        lambda: beyond.routes_frame(ctx.db, span.start, span.end, ctx.params, ctx.category),
     )

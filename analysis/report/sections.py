@@ -8,6 +8,7 @@ the order the report shows them. There is no SQL in this package.
 from __future__ import annotations
 
 from analysis.report.audit import data_quality
+from analysis.report.beyond import beyond_platform, platform_said
 from analysis.report.cases import NOTABLE_KINDS, notable_cases
 from analysis.report.context import (
     ReportContext,
@@ -53,6 +54,8 @@ __all__ = [
     "cohorts",
     "funnel",
     "claim_window",
+    "platform_said",
+    "beyond_platform",
     "outcomes_by",
     "adjusted_effects",
     "supplier_comparison",

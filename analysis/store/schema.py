@@ -17,7 +17,7 @@ from analysis import sqlfiles
 from analysis.columns import hashed_names
 from analysis.store.connection import StoreError
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 TABLES = frozenset({"cases", "quarantine", "loads", "store_meta", "suppliers"})
 #: The tables every version of a store has (with its marker, what makes a database a store).
 CORE_TABLES = frozenset({"cases", "quarantine", "loads", "store_meta"})
@@ -27,6 +27,11 @@ LATEST_NAME = (
     "arg_max(supplier_name, (coalesce(closed_date, opened_date), load_id, source_row)) "
     "FILTER (WHERE supplier_name IS NOT NULL)"
 )
+#: The columns of ``cases`` that version 6 added (issue 29).
+_V6_COLUMNS = (
+    "platform_reason", "after_route", "after_outcome", "after_refund_amount", "after_refund_usd",
+    "after_closed_date",
+)  # fmt: skip
 #: What brings a store of an older version up to this one (run by a writer, in order).
 MIGRATIONS = {
     "2": (
@@ -59,17 +64,30 @@ MIGRATIONS = {
         *(
             f"ALTER TABLE cases ALTER COLUMN {column} TYPE {registry.AMOUNT_TYPE}"
             for column in registry.intake_names("amount")
+            if column not in _V6_COLUMNS
         ),
         "UPDATE cases SET extra = to_json(map_from_entries(list_sort(map_entries("
         "extra::JSON::MAP(VARCHAR, VARCHAR)))))::VARCHAR WHERE extra IS NOT NULL",
         "ALTER TABLE cases ADD COLUMN IF NOT EXISTS escalated BOOLEAN",
         "UPDATE cases SET escalated = escalated_date IS NOT NULL",
         "ALTER TABLE cases ALTER COLUMN escalated SET NOT NULL",
-        f"UPDATE cases SET content_hash = hash({', '.join(hashed_names())})::VARCHAR",  # noqa: S608 (identifiers from the registry)
+        # (over version 5's columns: version 6's are added, and the hash recomputed, by "5")
+        f"UPDATE cases SET content_hash = hash({', '.join(n for n in hashed_names() if n not in _V6_COLUMNS)})::VARCHAR",  # noqa: S608 (identifiers from the registry)
         # one name per supplier (the alias file's names arrive with the next load)
         "CREATE TABLE IF NOT EXISTS suppliers (supplier_id VARCHAR NOT NULL, name VARCHAR)",
         "DELETE FROM suppliers",  # (each step may run again after an interrupted migration)
         f"INSERT INTO suppliers SELECT supplier_id, {LATEST_NAME} FROM cases GROUP BY ALL",  # noqa: S608 (fixed text)
+    ),
+    # issue 29: the platform's stated reason and what the buyer did after its decision; they
+    # are in the content hash, so every stored hash is recomputed (NULL for every stored case,
+    # as the staging computes it for an export without the columns: re-loading it is unchanged)
+    "5": (
+        *(
+            f"ALTER TABLE cases ADD COLUMN IF NOT EXISTS {c.name} {c.sql_type}"
+            for c in registry.CASES
+            if c.name in _V6_COLUMNS
+        ),
+        f"UPDATE cases SET content_hash = hash({', '.join(hashed_names())})::VARCHAR",  # noqa: S608 (identifiers from the registry)
     ),
 }
 #: What a reader sees of a store of an older version that no writer has migrated yet (a
@@ -78,6 +96,13 @@ READ_VIEWS = {
     "4": {
         "cases": "SELECT *, escalated_date IS NOT NULL AS escalated FROM {cases}",
         "suppliers": f"SELECT supplier_id, {LATEST_NAME} AS name FROM {{cases}} GROUP BY ALL",  # noqa: S608 (fixed text)
+    },
+    "5": {
+        "cases": "SELECT *, "  # noqa: S608 (identifiers from the registry)
+        + ", ".join(
+            f"NULL::{c.sql_type} AS {c.name}" for c in registry.CASES if c.name in _V6_COLUMNS
+        )
+        + " FROM {cases}",
     },
 }
 
@@ -146,9 +171,16 @@ def read_as_current(con: duckdb.DuckDBPyConnection) -> None:
         return
     catalog = '"' + con.execute("SELECT current_database()").fetchone()[0].replace('"', '""') + '"'
     stored = {table: f"{catalog}.main.{table}" for table in CORE_TABLES}
+    # each version's views read the one before (a version-4 store takes 4's view of cases, then
+    # 5's over it); the last of each table takes the table's own name
+    shown: dict[str, str] = {}
     for v in range(int(version), int(SCHEMA_VERSION)):
         for table, select in READ_VIEWS.get(str(v), {}).items():
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS " + select.format(**stored))
+            name = f"_read_{table}_v{v}"
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS " + select.format(**stored))
+            stored[table] = shown[table] = name
+    for table, name in shown.items():
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {name}")  # noqa: S608 (fixed names)
 
 
 def meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

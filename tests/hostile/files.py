@@ -21,6 +21,8 @@ from pathlib import Path
 from tests import conftest
 
 HEADER = [*conftest.HEADER, "description"]
+_AFTER = ["platform_reason", "after_route", "after_outcome", "after_refund_amount",
+          "after_closed_date"]  # fmt: skip
 
 #: The classes of bad input the suite must try (issue 6, "Bad files").
 CLASSES = (
@@ -50,6 +52,8 @@ CLASSES = (
     "privacy_in_errors",
     # issue 24: ordinary mistakes that ended in "internal error" (exit 70) or loaded silently
     "too_many_columns",
+    # issue 29: the platform's reason and what the buyer did after it
+    "after_platform",
 )
 
 
@@ -1095,6 +1099,41 @@ CASES: list[Case] = [
         "too_many_columns",
         _text("wider.json", _wide_json(2000)),
         _refuse(r"2,012 columns; a file may have at most 2,000"),
+    ),
+    # issue 29: a reason nobody listed, a route ending before the platform's decision, a
+    # negative recovery: each quarantined with its reason, never stored as something else
+    Case(
+        "after_platform_values_that_cannot_be",
+        "after_platform",
+        _text(
+            "after.csv",
+            lambda: csv_text(
+                [
+                    row(
+                        "A1",
+                        platform_reason="operational",
+                        after_route="PayPal",
+                        after_outcome="recovered_full",
+                        after_refund_amount="1000",
+                        after_closed_date="2025-05-01",
+                    ),
+                    row("A2", platform_reason="supplier was nice"),
+                    row("A3", after_route="chargeback", after_closed_date="2025-03-20"),
+                    row("A4", after_route="legal", after_refund_amount="-5"),
+                ],
+                [*HEADER, *_AFTER],
+            ),
+        ),
+        _load(4, 1, 3),
+        stored={
+            "A1": {
+                "platform_reason": "product_operational",
+                "after_route": "paypal",
+                "after_refund_usd": "1000.0",
+            }
+        },
+        reason=r"^(platform_reason: unknown value 'supplier was nice'|after_closed_date: before "
+        r"closed_date \(2025-03-20 < 2025-04-01\)|after_refund_amount: negative)$",
     ),
 ]
 

@@ -240,6 +240,9 @@ checks AS (
              THEN 'closed_date: missing for final outcome ''' || outcome || '''' END{{ check('closed_date_missing_final') }},
         CASE WHEN closed_date < opened_date
              THEN 'closed_date: before opened_date (' || closed_date || ' < ' || opened_date || ')' END{{ check('closed_before_opened') }},
+        -- what the buyer did after the platform ended after the platform's decision (issue 29)
+        CASE WHEN after_closed_date < closed_date
+             THEN 'after_closed_date: before closed_date (' || after_closed_date || ' < ' || closed_date || ')' END{{ check('after_closed_before_closed') }},
         -- dates the export cannot hold: before the platform's time (a year misread, '25' as the
         -- year 25, is caught here too: the store holds no year before 2000), or a dispute's
         -- opening, escalation or closure after the day the export describes (--as-of, else today)

@@ -94,7 +94,25 @@ SELECT
         - list_contains(coalesce(c.evidence, []), 'inspection_report')::INTEGER
         AS other_evidence_kinds,
     -- opened more than the claim window after the buyer confirmed receipt
-    c.opened_date - c.received_date > $claim_window AS opened_late
+    c.opened_date - c.received_date > $claim_window AS opened_late,
+    -- issue 29: the platform's stated reason, and what the buyer did after its decision
+    c.platform_reason,
+    c.after_route,
+    c.after_outcome,
+    c.after_refund_usd,
+    c.after_closed_date,
+    -- a decision for the supplier that the platform made: decided_by says so, or the export
+    -- records the platform's reason for it (only the platform gives one)
+    coalesce(is_decided AND is_supplier_sided
+             AND (c.decided_by = 'platform' OR c.platform_reason IS NOT NULL), false)
+        AS is_platform_supplier_sided,
+    -- the buyer's evidence held what the platform's quality rules rest on: an inspection
+    -- report or a lab test (against it, a reason like "the machine works" stands out)
+    list_has_any(coalesce(c.evidence, []), ['inspection_report', 'lab_test']) AS has_contrary_evidence,
+    -- the buyer went beyond the platform (a route other than none), and got something back
+    coalesce(c.after_route <> 'none', false) AS is_taken_further,
+    coalesce(c.after_route <> 'none' AND c.after_outcome IN ('recovered_full', 'recovered_partial'), false)
+        AS is_recovered_after
 FROM (
     -- the same rows as the WHERE below, in two branches DuckDB can prune: each is a plain range
     -- on one date, so its scan skips the row groups whose min/max (cases are stored sorted by
