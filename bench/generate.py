@@ -150,6 +150,13 @@ spelled AS (
         spell_date(escalated, u_dstyle) AS escalated_date,
         -- the tracker's yes/no column beside the date, as the demo writes it
         CASE WHEN escalated IS NULL THEN 'No' ELSE 'Yes' END AS escalated,
+        -- the columns of what the platform said and what came after it, blank as in most
+        -- trackers (the demo fills them for its stories)
+        NULL::VARCHAR AS platform_reason,
+        NULL::VARCHAR AS after_route,
+        NULL::VARCHAR AS after_outcome,
+        NULL::VARCHAR AS after_refund_amount,
+        NULL::VARCHAR AS after_closed_date,
         spell_date(closed, u_dstyle) AS closed_date,
         CASE WHEN outcome IN ('open', 'withdrawn') THEN NULL
              WHEN u_ev < 0.45 THEN 'agreement' WHEN u_ev < 0.96 THEN 'platform' ELSE 'external' END
