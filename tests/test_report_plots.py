@@ -383,3 +383,18 @@ def test_a_phone_forest_gives_three_line_labels_the_height_they_need():
     # the axis label wraps on a phone, so the image stays as wide as the phone
     assert "\n" not in chart.figure.axes[0].get_xlabel()
     assert "\n" in narrow.axes[0].get_xlabel()
+
+
+def test_bars_of_groups_that_are_all_withheld_are_one_line_not_a_chart():
+    # every group counts-only or not recorded: words without a bar are one line of text (a
+    # small month's report once printed a chart of "not recorded" labels and no bar)
+    data = pd.DataFrame({
+        "group": ["sgs", "none", "all"], "label": ["SGS", "None", "All"],
+        "supplier_sided_rate": [np.nan, np.nan, np.nan], "supplier_sided_ci_low": [np.nan] * 3,
+        "supplier_sided_ci_high": [np.nan] * 3, "suppressed": [True, True, True],
+        "few_cases": [False] * 3, "decided": [2, 3, 5], "is_overall": [False, False, True],
+    })  # fmt: skip
+    chart = plots.interval_bars(data, title="By inspection")
+    assert chart.quiet
+    data.loc[2, ["supplier_sided_rate", "suppressed"]] = [0.4, False]  # one bar to draw
+    assert not plots.interval_bars(data, title="By inspection").quiet

@@ -38,7 +38,8 @@ def _not_recorded(name: str, caption: str, field: str) -> Table:
         f"No export behind these cases carried a {field} column: the figures are not recorded "
         "(not zero)."
     )
-    return Table(frame=frame, caption=caption, name=name, note=note)
+    # nothing to say in the period: one line (the section folds when all its tables are quiet)
+    return Table(frame=frame, caption=caption, name=name, note=note, quiet=True)
 
 
 def _windows_text(ctx: ReportContext) -> str:

@@ -547,7 +547,8 @@ def dossier_summary(dc: DossierContext) -> Summary | Table:
     m = dossier.money(c, dc.params)
     supplier = fmt.clean_text(c.get("supplier_name") or c["supplier_id"], 60)
     bought = (
-        f"{label('category', c['category'])} from {supplier} ({fmt.clean_text(c['supplier_id'], 40)}"
+        f"{label('category', c['category'])}, supplied by {supplier} "
+        f"({fmt.clean_text(c['supplier_id'], 40)}"
         + (f", {c['supplier_country']}" if c.get("supplier_country") else "")
         + "); ordered "
         + (str(c["order_date"]) if c.get("order_date") else fmt.NOT_RECORDED)

@@ -205,6 +205,14 @@ def interval_bars(
         if "is_overall" in data
         else pd.Series(False, index=data.index)
     )
+    drawable = [
+        not bool(row.get(f"{prefix}suppressed", False)) and _finite(row.get(f"{prefix}{rate}"))
+        for _, row in data.iterrows()
+        for prefix, _, _ in series
+    ]
+    if not any(drawable):
+        # every group withheld or not recorded: words without a bar are one line, not a chart
+        return _nothing(title, data)
 
     def draw(width: float) -> Figure:
         rows = len(data)
