@@ -314,6 +314,16 @@ def test_order_numbers_as_case_and_supplier_ids_are_shown_as_they_are(tmp_path):
     assert header[1].startswith(f"Supplier: {supplier} ({supplier}).")
     assert PHONE_MASK not in " ".join(header)
     assert f"call {PHONE_MASK} now" in dossier.dossier_description(dc).to_html()
+    # and in what issues 26 and 29 added: the dossier's title, the month's notable cases, the
+    # suppliers too small to rate
+    assert dossier.case_title({"case_id": case_id, "supplier_id": supplier,
+                               "supplier_name": None, "claim_type": "quality"}).startswith(
+        f"case {case_id}: {supplier}, "
+    )  # fmt: skip
+    march = sections.findings(context(db, min_n_named=5)).sentences
+    assert any(case_id in s for s in march) and not any(PHONE_MASK in s for s in march)
+    small = sections.small_suppliers(context(db, min_n_named=5)).frame
+    assert small["Supplier"].tolist()[:1] == [supplier]
 
 
 def test_supplier_comparison(store):

@@ -24,6 +24,17 @@ def _refund_text(outcome: str, monetary: bool, refund: Any, claim: Any) -> str:
     return f"{fmt.usd(refund)} ({fmt.pct(refund / claim)})" if claim else fmt.usd(refund)
 
 
+def refund_texts(data: pd.DataFrame) -> list[str]:
+    """What each case of a case list got back (:func:`_refund_text`), one text per row."""
+    return [
+        _refund_text(o, m, r, c)
+        for o, m, r, c in zip(
+            data["outcome"], data["is_monetary"], data["refund_usd"], data["claim_usd"],
+            strict=True,
+        )
+    ]  # fmt: skip
+
+
 @user_errors_one_line
 def notable_cases(
     ctx: ReportContext,
@@ -54,16 +65,7 @@ def notable_cases(
                 for c, t in zip(data["category"], data["claim_type"], strict=True)
             ],
             "Claimed (USD)": data["claim_usd"].map(fmt.usd),
-            "Refunded (USD)": [
-                _refund_text(o, m, r, c)
-                for o, m, r, c in zip(
-                    data["outcome"],
-                    data["is_monetary"],
-                    data["refund_usd"],
-                    data["claim_usd"],
-                    strict=True,
-                )
-            ],
+            "Refunded (USD)": refund_texts(data),
             "Description": data["description"].map(fmt.clean_text),
         }
     )

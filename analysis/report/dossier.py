@@ -397,11 +397,11 @@ def dossier_description(dc: DossierContext) -> Table:
 def case_title(subject: dict) -> str:
     """What a dossier is titled by (``dossier.case_subject``): 'case TA-1: Acme Co. (S1),
     compliance claim'."""
-    supplier = fmt.clean_text(subject.get("supplier_name") or subject["supplier_id"], 60)
+    supplier = fmt.name_or_id(subject.get("supplier_name"), subject["supplier_id"], 60)
     if subject.get("supplier_name"):
-        supplier += f" ({fmt.clean_text(subject['supplier_id'], 40)})"
+        supplier += f" ({fmt.identifier(subject['supplier_id'], 40)})"
     claim = label("claim_type", subject.get("claim_type")).lower()
-    return f"case {fmt.clean_text(subject['case_id'], 60)}: {supplier}, {claim} claim"
+    return f"case {fmt.identifier(subject['case_id'], 60)}: {supplier}, {claim} claim"
 
 
 #: The evidence a platform's quality decision rests on: a reason given against it stands out.
@@ -545,10 +545,10 @@ def dossier_summary(dc: DossierContext) -> Summary | Table:
     c = dc.case
     cur = c.get("currency")
     m = dossier.money(c, dc.params)
-    supplier = fmt.clean_text(c.get("supplier_name") or c["supplier_id"], 60)
+    supplier = fmt.name_or_id(c.get("supplier_name"), c["supplier_id"], 60)
     bought = (
         f"{label('category', c['category'])}, supplied by {supplier} "
-        f"({fmt.clean_text(c['supplier_id'], 40)}"
+        f"({fmt.identifier(c['supplier_id'], 40)}"
         + (f", {c['supplier_country']}" if c.get("supplier_country") else "")
         + "); ordered "
         + (str(c["order_date"]) if c.get("order_date") else fmt.NOT_RECORDED)

@@ -40,7 +40,7 @@ def _case_text(row) -> str:
         back = f"{fmt.usd(row.refund_usd)} back"
     else:
         back = row.outcome.replace("_", " ")
-    return f"{fmt.clean_text(row.case_id, 40)} ({', '.join(t for t in (claim, back) if t)})"
+    return f"{fmt.identifier(row.case_id, 40)} ({', '.join(t for t in (claim, back) if t)})"
 
 
 def lead(ctx: ReportContext) -> list[str]:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis import metrics, settings
 from analysis.report import figures, fmt, month
-from analysis.report.cases import _refund_text
+from analysis.report.cases import refund_texts
 from analysis.report.context import ReportContext, open_report, period_text
 from analysis.report.display import Findings, Table, user_errors_one_line
 from analysis.report.labels import label
@@ -90,23 +90,14 @@ def client_cases(ctx: ReportContext, limit: int = settings.SUMMARY_CASES) -> Tab
     )
     frame = pd.DataFrame(
         {
-            "Case": data["case_id"].map(fmt.clean_text),
+            "Case": data["case_id"].map(fmt.identifier),
             "Supplier": [
-                fmt.clean_text(name if not fmt.missing(name) else sid, 60)
+                fmt.name_or_id(name, sid, 60)  # an id is never masked (issue 24.7)
                 for name, sid in zip(data["supplier_name"], data["supplier_id"], strict=True)
             ],
             "Claim": [label("claim_type", t) for t in data["claim_type"]],
             "Claimed (USD)": data["claim_usd"].map(fmt.usd),
-            "Outcome": [
-                _refund_text(o, m, r, c)
-                for o, m, r, c in zip(
-                    data["outcome"],
-                    data["is_monetary"],
-                    data["refund_usd"],
-                    data["claim_usd"],
-                    strict=True,
-                )
-            ],  # fmt: skip
+            "Outcome": refund_texts(data),
         }
     )
     caption = (

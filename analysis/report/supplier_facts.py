@@ -23,7 +23,7 @@ def small_suppliers(ctx: ReportContext, high_value_usd: float = settings.HIGH_VA
     frame = pd.DataFrame(
         {
             "Supplier": [
-                fmt.clean_text(sid, 80)
+                fmt.identifier(sid, 80)
                 + (
                     ""
                     if fmt.missing(name) or name == sid
