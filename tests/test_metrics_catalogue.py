@@ -133,3 +133,29 @@ def test_the_sensitivity_row_at_the_reports_threshold_is_the_headline(tmp_path):
         r for r in result["sensitivity"] if r["threshold"] == 0.5 and not r["lapsed_counted"]
     ]
     assert at_half[0]["supplier_sided"] == 3
+
+
+def test_the_median_refund_ratio_has_its_order_statistics_interval(tmp_path):
+    # 20 money decisions with ratios 0.00, 0.01, ..., 0.19 (refund i of a claim of 100): the
+    # median is 0.095; at 95%, z = 1.96: j = floor(10 - 1.96 sqrt(20) / 2) = floor(5.617) = 5,
+    # k = ceil(1 + 10 + 4.383) = 16: the 5th and 16th smallest, 0.04 and 0.15. (It holds the
+    # median with probability P(5 <= B <= 15), B ~ Binomial(20, 1/2): 98.8%.)
+    db = build_store(tmp_path / "cases.duckdb", [
+        make_case(case_id=f"M{i}", outcome="partial_refund" if i else "no_refund",
+                  claim_amount=100, refund_amount=i)
+        for i in range(20)
+    ])  # fmt: skip
+    o = outcome_metrics(db, "2026-01-01", "2026-12-31", params=SMALL)["overall"]
+    assert o["refund_ratio_median"] == pytest.approx(0.095)
+    assert (o["refund_ratio_median_ci_low"], o["refund_ratio_median_ci_high"]) == (
+        pytest.approx(0.04),
+        pytest.approx(0.15),
+    )
+    # 3 values: j = floor(1.5 - 1.96 sqrt(3) / 2) = -1, no interval at 95%
+    few = build_store(tmp_path / "few.duckdb", [
+        make_case(case_id=f"F{i}", outcome="partial_refund", claim_amount=100, refund_amount=i + 1)
+        for i in range(3)
+    ])  # fmt: skip
+    o = outcome_metrics(few, "2026-01-01", "2026-12-31", params=SMALL)["overall"]
+    assert o["refund_ratio_median"] == pytest.approx(0.02)
+    assert o["refund_ratio_median_ci_low"] is None and o["refund_ratio_median_ci_high"] is None

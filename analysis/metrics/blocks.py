@@ -18,7 +18,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
+from analysis import settings
 from analysis.metrics import breakdowns as bd
 from analysis.metrics import catalogue, pooling, stats
 from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
@@ -102,8 +104,10 @@ def grouped_blocks(
     keys: tuple[str, ...],
     grouping_sets: list[tuple[str, ...]],
     bucket: str | None = None,
+    confidence: float = settings.CONFIDENCE,
 ) -> pd.DataFrame:
-    """Aggregate the block over the window's cases for each grouping set.
+    """Aggregate the block over the window's cases for each grouping set (``confidence``: the
+    level of the medians' order-statistic intervals).
 
     ``keys`` name breakdowns (:mod:`analysis.metrics.breakdowns`); ``grouping_sets`` are tuples of them (``()``
     is the whole window). ``bucket`` is a fixed SQL fragment over ``{d}`` that splits the window
@@ -139,7 +143,10 @@ def grouped_blocks(
             "(" + ", ".join(extra + tuple(f"key_{k}" for k in s)) + ")" for s in grouping_sets
         ),
     )
-    return con.execute(query, bound).df()
+    # the medians' order-statistic intervals need the normal quantile of the confidence
+    # (catalogue.OrderStatistics): bound here, for the one query that uses it
+    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    return con.execute(query, bound | {"median_z": z}).df()
 
 
 def empty_blocks(index: pd.Index) -> pd.DataFrame:
@@ -275,7 +282,10 @@ def block_frames(
     with connect(db) as con:
         check_category(con, category)
         if single:
-            raw = grouped_blocks(con, bound, keys, [(by,) if by else () for by in single])
+            raw = grouped_blocks(
+                con, bound, keys, [(by,) if by else () for by in single],
+                confidence=params.confidence,
+            )  # fmt: skip
             every = (1 << len(keys)) - 1  # GROUPING(): a set bit for each key not grouped by
             for by in single:
                 mask = every if by is None else every - (1 << (len(keys) - 1 - keys.index(by)))
@@ -283,7 +293,7 @@ def block_frames(
                 frames[by] = _frame(part, by, params, start, end)
         for by in bys:
             if by not in frames:
-                raw = grouped_blocks(con, bound, (by,), [(by,)])
+                raw = grouped_blocks(con, bound, (by,), [(by,)], confidence=params.confidence)
                 frames[by] = _frame(raw, by, params, start, end)
     return frames
 
@@ -324,7 +334,9 @@ def heatmap_frame(
     keys = ("category", "claim_type")
     with connect(db) as con:
         check_category(con, category)
-        raw = grouped_blocks(con, bind(start, end, params, category), keys, [keys])
+        raw = grouped_blocks(
+            con, bind(start, end, params, category), keys, [keys], confidence=params.confidence
+        )
     frame = finish_blocks(raw, params).rename(
         columns={"key_category": "category", "key_claim_type": "claim_type"}
     )

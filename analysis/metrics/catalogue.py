@@ -54,14 +54,39 @@ class Delta:
 
 
 @dataclass(frozen=True)
+class OrderStatistics:
+    """A median's distribution-free interval: the j-th and k-th smallest of the n values
+    ``value`` takes where ``where`` holds, j = floor(n/2 - z sqrt(n)/2) and
+    k = ceil(1 + n/2 + z sqrt(n)/2), z the report's normal quantile (bound by
+    analysis.metrics.blocks as ``$median_z``): it holds the median with at least the stated
+    confidence for any distribution (the normal approximation of the binomial ranks). Null where
+    j < 1 or k > n (too few values for any interval at that level)."""
+
+    value: str
+    where: str
+
+    def sql(self, end: str) -> str:
+        """The aggregate of the interval's ``low`` or ``high`` end over the block's cases."""
+        n = f"count_if({self.where} AND {self.value} IS NOT NULL)"
+        rank = (
+            f"floor({n} / 2 - $median_z * sqrt({n}) / 2)"
+            if end == "low"
+            else f"ceil(1 + {n} / 2 + $median_z * sqrt({n}) / 2)"
+        )
+        values = f"list_sort(list({self.value}) FILTER (WHERE {self.where} AND {self.value} IS NOT NULL))"
+        return f"CASE WHEN {rank} BETWEEN 1 AND {n} THEN {values}[{rank}::BIGINT] END"
+
+
+@dataclass(frozen=True)
 class Metric:
     """One figure of a block.
 
     ``sql`` is the aggregate of a count, sum or median over the window's per-case flags (sums
     read 0 over no case; the block's money fields are "not recorded" by ``recorded_by``).
     ``numerator`` / ``denominator`` name the fields a rate or ratio divides (a :class:`Count`
-    declares its numerator in place). ``interval``: 'wilson' (a rate) or a :class:`Delta` (a
-    ratio of sums) gives ``<stem>_ci_low`` and ``<stem>_ci_high``. ``small_group``: 'decided' withholds the figure in a group with fewer than
+    declares its numerator in place). ``interval``: 'wilson' (a rate), a :class:`Delta` (a
+    ratio of sums) or :class:`OrderStatistics` (a median) gives ``<stem>_ci_low`` and
+    ``<stem>_ci_high``. ``small_group``: 'decided' withholds the figure in a group with fewer than
     min_n_rate decided cases (and marks it 'few cases' below min_n); 'denominator' withholds it
     when its own denominator is below min_n_rate; None never. ``needs``: the intake field whose
     absence from every export behind a window makes the figure "not recorded".
@@ -80,7 +105,7 @@ class Metric:
     sql: str | None = None
     numerator: str | Count | None = None
     denominator: str | None = None
-    interval: str | Delta | None = None
+    interval: str | Delta | OrderStatistics | None = None
     small_group: str | None = None
     needs: str | None = None
     recorded_by: tuple[str, str] | None = None
@@ -232,9 +257,13 @@ CATALOGUE: tuple[Metric | str, ...] = (
         "refund_ratio_median", "Refund ratio, median case", "median",
         sql=f"median(refund_ratio) FILTER (WHERE {_MONEY})", small_group="decided",
         needs="claim_amount", compared=True, format="pct",
+        interval=OrderStatistics("refund_ratio", _MONEY),
         definition="The median over monetary decisions of refund_amount / claim_amount: the "
         "typical case's share, each case weighing the same (the mean of the two middle values "
-        "when their number is even).",
+        "when their number is even). Its distribution-free interval "
+        f"[{level_text(S.CONFIDENCE)}] in refund_ratio_median_ci_low and refund_ratio_median_ci_high is the j-th "
+        "and k-th smallest of the n ratios, j = floor(n/2 - z sqrt(n)/2), k = ceil(1 + n/2 + "
+        "z sqrt(n)/2); null where there are too few ratios for one.",
     ),
     Metric(
         "lowball", "Lowball decisions", "count", sql="count_if(closed_in AND is_lowball)",
@@ -392,6 +421,12 @@ def aggregates() -> tuple[tuple[str, str, str], ...]:
             out.append((m.numerator.name, "count", f"count_if({m.numerator.where})"))
         if m.sql is not None:
             out.append((m.name, m.kind, m.sql))
+        if isinstance(m.interval, OrderStatistics):
+            low, high = m.interval_fields
+            out += [
+                (low, "median", m.interval.sql("low")),
+                (high, "median", m.interval.sql("high")),
+            ]
     return tuple(out)
 
 

@@ -104,12 +104,19 @@ def _outcome_metrics(db, start, end, params, category) -> dict:
     with connect(db) as con:
         check_category(con, category)
         raw = grouped_blocks(
-            con, bound, ("category", "claim_type"), [(), ("category",), ("claim_type",)]
+            con,
+            bound,
+            ("category", "claim_type"),
+            [(), ("category",), ("claim_type",)],
+            confidence=params.confidence,
         )
         kinds = buyer_outcomes(con, bound)
         sensitivity_rows = sensitivity(con, bound, params.confidence)
         before = periods.previous_period(periods.period_of(start, end))
-        previous = grouped_blocks(con, bind(before.start, before.end, params, category), (), [()])
+        previous = grouped_blocks(
+            con, bind(before.start, before.end, params, category), (), [()],
+            confidence=params.confidence,
+        )  # fmt: skip
     frame = finish_blocks(raw, params)
     # GROUPING(category, claim_type): 3 = neither (overall), 1 = by category, 2 = by claim type.
     overall = frame[frame["grouping_id"] == 3]

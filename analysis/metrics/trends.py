@@ -70,6 +70,7 @@ def monthly_series(
             (),
             [()],
             bucket="date_trunc('month', {d})",
+            confidence=params.confidence,
         )
     firsts = month_starts(start, end)
     raw["bucket"] = pd.to_datetime(raw["bucket"]).dt.date
@@ -132,6 +133,7 @@ def _two_periods(db, current: Period, previous: Period, params: Params, category
         raw = grouped_blocks(
             con, bound, keys, [keys],
             bucket="CASE WHEN {d} >= $split THEN 'current' ELSE 'previous' END",
+            confidence=params.confidence,
         )  # fmt: skip
         money = con.execute(compose(_MONEY, period_cases=period_cases_sql()), bound).df()
     return raw, money

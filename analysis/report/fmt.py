@@ -64,6 +64,8 @@ def suppressed_text(min_n_rate: int) -> str:
 FEW_CASES = "few cases"
 #: What a figure shows when the exports behind it did not carry its field.
 NOT_RECORDED = "not recorded"
+#: A figure shown without an interval because its values are too few for one at the level.
+NO_INTERVAL = "too few for an interval"
 
 
 def level(confidence: float) -> str:
@@ -92,6 +94,9 @@ def rate_ci(
         return suppressed_text(min_n_rate)
     if missing(rate):
         return DASH
+    if missing(low) or missing(high):
+        # a median of a handful of values (or a ratio over one case) has no interval at the level
+        return f"{pct(rate)} ({NO_INTERVAL})" + (f" {FEW_CASES}" if few else "")
     return f"{pct(rate)} ({interval(low, high)})" + (f" {FEW_CASES}" if few else "")
 
 
