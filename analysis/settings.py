@@ -202,6 +202,9 @@ BOOTSTRAP_MAX_CASES = 20_000
 NOTABLE_LIMIT = 15
 #: At most this many of the client's cases in the one-page client summary (one A4 page).
 SUMMARY_CASES = 12
+#: The notable cases of each kind the findings name by id; the rest are counted and listed in
+#: the report's notable-cases section (a large month's 41 compliance cases would bury the answer).
+LEAD_CASES = 5
 #: Descriptions are cut to this many characters (after masking) in report tables.
 DESCRIPTION_CHARS = 160
 

@@ -133,6 +133,23 @@ def _tiny(tmp_path, header, rows):
     return db
 
 
+#: Four platform decisions for the supplier (the sections' test store; also tests/test_report_beyond.py):
+#: A1 "operational" with an inspection report, charged back, USD 900 back; A2 "machine works"
+#: with a lab test, HKIAC, pending; A3 "dye variation" with photos, no route; A4 no reason,
+#: paypal, nothing.
+PLATFORM_ROWS = [
+    good_row("A1", decided_by="platform", evidence="photos; inspection_report",
+             platform_reason="operational", after_route="chargeback",
+             after_outcome="recovered_partial", after_refund_amount="900",
+             after_closed_date="2026-05-01"),
+    good_row("A2", decided_by="platform", evidence="lab test", platform_reason="machine works",
+             after_route="HKIAC", after_outcome="pending"),
+    good_row("A3", decided_by="platform", evidence="photos", platform_reason="dye variation",
+             after_route="none"),
+    good_row("A4", decided_by="platform", after_route="paypal", after_outcome="nothing"),
+]  # fmt: skip
+
+
 def test_the_sections_by_hand(tmp_path):
     # Four platform decisions for the supplier, one decision for the buyer, one by agreement:
     #   A1 "operational" with an inspection report, charged back, USD 900 back after 30 days
@@ -142,15 +159,7 @@ def test_the_sections_by_hand(tmp_path):
     #   A5 full refund (not supplier-sided): its reason and route count nowhere
     #   A6 supplier-sided by agreement without a reason: not the platform's decision
     rows = [
-        good_row("A1", decided_by="platform", evidence="photos; inspection_report",
-                 platform_reason="operational", after_route="chargeback",
-                 after_outcome="recovered_partial", after_refund_amount="900",
-                 after_closed_date="2026-05-01"),
-        good_row("A2", decided_by="platform", evidence="lab test", platform_reason="machine works",
-                 after_route="HKIAC", after_outcome="pending"),
-        good_row("A3", decided_by="platform", evidence="photos", platform_reason="dye variation",
-                 after_route="none"),
-        good_row("A4", decided_by="platform", after_route="paypal", after_outcome="nothing"),
+        *PLATFORM_ROWS,
         good_row("A5", decided_by="platform", outcome="full_refund", refund_amount="1000",
                  platform_reason="operational", after_route="legal",
                  after_outcome="recovered_full", after_refund_amount="50"),

@@ -5,19 +5,9 @@ from __future__ import annotations
 from analysis.ingest import load
 from analysis.report import sections
 from tests.conftest import HEADER, TODAY, good_row, write_csv
-from tests.test_metrics_beyond import AFTER
+from tests.test_metrics_beyond import AFTER, PLATFORM_ROWS
 
-ROWS = [
-    good_row("A1", decided_by="platform", evidence="photos; inspection_report",
-             platform_reason="operational", after_route="chargeback",
-             after_outcome="recovered_partial", after_refund_amount="900",
-             after_closed_date="2026-05-01"),
-    good_row("A2", decided_by="platform", evidence="lab test", platform_reason="machine works",
-             after_route="HKIAC", after_outcome="pending"),
-    good_row("A3", decided_by="platform", evidence="photos", platform_reason="dye variation",
-             after_route="none"),
-    good_row("A4", decided_by="platform", after_route="paypal", after_outcome="nothing"),
-]  # fmt: skip
+ROWS = PLATFORM_ROWS
 
 
 def _report(tmp_path, rows, header):

@@ -336,3 +336,22 @@ def test_the_detectable_sentence_on_the_small_store(store):
         "from chance (two-sided test at 5%, 80% power); the 12 months to 2026-03 cannot be set "
         "against the 12 months before them (no decided claim in one of the two)."
     )
+
+
+def test_the_month_names_a_few_notable_cases_of_each_kind_and_counts_the_rest(tmp_path):
+    # 7 compliance cases closed in March 2026: the findings name the first 5 (LEAD_CASES) by id
+    # and count the other 2, which the notable-cases section lists
+    from analysis import settings
+    from tests.casefactory import build_store
+
+    db = build_store(tmp_path / "c.duckdb", [
+        dict(case_id=f"C{i}", claim_type="compliance", outcome="no_refund", claim_amount=1000,
+             opened_date="2026-03-01", closed_date="2026-03-10")
+        for i in range(7)
+    ])  # fmt: skip
+    sentences = sections.findings(context(db)).sentences
+    lead = next(s for s in sentences if s.startswith("Notable cases closed in 2026-03"))
+    assert settings.LEAD_CASES == 5
+    assert lead.count("($1,000 claimed, nothing back)") == 5
+    assert lead.endswith(" and 2 more (section 9).")
+    assert lead.startswith("Notable cases closed in 2026-03: 7 compliance cases: ")

@@ -15,7 +15,7 @@ from analysis.metrics import catalogue
 DEFINITIONS_VERSION = "4"
 
 
-level_text = _pct = catalogue.level_text
+level_text = catalogue.level_text
 
 #: The terms every figure rests on (windows, "not recorded", the small-group rule).
 _FRAMING: tuple[tuple[str, str], ...] = (
@@ -51,7 +51,7 @@ _FRAMING: tuple[tuple[str, str], ...] = (
     (
         "sensitivity",
         "The supplier-sided rate at thresholds of "
-        f"{', '.join(_pct(t) for t in S.SENSITIVITY_THRESHOLDS)} of the claim, each without and "
+        f"{', '.join(level_text(t) for t in S.SENSITIVITY_THRESHOLDS)} of the claim, each without and "
         "with the cancelled and out-of-coverage cases counted as buyer losses (in numerator and "
         "denominator), with Wilson intervals: how much the headline depends on where the line is "
         "drawn.",
@@ -104,7 +104,7 @@ _METHODS: tuple[tuple[str, str], ...] = (
         "censored at as_of - opened_date days, so slow cases are followed for as long as the "
         f"data allow, not cut at the period's end. The curve stops where fewer than {S.KM_MIN_AT_RISK} cases are "
         "still at risk. The median is the first day the curve reaches 0.5 or below; its interval "
-        f"is where the {_pct(S.CONFIDENCE)} band reaches 0.5 (lower and upper band), which on whole days always "
+        f"is where the {level_text(S.CONFIDENCE)} band reaches 0.5 (lower and upper band), which on whole days always "
         "holds the median; 'not reached' when more than half are still open where the curve "
         "stops.",
     ),
@@ -134,10 +134,10 @@ _METHODS: tuple[tuple[str, str], ...] = (
         "1: worse than its cases predict). With no excess, O is a sum of independent yes/no "
         "trials with those rates: its distribution (Poisson-binomial) is computed exactly. "
         f"flag = 'high' when the chance of O or more is at most {(1 - S.FLAG_CONFIDENCE) / 2:.2%}, "
-        f"'low' when the chance of O or fewer is (the {_pct(S.FLAG_CONFIDENCE)} two-sided limits), "
-        f"else none. The interval of O/E [{_pct(S.CONFIDENCE)}] is that distribution's central "
+        f"'low' when the chance of O or fewer is (the {level_text(S.FLAG_CONFIDENCE)} two-sided limits), "
+        f"else none. The interval of O/E [{level_text(S.CONFIDENCE)}] is that distribution's central "
         "range [l, h] turned around O: (O - (h - E)) / E to (O + (E - l)) / E, so the "
-        f"{_pct(S.FLAG_CONFIDENCE)} one excludes 1 exactly when the supplier is flagged; the "
+        f"{level_text(S.FLAG_CONFIDENCE)} one excludes 1 exactly when the supplier is flagged; the "
         "other suppliers' rates are taken as known. Only suppliers with at least min_n_named "
         f"decided cases [default {S.MIN_N_NAMED}] are named and flagged; the others are counted "
         "(suppliers_compared in the JSON), never listed or ranked. A lowball is one "
@@ -147,7 +147,7 @@ _METHODS: tuple[tuple[str, str], ...] = (
     (
         "detectable_oe",
         "The smallest O/E a supplier's expected count could flag: (h + 1) / E, h the largest "
-        f"count within its {_pct(S.FLAG_CONFIDENCE)} limits; none when even every case "
+        f"count within its {level_text(S.FLAG_CONFIDENCE)} limits; none when even every case "
         "supplier-sided would be within. A supplier not flagged has not shown an excess smaller "
         "than this, which says little when it is large.",
     ),
@@ -160,7 +160,7 @@ _METHODS: tuple[tuple[str, str], ...] = (
         "Gauss-Hermite quadrature around its posterior mode). shrunk_oe = the posterior mean of "
         "sum_i expit(logit(r_i) + b_s) / E (the posterior expected count over E): a supplier "
         "with few cases is pulled toward 1, one with many barely moves. shrunk_ci_low / "
-        f"shrunk_ci_high [{_pct(S.CONFIDENCE)}]: that ratio at the posterior mean of b_s -/+ z "
+        f"shrunk_ci_high [{level_text(S.CONFIDENCE)}]: that ratio at the posterior mean of b_s -/+ z "
         "posterior sd (the posterior read as normal). prob_excess: the posterior probability "
         f"that the true O/E exceeds {S.EXCESS_OE:g}, read the same way. Assumptions: cases "
         "independent given their supplier and stratum; a supplier's effect the same on the "
@@ -175,7 +175,7 @@ _METHODS: tuple[tuple[str, str], ...] = (
         "kinds and the order-value band, with standard errors clustered by "
         "supplier (statsmodels' small-sample factor G/(G-1) (N-1)/(N-K) with N the number of "
         "cases). Each term is an adjusted odds ratio (above 1: the characteristic goes with "
-        f"more supplier-sided outcomes, the others held equal) with its {_pct(S.CONFIDENCE)} interval and p-value, "
+        f"more supplier-sided outcomes, the others held equal) with its {level_text(S.CONFIDENCE)} interval and p-value, "
         "beside the raw odds ratio of the same comparison, and its average marginal effect "
         "(ame, in rate points): the mean over the decided cases of the model's supplier-sided "
         "probability with the characteristic (a level instead of the reference level; 1 "

@@ -58,8 +58,11 @@ def lead(ctx: ReportContext) -> list[str]:
         rows, total = notable(ctx, kind)
         if not total:
             continue
-        listed = ", ".join(_case_text(r) for r in rows.itertuples())
-        more = f" and {fmt.count(total - len(rows))} more (section 9)" if total > len(rows) else ""
+        named = rows.head(settings.LEAD_CASES)
+        listed = ", ".join(_case_text(r) for r in named.itertuples())
+        more = (
+            f" and {fmt.count(total - len(named))} more (section 9)" if total > len(named) else ""
+        )
         parts.append(f"{fmt.count(total)} {words[total != 1]}: {listed}{more}")
     sentences.append(
         f"Notable cases closed in {when}: " + "; ".join(parts) + "."

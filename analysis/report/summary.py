@@ -65,17 +65,24 @@ def answer(ctx: ReportContext) -> Findings:
     )
     sentences = [first]
     if now["claimed_usd_closed"]:
-        share = fmt.pct(now["refund_ratio_closed"])
+        # the share with its interval, as the outcome report's findings give it
+        share = fmt.rate_ci(
+            now["refund_ratio_closed"], now["refund_ratio_closed_ci_low"],
+            now["refund_ratio_closed_ci_high"], bool(now["suppressed"]), p.min_n_rate,
+            bool(now["few_cases"]),
+        )  # fmt: skip
         sentences.append(
             f"Of {fmt.usd(now['claimed_usd_closed'])} claimed in them, "
-            f"{fmt.usd(now['refunded_usd_closed'])}"
-            + ("" if share == fmt.DASH else f" ({share})")
-            + " came back as refunds."
+            f"{fmt.usd(now['refunded_usd_closed'])} came back as refunds"
+            + ("." if share == fmt.DASH else f": {share} of everything claimed.")
         )
     sentences.append(month.lead(ctx)[1])  # the notable cases, by id
-    sentences.append(
-        f"Over the {fmt.TRAILING} to {when}, {_sided(year, whose)} ended on the supplier's side."
-    )
+    if (ctx.trailing.start, ctx.trailing.end) != (ctx.start, ctx.end):
+        # (a summary of 12 months already said it)
+        sentences.append(
+            f"Over the {fmt.TRAILING} to {when}, {_sided(year, whose)} ended on the supplier's "
+            "side."
+        )
     if ctx.params.buyer_key:
         everyone = figures.overall(_everyone(ctx), "trailing")
         sentences.append(f"Across all our clients in the same months, {_sided(everyone)} did.")
