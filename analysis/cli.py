@@ -294,7 +294,7 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from analysis.publish import runner
+    from analysis.publish import command
 
     params = list(args.param)
     if args.category:
@@ -303,7 +303,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         params.append(f"buyer_key={_buyer_key(args)}")
     if args.title is not None:
         params.append(f"title={args.title}")
-    return runner.main(
+    return command.main(
         name=args.name,
         period=args.period,
         last=args.last,

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -33,11 +32,11 @@ from analysis.errors import BadParameter
 from analysis.metrics import breakdowns as bd
 from analysis.metrics import catalogue, periods, stats
 from analysis.metrics.blocks import block_frame
-from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.names import with_supplier_names
 from analysis.metrics.outcomes import outcome_metrics
 from analysis.metrics.params import Params
-from analysis.store import connect, connect_sealed, first_line
+from analysis.store import Reader, Source, connect, connect_sealed, first_line, reading
 
 #: The per-case flags of cases.sql, under the names a notebook reads them by.
 FLAGS = catalogue.FLAGS
@@ -51,9 +50,13 @@ _CASES = """
 _EXTRA_KEY = re.compile(r"\w+")
 
 
-def _db(db: Path | str | None) -> Path:
+def _db(db: Source | None) -> Source:
+    """The store to read: a run's :class:`analysis.store.Reader` as given, else the path found
+    as a report finds it."""
     from analysis.report.context import resolve_db
 
+    if isinstance(db, Reader):
+        return db
     return resolve_db(db if db is not None else settings.DEFAULT_DB_TEXT)
 
 
@@ -69,7 +72,7 @@ def cases(
     end: date | str | None = None,
     by: str = "closed",
     category: str | None = None,
-    db: Path | str | None = None,
+    db: Source | None = None,
     extra: list[str] | tuple[str, ...] = (),
     **params: Any,
 ) -> pd.DataFrame:
@@ -139,9 +142,7 @@ def cases(
     return frame
 
 
-def query(
-    sql: str, params: list | dict | None = None, db: Path | str | None = None
-) -> pd.DataFrame:
+def query(sql: str, params: list | dict | None = None, db: Source | None = None) -> pd.DataFrame:
     """Any read-only SQL over the store's tables (``cases``, ``loads``, ``quarantine``,
     ``suppliers``), values bound as ``?`` or ``$name`` parameters, as a DataFrame.
 
@@ -225,7 +226,7 @@ def figures(
     start: date | str | None = None,
     end: date | str | None = None,
     category: str | None = None,
-    db: Path | str | None = None,
+    db: Source | None = None,
     **params: Any,
 ) -> Figures:
     """The metrics of [start, end] (default: :func:`default_window`) as :class:`Figures`: the
@@ -234,15 +235,16 @@ def figures(
     if start is None and end is None:
         start, end = default_window()
     start, end = window(start, end)
-    path = _db(db)
     metric_params = Params(**params)
-    contract = outcome_metrics(path, start, end, metric_params, category)
+    # one read-only connection for the call's queries, closed before it returns
+    with reading(_db(db)) as reader:
+        contract = outcome_metrics(reader, start, end, metric_params, category)
+        breakdowns = {
+            name: block_frame(reader, start, end, name, metric_params, category)
+            for name in bd.BREAKDOWNS
+            if name != "supplier_id"
+        }
     overall = pd.DataFrame([contract["overall"]])
-    breakdowns = {
-        name: block_frame(path, start, end, name, metric_params, category)
-        for name in bd.BREAKDOWNS
-        if name != "supplier_id"
-    }
     return Figures(overall=overall, breakdowns=breakdowns, contract=contract)
 
 

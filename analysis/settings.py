@@ -14,8 +14,8 @@ Environment variables (all optional):
 ``TA_OUTCOMES_MEMORY_LIMIT``       DuckDB's memory limit for an ingest (default ``3GB``)
 ``TA_OUTCOMES_LOCK_TIMEOUT``       seconds a command waits for the store (default 600)
 ``TA_OUTCOMES_REPORT_LOCK_TIMEOUT`` seconds a report waits for another run of itself (3600)
-``TA_OUTCOMES_HOLD_IDLE``          seconds a notebook keeps the store open after its last query
-                                   (default 15; 0: opened afresh for every query)
+``TA_OUTCOMES_BATCH_WORKERS``      reports a batch (``--each``) runs at once (default 2, at most
+                                   the machine's cores)
 ``TA_OUTCOMES_DEBUG``              print the traceback of an unexpected error
 ``TA_OUTCOMES_CHROMIUM``           the Chromium that prints ``--pdf`` (default /usr/bin/chromium)
 =================================  ===========================================================
@@ -120,15 +120,24 @@ def lock_timeout() -> float:
     return _seconds("TA_OUTCOMES_LOCK_TIMEOUT", 600)
 
 
-def hold_idle() -> float:
-    """Seconds a held store stays open after its last query (``analysis.store.hold``; 0: never
-    held, every query opens it afresh)."""
-    return _seconds("TA_OUTCOMES_HOLD_IDLE", 15)
-
-
 def report_lock_timeout() -> float:
     """Seconds a report run waits for another run of the same report and period."""
     return _seconds("TA_OUTCOMES_REPORT_LOCK_TIMEOUT", 3600)
+
+
+def batch_workers() -> int:
+    """How many reports of a batch run at once: ``TA_OUTCOMES_BATCH_WORKERS`` (a whole number
+    from 1), default 2, never more than the machine's cores (a report keeps about one core busy:
+    its kernel while it computes, then the export)."""
+    text = _env("TA_OUTCOMES_BATCH_WORKERS")
+    cores = os.cpu_count() or 1
+    if text is None:
+        return max(1, min(2, cores))
+    if not text.isdigit() or int(text) < 1:
+        raise BadParameter(
+            f"TA_OUTCOMES_BATCH_WORKERS={text!r} is not a whole number of reports from 1 (e.g. 2)"
+        )
+    return min(int(text), cores)
 
 
 def chromium_path() -> Path:

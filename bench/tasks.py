@@ -76,7 +76,7 @@ def passes(db: str, start: str, end: str) -> tuple[float, dict]:
     """Each of :data:`PASSES` over [start, end], warm, best of three (seconds); returns the
     floor (the sum of :data:`FLOOR_PASSES`) and every pass's time."""
     from analysis.metrics import effects
-    from analysis.metrics.cases import bind, period_cases_sql
+    from analysis.metrics.case_flags import bind, period_cases_sql
     from analysis.metrics.params import Params
     from analysis.store import connect
 

@@ -223,7 +223,7 @@ def test_an_ingest_during_a_report_waits_and_the_report_reads_one_state(tmp_path
     import threading
 
     from analysis import settings
-    from analysis.publish import runner
+    from analysis.publish import command
     from tests.casefactory import build_store, make_case
 
     monkeypatch.setattr(settings, "notebooks_dir", lambda: ROOT / "tests" / "notebooks")
@@ -236,7 +236,7 @@ def test_an_ingest_during_a_report_waits_and_the_report_reads_one_state(tmp_path
     done: dict = {}
 
     def report() -> None:
-        done["code"] = runner.main("ok", period="2026-10", db=db, out=out, progress=False,
+        done["code"] = command.main("ok", period="2026-10", db=db, out=out, progress=False,
                                    params=[f"trace_file={trace}", "run_tag=r",
                                            f"hold_file={hold}"])  # fmt: skip
 

@@ -159,12 +159,12 @@ def test_query_reaches_nothing_but_the_store(feb, tmp_path, attack, refusal):
 
 
 def test_query_works_while_a_report_holds_the_store(feb):
-    # a report's held store is one DuckDB instance with the project's settings; the sealed
+    # a report's reader is one DuckDB instance with the project's settings; the sealed
     # connection (other settings) is a database of its own, so the two live side by side
-    from analysis.store import holding
+    from analysis.store import Reader
 
-    with holding(feb):
-        assert explore.cases(*FEB, db=feb)["case_id"].size == 11  # the held instance opened
+    with Reader(feb) as reader:
+        assert explore.cases(*FEB, db=reader)["case_id"].size == 11  # through the open reader
         frame = explore.query(
             "SELECT count(*) AS n, current_database() AS db FROM main.cases", db=feb
         )
@@ -214,7 +214,7 @@ def test_a_missing_store_says_how_to_make_one(tmp_path):
 
 @pytest.mark.notebook
 def test_a_report_renders_while_another_process_reads_the_store(feb, tmp_path):
-    from analysis.publish import runner
+    from analysis.publish import command
 
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
@@ -224,7 +224,7 @@ def test_a_report_renders_while_another_process_reads_the_store(feb, tmp_path):
     try:
         assert holder.stdout.readline().strip() == "held"
         t0 = time.monotonic()
-        code = runner.main("ok", period="2026-02", db=feb, out=tmp_path / "reports",
+        code = command.main("ok", period="2026-02", db=feb, out=tmp_path / "reports",
                            progress=False, params=["min_n=0"],
                            notebook_dir=ROOT / "tests" / "notebooks")  # fmt: skip
         assert code == 0 and holder.poll() is None  # rendered while the other reader held it

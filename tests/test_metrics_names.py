@@ -95,6 +95,7 @@ def test_the_scorecard_heads_with_the_one_name(tmp_path, ref, db):
     _load(tmp_path, ref, db)
     card = open_scorecard(db, "SUP-7", start="2026-04-01", end="2026-04-30")
     assert card.who == f"{HUAXIN} (SUP-7)"
+    card.store.close()  # as the scorecard's last section does: the ingest below writes the store
     (ref / "supplier_aliases.csv").write_text(
         f'alias,supplier_id,name\nX,S2,S2\n"{HUAXIN}",SUP-7,\n'
     )

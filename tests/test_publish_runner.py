@@ -25,7 +25,7 @@ from bs4 import BeautifulSoup
 
 from analysis import cli, metrics, settings
 from analysis.errors import BadParameter
-from analysis.publish import runner
+from analysis.publish import command, runner
 from analysis.store import StoreMissing
 from tests.casefactory import build_store
 
@@ -79,7 +79,7 @@ def ok_run(store, tmp_path_factory):
     record = out.parent / "notify-ok.json"
     printed = StringIO()
     with redirect_stdout(printed):
-        code = runner.main(
+        code = command.main(
             "ok",
             period="2026-10",
             db=store,
@@ -343,7 +343,7 @@ def test_bad_request_refused_before_kernel_start(
     no_kernel, store, tmp_path, name, period, params, expected
 ):
     with pytest.raises(BadParameter) as caught:
-        runner.main(name, period=period, db=store, out=tmp_path, params=params, progress=False,
+        command.main(name, period=period, db=store, out=tmp_path, params=params, progress=False,
                     notebook_dir=NOTEBOOKS)  # fmt: skip
     assert str(caught.value).startswith(expected)
     assert caught.value.exit_code == 2
@@ -354,7 +354,7 @@ def test_bad_request_refused_before_kernel_start(
 def test_missing_store_refused_with_the_stores_message(no_kernel, tmp_path):
     missing = tmp_path / "nowhere" / "cases.duckdb"
     with pytest.raises(StoreMissing) as caught:
-        runner.main("ok", period="2026-10", db=missing, out=tmp_path / "out", progress=False,
+        command.main("ok", period="2026-10", db=missing, out=tmp_path / "out", progress=False,
                     notebook_dir=NOTEBOOKS)  # fmt: skip
     assert str(caught.value).startswith(f"{missing.resolve()}: no case store here yet.")
     assert no_kernel == []
@@ -362,7 +362,7 @@ def test_missing_store_refused_with_the_stores_message(no_kernel, tmp_path):
 
 def test_malformed_notify_command_refused(no_kernel, store, tmp_path):
     with pytest.raises(BadParameter, match="--notify-cmd"):
-        runner.main("ok", period="2026-10", db=store, out=tmp_path, notify_cmd="mail 'unclosed",
+        command.main("ok", period="2026-10", db=store, out=tmp_path, notify_cmd="mail 'unclosed",
                     progress=False, notebook_dir=NOTEBOOKS)  # fmt: skip
     assert no_kernel == []
 
@@ -476,7 +476,7 @@ def test_category_report_does_not_replace_the_all_categories_report(store, tmp_p
     # restricted report is filed under its own folder and title.
     out = tmp_path / "reports"
     with redirect_stdout(StringIO()):
-        code = runner.main("ok", period="2026-10", db=store, out=out,
+        code = command.main("ok", period="2026-10", db=store, out=out,
                            params=["category=machinery", "min_n=0"], progress=False,
                            notebook_dir=NOTEBOOKS)  # fmt: skip
     assert code == 0
@@ -495,7 +495,7 @@ def test_synthetic_data_is_labelled_in_every_file_of_a_run(tmp_path):
         make_case(is_synthetic=True, opened_date="2026-10-02", closed_date="2026-10-20")
     ])  # fmt: skip
     out = tmp_path / "reports"
-    code = runner.main("ok", period="2026-10", db=db, out=out, progress=False,
+    code = command.main("ok", period="2026-10", db=db, out=out, progress=False,
                        params=["min_n=0"], notebook_dir=NOTEBOOKS)  # fmt: skip
     assert code == 0
     report_dir = out / "ok" / "2026-10"
@@ -526,7 +526,7 @@ def test_each_category_renders_every_category_and_one_catalogue(
     two_category_store, tmp_path, capsys
 ):
     out = tmp_path / "reports"
-    code = runner.main("subject", period="2026-10", db=two_category_store, out=out,
+    code = command.main("subject", period="2026-10", db=two_category_store, out=out,
                        progress=False, notebook_dir=NOTEBOOKS, each="category")  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out.splitlines()
@@ -541,7 +541,7 @@ def test_a_failing_member_of_a_batch_leaves_the_others_and_fails_the_batch(
     two_category_store, tmp_path, capsys
 ):
     out = tmp_path / "reports"
-    code = runner.main("subject", period="2026-10", db=two_category_store, out=out,
+    code = command.main("subject", period="2026-10", db=two_category_store, out=out,
                        progress=False, notebook_dir=NOTEBOOKS, each="category",
                        params=["fail_for=electronics"])  # fmt: skip
     assert code == runner.EXIT_FAILED
@@ -554,7 +554,7 @@ def test_a_failing_member_of_a_batch_leaves_the_others_and_fails_the_batch(
 def test_each_supplier_renders_the_named_suppliers_only(two_category_store, tmp_path, capsys):
     out = tmp_path / "reports"
     # S1 has 3 decided cases, S2 2: with min_n_named 3 only S1 is named
-    code = runner.main("subject", period="2026-10", db=two_category_store, out=out,
+    code = command.main("subject", period="2026-10", db=two_category_store, out=out,
                        progress=False, notebook_dir=NOTEBOOKS, each="supplier",
                        params=["min_n_named=3"])  # fmt: skip
     assert code == 0
@@ -563,7 +563,7 @@ def test_each_supplier_renders_the_named_suppliers_only(two_category_store, tmp_
     html = (out / "subject" / f"2026-10_{label}" / f"subject_2026-10_{label}.html").read_text()
     assert "subject S1 2026-10" in html
     with pytest.raises(BadParameter, match="--each supplier: notebook 'ok' has no supplier_id"):
-        runner.main("ok", period="2026-10", db=two_category_store, out=out, progress=False,
+        command.main("ok", period="2026-10", db=two_category_store, out=out, progress=False,
                     notebook_dir=NOTEBOOKS, each="supplier")  # fmt: skip
 
 
@@ -580,7 +580,7 @@ def test_pdf_beside_the_html(two_category_store, tmp_path):
 
     require_chromium()
     out = tmp_path / "reports"
-    code = runner.main("subject", period="2026-10", db=two_category_store, out=out,
+    code = command.main("subject", period="2026-10", db=two_category_store, out=out,
                        progress=False, notebook_dir=NOTEBOOKS, pdf=True)  # fmt: skip
     assert code == 0
     folder = out / "subject" / "2026-10"
@@ -595,7 +595,7 @@ def test_a_missing_chromium_is_one_line(two_category_store, tmp_path, monkeypatc
     from analysis.errors import EnvironmentProblem
 
     with pytest.raises(EnvironmentProblem, match="--pdf: Chromium not found at"):
-        runner.main("subject", period="2026-10", db=two_category_store, out=tmp_path / "r",
+        command.main("subject", period="2026-10", db=two_category_store, out=tmp_path / "r",
                     progress=False, notebook_dir=NOTEBOOKS, pdf=True)  # fmt: skip
 
 
@@ -650,7 +650,7 @@ def subject_store(tmp_path):
 
 def _subject_run(db, out, supplier_id):
     with redirect_stdout(StringIO()):
-        return runner.main("subject", period="2026-10", db=db, out=out, progress=False,
+        return command.main("subject", period="2026-10", db=db, out=out, progress=False,
                            notebook_dir=NOTEBOOKS,
                            params=[f"supplier_id={supplier_id}", "min_n_rate=1"])  # fmt: skip
 
@@ -727,7 +727,7 @@ def test_an_unknown_or_empty_subject_is_refused_before_any_kernel_starts(
     for name, params, expected in refused:
         notebook_dir = NOTEBOOKS if name == "subject" else None
         with pytest.raises(BadParameter) as caught:
-            runner.main(name, period="2026-10", db=subject_store, out=out, params=params,
+            command.main(name, period="2026-10", db=subject_store, out=out, params=params,
                         progress=False, notebook_dir=notebook_dir)  # fmt: skip
         assert str(caught.value).startswith(expected), (name, params)
         assert caught.value.exit_code == 2
@@ -753,7 +753,7 @@ def test_a_batch_reaches_every_supplier_whatever_its_id(long_id_store, tmp_path,
     # were never rendered and the catalogue not rebuilt
     db, long_id = long_id_store
     out = tmp_path / "reports"
-    code = runner.main("subject", period="2026-10", db=db, out=out, progress=False,
+    code = command.main("subject", period="2026-10", db=db, out=out, progress=False,
                        notebook_dir=NOTEBOOKS, each="supplier", params=["min_n_named=2"])  # fmt: skip
     assert code == 0
     assert capsys.readouterr().out.splitlines()[-1] == "3 of 3 report(s) published"
@@ -777,7 +777,7 @@ def test_a_batch_member_the_machine_refuses_leaves_the_others_and_fails_the_batc
     blocked = out / "subject" / f"2026-10_{runner.subject_label('S1')}"
     blocked.write_text("not a folder")
     with pytest.raises(EnvironmentProblem) as caught:
-        runner.main("subject", period="2026-10", db=db, out=out, progress=False,
+        command.main("subject", period="2026-10", db=db, out=out, progress=False,
                     notebook_dir=NOTEBOOKS, each="supplier", params=["min_n_named=2"])  # fmt: skip
     assert caught.value.exit_code == 74
     assert str(caught.value).startswith(
@@ -801,7 +801,7 @@ def test_a_cases_catalogue_row_names_the_case_and_shows_its_outcome_and_money(
     # issue 24.9: a dossier's row showed the store's decided count and rate; it shows the case
     out = tmp_path / "reports"
     with redirect_stdout(StringIO()):
-        code = runner.main("subject", period="2026-10", db=subject_store, out=out,
+        code = command.main("subject", period="2026-10", db=subject_store, out=out,
                            progress=False, notebook_dir=NOTEBOOKS, params=["case_id=A2"])  # fmt: skip
     assert code == 0
     label = runner.subject_label("A2")
@@ -827,13 +827,13 @@ def test_a_second_stores_report_does_not_replace_the_first(store, tmp_path):
     out = tmp_path / "reports"
     other = build_store(tmp_path / "other" / "cases.duckdb", OCTOBER_CASES[:2])
     with redirect_stdout(StringIO()):
-        runner.main("ok", period="2026-10", db=store, out=out, params=["min_n=0"],
+        command.main("ok", period="2026-10", db=store, out=out, params=["min_n=0"],
                     progress=False, notebook_dir=NOTEBOOKS)  # fmt: skip
     folder = out / "ok" / "2026-10"
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     assert json.loads((folder / "run.json").read_text())["db"] == str(store.resolve())
     with pytest.raises(BadParameter) as caught:
-        runner.main("ok", period="2026-10", db=other, out=out, params=["min_n=0"],
+        command.main("ok", period="2026-10", db=other, out=out, params=["min_n=0"],
                     progress=False, notebook_dir=NOTEBOOKS)  # fmt: skip
     assert str(caught.value) == (
         f"{folder} holds the ok 2026-10 report of another store ({store.resolve()}); this "
@@ -845,7 +845,7 @@ def test_a_second_stores_report_does_not_replace_the_first(store, tmp_path):
     # with its own --out, the second store's report is filed apart; the same store replaces its own
     with redirect_stdout(StringIO()):
         assert (
-            runner.main(
+            command.main(
                 "ok",
                 period="2026-10",
                 db=other,
@@ -856,7 +856,7 @@ def test_a_second_stores_report_does_not_replace_the_first(store, tmp_path):
             )
             == 0
         )
-        assert runner.main("ok", period="2026-10", db=store, out=out, params=["min_n=0"],
+        assert command.main("ok", period="2026-10", db=store, out=out, params=["min_n=0"],
                            progress=False, notebook_dir=NOTEBOOKS) == 0  # fmt: skip
     assert json.loads((tmp_path / "mine/ok/2026-10/run.json").read_text())["db"] == str(
         other.resolve()
@@ -919,7 +919,7 @@ def test_each_supplier_on_a_small_store_says_why_and_what_would_include_them(
 ):
     # Issue 26.5: S1 has 3 decided cases in 2026-10, S2 2; none reaches min_n_named 30. The run
     # says how many suppliers have how many decided cases and which parameter includes them.
-    code = runner.main("subject", period="2026-10", db=two_category_store, out=tmp_path,
+    code = command.main("subject", period="2026-10", db=two_category_store, out=tmp_path,
                        progress=False, notebook_dir=NOTEBOOKS, each="supplier")  # fmt: skip
     assert code == 0
     assert capsys.readouterr().err == (
@@ -937,12 +937,61 @@ def test_a_store_replaced_at_the_same_path_does_not_replace_its_report(tmp_path)
     build_store(db, [dict(c, is_synthetic=True) for c in OCTOBER_CASES])
     out = tmp_path / "reports"
     with redirect_stdout(StringIO()):
-        runner.main("ok", period="2026-10", db=db, out=out, params=["min_n=0"], progress=False,
+        command.main("ok", period="2026-10", db=db, out=out, params=["min_n=0"], progress=False,
                     notebook_dir=NOTEBOOKS)  # fmt: skip
     db.unlink()
     build_store(db, OCTOBER_CASES)
     with pytest.raises(BadParameter) as caught:
-        runner.main("ok", period="2026-10", db=db, out=out, params=["min_n=0"], progress=False,
+        command.main("ok", period="2026-10", db=db, out=out, params=["min_n=0"], progress=False,
                     notebook_dir=NOTEBOOKS)  # fmt: skip
     assert f"of another store ({db.resolve()}, when it held demo data)" in str(caught.value)
     assert "Pass --out FOLDER" in str(caught.value)
+
+
+def test_a_run_moves_through_named_states_and_records_the_last(store, tmp_path, monkeypatch):
+    # issue 25.3: planned -> running -> exported -> published; a failing cell ends in failed
+    # (from running), a refused folder before the notebook in failed (from planned)
+    runs = []
+    record = runner.Run.record
+
+    def spy(self):
+        runs.append(self)
+        record(self)
+
+    monkeypatch.setattr(runner.Run, "record", spy)
+    from analysis.metrics import periods
+
+    october = periods.parse_period("2026-10")
+    for name in ("ok", "failing"):
+        runner.run_report(name, october, store, tmp_path / "out", progress=False,
+                          notebook_dir=NOTEBOOKS, catalogue=False)  # fmt: skip
+    assert [r.history for r in runs] == [
+        ["planned", "running", "exported", "published"],
+        ["planned", "running", "failed"],
+    ]
+    assert [r.status for r in runs] == ["ok", "failed"]
+    assert json.loads((tmp_path / "out/failing/2026-10/run.json").read_text())["status"] == "failed"
+    with pytest.raises(ValueError, match="not a state of a run: 'half-done'"):
+        runs[0].move("half-done")
+
+
+def test_a_batch_runs_two_reports_at_once(two_category_store, tmp_path, capsys, monkeypatch):
+    # issue 30.2: each run of the batch waits until another has started; one after the other,
+    # the first would wait alone for 60 s and fail
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    monkeypatch.setenv("TA_OUTCOMES_BATCH_WORKERS", "2")
+    out = tmp_path / "reports"
+    code = command.main("subject", period="2026-10", db=two_category_store, out=out,
+                        progress=False, notebook_dir=NOTEBOOKS, each="category",
+                        params=[f"meet_in={meet}"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.splitlines()[-1] == "3 of 3 report(s) published"
+    # printed in the batch's order: all categories, then each category by name
+    assert [Path(line).parent.name for line in captured.out.splitlines()[:3]] == [
+        "2026-10", "2026-10_Electronics", "2026-10_Machinery",
+    ]  # fmt: skip
+    assert sorted(p.name for p in meet.iterdir()) == [
+        "started-all", "started-electronics", "started-machinery",
+    ]  # fmt: skip

@@ -73,29 +73,26 @@ def test_open_report_validates_parameters(store):
     assert caught.value._render_traceback_()[0].startswith("BadParameter: category 'toys'")
 
 
-def test_a_report_holds_its_store_open_for_its_sections(store):
-    # one open database for the report's forty-odd queries (analysis.store.hold)
-    from analysis import store as case_store
-
-    case_store.release()
-    try:
-        ctx = context(store)
-        assert case_store.is_open(ctx.db)
-        sections.headline(ctx)
-        assert case_store.is_open(ctx.db)
-    finally:
-        case_store.release()
-    assert not case_store.is_open(ctx.db)
-
-
-def test_the_stamp_releases_the_store_the_report_held(store):
+def test_a_report_reads_its_store_through_one_open_reader(store):
+    # one open connection for the report's forty-odd queries, passed down in its context
     from analysis import store as case_store
 
     ctx = context(store)
-    assert case_store.is_open(ctx.db)
+    try:
+        assert isinstance(ctx.store, case_store.Reader) and ctx.store.is_open
+        opened = ctx.store._con
+        sections.headline(ctx)
+        assert ctx.store._con is opened  # the sections used it, opened nothing else
+    finally:
+        ctx.store.close()
+
+
+def test_the_stamp_closes_the_reader_the_report_opened(store):
+    ctx = context(store)
+    assert ctx.store.is_open
     sections.stamp(ctx)
-    assert not case_store.is_open(ctx.db)
+    assert not ctx.store.is_open
     # a writer can open it at once
     import duckdb
 
-    duckdb.connect(str(ctx.db)).close()
+    duckdb.connect(str(ctx.store.path)).close()

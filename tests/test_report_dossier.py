@@ -159,7 +159,7 @@ def test_the_seed_machine_dossier_prints_on_at_most_three_a4_pages(demo_db, tmp_
     from contextlib import redirect_stdout
     from io import StringIO
 
-    from analysis.publish import runner
+    from analysis.publish import command
     from tests.chromium import require_chromium
 
     require_chromium()
@@ -167,7 +167,7 @@ def test_the_seed_machine_dossier_prints_on_at_most_three_a4_pages(demo_db, tmp_
         pytest.skip("pdfinfo (poppler-utils) is not installed")
     out = tmp_path / "reports"
     with redirect_stdout(StringIO()):
-        code = runner.main("case_dossier", last="12-months", db=demo_db, out=out, pdf=True,
+        code = command.main("case_dossier", last="12-months", db=demo_db, out=out, pdf=True,
                            progress=False, params=["case_id=TA-PUBLIC-001"], today=DEMO_TODAY)  # fmt: skip
     assert code == 0
     (pdf,) = out.glob("case_dossier/*/*.pdf")

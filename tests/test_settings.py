@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import papermill
@@ -73,7 +74,8 @@ def test_no_module_reads_an_environment_variable_but_settings():
         ("TA_OUTCOMES_LOCK_TIMEOUT", "abc", "TA_OUTCOMES_LOCK_TIMEOUT='abc' is not a number of seconds (e.g. 600)"),
         ("TA_OUTCOMES_LOCK_TIMEOUT", "-1", "TA_OUTCOMES_LOCK_TIMEOUT='-1' is not a number of seconds"),
         ("TA_OUTCOMES_REPORT_LOCK_TIMEOUT", "1h", "TA_OUTCOMES_REPORT_LOCK_TIMEOUT='1h' is not a number"),
-        ("TA_OUTCOMES_HOLD_IDLE", "nan", "TA_OUTCOMES_HOLD_IDLE='nan' is not a number of seconds (e.g. 15)"),
+        ("TA_OUTCOMES_BATCH_WORKERS", "0", "TA_OUTCOMES_BATCH_WORKERS='0' is not a whole number of reports from 1"),
+        ("TA_OUTCOMES_BATCH_WORKERS", "two", "TA_OUTCOMES_BATCH_WORKERS='two' is not a whole number"),
         ("TA_OUTCOMES_MEMORY_LIMIT", "lots", "TA_OUTCOMES_MEMORY_LIMIT='lots' is not a memory size"),
         ("TA_OUTCOMES_MEMORY_LIMIT", "3000", "TA_OUTCOMES_MEMORY_LIMIT='3000' is not a memory size"),
     ],
@@ -85,8 +87,8 @@ def test_a_malformed_environment_value_is_one_line_exit_2(name, value, message, 
     getter = {
         "TA_OUTCOMES_LOCK_TIMEOUT": settings.lock_timeout,
         "TA_OUTCOMES_REPORT_LOCK_TIMEOUT": settings.report_lock_timeout,
-        "TA_OUTCOMES_HOLD_IDLE": settings.hold_idle,
         "TA_OUTCOMES_MEMORY_LIMIT": settings.memory_limit,
+        "TA_OUTCOMES_BATCH_WORKERS": settings.batch_workers,
     }[name]
     with pytest.raises(BadParameter) as err:
         getter()
@@ -108,7 +110,11 @@ def test_well_formed_environment_values_are_read(monkeypatch):
         monkeypatch.setenv("TA_OUTCOMES_MEMORY_LIMIT", text)
         duckdb.connect().execute("SET memory_limit = ?", [settings.memory_limit()])  # DuckDB agrees
     monkeypatch.setenv("TA_OUTCOMES_LOCK_TIMEOUT", " 0.5 ")
-    monkeypatch.setenv("TA_OUTCOMES_HOLD_IDLE", "")  # empty: unset
+    monkeypatch.setenv("TA_OUTCOMES_REPORT_LOCK_TIMEOUT", "")  # empty: unset
     monkeypatch.setenv("TA_OUTCOMES_DB", "")  # it was Path(""): the current folder as the store
-    assert (settings.lock_timeout(), settings.hold_idle()) == (0.5, 15.0)
+    assert (settings.lock_timeout(), settings.report_lock_timeout()) == (0.5, 3600.0)
+    monkeypatch.setenv("TA_OUTCOMES_BATCH_WORKERS", "")
+    assert settings.batch_workers() == min(2, os.cpu_count() or 1)
+    monkeypatch.setenv("TA_OUTCOMES_BATCH_WORKERS", "1")
+    assert settings.batch_workers() == 1
     assert settings.default_db() == Path("data/cases.duckdb")

@@ -25,7 +25,7 @@ from bs4 import BeautifulSoup
 from analysis import cli
 from analysis.errors import BadParameter
 from analysis.metrics import pooling
-from analysis.publish import htmlexport, runner
+from analysis.publish import command, htmlexport
 from analysis.report import sections
 from tests.chromium import CHROMIUM, chromium_context
 from tests.small_agency import PERIOD, small_agency_store
@@ -131,7 +131,7 @@ def test_a_second_stores_report_does_not_replace_the_first(agency, tmp_path):
     other = small_agency_store(tmp_path / "other", seed=27)
     before = agency["html"].read_bytes()
     with pytest.raises(BadParameter, match="holds the outcome_report 2026-11 report of another"):
-        runner.main("outcome_report", period=PERIOD, db=other, out=agency["out"], progress=False)
+        command.main("outcome_report", period=PERIOD, db=other, out=agency["out"], progress=False)
     assert agency["html"].read_bytes() == before
 
 

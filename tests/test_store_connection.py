@@ -113,8 +113,8 @@ def test_a_writer_gives_up_with_one_line_and_changes_nothing(
         f"ta-outcomes ingest: {small_store}: still held by PID {holder.pid} ("
     )
     assert err[-1].endswith(
-        "after 1 s; close that connection (con.close()) or restart that notebook's kernel, "
-        "then run this again; the store is unchanged"
+        "after 1 s; close that connection (con.close(); a report notebook: run its last cell) "
+        "or restart that notebook's kernel, then run this again; the store is unchanged"
     )
     assert small_store.read_bytes() == before
 
@@ -184,110 +184,92 @@ def test_a_missing_store_is_one_line_saying_how_to_make_one(tmp_path):
             pass
 
 
-# -- held stores (analysis.store.hold) ---------------------------------------------------------
+# -- a run's reader (analysis.store.Reader) ------------------------------------------------------
 
 
-@pytest.fixture
-def released():
-    """Every hold of the test released at its end, whatever it asserted."""
-    yield
-    store.release()
-
-
-def _anchor_of(db: Path):
-    from analysis.store import connection
-
-    held = connection._HOLDS.get(Path(db).resolve())
-    return None if held is None else held.anchor
-
-
-def test_a_held_store_is_opened_once_and_each_query_has_its_own_connection(small_store, released):
-    assert store.hold(small_store) is True
-    assert store.hold(small_store) is False  # held already
-    assert not store.is_open(small_store)  # opened by the first query, not by hold
-    with store.connect(small_store) as first:
+def test_a_reader_opens_the_store_once_and_each_query_has_its_own_connection(small_store):
+    reader = store.Reader(small_store)
+    assert not reader.is_open  # opened by its first use
+    with store.connect(reader) as first:
         first.execute("CREATE TEMP TABLE mine AS SELECT 1 AS x")
-    anchor = _anchor_of(small_store)
-    assert anchor is not None and store.is_open(small_store)
-    with store.connect(small_store) as second:
-        assert second is not first and second is not anchor
+    assert reader.is_open
+    opened = reader._con
+    with store.connect(reader) as second:
+        assert second is not first and second is not opened
         # the first connection's temp table went with it: nothing carries over between queries
         assert second.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'mine'"
         ).fetchone() == (0,)
         assert second.execute("SELECT case_id FROM cases").fetchall() == [("A",)]
-    assert _anchor_of(small_store) is anchor  # the same anchor served both
+    assert reader._con is opened  # the same connection served both
+    reader.close()
+    assert not reader.is_open
 
 
-def test_a_held_store_is_closed_after_the_idle_time_and_reopened_by_the_next_query(
-    small_store, released, monkeypatch
-):
-    monkeypatch.setenv("TA_OUTCOMES_HOLD_IDLE", "0.3")
-    store.hold(small_store)
-    with store.connect(small_store) as con:
-        con.execute("SELECT 1").fetchall()
-    assert store.is_open(small_store)
-    deadline = time.monotonic() + 10
-    while store.is_open(small_store) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not store.is_open(small_store)
+def test_a_closed_reader_lets_a_writer_in_and_opens_again_when_used(small_store):
+    reader = store.Reader(small_store).open()
+    reader.close()
     # closed for real: another process can write the store now
     writer = _holder(small_store, read_only=False, seconds=0)
     writer.wait()
     assert writer.returncode == 0
-    with store.connect(small_store) as con:
+    with store.connect(reader) as con:  # a notebook cell run again after the report's end
         assert con.execute("SELECT count(*) FROM cases").fetchone() == (1,)
-    assert store.is_open(small_store)  # the hold goes on
+    assert reader.is_open
+    reader.close()
 
 
-def test_an_ingest_beside_a_held_store_waits_for_its_idle_time_then_lands(
-    small_store, tmp_path, released, monkeypatch
-):
-    monkeypatch.setenv("TA_OUTCOMES_HOLD_IDLE", "1")
-    store.hold(small_store)
-    with store.connect(small_store) as con:
-        con.execute("SELECT 1").fetchall()
+def test_an_ingest_beside_an_open_reader_waits_until_it_is_closed_then_lands(small_store, tmp_path):
     export = write_csv(tmp_path / "b.csv", [good_row("B1")])
-    done = subprocess.run(
-        [sys.executable, "-m", "analysis", "ingest", str(export), "--db", str(small_store)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
-        env={**os.environ, "TA_OUTCOMES_LOCK_TIMEOUT": "60"},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert f"waiting for another process to close {small_store} (PID {os.getpid()} " in done.stderr
-    assert "lock acquired after" in done.stderr
+    err = tmp_path / "ingest.err"
+    with store.Reader(small_store) as reader, err.open("w") as stderr:
+        ingest = subprocess.Popen(
+            [sys.executable, "-m", "analysis", "ingest", str(export), "--db", str(small_store)],
+            stderr=stderr, stdout=subprocess.DEVNULL, cwd=ROOT,
+            env={**os.environ, "TA_OUTCOMES_LOCK_TIMEOUT": "60"},
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while "waiting for another process" not in err.read_text() and time.monotonic() < deadline:
+            assert ingest.poll() is None, err.read_text()
+            time.sleep(0.05)
+        with store.connect(reader) as con:  # the reader still reads the one state it opened
+            assert con.execute("SELECT count(*) FROM cases").fetchone() == (1,)
+    assert ingest.wait(timeout=120) == 0, err.read_text()
+    assert f"waiting for another process to close {small_store} (PID {os.getpid()} " in (
+        err.read_text()
+    )
+    assert "lock acquired after" in err.read_text()
     assert fetch(small_store, "SELECT count(*) FROM cases") == [(2,)]
 
 
-def test_a_writer_of_the_same_process_closes_the_anchor_first(small_store, tmp_path, released):
-    store.hold(small_store)
-    with store.connect(small_store) as con:
-        con.execute("SELECT 1").fetchall()
-    assert store.is_open(small_store)
-    # DuckDB refuses to open a file for writing in a process that holds it read-only
+def test_a_writer_beside_an_open_reader_of_its_own_process_is_told_to_close_it(
+    small_store, tmp_path, capsys
+):
     export = write_csv(tmp_path / "b.csv", [good_row("B1")])
+    with store.Reader(small_store).open():
+        # DuckDB refuses to open a file for writing in a process that holds it read-only
+        assert cli.main(["ingest", str(export), "--db", str(small_store)]) != 0
+    err = capsys.readouterr().err
+    assert "this process holds the store open for reading" in err
+    assert "ctx.store.close()" in err
     assert cli.main(["ingest", str(export), "--db", str(small_store)]) == 0
-    assert not store.is_open(small_store)
-    with store.connect(small_store) as con:
-        assert con.execute("SELECT count(*) FROM cases").fetchone() == (2,)
+    assert fetch(small_store, "SELECT count(*) FROM cases") == [(2,)]
 
 
-def test_holding_releases_only_the_hold_it_started(small_store, released):
-    with store.holding(small_store):
-        with store.connect(small_store) as con:
+def test_reading_closes_only_the_reader_it_opened(small_store):
+    with store.reading(small_store) as reader:
+        with store.connect(reader) as con:
             con.execute("SELECT 1").fetchall()
-        assert store.is_open(small_store)
-    assert not store.is_open(small_store)
-    store.hold(small_store)
-    with store.holding(small_store):
-        with store.connect(small_store) as con:
-            con.execute("SELECT 1").fetchall()
-    assert store.is_open(small_store)  # held before: still held
+        assert reader.is_open
+    assert not reader.is_open
+    outer = store.Reader(small_store).open()
+    with store.reading(outer) as reader:
+        assert reader is outer
+    assert outer.is_open  # the caller's reader: its run closes it
+    outer.close()
 
 
-def test_hold_idle_zero_holds_nothing(small_store, released, monkeypatch):
-    monkeypatch.setenv("TA_OUTCOMES_HOLD_IDLE", "0")
-    assert store.hold(small_store) is False
-    with store.connect(small_store) as con:
-        con.execute("SELECT 1").fetchall()
-    assert not store.is_open(small_store)
+def test_a_reader_does_not_write(small_store):
+    with store.Reader(small_store) as reader, pytest.raises(ValueError, match="a Reader reads"):
+        with store.connect(reader, read_only=False):
+            pass

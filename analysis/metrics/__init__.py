@@ -1,6 +1,6 @@
 """Metrics: every figure a report shows, defined once.
 
-The layers: ``sql/cases.sql`` (the per-case flags) and :mod:`~analysis.metrics.cases` (their
+The layers: ``sql/cases.sql`` (the per-case flags) and :mod:`~analysis.metrics.case_flags` (their
 bound values) -> :mod:`~analysis.metrics.blocks` (the block of counts, sums, rates, intervals and
 suppression, by any breakdown of :mod:`~analysis.metrics.breakdowns`, month or period) ->
 :mod:`~analysis.metrics.outcomes` (the JSON contract of ``ta-outcomes metrics``). Beside them:

@@ -19,15 +19,14 @@ came back over both stages) come from the same queries.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
 from analysis import vocab
 from analysis.metrics import coverage
-from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 #: The routes beyond the platform that count as taking a case further (every after_route but none).
 NO_ROUTE = "none"
@@ -104,7 +103,7 @@ def _missing(db, start, end, params, category, fields) -> list[str]:
 
 
 def reasons_frame(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,
@@ -125,7 +124,7 @@ def reasons_frame(
 
 
 def platform_reasons(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,
@@ -149,7 +148,7 @@ def platform_reasons(
 
 
 def routes_frame(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,
@@ -172,7 +171,7 @@ def routes_frame(
 
 
 def beyond_platform(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,

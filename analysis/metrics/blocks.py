@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import numbers
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -23,9 +22,9 @@ from scipy.stats import norm
 from analysis import settings
 from analysis.metrics import breakdowns as bd
 from analysis.metrics import catalogue, pooling, stats
-from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 #: The block's counts, sums and medians as (field, kind, aggregate) over the flags of
 #: sql/cases.sql, from the metric catalogue; rates, intervals and the small-group rule are added
@@ -238,7 +237,7 @@ def sort_groups(frame: pd.DataFrame, by: str | None, column: str = "group") -> p
 
 
 def block_frame(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     by: str | None = None,
@@ -259,7 +258,7 @@ def block_frame(
 
 
 def block_frames(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     bys: tuple[str | None, ...],
@@ -317,7 +316,7 @@ def _frame(raw: pd.DataFrame, by: str | None, params: Params, start: date, end: 
 
 
 def heatmap_frame(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,

@@ -11,12 +11,11 @@ having carried every field.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 from analysis.metrics import catalogue
-from analysis.metrics.cases import bind, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, compose, period_cases_sql, window
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 #: Fields whose absence changes what the reports can say, and the block fields built on them
 #: (the figures of the metric catalogue that need the field).
@@ -75,7 +74,7 @@ def _has_coverage(con) -> bool:
 
 
 def not_recorded(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,
@@ -99,7 +98,7 @@ def not_recorded(
 
 
 def load_not_recorded(
-    db: Path | str, load_id: int | None, fields: tuple[str, ...] | None = None
+    db: Source, load_id: int | None, fields: tuple[str, ...] | None = None
 ) -> list[str]:
     """The fields of :data:`FIELD_FIGURES` that load ``load_id`` did not carry (its file had no
     such column, or no value in it): what one case's export did not record. Empty for an

@@ -22,17 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
 from analysis import settings
 from analysis.errors import BadParameter
 from analysis.metrics import coverage, periods, stats
-from analysis.metrics.cases import bind, compose, period_cases_sql
+from analysis.metrics.case_flags import bind, compose, period_cases_sql
 from analysis.metrics.names import with_supplier_names
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 #: The claim types a decision rests on an inspection report for.
 INSPECTED_CLAIMS = ("quality", "compliance")
@@ -224,7 +223,7 @@ def money(case: dict, params: Params | None = None) -> dict:
     }
 
 
-def case_record(db: Path | str, case_id: str, params: Params | None = None) -> dict:
+def case_record(db: Source, case_id: str, params: Params | None = None) -> dict:
     """The stored case ``case_id`` with its per-case flags (the buyer key left out), or
     BadParameter naming the case."""
     params = params or Params()
@@ -251,7 +250,7 @@ def case_record(db: Path | str, case_id: str, params: Params | None = None) -> d
     return record
 
 
-def case_subject(db: Path | str, case_id: str) -> dict:
+def case_subject(db: Source, case_id: str) -> dict:
     """What a dossier is titled by: ``{"case_id", "supplier_id", "supplier_name",
     "claim_type"}`` of the stored case (the supplier's one name), or BadParameter."""
     with connect(db) as con:
@@ -267,7 +266,7 @@ def case_subject(db: Path | str, case_id: str) -> dict:
             for k in ("case_id", "supplier_id", "supplier_name", "claim_type")}  # fmt: skip
 
 
-def comparable_routes(db: Path | str, case: dict, params: Params | None = None) -> dict | None:
+def comparable_routes(db: Source, case: dict, params: Params | None = None) -> dict | None:
     """Beyond the platform in comparable cases: of the platform's decisions for the supplier
     among the other suppliers' cases of the case's category and claim type closed in the
     comparable window (:func:`comparable`), ``{"refused": n, "routes": frame}`` with one row per
@@ -290,7 +289,7 @@ def comparable_routes(db: Path | str, case: dict, params: Params | None = None) 
     return {"refused": int(refused), "routes": routes}
 
 
-def case_supplier(db: Path | str, case_id: str) -> dict:
+def case_supplier(db: Source, case_id: str) -> dict:
     """``{"supplier_id", "supplier_name"}`` of the stored case ``case_id``, or BadParameter
     naming the case (one indexed look-up: the check a report runs before its kernel starts)."""
     with connect(db) as con:
@@ -317,7 +316,7 @@ def case_headline(case: dict, params: Params | None = None) -> dict:
     }
 
 
-def comparable(db: Path | str, case: dict, params: Params | None = None) -> pd.DataFrame:
+def comparable(db: Source, case: dict, params: Params | None = None) -> pd.DataFrame:
     """The other suppliers' cases of the same category and claim type closed in the trailing 12
     months to the case's closing date (or opening date, for an open case); the case's own
     supplier's cases are left out."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,9 +29,9 @@ import pandas as pd
 from analysis import settings
 from analysis.metrics import breakdowns as bd
 from analysis.metrics import coverage
-from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 #: The factors of the model: (name, kind). Categorical factors get one term per level against
 #: the commonest level; binary and count factors one term each.
@@ -121,7 +120,7 @@ class ModelResult:
 
 def groups_sql() -> str:
     """The window's decided cases grouped by (supplier, covariates), with n and k: the model's
-    one pass over the cases (parameters: :func:`analysis.metrics.cases.bind`)."""
+    one pass over the cases (parameters: :func:`analysis.metrics.case_flags.bind`)."""
     return compose(
         _GROUPS, period_cases=period_cases_sql(), band=bd.breakdown("order_value_band").key_sql
     )
@@ -346,7 +345,7 @@ def _marginal_effects(design, weights, terms, coef, covariance) -> tuple[np.ndar
 
 
 def adjusted_effects(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,

@@ -4,16 +4,15 @@ compliance cases), largest claims first."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
 from analysis import settings
 from analysis.errors import BadParameter
-from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.names import with_supplier_names
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 # The per-case flags come from cases.sql (the one definition of supplier-sided and lowball);
 # only the fixed predicates below are placed into the query text.
@@ -37,7 +36,7 @@ LIMIT $limit
 
 
 def notable_cases(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     kind: str,
@@ -69,7 +68,7 @@ def notable_cases(
 
 
 def closed_cases(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
@@ -25,10 +24,10 @@ from analysis.metrics.blocks import (
     grouped_blocks,
     json_value,
 )
-from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.definitions import DEFINITIONS_VERSION
 from analysis.metrics.params import Params, decimal_text
-from analysis.store import connect, holding
+from analysis.store import Source, connect, reading
 
 #: The buyer-outcome kinds the contract always lists (others appear when the vocabulary has them).
 BUYER_OUTCOMES = (
@@ -72,7 +71,7 @@ def sensitivity(con, bound: dict, confidence: float) -> list[dict]:
 
 
 def outcome_metrics(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,
@@ -92,9 +91,9 @@ def outcome_metrics(
     ``beyond_platform`` (:mod:`analysis.metrics.beyond`; None when not recorded). A block holds
     :data:`BLOCK_FIELDS`.
     """
-    # a dozen queries: one open database for all of them (analysis.store.holding)
-    with holding(db):
-        return _outcome_metrics(db, start, end, params, category)
+    # a dozen queries: one open connection for all of them (the caller's run, or one of its own)
+    with reading(db) as reader:
+        return _outcome_metrics(reader, start, end, params, category)
 
 
 def _outcome_metrics(db, start, end, params, category) -> dict:
@@ -197,7 +196,7 @@ def _outcome_metrics(db, start, end, params, category) -> dict:
 
 
 def buyer_outcome_counts(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,
@@ -212,7 +211,7 @@ def buyer_outcome_counts(
 
 
 def sensitivity_table(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,

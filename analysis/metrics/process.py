@@ -10,14 +10,13 @@ and how the decided ones ended.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
 from analysis import settings
-from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 _FUNNEL = """
     WITH period_cases AS ({period_cases})
@@ -55,7 +54,7 @@ FUNNEL_STEPS = (
 
 
 def funnel(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,
@@ -81,7 +80,7 @@ def funnel(
 
 
 def claim_window(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,

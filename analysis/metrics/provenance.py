@@ -7,10 +7,9 @@ import subprocess
 import sys
 from datetime import date
 from importlib import metadata
-from pathlib import Path
 
 from analysis import settings
-from analysis.store import connect
+from analysis.store import Source, connect
 
 #: Library versions printed in the reproducibility stamp.
 STAMP_LIBRARIES = (
@@ -59,7 +58,7 @@ SELECT
 """
 
 
-def data_fingerprint(db: str | Path) -> dict:
+def data_fingerprint(db: Source) -> dict:
     """``{cases, digest, loads, quarantined_rows, synthetic_cases, schema_version}`` of a store.
 
     ``digest`` is the SHA-256 of the count, the sum and the xor of the 64-bit hashes of every
@@ -71,7 +70,7 @@ def data_fingerprint(db: str | Path) -> dict:
     return dict(zip(_FINGERPRINT_FIELDS, row, strict=True))
 
 
-def store_facts(db: str | Path) -> dict:
+def store_facts(db: Source) -> dict:
     """``{synthetic, mixed, categories, meta}``: whether the store holds demo cases (and real ones
     beside them), the categories its cases have, and its store_meta."""
     with connect(db) as con:
@@ -88,7 +87,7 @@ def store_facts(db: str | Path) -> dict:
     }
 
 
-def as_of(db: str | Path) -> date | None:
+def as_of(db: Source) -> date | None:
     """The day the store's data describe: the newest of the exports' own dates (``ingest
     --as-of``, ``export_date`` in a mapping, a date in the file's name) and the days of the
     loads without one that changed the store (inserted or updated a case). Re-loading an
@@ -110,7 +109,7 @@ def as_of(db: str | Path) -> date | None:
         ).fetchone()[0]
 
 
-def last_loaded(db: str | Path):
+def last_loaded(db: Source):
     """When the latest export was loaded (a timestamp, whether or not it changed anything), or
     None for a store without loads."""
     with connect(db) as con:

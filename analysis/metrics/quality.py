@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
 from analysis import vocab
 from analysis.metrics import periods
-from analysis.store import connect
+from analysis.store import Source, connect
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class AuditScope:
     loads were all made later).
     """
 
-    db: Path
+    store: Source
     load_start: date | None = None
     load_end: date | None = None
     case_start: date | None = None
@@ -191,7 +190,7 @@ SELECT
 
 
 def _query(scope: AuditScope, sql: str) -> pd.DataFrame:
-    with connect(scope.db) as con:
+    with connect(scope.store) as con:
         return con.execute(sql, scope.bind()).df()
 
 

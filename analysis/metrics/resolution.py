@@ -11,7 +11,6 @@ as-of date (still open, decided for the buyer, decided for the supplier, lapsed)
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -20,10 +19,17 @@ import pandas as pd
 from analysis import settings
 from analysis.metrics import breakdowns as bd
 from analysis.metrics import provenance, stats
-from analysis.metrics.cases import as_date, bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import (
+    as_date,
+    bind,
+    check_category,
+    compose,
+    period_cases_sql,
+    window,
+)
 from analysis.metrics.params import Params
 from analysis.metrics.periods import month_starts, trailing_months
-from analysis.store import connect
+from analysis.store import Source, connect
 
 _RESOLUTION = """
     WITH period_cases AS ({period_cases}),
@@ -55,14 +61,14 @@ _SUMMARY_COLUMNS = (
 )  # fmt: skip
 
 
-def _as_of(db: Path | str, as_of, end: date) -> date:
+def _as_of(db: Source, as_of, end: date) -> date:
     if as_of is not None:
         return as_date(as_of, "as_of")
     return provenance.as_of(db) or end
 
 
 def time_to_resolution(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     by: str | None = "category",
@@ -163,7 +169,7 @@ def resolution_counts(
 
 
 def cohorts(
-    db: Path | str,
+    db: Source,
     end: date | str,
     months: int = settings.TRAILING_MONTHS,
     params: Params | None = None,

@@ -9,21 +9,20 @@ decided cases; below it the figures are shown and said to be too few.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
 from analysis.errors import BadParameter
 from analysis.metrics import coverage, suppliers
 from analysis.metrics.blocks import block_dict, block_frame
-from analysis.metrics.cases import window
+from analysis.metrics.case_flags import window
 from analysis.metrics.names import supplier_names
 from analysis.metrics.outcomes import buyer_outcome_counts
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 
-def supplier_name(db: Path | str, supplier_id: str) -> str | None:
+def supplier_name(db: Source, supplier_id: str) -> str | None:
     """The supplier's one name (:mod:`analysis.metrics.names`: the alias file's, else the name
     on its latest case), or BadParameter for an unknown supplier."""
     with connect(db) as con:
@@ -37,7 +36,7 @@ def supplier_name(db: Path | str, supplier_id: str) -> str | None:
 
 
 def named_suppliers(
-    db: Path | str, start: date | str, end: date | str, params: Params | None = None
+    db: Source, start: date | str, end: date | str, params: Params | None = None
 ) -> list[str]:
     """The suppliers with at least ``min_n_named`` decided cases closed in [start, end], by id
     (what ``--each supplier`` renders and a scorecard may judge)."""
@@ -46,7 +45,7 @@ def named_suppliers(
 
 
 def against_mix(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     supplier_id: str,
@@ -64,7 +63,7 @@ def against_mix(
 
 
 def supplier_block(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     supplier_id: str,
@@ -79,7 +78,7 @@ def supplier_block(
 
 
 def beside_everyone(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     supplier_id: str,
@@ -98,14 +97,14 @@ def beside_everyone(
 
 
 def buyer_outcomes_beside_everyone(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     supplier_id: str,
     params: Params | None = None,
 ) -> pd.DataFrame:
     """What the buyers of the supplier's closed cases came away with, beside everyone's."""
-    from analysis.metrics.cases import bind, check_category, compose, period_cases_sql
+    from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql
 
     params = params or Params()
     start, end = window(start, end)

@@ -10,16 +10,15 @@ refused-claim tests are the notable cases' own (:data:`analysis.metrics.notable.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
 from analysis import settings
-from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.names import with_supplier_names
 from analysis.metrics.notable import PREDICATES
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 _FACTS_SQL = """
 WITH period_cases AS ({period_cases})
@@ -41,7 +40,7 @@ COUNT_COLUMNS = (
 
 
 def supplier_facts(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,

@@ -25,17 +25,16 @@ true O/E exceeds ``settings.EXCESS_OE``. The unnamed are counted, never listed o
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis import settings
 from analysis.metrics import stats
-from analysis.metrics.cases import bind, check_category, compose, period_cases_sql, window
+from analysis.metrics.case_flags import bind, check_category, compose, period_cases_sql, window
 from analysis.metrics.names import with_supplier_names
 from analysis.metrics.params import Params
-from analysis.store import connect
+from analysis.store import Source, connect
 
 #: The interval of a flag: a supplier is called out only beyond the 99.8% limits.
 FLAG_CONFIDENCE = settings.FLAG_CONFIDENCE
@@ -122,7 +121,7 @@ _CELL_ROWS = "SELECT supplier_index, n, k, rate FROM supplier_rates"
 
 
 def observed_expected(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,
@@ -244,7 +243,7 @@ def ranked(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def supplier_comparison(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,
@@ -257,7 +256,7 @@ def supplier_comparison(
 
 
 def comparison_contract(
-    db: Path | str,
+    db: Source,
     start: date | str,
     end: date | str,
     params: Params | None = None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +29,7 @@ from analysis.metrics.blocks import (
     grouped_blocks,
     json_value,
 )
-from analysis.metrics.cases import as_date, bind, check_category, compose, period_cases_sql
+from analysis.metrics.case_flags import as_date, bind, check_category, compose, period_cases_sql
 from analysis.metrics.params import Params
 from analysis.metrics.periods import (
     Period,
@@ -39,11 +38,11 @@ from analysis.metrics.periods import (
     previous_period,
     trailing_months,
 )
-from analysis.store import connect
+from analysis.store import Source, connect
 
 
 def monthly_series(
-    db: Path | str,
+    db: Source,
     end: date | str,
     months: int = 12,
     params: Params | None = None,
@@ -140,7 +139,7 @@ def _two_periods(db, current: Period, previous: Period, params: Params, category
 
 
 def change_vs_previous(
-    db: Path | str,
+    db: Source,
     period: Period | str,
     params: Params | None = None,
     category: str | None = None,
@@ -245,7 +244,7 @@ def change_vs_previous(
 
 
 def change_by(
-    db: Path | str,
+    db: Source,
     period: Period | str,
     by: str = "category",
     params: Params | None = None,

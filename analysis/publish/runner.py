@@ -1,12 +1,14 @@
 """Run a report notebook with papermill, export self-contained HTML, record the run.
 
-``ta-outcomes report NAME --period P`` is :func:`main`, a thin wrapper over these steps (papermill's
-own layout is the model: one concern per function):
+``ta-outcomes report NAME --period P`` is :func:`analysis.publish.command.main`, a thin wrapper over
+these steps (papermill's own layout is the model: one concern per function):
 
 1. :func:`analysis.publish.params.resolve_params` checks everything a user can get wrong before
    any kernel starts; :func:`plan_report` decides every name and path of the run;
    :func:`check_subject` finds a scorecard's supplier or a dossier's case in the store.
-2. :func:`run_report` holds a read-only connection to the store for the whole run, so that no
+2. :func:`run_report` moves a :class:`Run` through its named states (planned, running, exported,
+   published, or failed from any of them) in one ``try ... finally`` that records what it ended
+   as. It holds one read-only :class:`analysis.store.Reader` for the whole run, so that no
    ingest can land between the figures of ``metrics.json``, the notebook's sections and its stamp
    (an ingest waits, saying so); computes ``metrics.json``; executes the notebook
    (:mod:`analysis.publish.execute`), exports the HTML (:mod:`analysis.publish.htmlexport`) and
@@ -48,14 +50,14 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis import settings, store, vocab
 from analysis.errors import BadParameter, EnvironmentProblem, UserError, environment_problem
 from analysis.files import write_atomic
-from analysis.publish.params import RUNNER_KEYS, declared_parameters, notebook_path, resolve_params
+from analysis.publish.params import RUNNER_KEYS, declared_parameters, notebook_path
 from analysis.store.lock import held
 
 if TYPE_CHECKING:
@@ -304,13 +306,13 @@ def check_same_store(plan: Plan) -> None:
 # -- step 2: run ---------------------------------------------------------------------------------
 
 
-def _figures(plan: Plan) -> dict:
+def _figures(plan: Plan, reader: store.Reader) -> dict:
     """``metrics.json``'s figures: what ``ta-outcomes metrics`` prints for the same period and
     parameters, of the state the run holds."""
     from analysis import metrics
 
     return metrics.outcome_metrics(
-        plan.db, plan.period.start, plan.period.end, params=_metric_params(plan),
+        reader, plan.period.start, plan.period.end, params=_metric_params(plan),
         category=plan.category,
     )  # fmt: skip
 
@@ -326,17 +328,19 @@ def _metric_params(plan: Plan):
 _SUBJECT_WORDS = {"supplier_id": "supplier", "case_id": "case"}
 
 
-def check_subject(plan: Plan) -> dict | None:
+def check_subject(plan: Plan, source: store.Source | None = None) -> dict | None:
     """The report's subject as the store has it, checked before any kernel starts.
 
     Returns ``{"key", "id", "name"}`` for a supplier (its latest name) or ``{"key", "id",
     "supplier_id", "supplier_name"}`` for a case, or None for a report without a subject.
     Raises BadParameter (one line) for an id the store does not hold, and for a notebook whose
     subject (``ta_subject`` in its metadata) is empty: such a run would otherwise fail inside
-    the notebook, or render a report about no one, after its kernel started.
+    the notebook, or render a report about no one, after its kernel started. ``source``: the
+    run's reader (default: the plan's store).
     """
     from analysis.metrics import dossier, scorecard
 
+    source = plan.db if source is None else source
     if plan.subject is None:
         if plan.subject_required:
             key = plan.subject_required
@@ -347,24 +351,24 @@ def check_subject(plan: Plan) -> dict | None:
         return None
     try:
         if plan.subject_key == "supplier_id":
-            name = scorecard.supplier_name(plan.db, plan.subject)
+            name = scorecard.supplier_name(source, plan.subject)
             return {"key": plan.subject_key, "id": plan.subject, "name": name}
-        owner = dossier.case_supplier(plan.db, plan.subject)
+        owner = dossier.case_supplier(source, plan.subject)
         return {"key": plan.subject_key, "id": plan.subject, **owner}
     except BadParameter as exc:
         raise BadParameter(f"{plan.name} -p {plan.subject_key}: {exc}") from None
 
 
-def _case_title(plan: Plan) -> str:
+def _case_title(plan: Plan, reader: store.Reader) -> str:
     """A dossier's title: 'Case dossier — case TA-1: Acme Co. (S1), compliance claim'."""
     from analysis.metrics import dossier
     from analysis.report.dossier import case_title
 
-    subject = dossier.case_subject(plan.db, plan.subject)
+    subject = dossier.case_subject(reader, plan.subject)
     return f"{_notebook_title(plan.nb_path, plan.name)} \u2014 {case_title(subject)}"
 
 
-def _subject_headline(plan: Plan, subject: dict | None) -> dict | None:
+def _subject_headline(plan: Plan, reader: store.Reader, subject: dict | None) -> dict | None:
     """The catalogue's headline figures of the report's own subject: a supplier's decided
     cases and rate in the period (as its scorecard counts them), a case's outcome and money;
     None for a report without a subject (its headline is the store's, from metrics.json)."""
@@ -376,10 +380,10 @@ def _subject_headline(plan: Plan, subject: dict | None) -> dict | None:
     params = _metric_params(plan)
     if subject["key"] == "supplier_id":
         block = scorecard.supplier_block(
-            plan.db, plan.period.start, plan.period.end, subject["id"], params
+            reader, plan.period.start, plan.period.end, subject["id"], params
         )
         return catalogue.headline({"overall": block, "params": params.as_dict()})
-    return dossier.case_headline(dossier.case_record(plan.db, subject["id"], params), params)
+    return dossier.case_headline(dossier.case_record(reader, subject["id"], params), params)
 
 
 def _make_folder(plan: Plan) -> None:
@@ -552,6 +556,165 @@ def _write_run_json(plan: Plan, record: dict) -> None:
         raise
 
 
+#: The states of a run, in order; any of them can end in "failed".
+STATES = ("planned", "running", "exported", "published", "failed")
+
+
+@dataclass
+class Run:
+    """One run of a report: its plan, the state it has reached (:data:`STATES`) and what it has
+    produced so far. Each step moves it on; :meth:`record` writes what it ended as (run.json)."""
+
+    plan: Plan
+    t0: float
+    state: str = "planned"
+    #: why the run failed: a failing cell or export (``error``), or the machine (``problem``)
+    error: str | None = None
+    problem: EnvironmentProblem | None = None
+    figures: dict | None = None
+    fingerprint: dict | None = None
+    subject: dict | None = None
+    subject_headline: dict | None = None
+    #: the executed notebook and the HTML beside their final names, once exported
+    partials: tuple[Path, Path] | None = None
+    #: every state the run has been in, in order
+    history: list[str] = dataclasses.field(default_factory=lambda: ["planned"])
+
+    def move(self, state: str) -> None:
+        """Enter ``state`` (one of :data:`STATES`)."""
+        if state not in STATES:
+            raise ValueError(f"not a state of a run: {state!r}")
+        self.state = state
+        self.history.append(state)
+
+    def fail(self, error: str | None = None, problem: EnvironmentProblem | None = None) -> None:
+        """The run failed: a cell or the export (``error``), or the machine (``problem``)."""
+        if self.state != "failed":
+            self.move("failed")
+        self.error = error if error is not None else self.error
+        self.problem = problem if problem is not None else self.problem
+
+    @property
+    def status(self) -> str:
+        """What run.json and the catalogue say: 'ok', 'no data' or 'failed'."""
+        return _status(self.figures) if self.state == "published" else "failed"
+
+    def prepare(self, reader: store.Reader, background: ThreadPoolExecutor) -> tuple:
+        """planned: check the subject, title the run, start its figures beside the kernel.
+
+        Raises BadParameter for an unknown subject before anything is written. Returns the
+        pending figures and subject headline."""
+        from analysis.metrics import provenance
+
+        self.subject = check_subject(self.plan, reader)
+        if self.plan.subject_key == "case_id":
+            # issue 29: a dossier is titled by its case (id, supplier, claim), not a period
+            self.plan = dataclasses.replace(self.plan, title=_case_title(self.plan, reader))
+        # metrics.json is computed beside the notebook, not before it: the kernel's start and
+        # imports leave a core idle for it (about 2 s of a 1M-case report; both read the same
+        # state, which the open reader holds). Its error, if any, is raised before any kernel
+        # starts when it is already known, else after the notebook; nothing is published
+        # without it.
+        pending = (
+            background.submit(_figures, self.plan, reader),
+            background.submit(_subject_headline, self.plan, reader, self.subject),
+        )
+        self.fingerprint = provenance.data_fingerprint(reader)
+        if self.fingerprint and self.fingerprint["synthetic_cases"]:
+            # a browser tab, a bookmark and a printed page carry the title: say it there too
+            self.plan = dataclasses.replace(
+                self.plan, title=f"SYNTHETIC DATA \u2014 {self.plan.title}"
+            )
+        _make_folder(self.plan)
+        return pending
+
+    def execute(self, pending: tuple, progress: bool) -> None:
+        """running -> exported: the notebook executed and its HTML (and PDF) written beside
+        their final names; a failing cell or export fails the run."""
+        figures, _ = pending
+        if figures.done():
+            figures.result()  # a metrics error, raised before any kernel starts
+        self.move("running")
+        running, html_partial, error = _execute_and_export(self.plan, progress)
+        self.partials = (running, html_partial)
+        if error is None:
+            self.move("exported")
+        else:
+            self.fail(error)
+
+    def publish(self, pending: tuple) -> None:
+        """exported -> published: metrics.json written, the files renamed into place."""
+        self.settle(pending, raise_errors=True)
+        if self.state != "exported":
+            return
+        running, html_partial = self.partials
+        _publish(
+            self.plan, running, html_partial, json.dumps(self.figures, indent=2, default=str) + "\n"
+        )
+        self.move("published")
+
+    def settle(self, pending: tuple, raise_errors: bool = False) -> None:
+        """Take the figures computed beside the notebook (a run the machine stopped still records
+        the state it saw); ``raise_errors``: a metrics error is the run's error."""
+        figures, headline = pending
+        if self.figures is None:
+            try:
+                self.figures = figures.result()
+            except Exception:
+                if raise_errors:
+                    raise
+        if self.subject_headline is None:
+            with contextlib.suppress(Exception):
+                self.subject_headline = headline.result()
+
+    def clean_up(self) -> None:
+        """Remove this process's partial files (a published run has renamed them away)."""
+        for partial in self.plan.report_dir.glob(f".{self.plan.stem}.{os.getpid()}.*"):
+            partial.unlink(missing_ok=True)
+
+    def record(self) -> None:
+        """Write run.json: the truth of this run, whatever it ended as."""
+        if self.problem is not None:
+            # what the machine refused is what run.json says, over a cell's failure
+            self.fail(f"({self.problem})")
+        try:
+            _write_run_json(
+                self.plan,
+                _run_record(
+                    self.plan, self.status, self.error, self.figures, self.fingerprint, self.t0,
+                    self.subject, self.subject_headline,
+                ),
+            )  # fmt: skip
+        except OSError as exc:
+            self.problem = self.problem or EnvironmentProblem.from_os_error(exc)
+
+    def result(self) -> ReportResult:
+        """What the run produced, for the caller and the notify command."""
+        plan, published = self.plan, self.state == "published" and self.problem is None
+        if self.problem is not None:
+            error = f"{plan.what} failed: {self.problem}"
+        elif self.state == "failed":
+            error = f"{plan.what} failed {self.error}" + (
+                f"; partial notebook: {plan.failed_ipynb}" if plan.failed_ipynb.exists() else ""
+            )
+        else:
+            error = None
+        return ReportResult(
+            name=plan.name,
+            period=plan.period.label,
+            status="failed" if self.problem is not None else self.status,
+            report_dir=plan.report_dir,
+            html=plan.html if published else None,
+            ipynb=plan.ipynb if published else None,
+            metrics=plan.metrics if published else None,
+            pdf=plan.pdf_path if plan.pdf and published else None,
+            failed_ipynb=plan.failed_ipynb if plan.failed_ipynb.exists() else None,
+            run_json=plan.run_json,
+            error=error,
+            duration=time.monotonic() - self.t0,
+        )
+
+
 def run_report(
     name: str,
     period: Period,
@@ -576,121 +739,49 @@ def run_report(
     returns a result with status 'failed' and an ``error`` naming the cell (the partial notebook
     is kept as ``NAME_LABEL.failed.ipynb``, the last good report is left untouched).
     """
-    t0 = time.monotonic()
     plan = plan_report(name, period, db, out_dir, params, notebook_dir, pdf=pdf)
     check_same_store(plan)
-    notify_argv = _notify_argv(notify_cmd)
-    figures = fingerprint = subject = subject_headline = None
-    status, error, problem = "failed", None, None
+    notify_argv = check_notify_cmd(notify_cmd)
+    run = Run(plan, time.monotonic())
     try:
-        # One state for the whole run: while this read-only connection is open, a writer waits.
-        with store.connect(plan.db, read_only=True), ThreadPoolExecutor(1) as background:
-            from analysis.metrics import provenance
-
-            # an unknown or missing supplier or case: refused here, before any folder or kernel
-            subject = check_subject(plan)
-            if plan.subject_key == "case_id":
-                # issue 29: a dossier is titled by its case (id, supplier, claim), not a period
-                plan = dataclasses.replace(plan, title=_case_title(plan))
-            # metrics.json is computed beside the notebook, not before it: the kernel's start and
-            # imports leave a core idle for it (about 2 s of a 1M-case report; both read the same
-            # state, which the open connection holds). Its error, if any, is raised below as
-            # before, and nothing is published without it.
-            pending_figures = background.submit(_figures, plan)
-            pending_subject = background.submit(_subject_headline, plan, subject)
-            fingerprint = provenance.data_fingerprint(plan.db)
-            if fingerprint and fingerprint["synthetic_cases"]:
-                # a browser tab, a bookmark and a printed page carry the title: say it there too
-                plan = dataclasses.replace(plan, title=f"SYNTHETIC DATA \u2014 {plan.title}")
-            _make_folder(plan)
-            with _report_lock(plan):
+        # One state for the whole run: while the run's reader is open, a writer waits.
+        with store.Reader(plan.db) as reader, ThreadPoolExecutor(1) as background:
+            pending = run.prepare(reader, background)
+            with _report_lock(run.plan):
                 try:
-                    if pending_figures.done():
-                        pending_figures.result()  # a metrics error, raised before any kernel starts
-                    running, html_partial, error = _execute_and_export(plan, progress)
-                    figures = pending_figures.result()
-                    subject_headline = pending_subject.result()
-                    if error is None:
-                        _publish(
-                            plan,
-                            running,
-                            html_partial,
-                            json.dumps(figures, indent=2, default=str) + "\n",
-                        )
-                        status = _status(figures)
+                    run.execute(pending, progress)
+                    run.publish(pending)
                 except OSError as exc:
-                    problem = EnvironmentProblem.from_os_error(exc)
+                    run.fail(problem=EnvironmentProblem.from_os_error(exc))
                 except EnvironmentProblem as exc:
-                    problem = exc
+                    run.fail(problem=exc)
                 finally:
-                    if figures is None:
-                        # a run the machine stopped still records the state it saw
-                        with contextlib.suppress(Exception):
-                            figures = pending_figures.result()
-                    if subject_headline is None:
-                        with contextlib.suppress(Exception):
-                            subject_headline = pending_subject.result()
-                    for partial in plan.report_dir.glob(f".{plan.stem}.{os.getpid()}.*"):
-                        partial.unlink(missing_ok=True)
-                if problem is not None:
-                    status, error = "failed", f"({problem})"
-                try:
-                    _write_run_json(
-                        plan,
-                        _run_record(
-                            plan,
-                            status,
-                            error,
-                            figures,
-                            fingerprint,
-                            t0,
-                            subject,
-                            subject_headline,
-                        ),  # fmt: skip
-                    )
-                except OSError as exc:
-                    problem = problem or EnvironmentProblem.from_os_error(exc)
-        if problem is None and catalogue:
+                    run.settle(pending)
+                    run.clean_up()
+                run.record()
+        if run.problem is None and catalogue:
             from analysis.publish import catalogue as index
 
             try:
-                index.build_index(plan.out_dir)
+                index.build_index(run.plan.out_dir)
             except OSError as exc:
-                problem = EnvironmentProblem.from_os_error(exc)
+                run.problem = EnvironmentProblem.from_os_error(exc)
     except EnvironmentProblem as exc:
-        problem = exc
-    result = ReportResult(
-        name=plan.name,
-        period=plan.period.label,
-        status="failed" if problem is not None else status,
-        report_dir=plan.report_dir,
-        html=plan.html if status in ("ok", "no data") and problem is None else None,
-        ipynb=plan.ipynb if status in ("ok", "no data") and problem is None else None,
-        metrics=plan.metrics if status in ("ok", "no data") and problem is None else None,
-        pdf=plan.pdf_path if plan.pdf and status in ("ok", "no data") and problem is None else None,
-        failed_ipynb=plan.failed_ipynb if plan.failed_ipynb.exists() else None,
-        run_json=plan.run_json,
-        error=(
-            f"{plan.what} failed: {problem}"
-            if problem is not None
-            else None
-            if status != "failed"
-            else f"{plan.what} failed {error}"
-            + (f"; partial notebook: {plan.failed_ipynb}" if plan.failed_ipynb.exists() else "")
-        ),
-        duration=time.monotonic() - t0,
-    )
+        run.fail(problem=exc)
+    result = run.result()
     if notify_argv:
         _notify(notify_argv, result)
-    if problem is not None:
-        raise EnvironmentProblem(f"{plan.what} failed: {problem}")
+    if run.problem is not None:
+        raise EnvironmentProblem(f"{run.plan.what} failed: {run.problem}")
     return result
 
 
 # -- step 3: tell someone ------------------------------------------------------------------------
 
 
-def _notify_argv(notify_cmd: str | None) -> list[str] | None:
+def check_notify_cmd(notify_cmd: str | None) -> list[str] | None:
+    """The notify command's argv (None when there is none); BadParameter when it is malformed,
+    before any work is done."""
     if not notify_cmd:
         return None
     try:
@@ -729,55 +820,3 @@ def _notify(argv: list[str], result: ReportResult) -> None:
             f"ta-outcomes report: warning: --notify-cmd {shlex.join(argv)} exited {done.returncode}",
             file=sys.stderr,
         )
-
-
-def main(
-    name: str,
-    period: str | None = None,
-    last: str | None = None,
-    db: Path | str | None = None,
-    out: Path | str = settings.REPORTS_DIR,
-    params: list[str] | Mapping[str, Any] | None = None,
-    notify_cmd: str | None = None,
-    progress: bool = True,
-    notebook_dir: Path | str | None = None,
-    today: date | None = None,
-    pdf: bool = False,
-    each: str | None = None,
-) -> int:
-    """``ta-outcomes report``: print the report's path and return 0, or raise a UserError.
-
-    ``each`` ('category' or 'supplier') runs a batch (:mod:`analysis.publish.batch`).
-
-    Bad parameters and a missing store raise BadParameter / StoreMissing (exit 2) before any
-    kernel starts; a failing report raises :class:`ReportFailed` (exit 1) with one line naming
-    the failing cell, after the catalogue and the notify command have been updated; a machine
-    that refuses raises :class:`EnvironmentProblem` (exit 74).
-    """
-    _notify_argv(notify_cmd)  # refuse a malformed command before doing any work
-    the_period, effective = resolve_params(
-        name, period=period, last=last, params=params, today=today, notebook_dir=notebook_dir
-    )
-    if each is not None:
-        from analysis.publish.batch import run_each
-
-        return run_each(
-            name, each, the_period, Path(db if db is not None else settings.default_db()),
-            out, effective, progress=progress, notify_cmd=notify_cmd,
-            notebook_dir=notebook_dir, pdf=pdf,
-        )  # fmt: skip
-    result = run_report(
-        name,
-        the_period,
-        db=db if db is not None else settings.default_db(),
-        out_dir=out,
-        params=effective,
-        progress=progress,
-        notify_cmd=notify_cmd,
-        notebook_dir=notebook_dir,
-        pdf=pdf,
-    )
-    if not result.ok:
-        raise ReportFailed(result.error or f"{name} {the_period.label} failed")
-    print(result.html)
-    return EXIT_OK

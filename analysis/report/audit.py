@@ -13,7 +13,7 @@ from analysis import settings
 from analysis.metrics import provenance, quality
 from analysis.metrics.quality import AuditScope
 from analysis.report import fmt
-from analysis.report.context import ReportContext, held_store, period_text, resolve_period
+from analysis.report.context import ReportContext, open_store, period_text, resolve_period
 from analysis.report.display import Banner, Table, TableGroup, user_errors_one_line
 from analysis.report.labels import label
 from analysis.report.stamp import stamp
@@ -22,7 +22,7 @@ from analysis.report.stamp import stamp
 def report_scope(ctx: ReportContext) -> AuditScope:
     """The data-quality scope of a report: every load and quarantined row, the period's cases."""
     return AuditScope(
-        db=ctx.db,
+        store=ctx.store,
         case_start=ctx.start,
         case_end=ctx.end,
         category=ctx.category,
@@ -39,12 +39,12 @@ def open_audit(
     the_period = None
     if any(str(x or "").strip() for x in (period, start, end)):
         the_period = resolve_period(period, start, end)
-    path = held_store(db)
-    facts = provenance.store_facts(path)
+    reader = open_store(db)
+    facts = provenance.store_facts(reader)
     parameters = {"db": str(db), "period": period, "start": start, "end": end}
     if the_period is None:
         return AuditScope(
-            db=path,
+            store=reader,
             description="every load in the store",
             synthetic=facts["synthetic"],
             parameters=parameters,
@@ -52,7 +52,7 @@ def open_audit(
     # the cases of the period, whenever they were loaded (historical data is loaded later than
     # it happened), and the loads that wrote them
     return AuditScope(
-        db=path,
+        store=reader,
         case_start=the_period.start,
         case_end=the_period.end,
         loads_of_cases=True,
@@ -298,14 +298,16 @@ def data_quality(ctx: ReportContext, loads_shown: int = 10) -> TableGroup:
     return TableGroup(
         [
             loads_table(
-                AuditScope(db=ctx.db, description="every load"), limit=loads_shown, compact=True
+                AuditScope(store=ctx.store, description="every load"),
+                limit=loads_shown,
+                compact=True,
             ),
-            quarantine_by_reason(AuditScope(db=ctx.db, description="every load")),
+            quarantine_by_reason(AuditScope(store=ctx.store, description="every load")),
             unmapped_categories(scope),
             fx_fallbacks(scope),
             field_coverage(
                 AuditScope(
-                    db=ctx.db,
+                    store=ctx.store,
                     case_start=ctx.start,
                     case_end=ctx.end,
                     category=ctx.category,

@@ -36,13 +36,11 @@ def resolve_db(db: str | Path) -> Path:
     )
 
 
-def held_store(db: str | Path) -> Path:
-    """:func:`resolve_db`, and the store held open for the notebook's queries
-    (:func:`analysis.store.hold`: one open database for its forty-odd queries instead of one
-    open each, closed 15 s after the last)."""
-    path = resolve_db(db)
-    store.hold(path)
-    return path
+def open_store(db: str | Path) -> store.Reader:
+    """The report's one read-only connection to the store :func:`resolve_db` finds, open: its
+    forty-odd queries share it, and its last section (the stamp) closes it, so that a notebook
+    run to its end in JupyterLab holds nothing."""
+    return store.Reader(resolve_db(db)).open()
 
 
 def resolve_period(
@@ -76,10 +74,11 @@ def resolve_period(
 
 @dataclass(frozen=True)
 class ReportContext:
-    """Everything a section needs: the store, the period, the one before it and the trailing
-    window, the parameters, and every figure computed once for all the sections that show it."""
+    """Everything a section needs: the store's reader (the run's one connection), the period, the
+    one before it and the trailing window, the parameters, and every figure computed once for all
+    the sections that show it."""
 
-    db: Path
+    store: store.Reader
     period: periods.Period
     previous: periods.Period
     trailing: periods.Period
@@ -133,7 +132,7 @@ class ReportContext:
         return self.cached(
             ("blocks", by, which),
             lambda: metrics.block_frame(
-                self.db, span.start, span.end, by, self.params, self.category
+                self.store, span.start, span.end, by, self.params, self.category
             ),
         )
 
@@ -145,7 +144,7 @@ class ReportContext:
         if len(missing) > 1:
             span = self.window(which)
             frames = metrics.block_frames(
-                self.db, span.start, span.end, missing, self.params, self.category
+                self.store, span.start, span.end, missing, self.params, self.category
             )
             for by, frame in frames.items():
                 self._cache[("blocks", by, which)] = frame
@@ -154,7 +153,7 @@ class ReportContext:
         """Refuse to finish a report whose store changed while it ran (a load landed between
         two sections): its figures would describe two states. Scheduled runs cannot meet this
         (the runner holds the store); a notebook run by hand beside an ingest can."""
-        now = _state(self.db)
+        now = _state(self.store)
         if self.state and now != self.state:
             raise BadParameter(
                 f"the store changed while this report ran (loads {self.state[0]} -> {now[0]}); "
@@ -169,8 +168,8 @@ def trailing_window(period: periods.Period) -> periods.Period:
     return periods.range_period(first, period.end)
 
 
-def _state(db: Path) -> tuple:
-    with store.connect(db) as con:
+def _state(source: store.Source) -> tuple:
+    with store.connect(source) as con:
         return con.execute("SELECT count(*), coalesce(max(load_id), 0) FROM loads").fetchone()
 
 
@@ -198,7 +197,7 @@ def open_report(
     """Validate the notebook's parameters, find the store, and return the report's context.
 
     ``buyer_key``: one client's cases only (``--client NAME``; every figure, through
-    :func:`analysis.metrics.cases.bind`).
+    :func:`analysis.metrics.case_flags.bind`).
 
     Raises one-line errors (shown without a traceback in the notebook): StoreMissing saying how
     to create the store, BadParameter for a period, threshold or category that cannot be used.
@@ -208,15 +207,15 @@ def open_report(
         threshold=threshold, lowball=lowball, min_n=min_n, min_n_rate=min_n_rate,
         min_n_named=min_n_named, buyer_key=buyer_key,
     )  # fmt: skip
-    path = held_store(db)
-    facts = provenance.store_facts(path)
+    reader = open_store(db)
+    facts = provenance.store_facts(reader)
     given = str(category or "").strip()
     category = (vocab.vocabulary().resolve("category", given) or given) if given else None
     if category is not None and category not in facts["categories"]:
         known = ", ".join(facts["categories"]) or "none: the store is empty"
         raise BadParameter(f"category {given!r}: no case in the store has it (categories: {known})")
     return ReportContext(
-        db=path,
+        store=reader,
         period=the_period,
         previous=periods.previous_period(the_period),
         trailing=trailing_window(the_period),
@@ -232,7 +231,7 @@ def open_report(
         },
         synthetic=facts["synthetic"],
         mixed=facts["mixed"],
-        as_of=provenance.as_of(path),
-        last_loaded=provenance.last_loaded(path),
-        state=_state(path),
+        as_of=provenance.as_of(reader),
+        last_loaded=provenance.last_loaded(reader),
+        state=_state(reader),
     )

@@ -17,7 +17,7 @@ import pandas as pd
 from analysis import settings
 from analysis.metrics import Params, dossier, provenance, scorecard
 from analysis.report import fmt
-from analysis.report.context import held_store
+from analysis.report.context import open_store
 from analysis.report.display import (
     Banner,
     Findings,
@@ -28,13 +28,14 @@ from analysis.report.display import (
 )
 from analysis.report.labels import label
 from analysis.report.privacy import mask_contact_details
+from analysis.store import Reader
 
 
 @dataclass
 class DossierContext:
     """The dossier's store, case and parameters (and its figures, computed once)."""
 
-    db: Path
+    store: Reader
     case: dict | None
     params: Params
     parameters: dict
@@ -56,7 +57,7 @@ class DossierContext:
 
     def comparable(self) -> pd.DataFrame:
         if "comparable" not in self._cache:
-            self._cache["comparable"] = dossier.comparable(self.db, self.case, self.params)
+            self._cache["comparable"] = dossier.comparable(self.store, self.case, self.params)
         return self._cache["comparable"]
 
 
@@ -73,12 +74,12 @@ def open_dossier(
     """The dossier's context: the case ``case_id`` (BadParameter when the store lacks it)."""
     params = Params(threshold=threshold, lowball=lowball, min_n=min_n, min_n_rate=min_n_rate,
                     min_n_named=min_n_named)  # fmt: skip
-    path = held_store(db)
+    reader = open_store(db)
     case_id = str(case_id or "").strip()
-    case = dossier.case_record(path, case_id, params) if case_id else None
-    facts = provenance.store_facts(path)
+    case = dossier.case_record(reader, case_id, params) if case_id else None
+    facts = provenance.store_facts(reader)
     return DossierContext(
-        db=path,
+        store=reader,
         case=case,
         params=params,
         parameters={
@@ -87,7 +88,7 @@ def open_dossier(
             **{k: v for k, v in params.as_dict().items() if k != "confidence"},
         },  # fmt: skip
         synthetic=facts["synthetic"],
-        as_of=provenance.as_of(path),
+        as_of=provenance.as_of(reader),
     )
 
 
@@ -346,7 +347,7 @@ def dossier_supplier(dc: DossierContext) -> Table:
         return empty
     p = dc.params
     frame_src = dc.comparable()
-    mix = scorecard.against_mix(dc.db, frame_src.attrs["start"], frame_src.attrs["end"],
+    mix = scorecard.against_mix(dc.store, frame_src.attrs["start"], frame_src.attrs["end"],
                                 dc.case["supplier_id"], p)  # fmt: skip
     if mix is None:
         rows = [("Decided cases", "0")]
@@ -487,7 +488,7 @@ def _comparable_line(dc: DossierContext) -> str:
 
 
 def _routes_line(dc: DossierContext) -> tuple[str, dict | None]:
-    found = dossier.comparable_routes(dc.db, dc.case, dc.params)
+    found = dossier.comparable_routes(dc.store, dc.case, dc.params)
     if found is None:
         return (f"{fmt.NOT_RECORDED}: no export behind the comparable cases records what buyers "
                 "did after the platform."), None  # fmt: skip

@@ -29,7 +29,7 @@ def not_recorded(ctx: ReportContext, which: str = "period") -> list[str]:
     span = ctx.window(which)
     return ctx.cached(
         ("not_recorded", which),
-        lambda: coverage.not_recorded(ctx.db, span.start, span.end, ctx.params, ctx.category),
+        lambda: coverage.not_recorded(ctx.store, span.start, span.end, ctx.params, ctx.category),
     )
 
 
@@ -49,7 +49,8 @@ def overall(ctx: ReportContext, which: str = "period") -> pd.Series:
 
 def change(ctx: ReportContext) -> pd.DataFrame:
     return ctx.cached(
-        ("change",), lambda: trends.change_vs_previous(ctx.db, ctx.period, ctx.params, ctx.category)
+        ("change",),
+        lambda: trends.change_vs_previous(ctx.store, ctx.period, ctx.params, ctx.category),
     )
 
 
@@ -72,14 +73,14 @@ def trailing_detectable(ctx: ReportContext) -> dict:
 def change_by(ctx: ReportContext, by: str) -> pd.DataFrame:
     return ctx.cached(
         ("change_by", by),
-        lambda: trends.change_by(ctx.db, ctx.period, by, ctx.params, ctx.category),
+        lambda: trends.change_by(ctx.store, ctx.period, by, ctx.params, ctx.category),
     )
 
 
 def monthly(ctx: ReportContext) -> pd.DataFrame:
     return ctx.cached(
         ("monthly",),
-        lambda: trends.monthly_series(ctx.db, ctx.end, 12, ctx.params, ctx.category),
+        lambda: trends.monthly_series(ctx.store, ctx.end, 12, ctx.params, ctx.category),
     )
 
 
@@ -88,7 +89,7 @@ def buyer_outcomes(ctx: ReportContext, which: str = "period") -> dict:
     return ctx.cached(
         ("buyer_outcomes", which),
         lambda: outcomes.buyer_outcome_counts(
-            ctx.db, span.start, span.end, ctx.params, ctx.category
+            ctx.store, span.start, span.end, ctx.params, ctx.category
         ),
     )
 
@@ -96,7 +97,7 @@ def buyer_outcomes(ctx: ReportContext, which: str = "period") -> dict:
 def sensitivity(ctx: ReportContext) -> list[dict]:
     return ctx.cached(
         ("sensitivity",),
-        lambda: outcomes.sensitivity_table(ctx.db, ctx.start, ctx.end, ctx.params, ctx.category),
+        lambda: outcomes.sensitivity_table(ctx.store, ctx.start, ctx.end, ctx.params, ctx.category),
     )
 
 
@@ -104,7 +105,7 @@ def time_to_resolution(ctx: ReportContext, by: str | None) -> dict:
     return ctx.cached(
         ("resolution", by),
         lambda: resolution.time_to_resolution(
-            ctx.db, ctx.start, ctx.end, by, ctx.params, ctx.category, as_of=ctx.as_of
+            ctx.store, ctx.start, ctx.end, by, ctx.params, ctx.category, as_of=ctx.as_of
         ),
     )
 
@@ -112,7 +113,9 @@ def time_to_resolution(ctx: ReportContext, by: str | None) -> dict:
 def cohorts(ctx: ReportContext) -> pd.DataFrame:
     return ctx.cached(
         ("cohorts",),
-        lambda: resolution.cohorts(ctx.db, ctx.end, 12, ctx.params, ctx.category, as_of=ctx.as_of),
+        lambda: resolution.cohorts(
+            ctx.store, ctx.end, 12, ctx.params, ctx.category, as_of=ctx.as_of
+        ),
     )
 
 
@@ -120,7 +123,9 @@ def observed_expected(ctx: ReportContext) -> pd.DataFrame:
     span = ctx.trailing
     return ctx.cached(
         ("observed_expected",),
-        lambda: suppliers.observed_expected(ctx.db, span.start, span.end, ctx.params, ctx.category),
+        lambda: suppliers.observed_expected(
+            ctx.store, span.start, span.end, ctx.params, ctx.category
+        ),
     )
 
 
@@ -129,21 +134,21 @@ def effects(ctx: ReportContext) -> metric_effects.ModelResult:
     return ctx.cached(
         ("effects",),
         lambda: metric_effects.adjusted_effects(
-            ctx.db, span.start, span.end, ctx.params, ctx.category
+            ctx.store, span.start, span.end, ctx.params, ctx.category
         ),
     )
 
 
 def funnel(ctx: ReportContext) -> pd.DataFrame:
     return ctx.cached(
-        ("funnel",), lambda: process.funnel(ctx.db, ctx.start, ctx.end, ctx.params, ctx.category)
+        ("funnel",), lambda: process.funnel(ctx.store, ctx.start, ctx.end, ctx.params, ctx.category)
     )
 
 
 def claim_window(ctx: ReportContext) -> pd.DataFrame:
     return ctx.cached(
         ("claim_window",),
-        lambda: process.claim_window(ctx.db, ctx.start, ctx.end, ctx.params, ctx.category),
+        lambda: process.claim_window(ctx.store, ctx.start, ctx.end, ctx.params, ctx.category),
     )
 
 
@@ -151,7 +156,7 @@ def heatmap(ctx: ReportContext, which: str = "trailing") -> pd.DataFrame:
     span = ctx.window(which)
     return ctx.cached(
         ("heatmap", which),
-        lambda: metrics.heatmap_frame(ctx.db, span.start, span.end, ctx.params, ctx.category),
+        lambda: metrics.heatmap_frame(ctx.store, span.start, span.end, ctx.params, ctx.category),
     )
 
 
@@ -161,7 +166,7 @@ def platform_reasons(ctx: ReportContext, which: str = "period") -> pd.DataFrame 
     span = ctx.window(which)
     return ctx.cached(
         ("platform_reasons", which),
-        lambda: beyond.reasons_frame(ctx.db, span.start, span.end, ctx.params, ctx.category),
+        lambda: beyond.reasons_frame(ctx.store, span.start, span.end, ctx.params, ctx.category),
     )
 
 
@@ -170,5 +175,5 @@ def beyond_routes(ctx: ReportContext, which: str = "period") -> pd.DataFrame | N
     span = ctx.window(which)
     return ctx.cached(
         ("beyond_routes", which),
-        lambda: beyond.routes_frame(ctx.db, span.start, span.end, ctx.params, ctx.category),
+        lambda: beyond.routes_frame(ctx.store, span.start, span.end, ctx.params, ctx.category),
     )

@@ -28,7 +28,9 @@ def notable(ctx: ReportContext, kind: str):
     report: (rows, how many in all)."""
     return ctx.cached(
         ("notable", kind),
-        lambda: metrics.notable_cases(ctx.db, ctx.start, ctx.end, kind, ctx.params, ctx.category),
+        lambda: metrics.notable_cases(
+            ctx.store, ctx.start, ctx.end, kind, ctx.params, ctx.category
+        ),
     )
 
 

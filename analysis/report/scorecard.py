@@ -20,17 +20,18 @@ from analysis.metrics.resolution import time_to_resolution
 from analysis.metrics.suppliers import EXCESS_OE
 from analysis.metrics.trends import monthly_series
 from analysis.report import fmt
-from analysis.report.context import held_store, period_text, resolve_period
+from analysis.report.context import open_store, period_text, resolve_period
 from analysis.report.display import Banner, Findings, Table, user_errors_one_line
 from analysis.report.labels import label, title
 from analysis.report.privacy import mask_frame
+from analysis.store import Reader
 
 
 @dataclass
 class ScorecardContext:
     """The scorecard's store, supplier, range and parameters (and its figures, computed once)."""
 
-    db: Path
+    store: Reader
     supplier_id: str | None
     supplier_name: str | None
     period: periods.Period
@@ -85,12 +86,12 @@ def open_scorecard(
         span = periods.range_period(first.start, last.end)
     params = Params(threshold=threshold, lowball=lowball, min_n=min_n, min_n_rate=min_n_rate,
                     min_n_named=min_n_named)  # fmt: skip
-    path = held_store(db)
+    reader = open_store(db)
     supplier_id = str(supplier_id or "").strip() or None
-    name = scorecard.supplier_name(path, supplier_id) if supplier_id else None
-    facts = provenance.store_facts(path)
+    name = scorecard.supplier_name(reader, supplier_id) if supplier_id else None
+    facts = provenance.store_facts(reader)
     return ScorecardContext(
-        db=path,
+        store=reader,
         supplier_id=supplier_id,
         supplier_name=name,
         period=span,
@@ -104,7 +105,7 @@ def open_scorecard(
             **{k: v for k, v in params.as_dict().items() if k != "confidence"},
         },  # fmt: skip
         synthetic=facts["synthetic"],
-        as_of=provenance.as_of(path),
+        as_of=provenance.as_of(reader),
     )
 
 
@@ -112,7 +113,7 @@ def _overall(sc: ScorecardContext) -> pd.Series:
     return sc.cached(
         ("overall",),
         lambda: scorecard.beside_everyone(
-            sc.db, sc.period.start, sc.period.end, sc.supplier_id, None, sc.params
+            sc.store, sc.period.start, sc.period.end, sc.supplier_id, None, sc.params
         ),
     ).iloc[0]
 
@@ -121,7 +122,7 @@ def _mix(sc: ScorecardContext) -> dict | None:
     return sc.cached(
         ("mix",),
         lambda: scorecard.against_mix(
-            sc.db, sc.period.start, sc.period.end, sc.supplier_id, sc.params
+            sc.store, sc.period.start, sc.period.end, sc.supplier_id, sc.params
         ),
     )
 
@@ -129,7 +130,7 @@ def _mix(sc: ScorecardContext) -> dict | None:
 def _named(sc: ScorecardContext) -> list[str]:
     return sc.cached(
         ("named",),
-        lambda: scorecard.named_suppliers(sc.db, sc.period.start, sc.period.end, sc.params),
+        lambda: scorecard.named_suppliers(sc.store, sc.period.start, sc.period.end, sc.params),
     )
 
 
@@ -279,7 +280,7 @@ def scorecard_outcomes(sc: ScorecardContext) -> Table:
     if empty:
         return empty
     data = scorecard.buyer_outcomes_beside_everyone(
-        sc.db, sc.period.start, sc.period.end, sc.supplier_id, sc.params
+        sc.store, sc.period.start, sc.period.end, sc.supplier_id, sc.params
     )
     own, everyone = data["cases"].sum(), data["all_cases"].sum()
     frame = pd.DataFrame(
@@ -358,7 +359,9 @@ def scorecard_by(sc: ScorecardContext, by: str = "claim_type") -> Table:
     if empty:
         return empty
     p = sc.params
-    data = scorecard.beside_everyone(sc.db, sc.period.start, sc.period.end, sc.supplier_id, by, p)
+    data = scorecard.beside_everyone(
+        sc.store, sc.period.start, sc.period.end, sc.supplier_id, by, p
+    )
     data["label"] = [label(by, g) for g in data["group"]]
     data["trailing_supplier_sided_rate"] = data["all_supplier_sided_rate"]
     data["trailing_supplier_sided_ci_low"] = data["all_supplier_sided_ci_low"]
@@ -399,7 +402,7 @@ def scorecard_trend(sc: ScorecardContext) -> Table:
     p = sc.params
     months = max(1, (sc.period.end.year - sc.period.start.year) * 12
                  + sc.period.end.month - sc.period.start.month + 1)  # fmt: skip
-    data = monthly_series(sc.db, sc.period.end, months, p, supplier_id=sc.supplier_id)
+    data = monthly_series(sc.store, sc.period.end, months, p, supplier_id=sc.supplier_id)
     frame = pd.DataFrame(
         {
             "Month": data["month"],
@@ -428,9 +431,9 @@ def scorecard_resolution(sc: ScorecardContext) -> Table:
     if empty:
         return empty
     p = sc.params
-    own = time_to_resolution(sc.db, sc.period.start, sc.period.end, None, p,
+    own = time_to_resolution(sc.store, sc.period.start, sc.period.end, None, p,
                              supplier_id=sc.supplier_id)["overall"]  # fmt: skip
-    everyone = time_to_resolution(sc.db, sc.period.start, sc.period.end, None, p)["overall"]
+    everyone = time_to_resolution(sc.store, sc.period.start, sc.period.end, None, p)["overall"]
 
     def median(result) -> str:
         if result["n"] < p.min_n_rate:
@@ -467,7 +470,7 @@ def scorecard_cases(sc: ScorecardContext, kind: str = "lowball") -> Table:
     empty = _empty_without_supplier(sc, names[kind], f"scorecard_{kind}")
     if empty:
         return empty
-    data, total = notable.notable_cases(sc.db, sc.period.start, sc.period.end, kind, sc.params,
+    data, total = notable.notable_cases(sc.store, sc.period.start, sc.period.end, kind, sc.params,
                                         supplier_id=sc.supplier_id)  # fmt: skip
     data = mask_frame(data, ["description"])
     frame = pd.DataFrame(

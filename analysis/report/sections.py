@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from analysis.report.audit import data_quality
 from analysis.report.beyond import beyond_platform, platform_said
-from analysis.report.cases import NOTABLE_KINDS, notable_cases
+from analysis.report.case_lists import NOTABLE_KINDS, notable_cases
 from analysis.report.context import (
     ReportContext,
     open_report,
@@ -30,12 +30,12 @@ from analysis.report.groups import (
 from analysis.report.headline import banner, buyer_outcomes, headline, sensitivity
 from analysis.report.labels import label
 from analysis.report.methodology import methodology
+from analysis.report.p_chart import trend
 from analysis.report.process import claim_window, funnel
 from analysis.report.resolution import cohorts, time_to_resolution
 from analysis.report.stamp import stamp
 from analysis.report.supplier_facts import small_suppliers
 from analysis.report.suppliers import supplier_comparison
-from analysis.report.trend import trend
 
 __all__ = [
     # the report, in order

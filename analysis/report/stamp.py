@@ -21,18 +21,19 @@ def stamp(ctx: ReportContext | AuditScope, now: datetime | None = None) -> Table
     """Parameters, data fingerprint and row counts, code and library versions, generation time.
 
     Works for a report (:class:`ReportContext`) and for the data-quality audit
-    (:class:`AuditScope`). The report's last section: the store its context held open
-    (:func:`analysis.report.context.held_store`) is released, so that a notebook run to its end
-    in JupyterLab holds nothing.
+    (:class:`AuditScope`). The report's last section: the reader its context opened
+    (:func:`analysis.report.context.open_store`) is closed, so that a notebook run to its end in
+    JupyterLab holds nothing.
     """
     try:
         return _stamp(ctx, now)
     finally:
-        store.release(ctx.db)
+        if isinstance(ctx.store, store.Reader):
+            ctx.store.close()
 
 
 def _stamp(ctx: ReportContext | AuditScope, now: datetime | None) -> TableGroup:
-    fingerprint = provenance.data_fingerprint(ctx.db)
+    fingerprint = provenance.data_fingerprint(ctx.store)
     generated = (now or datetime.now(UTC)).astimezone(UTC)
     code = {"analysis": analysis.__version__, "git": provenance.git_describe()}
     versions = provenance.library_versions()

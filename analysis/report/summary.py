@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis import metrics, settings
 from analysis.report import figures, fmt, month
-from analysis.report.cases import refund_texts
+from analysis.report.case_lists import refund_texts
 from analysis.report.context import ReportContext, open_report, period_text
 from analysis.report.display import Findings, Table, user_errors_one_line
 from analysis.report.labels import label
@@ -93,7 +93,7 @@ def answer(ctx: ReportContext) -> Findings:
 def client_cases(ctx: ReportContext, limit: int = settings.SUMMARY_CASES) -> Table:
     """The cases closed in the period (the client's own), largest claims first."""
     data, total = metrics.notable.closed_cases(
-        ctx.db, ctx.start, ctx.end, ctx.params, ctx.category, limit
+        ctx.store, ctx.start, ctx.end, ctx.params, ctx.category, limit
     )
     frame = pd.DataFrame(
         {

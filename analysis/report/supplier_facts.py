@@ -18,7 +18,7 @@ def small_suppliers(ctx: ReportContext, high_value_usd: float = settings.HIGH_VA
     its cases, closed, decided, supplier-sided, lowballs and refused claims of at least
     ``high_value_usd``, as counts, by supplier id (never rated nor ranked)."""
     span, p = ctx.trailing, ctx.params
-    data = facts.supplier_facts(ctx.db, span.start, span.end, p, ctx.category, high_value_usd)
+    data = facts.supplier_facts(ctx.store, span.start, span.end, p, ctx.category, high_value_usd)
     data = data[~data["named"]].reset_index(drop=True)
     frame = pd.DataFrame(
         {

@@ -18,16 +18,13 @@ A writer that gives up has changed nothing.
 Every connection is opened with DuckDB's extension auto-loading and auto-installing switched
 off: a file of another format (SQLite, say) must be refused, not make DuckDB fetch an extension.
 
-**Held stores.** Opening a store costs about 20-30 ms, and the first queries on a fresh database
-instance are slower still (its catalog and blocks are read again): a report's sections open it
-some forty times. :func:`hold` keeps one read-only connection (the *anchor*) open in this
-process, so every later :func:`connect` of that store reuses DuckDB's open database instance
-(under a millisecond) while still getting a connection of its own (its own temp tables, closed
-on leaving the ``with``). The anchor is closed after :func:`analysis.settings.hold_idle`
-seconds (15 by default) without a :func:`connect` of the store, and reopened by the next one: a notebook holds the store only
-while it works, and an ingest started beside it waits at most that long. A writer of this
-process (``read_only=False``) closes the anchor first: DuckDB refuses to open a file for writing
-in a process that holds it read-only.
+**One connection per run.** Opening a store costs about 20-30 ms, and the first queries on a
+fresh database instance are slower still (its catalog and blocks are read again): a report asks
+some forty questions of it. A run (a report, ``ta-outcomes metrics``, an ``explore`` call) opens
+one :class:`Reader` and passes it down; every :func:`connect` of the reader gets a cursor of its
+one connection (its own temp tables, closed on leaving the ``with``), and the run closes the
+reader at its end (a report's last section, the stamp). There is no process-wide registry of open
+stores and no timer: what holds the store open is the object the run holds.
 """
 
 from __future__ import annotations
@@ -44,7 +41,9 @@ import duckdb
 
 from analysis import settings
 from analysis.errors import EnvironmentProblem, UserError, environment_problem
-from analysis.store.lock import LockTimeout, held
+from analysis.store import schema
+from analysis.store.errors import StoreBusy, StoreError, StoreMissing
+from analysis.store.lock import held
 
 #: DuckDB settings of every connection the project opens.
 DUCKDB_CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
@@ -59,24 +58,10 @@ SEALED_CONFIG = DUCKDB_CONFIG | {
 RETRY_EVERY = 0.25
 
 
-class StoreError(UserError):
-    """A problem with the store that the user can act on (missing, foreign, damaged)."""
-
-
-class StoreMissing(StoreError):
-    """The store file does not exist yet."""
-
-
-class StoreBusy(LockTimeout):
-    """Another process held the store open for longer than we were willing to wait."""
-
-
 def open_duckdb(
     path: Path | str = ":memory:", read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection the project's way: no extension auto-loading, no progress bar."""
-    if not read_only and str(path) != ":memory:":
-        _close_anchor(path)
     con = duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
     # No progress bar: it would garble the one-line summaries on the terminal (inside a Jupyter
     # kernel DuckDB refuses to touch the setting without ipywidgets: leave it then).
@@ -109,6 +94,14 @@ def _open_error(db: Path, exc: BaseException) -> UserError:
     text = str(exc)
     if "sqlite" in text.lower():
         return StoreError(f"{db}: a SQLite database, not a DuckDB case store")
+    if "different configuration than existing connections" in text:
+        # this process reads the store through an open Reader (a report's context in a
+        # notebook): DuckDB will not open the file for writing beside it
+        return StoreError(
+            f"{db}: this process holds the store open for reading (a report's or an explore "
+            "run's reader); close it (ctx.store.close(), or run the report's last cell) and "
+            "run this again"
+        )
     first = (text.strip().splitlines() or [type(exc).__name__])[0][:300]
     if environment_problem(exc) is not None:
         # the machine refused (a folder that cannot be written, a read-only disk): the store
@@ -129,7 +122,7 @@ def open_sealed(db: Path | str) -> duckdb.DuckDBPyConnection:
     configuration is locked (``SET``, ``SET GLOBAL``, ``RESET`` fail). The store is attached to
     a database of its own rather than opened directly because DuckDB shares one database instance
     per file in a process, and its settings with it: a report holding the store open
-    (:func:`hold`) would otherwise refuse a connection with other settings.
+    (a :class:`Reader`) would otherwise refuse a connection with other settings.
     """
     con = duckdb.connect(":memory:", config=SEALED_CONFIG)
     try:
@@ -162,8 +155,8 @@ def _open_waiting(db: Path, read_only: bool, timeout: float, quiet: bool, sealed
                 advice = (
                     "try again when it has finished"
                     if _is_ours(holder)
-                    else "close that connection (con.close()) or restart that notebook's kernel, "
-                    "then run this again"
+                    else "close that connection (con.close(); a report notebook: run its last "
+                    "cell) or restart that notebook's kernel, then run this again"
                 )
                 raise StoreBusy(
                     f"{db}: still held by {holder} after {timeout:g} s; {advice}"
@@ -179,7 +172,8 @@ def _open_waiting(db: Path, read_only: bool, timeout: float, quiet: bool, sealed
                     line = (
                         f"waiting for another process to close {db} ({holder}; up to "
                         f"{timeout:g} s): if it is a notebook holding a connection, close it "
-                        "(con.close()) or restart that kernel..."
+                        "(con.close(); a report notebook: run its last cell) or restart that "
+                        "kernel..."
                     )
                 print(line, file=sys.stderr, flush=True)
                 told = True
@@ -190,124 +184,91 @@ def _open_waiting(db: Path, read_only: bool, timeout: float, quiet: bool, sealed
         return con
 
 
-class _Hold:
-    """A held store: its anchor connection (None while closed) and the timer that closes it."""
+class Reader:
+    """One read-only connection to the store ``db`` for one run (a report, ``ta-outcomes
+    metrics``, an ``explore`` call), passed down to every figure instead of a path.
 
-    def __init__(self) -> None:
-        self.anchor: duckdb.DuckDBPyConnection | None = None
-        self.timer: threading.Timer | None = None
-        self.used = 0  # a counter of uses: a timer set before the latest use does nothing
-
-
-_HOLDS: dict[Path, _Hold] = {}
-_HOLDS_LOCK = threading.Lock()
-
-
-def _key(db: Path | str) -> Path:
-    return Path(db).expanduser().resolve()
-
-
-def hold(db: Path | str) -> bool:
-    """Keep the store ``db`` open in this process for the :func:`connect` calls that follow.
-
-    One read-only anchor connection is opened by the next :func:`connect` of the store and
-    closed :func:`analysis.settings.hold_idle` seconds after the last one ends, to be reopened
-    by the one after. What a query sees is unchanged: every connection still reads the store as
-    it is on disk, and DuckDB lets no process write it while any process reads it.
-    :func:`release` ends the hold. Returns whether this call started it (False: it was held
-    already, or holding is switched off by ``TA_OUTCOMES_HOLD_IDLE=0``).
+    Opened when first used (waiting, like :func:`connect`, while another process writes the
+    store), checked once against the schema, and closed by :meth:`close` or at the end of a
+    ``with`` block; a use after :meth:`close` opens it again (a notebook cell run again in
+    JupyterLab after its report's last section). While it is open, no process can write the store:
+    every figure of the run describes one state.
     """
-    if settings.hold_idle() <= 0:
-        return False
-    with _HOLDS_LOCK:
-        if _key(db) in _HOLDS:
-            return False
-        _HOLDS[_key(db)] = _Hold()
-        return True
+
+    def __init__(self, db: Path | str, timeout: float | None = None, quiet: bool = False):
+        self.path = Path(db)
+        self._timeout = timeout
+        self._quiet = quiet
+        self._con: duckdb.DuckDBPyConnection | None = None
+        # cursors are taken from threads (metrics.json beside the notebook's start)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Reader({str(self.path)!r}, {'open' if self.is_open else 'closed'})"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the reader's connection is open now."""
+        return self._con is not None
+
+    def open(self) -> Reader:
+        """Open the connection now (a missing, foreign or newer store is refused here)."""
+        with self._lock:
+            self._connection()
+        return self
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        # under self._lock
+        if self._con is None:
+            _must_exist(self.path)
+            timeout = settings.lock_timeout() if self._timeout is None else self._timeout
+            con = _open_waiting(self.path, True, timeout, self._quiet)
+            try:
+                schema.read_as_current(con)
+            except BaseException:
+                con.close()
+                raise
+            self._con = con
+        return self._con
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own on the reader's open database (close it after use)."""
+        with self._lock:
+            return self._connection().cursor()
+
+    def close(self) -> None:
+        """Close the connection (a later use opens it again)."""
+        with self._lock:
+            if self._con is not None:
+                with contextlib.suppress(duckdb.Error):
+                    self._con.close()
+                self._con = None
+
+    def __enter__(self) -> Reader:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+#: What a figure reads: the store's path, or the run's :class:`Reader` of it.
+Source = Path | str | Reader
 
 
 @contextlib.contextmanager
-def holding(db: Path | str) -> Iterator[None]:
-    """:func:`hold` the store for the ``with`` block (one computation of many queries), and
-    release it at the end unless it was held before."""
-    started = hold(db)
-    try:
-        yield
-    finally:
-        if started:
-            release(db)
+def reading(source: Source) -> Iterator[Reader]:
+    """The run's reader: ``source`` itself when it is one (left open: its run closes it), else a
+    :class:`Reader` of that path for the ``with`` block (one computation of many queries)."""
+    if isinstance(source, Reader):
+        yield source
+        return
+    with Reader(source) as reader:
+        yield reader
 
 
-def release(db: Path | str | None = None) -> None:
-    """End the hold of ``db`` (every held store when None), closing its anchor now."""
-    with _HOLDS_LOCK:
-        keys = list(_HOLDS) if db is None else [_key(db)]
-        for key in keys:
-            held = _HOLDS.pop(key, None)
-            if held is not None:
-                _shut(held)
-
-
-def is_open(db: Path | str) -> bool:
-    """Whether this process holds an open anchor connection to ``db`` (see :func:`hold`)."""
-    with _HOLDS_LOCK:
-        held = _HOLDS.get(_key(db))
-        return held is not None and held.anchor is not None
-
-
-def _shut(held: _Hold) -> None:
-    # under _HOLDS_LOCK
-    if held.timer is not None:
-        held.timer.cancel()
-        held.timer = None
-    if held.anchor is not None:
-        with contextlib.suppress(duckdb.Error):
-            held.anchor.close()
-        held.anchor = None
-
-
-def _close_anchor(db: Path | str) -> None:
-    with _HOLDS_LOCK:
-        held = _HOLDS.get(_key(db))
-        if held is not None:
-            _shut(held)
-
-
-def _anchor(db: Path, timeout: float, quiet: bool) -> None:
-    """Open the held store's anchor if it is held and closed (a no-op otherwise)."""
-    with _HOLDS_LOCK:
-        held = _HOLDS.get(_key(db))
-        if held is None or held.anchor is not None:
-            return
-        if held.timer is not None:
-            held.timer.cancel()
-            held.timer = None
-    anchor = _open_waiting(db, True, timeout, quiet)
-    with _HOLDS_LOCK:
-        if _HOLDS.get(_key(db)) is held and held.anchor is None:
-            held.anchor = anchor
-            return
-    anchor.close()  # released, or opened by another thread meanwhile
-
-
-def _used(db: Path) -> None:
-    """Restart the held store's idle timer after a use."""
-    with _HOLDS_LOCK:
-        held = _HOLDS.get(_key(db))
-        if held is None or held.anchor is None:
-            return
-        held.used += 1
-        if held.timer is not None:
-            held.timer.cancel()
-        held.timer = threading.Timer(settings.hold_idle(), _expire, (_key(db), held, held.used))
-        held.timer.daemon = True
-        held.timer.start()
-
-
-def _expire(key: Path, held: _Hold, used: int) -> None:
-    with _HOLDS_LOCK:
-        if _HOLDS.get(key) is held and held.used == used:
-            _shut(held)
+def path_of(source: Source) -> Path:
+    """The store file a source reads."""
+    return source.path if isinstance(source, Reader) else Path(source)
 
 
 def _must_exist(db: Path) -> None:
@@ -321,7 +282,7 @@ def _must_exist(db: Path) -> None:
 
 @contextlib.contextmanager
 def connect(
-    db: Path | str,
+    db: Source,
     read_only: bool = True,
     timeout: float | None = None,
     quiet: bool = False,
@@ -334,21 +295,29 @@ def connect(
     ``<db>.lock``; creates the store and its tables when the file is new, and refuses a DuckDB
     file that holds something else. Both wait for a process holding the store the other way,
     up to ``timeout`` seconds (default :func:`analysis.settings.lock_timeout`).
-    """
-    from analysis.store import schema
 
+    ``db`` may be the run's :class:`Reader` (read-only): the connection is then a cursor of the
+    reader's, and nothing is opened.
+    """
+    if isinstance(db, Reader):
+        if not read_only:
+            raise ValueError("a Reader reads; a writer connects to the store's path")
+        cursor = db.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        return
     db = Path(db)
     timeout = settings.lock_timeout() if timeout is None else timeout
     if read_only:
         _must_exist(db)
-        _anchor(db, timeout, quiet)
         con = _open_waiting(db, True, timeout, quiet)
         try:
             schema.read_as_current(con)
             yield con
         finally:
             con.close()
-            _used(db)
         return
     with writer_lock(db, timeout, quiet):
         con = _open_waiting(db, False, timeout, quiet)
@@ -361,12 +330,13 @@ def connect(
 
 @contextlib.contextmanager
 def connect_sealed(
-    db: Path | str, timeout: float | None = None, quiet: bool = False
+    db: Source, timeout: float | None = None, quiet: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the store read-only on a sealed connection (:func:`open_sealed`: no other file, no
     extension, no setting can be reached) and close it afterwards; a missing store and a store
-    another process writes are handled as by :func:`connect`."""
-    db = Path(db)
+    another process writes are handled as by :func:`connect`. A :class:`Reader` is read through
+    its path: the sealed connection is always one of its own."""
+    db = path_of(db)
     timeout = settings.lock_timeout() if timeout is None else timeout
     _must_exist(db)
     con = _open_waiting(db, True, timeout, quiet, sealed=True)
@@ -400,7 +370,7 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def query_df(db: Path | str, sql: str, params: list | dict | None = None):
+def query_df(db: Source, sql: str, params: list | dict | None = None):
     """Run one read-only query against the store and return a pandas DataFrame."""
     with connect(db, read_only=True) as con:
         return con.execute(sql, params or []).df()

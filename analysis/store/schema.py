@@ -15,7 +15,7 @@ import duckdb
 from analysis import columns as registry
 from analysis import sqlfiles
 from analysis.columns import hashed_names
-from analysis.store.connection import StoreError
+from analysis.store.errors import StoreError
 
 SCHEMA_VERSION = "6"
 TABLES = frozenset({"cases", "quarantine", "loads", "store_meta", "suppliers"})

@@ -1,7 +1,7 @@
 -- The cases a window's metrics look at, one row each, with the per-case flags that every
 -- metric in analysis/metrics/ is built from (the definitions live here, once).
 --
--- Parameters (bound, never formatted in; analysis.metrics.cases.bind gives them):
+-- Parameters (bound, never formatted in; analysis.metrics.case_flags.bind gives them):
 --   $start, $end   DATE, the window, both days included
 --   $category      VARCHAR, one category slug, or NULL for all
 --   $supplier_id   VARCHAR, one supplier, or NULL for all (the supplier scorecard)

@@ -2,7 +2,7 @@
   The refund tests of one case, written once. cases.sql applies them with the report's bound
   $threshold; the sensitivity table (sensitivity.sql) with each of its thresholds. They read the
   case's own columns (outcome, refund_amount, claim_amount, has_amounts) and the outcome classes
-  bound by analysis.metrics.cases.bind.
+  bound by analysis.metrics.case_flags.bind.
 
   The tests compare the ORIGINAL amounts in exact DECIMAL arithmetic, in the stored amount type
   (three decimals: a KWD refund of 0.125 is not rounded to 0.13 before it is weighed against the

@@ -50,7 +50,7 @@ def notable_cases(
     ``limit`` rows. Supplier names and descriptions are masked (e-mails, phone numbers).
     """
     data, total = metrics.notable_cases(
-        ctx.db, ctx.start, ctx.end, kind, ctx.params, ctx.category, limit, high_value_usd
+        ctx.store, ctx.start, ctx.end, kind, ctx.params, ctx.category, limit, high_value_usd
     )
     frame = pd.DataFrame(
         {
