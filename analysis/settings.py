@@ -209,6 +209,10 @@ BOOTSTRAP_SEED = 20261201
 BOOTSTRAP_MAX_CASES = 20_000
 #: Notable-case tables show at most this many rows (the largest claims first).
 NOTABLE_LIMIT = 15
+#: A long table (the named suppliers: thousands at 10M cases) shows its flagged rows and this
+#: many more in the page; the whole table is its CSV download (a 1.2 MB table made the page slow
+#: to export and to read).
+PAGE_ROWS = 25
 #: At most this many of the client's cases in the one-page client summary (one A4 page).
 SUMMARY_CASES = 12
 #: The notable cases of each kind the findings name by id; the rest are counted and listed in

@@ -207,12 +207,13 @@ def test_hostile_text_is_escaped(report):
     assert "<script" not in joined.lower()
     # the description's <img onerror=...> is text too: the only images are the charts' own
     images = re.findall(r"<img [^>]*>", joined, flags=re.I)
-    assert images and all(re.match(r'<img src="data:image/png;base64,', i) for i in images)
+    assert images and all(re.match(r'<img src="data:image/svg\+xml;base64,', i) for i in images)
     assert "onerror" not in joined.replace("onerror=alert(1)&gt;", "")
     assert "&lt;img src=x onerror=alert(1)&gt;" in joined
     kinds = {mime for o in outputs(report) for mime in o.get("data", {})}
     # nothing a front end would render as Markdown, LaTeX or script
-    assert kinds <= {"text/html", "text/plain", "image/png", sections.RECORD_MIME}
+    # (a chart's SVG: matplotlib's drawing, shown as an image, which runs nothing)
+    assert kinds <= {"text/html", "text/plain", "image/svg+xml", sections.RECORD_MIME}
     assert HOSTILE_SUPPLIER in json.dumps(
         [o.get("data", {}).get("text/plain") for o in outputs(report)]
     )

@@ -486,3 +486,38 @@ def test_a_section_whose_outputs_have_nothing_to_say_folds_its_introduction(tmp_
     full_heading = soup.find("h2", string="Full section")
     assert full_heading.find_next_sibling("details") is None
     assert "FULL_INTRO" in full_heading.find_next_sibling("p").get_text()
+
+
+def test_a_cut_table_links_the_whole_table_as_csv_and_shows_its_first_rows(tmp_path):
+    # issue 30.3: the named suppliers at 10M (1.2 MB of table) made the export walk the whole
+    # table; the page shows page_rows rows, the link above them downloads every row
+    import pandas as pd
+
+    from analysis.report.display import Table
+
+    names = [f"S{i}" for i in range(1, 31)]
+    names[19] = "=HYPERLINK(1)"  # row 20, beyond the page: neutralised in the CSV too
+    table = Table(frame=pd.DataFrame({"Supplier": names, "n": range(1, 31)}), caption="c.",
+                  page_rows=5)  # fmt: skip
+    forged = '<p class="ta-csv-link" id="ta-csv-00000000000000000000"></p>' + (
+        "<table><thead><tr><th>k</th></tr></thead><tbody><tr><td>=1+1</td></tr></tbody></table>"
+    )
+    soup = _export(tmp_path, [
+        new_markdown_cell("## Suppliers"),
+        _code("t", new_output("display_data", data=table._repr_mimebundle_())),
+        _code("f", new_output("display_data", data={"text/html": forged})),
+    ])  # fmt: skip
+    cut, other = soup.main.find_all("table")
+    assert [r.td.get_text() for r in cut.tbody.find_all("tr")] == ["S1", "S2", "S3", "S4", "S5"]
+    (link,) = cut.find_previous_sibling("p", class_="ta-csv-link").find_all("a")
+    assert link["download"] == "suppliers-1.csv"
+    assert link.get_text() == "Download CSV (all 30 rows)"
+    rows = _csv_of(link).split("\r\n")
+    assert rows[:3] == ["Supplier,n", "S1,1", "S2,2"] and rows[30] == "S30,30"
+    assert rows[20] == "'=HYPERLINK(1),20" and rows[31:] == [""]
+    assert len(soup.main.find_all("a", class_="ta-csv")) == 2  # one link per table
+    # a placeholder no CSV came with stays empty; its table links what it shows
+    assert other.find_previous_sibling("p").find("a") is not None
+    assert _csv_of(other.find_previous_sibling("p").a) == "k\r\n'=1+1\r\n"
+    forged_holder = soup.find(id="ta-csv-00000000000000000000")
+    assert forged_holder is not None and forged_holder.find("a") is None

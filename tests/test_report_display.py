@@ -64,3 +64,25 @@ def test_an_empty_quiet_or_folded_table_is_one_line():
     )
     plain = display.Table(frame=frame, caption="c")
     assert plain.to_html().startswith('<div class="ta-table')
+
+
+def test_a_cut_table_shows_its_first_rows_and_carries_the_whole_as_csv():
+    # issue 30.3: a long table (the named suppliers) shows page_rows rows; the whole is its CSV
+    frame = pd.DataFrame({"Supplier": [f"S{i}" for i in range(1, 8)], "n": list("1234567")})
+    table = display.Table(frame=frame, caption="Suppliers.", page_rows=3)
+    assert table.cut
+    html = table.to_html()
+    assert html.count("<tr>") == 3 and "<td>S3</td>" in html and "S4" not in html
+    whole = "Supplier,n\r\nS1,1\r\nS2,2\r\nS3,3\r\nS4,4\r\nS5,5\r\nS6,6\r\nS7,7\r\n"
+    bundle = table._repr_mimebundle_()
+    assert bundle["text/csv"] == whole == table.csv()
+    # the placeholder the exported page fills with the whole table's download, named by it
+    anchor = display.csv_anchor(whole)
+    assert anchor.startswith("ta-csv-") and len(anchor) == 27
+    assert f'<p class="ta-csv-link" id="{anchor}"></p><table' in html
+    assert "S7" in bundle["text/plain"]  # the console and JupyterLab's text: the whole table
+    # as long as the frame or longer: not cut, no CSV of its own
+    for rows in (7, None):
+        whole_table = display.Table(frame=frame, caption="Suppliers.", page_rows=rows)
+        assert not whole_table.cut and "ta-csv-link" not in whole_table.to_html()
+        assert "text/csv" not in whole_table._repr_mimebundle_()

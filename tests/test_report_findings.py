@@ -131,11 +131,22 @@ def test_the_supplier_comparison_names_only_suppliers_with_enough_cases(planted)
     assert first["Supplier (id)"] == "Supplier BAD (BAD)"
     assert first["Beyond the 99.8% limits"] == "more than expected"
     assert (table.frame["Beyond the 99.8% limits"] != "within").sum() == 1
+    # issue 30.3: the page lists the one flagged and the next 25 (PAGE_ROWS); the CSV all 42
+    assert table.page_rows == 26 and table.cut
+    assert table.note == (
+        "42 supplier(s) named; 0 with fewer than 30 decided cases not named. This page lists the "
+        "1 called out and the next 25; the other 16 named are in the table's CSV (Download CSV), "
+        "which holds all 42."
+    )
+    assert table.to_html().count("<tr>") == 26  # the body rows (pandas styles the header row)
+    rows = table._repr_mimebundle_()["text/csv"].splitlines()
+    assert len(rows) == 1 + 42 and rows[1].startswith("Supplier BAD (BAD),")
     few = sections.supplier_comparison(
         sections.open_report(db=planted.db, period="2026-12", min_n_named=100)
     )
     assert few.frame["Supplier (id)"].tolist()[:1] == ["Supplier BAD (BAD)"] and len(few.frame) == 2
     assert few.note == "2 supplier(s) named; 40 with fewer than 100 decided cases not named."
+    assert not few.cut and "text/csv" not in few._repr_mimebundle_()  # all on the page
 
 
 def test_buyer_outcomes_and_sensitivity_sections(store):

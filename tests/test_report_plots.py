@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import matplotlib
 
@@ -110,7 +111,8 @@ def test_heatmap_hatches_cells_with_too_few_cases():
     x, y = hatched[0].get_xy()
     assert (rows[int(y)], columns[int(x)]) == ("Machinery", "Late")
     legend_texts = [t.get_text() for legend in chart.figure.legends for t in legend.get_texts()]
-    assert legend_texts == ["too few for a rate (n<10): no value; white: no decided case"]
+    # wrapped to the phone's width, the one the chart is drawn at
+    assert legend_texts == ["too few for a rate (n<10): no value;\nwhite: no decided case"]
 
 
 def test_heatmap_without_cases():
@@ -194,7 +196,7 @@ def test_km_curves_draws_the_groups_with_a_curve_and_names_the_rest():
     assert [line.get_label() for line in steps] == ["all (n=4)", "Machinery (n=3)"]
     assert list(steps[0].get_ydata()) == [1.0, 0.5, 0.0]
     legend = chart.figure.legends[0]
-    assert legend.get_title().get_text() == "no curve (too few cases): Toys & Sports"
+    assert legend.get_title().get_text() == "no curve (too few cases): Toys &\nSports"
     assert "followed to 2026-04-30" in ax.get_xlabel()
     assert chart.alt.endswith("the overall median is 10 days.")
 
@@ -281,21 +283,36 @@ def test_forest_draws_adjusted_and_raw_odds_ratios_on_a_log_axis():
     assert [t.get_text() for t in empty.figure.axes[0].texts] == ["the model was not fitted"]
 
 
-def test_a_chart_is_a_small_png_with_a_phone_rendition_and_alt_text():
+def test_a_chart_is_drawn_once_as_an_svg_that_reads_on_a_phone_and_scales_up_on_a_screen():
+    # issue 30.1: each chart was drawn twice (7 in for the page, 3.9 in for a phone) and saved
+    # as two PNGs; now once, at the phone's width, as one SVG a wider screen shows 4/3 larger
     chart = plots.interval_bars(rates_frame())
+    draws = []
+    drawing = chart.draw
+    chart.draw = lambda width: draws.append(width) or drawing(width)
     bundle = chart._repr_mimebundle_()
-    png = base64.b64decode(bundle["image/png"])
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    height, width = imread(io.BytesIO(png)).shape[:2]
-    # 7 in x 96 dpi = 672 px before the tight bounding box trims the margins
-    assert 500 <= width <= 700
-    assert len(png) < 80_000
-    narrow = imread(io.BytesIO(chart.png(plots.NARROW)))
-    assert narrow.shape[1] < 400  # 3.9 in: a phone's width, the same type sizes
+    assert draws == [3.9]
+    svg = bundle["image/svg+xml"]
+    assert svg.startswith("<?xml") and "<text" not in svg  # text as outlines: no font fetched
+    width, height, box = re.search(
+        r'<svg [^>]*width="([0-9.]+)pt" height="([0-9.]+)pt" viewBox="0 0 ([0-9.]+) ', svg
+    ).groups()
+    # drawn at 3.9 in (374 px: a phone's width; the tight box may add the legend's overhang,
+    # under 400 px = 300 pt) and shown at 4/3 of it
+    assert 200 < float(box) < 300
+    assert float(width) == pytest.approx(float(box) * 4 / 3, abs=0.01)
+    assert len(svg) < 150_000
     html = bundle["text/html"]
-    assert html.startswith('<picture class="ta-chart"><source media="(max-width: 600px)"')
-    assert f'alt="{chart.alt}"' in html and bundle["text/plain"] == chart.alt
+    encoded = base64.b64encode(svg.encode()).decode()
+    assert html == (
+        f'<picture class="ta-chart"><img src="data:image/svg+xml;base64,{encoded}" '
+        f'alt="{chart.alt}"></picture>'
+    )  # one image, no second rendition
+    assert bundle["text/plain"] == chart.alt
+    assert plots.interval_bars(rates_frame()).svg() == svg  # the same bytes for the same data
     assert repr(chart) == "<chart: Supplier-sided rate>"
+    png = chart.png()  # for authors, still at hand
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and imread(io.BytesIO(png)).shape[1] < 400
 
 
 def _marks(figure) -> list[str]:
@@ -308,8 +325,7 @@ def test_a_chart_of_synthetic_data_says_so_in_the_image():
     frame.attrs["synthetic"] = True
     chart = plots.interval_bars(frame)
     assert "SYNTHETIC DATA" in _marks(chart.figure)
-    narrow = chart._drawn(plots.NARROW)
-    assert "SYNTHETIC DATA" in _marks(narrow)  # the phone's too
+    narrow = chart.figure  # the one drawing: a phone's width
     # above the chart's own title, not over it: the layout keeps the line for it
     narrow.canvas.draw()
     mark = narrow.get_suptitle()
@@ -354,11 +370,27 @@ def test_a_phone_heatmap_of_seven_claim_types_leaves_the_values_to_the_table():
         }
     )
     chart = plots.heatmap(frame)
-    values = [t.get_text() for t in chart.figure.axes[0].texts if t.get_text()]
-    assert values == ["50%"] * 7  # 4.4 in of grid for 7 cells: room for '100%'
-    narrow = chart._drawn(plots.NARROW)
     # 1.3 in for 7 cells (0.19 in each, '100%' needs 0.32): no value would be legible
-    assert [t.get_text() for t in narrow.axes[0].texts if t.get_text()] == []
+    assert [t.get_text() for t in chart.figure.axes[0].texts if t.get_text()] == []
+    # a wider screen has room for them (2.65 in for 7 cells): its own drawing, the phone's
+    # chosen by <picture> for the phone
+    assert chart.wide
+    wide = chart._drawn(plots.WIDE)
+    assert [t.get_text() for t in wide.axes[0].texts if t.get_text()] == ["50%"] * 7
+    html = chart._repr_mimebundle_()["text/html"]
+    phone, screen = re.fullmatch(
+        r'<picture class="ta-chart"><source media="\(max-width: 600px\)" '
+        r'srcset="data:image/svg\+xml;base64,([^"]+)"><img src="data:image/svg\+xml;base64,'
+        r'([^"]+)" alt="[^"]+"></picture>',
+        html,
+    ).groups()
+    boxes = [
+        float(re.search(r'viewBox="0 0 ([0-9.]+) ', base64.b64decode(b).decode())[1])
+        for b in (phone, screen)
+    ]
+    assert boxes[0] < 300 < 5.25 * 72 * 0.9 < boxes[1] < 5.25 * 72 * 1.1  # 3.9 in and 5.25 in
+    # three claim types fit on a phone too: one drawing
+    assert not plots.heatmap(frame.iloc[:3]).wide
 
 
 def test_a_phone_forest_gives_three_line_labels_the_height_they_need():
@@ -374,14 +406,10 @@ def test_a_phone_forest_gives_three_line_labels_the_height_they_need():
         }
     )
     chart = plots.forest(frame)
-    assert chart.figure.get_size_inches()[1] == pytest.approx(
-        1.6 + 2 * 0.3
-    )  # one line: 0.3 in a row
-    narrow = chart._drawn(plots.NARROW)
+    narrow = chart.figure  # drawn at a phone's width
     assert narrow.axes[0].get_yticklabels()[0].get_text().count("\n") == 2
     assert narrow.get_size_inches()[1] == pytest.approx(1.6 + 2 * 0.45)  # 0.14 x 3 + 0.03
     # the axis label wraps on a phone, so the image stays as wide as the phone
-    assert "\n" not in chart.figure.axes[0].get_xlabel()
     assert "\n" in narrow.axes[0].get_xlabel()
 
 

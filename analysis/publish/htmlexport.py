@@ -129,9 +129,12 @@ def _generated_at(papermill_meta: dict) -> str:
 
 
 def _prepare(nb):
-    """A copy of ``nb`` holding only what a reader should see."""
+    """A copy of ``nb`` holding only what a reader should see, and the whole tables of the cut
+    ones: ``(notebook, {placeholder id: CSV text})`` (:class:`analysis.report.display.Table`)."""
+    from analysis.report.display import CSV_MIME, csv_anchor
+
     nb = copy.deepcopy(nb)
-    cells = []
+    cells, whole = [], {}
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
         if tags & HIDDEN_CELL_TAGS or cell.cell_type == "raw":
@@ -139,10 +142,15 @@ def _prepare(nb):
         if cell.cell_type == "markdown" and not cell.source.strip():
             continue
         if cell.cell_type == "code":
+            if "remove-output" not in tags:
+                for output in cell.outputs:
+                    text = output.get("data", {}).get(CSV_MIME)
+                    if isinstance(text, str):  # (dropped from the output with the other kinds)
+                        whole[csv_anchor(text)] = text
             cell.outputs = [] if "remove-output" in tags else _reader_outputs(cell.outputs)
         cells.append(cell)
     nb.cells = cells
-    return nb
+    return nb, whole
 
 
 def _reader_outputs(outputs: list) -> list:
@@ -168,8 +176,11 @@ def _slug(text: str) -> str:
     return slug[:60] or "section"
 
 
-def _finish(page: str, sortable: bool, our_script: str | None) -> str:
-    """Post-process the rendered page: a last safety sweep, heading ids, contents, sortable tables."""
+def _finish(
+    page: str, sortable: bool, our_script: str | None, whole: dict[str, str] | None = None
+) -> str:
+    """Post-process the rendered page: a last safety sweep, heading ids, contents, sortable
+    tables, each table's CSV (a cut table's: the whole table's, from ``whole``)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(page, "html.parser")
@@ -179,7 +190,7 @@ def _finish(page: str, sortable: bool, our_script: str | None) -> str:
     _table_of_contents(soup)
     _fold_quiet_sections(soup)
     for n, table in enumerate(soup.main.find_all("table"), start=1):
-        _csv_link(soup, table, n)
+        _csv_link(soup, table, n, whole or {})
         _shape_table(table, sortable)
         _label_cells(table)
     return str(soup)
@@ -284,8 +295,14 @@ def table_rows(table) -> list[list[str]]:
 
 
 def table_csv(table) -> str:
-    """The CSV of what ``table`` shows (:func:`table_rows`), formulas neutralised: a cell that is
-    not a plain number and starts with = + - @, a tab or CR gets a leading apostrophe
+    """The CSV of what ``table`` shows (:func:`table_rows`), formulas neutralised
+    (:func:`csv_text`)."""
+    return csv_text(table_rows(table))
+
+
+def csv_text(rows) -> str:
+    """``rows`` of text as CSV, formulas neutralised: a cell that is not a plain number and
+    starts with = + - @, a tab or CR gets a leading apostrophe
     (:func:`analysis.report.privacy.neutralise_formula`), so a spreadsheet shows it as text."""
     import csv
     import io
@@ -294,17 +311,24 @@ def table_csv(table) -> str:
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in table_rows(table):
+    for row in rows:
         writer.writerow([t if _PLAIN_NUMBER.match(t) else neutralise_formula(t) for t in row])
     return buffer.getvalue()
 
 
-def _csv_link(soup, table, n: int) -> None:
+def _csv_link(soup, table, n: int, whole: dict[str, str]) -> None:
     """Put a 'Download CSV' link before ``table``: its data as a ``data:text/csv`` URL (the page
-    stays one self-contained file; a link is a download, not a fetch, so the CSP allows it)."""
+    stays one self-contained file; a link is a download, not a fetch, so the CSP allows it). A
+    cut table's link is the whole table's (``whole``, by its placeholder's id), put in the
+    placeholder; a placeholder no CSV came with is left empty and the table links what it shows."""
+    import csv
+    import io
     from urllib.parse import quote
 
-    rows = table_csv(table)
+    placeholder = table.find_previous_sibling("p", class_="ta-csv-link")
+    source = whole.get(str(placeholder.get("id", ""))) if placeholder is not None else None
+    records = list(csv.reader(io.StringIO(source))) if source else None
+    rows = csv_text(records) if records else table_csv(table)
     if not rows:
         return
     heading = table.find_previous(["h2", "h3"])
@@ -316,6 +340,11 @@ def _csv_link(soup, table, n: int) -> None:
         attrs={"class": "ta-csv"},
     )
     link.string = "Download CSV"
+    if records:
+        # the page shows fewer: the link says how many the file holds (the header aside)
+        link.string = f"Download CSV (all {len(records) - 1:,} rows)"
+        placeholder.append(link)
+        return
     holder = soup.new_tag("p", attrs={"class": "ta-csv-link"})
     holder.append(link)
     table.insert_before(holder)
@@ -567,10 +596,11 @@ def export_html(
             "This page is self-contained: it works offline and fetches nothing from the network."
         ),
     }
+    shown, whole = _prepare(nb)
     page, _ = _exporter().from_notebook_node(
-        _prepare(nb), resources={"ta": ta, "metadata": {"name": Path(source_name).stem}}
+        shown, resources={"ta": ta, "metadata": {"name": Path(source_name).stem}}
     )
-    page = _finish(page, sortable=sortable, our_script=script)
+    page = _finish(page, sortable=sortable, our_script=script, whole=whole)
     return write_atomic(html_path, page)
 
 

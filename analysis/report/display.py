@@ -16,6 +16,7 @@ Case text is never rendered as Markdown or raw HTML: it goes into tables through
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import math
 from dataclasses import dataclass, field
@@ -30,6 +31,14 @@ from analysis.errors import UserError
 
 #: Outputs carrying a section's figures for machines (the notebook tests) use this MIME type.
 RECORD_MIME = "application/vnd.ta-outcomes.record+json"
+#: A cut table (``Table.page_rows``) carries its whole frame as CSV under this MIME type.
+CSV_MIME = "text/csv"
+
+
+def csv_anchor(csv: str) -> str:
+    """The id of a cut table's download placeholder: named by its CSV's digest, so that the
+    exported page links each placeholder to the CSV that made it, and to nothing else."""
+    return "ta-csv-" + hashlib.sha256(csv.encode("utf-8")).hexdigest()[:20]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,9 +124,24 @@ class Table:
     #: table folds to one line, and a section whose tables are all quiet folds whole
     #: (:mod:`analysis.publish.htmlexport`). An empty table is quiet.
     quiet: bool = False
+    #: The page shows only the frame's first ``page_rows`` rows; the whole frame is the table's
+    #: CSV download (:meth:`csv`, linked by the exported page). The section's note says which
+    #: rows show and how many more the CSV holds.
+    page_rows: int | None = None
+
+    @property
+    def cut(self) -> bool:
+        """Whether the page shows fewer rows than the frame holds (see ``page_rows``)."""
+        return self.page_rows is not None and len(self.frame) > self.page_rows
+
+    def csv(self) -> str:
+        """The whole frame as CSV text (the exported page neutralises formulas in it)."""
+        return self.frame.to_csv(index=False, lineterminator="\r\n")
 
     def to_html(self) -> str:
-        """The table as HTML; every header and cell escaped, the caption escaped too."""
+        """The table as HTML; every header and cell escaped, the caption escaped too. A cut
+        table shows its first ``page_rows`` rows and, above them, an empty placeholder that the
+        exported page fills with the download of the whole table (:func:`csv_anchor`)."""
         if self.frame.empty:
             # No header row over nothing: one line, "None.", and what was looked for inside
             caption = f'<p class="ta-caption">{_escape(self.caption)}</p>' if self.caption else ""
@@ -125,9 +149,10 @@ class Table:
                 f'<details class="{_TABLE_CLASSES} ta-quiet"><summary>None.</summary>'
                 f"{caption}</details>"
             )
-        body = self.frame.to_html(
-            index=False, escape=True, na_rep="", border=0, classes=_TABLE_CLASSES
-        )
+        shown = self.frame.iloc[: self.page_rows] if self.cut else self.frame
+        body = shown.to_html(index=False, escape=True, na_rep="", border=0, classes=_TABLE_CLASSES)
+        if self.cut:
+            body = f'<p class="ta-csv-link" id="{csv_anchor(self.csv())}"></p>{body}'
         # The caption is a paragraph above the table, not a <caption>: a <caption> is as wide as
         # its table, so a two-column table's definition became a tall thin column of words.
         caption = f'<p class="ta-caption">{_escape(self.caption)}</p>' if self.caption else ""
@@ -151,6 +176,8 @@ class Table:
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         bundle = {"text/html": self.to_html(), "text/plain": self.to_text()}
+        if self.cut:
+            bundle[CSV_MIME] = self.csv()
         if self.record is not None:
             bundle[RECORD_MIME] = {"name": self.name, "data": json_ready(self.record)}
         return bundle

@@ -2,10 +2,12 @@
 
 Every function takes a section's :class:`analysis.report.display.Table` (or its ``data`` frame)
 and returns a :class:`Chart`: a matplotlib ``Figure`` built without pyplot (no global state,
-safe under the Agg backend in tests) that Jupyter displays as one PNG with an alt text saying what
-the chart shows. The palette is Okabe and Ito's, readable with every common colour-vision
-deficiency, and every series also differs in marker or line style. A chart of synthetic data
-carries "SYNTHETIC DATA" in the image itself, so a screenshot cannot travel without it.
+safe under the Agg backend in tests), drawn once, at a phone's width, that Jupyter and the
+exported page show as one SVG with an alt text saying what the chart shows (on a wider screen at
+:data:`SCREEN_SCALE` times its drawn size, in print as vectors). The palette is Okabe and Ito's,
+readable with every common colour-vision deficiency, and every series also differs in marker or
+line style. A chart of synthetic data carries "SYNTHETIC DATA" in the image itself, so a
+screenshot cannot travel without it.
 
 A rate on too few cases is never drawn as if it were one: bars give way to words, heat-map cells
 are hatched, months leave a gap.
@@ -17,6 +19,7 @@ import base64
 import html
 import io
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +34,19 @@ from matplotlib.ticker import PercentFormatter
 from analysis import settings
 from analysis.report import fmt
 
-#: Figure width in inches and PNG resolution: 7 in x 96 dpi = 672 px. Text is 9 pt (12 px) and
-#: more at that size; a phone gets a narrower rendition (NARROW) with the same type sizes.
-WIDTH = 7.0
-NARROW = 3.9
+#: Every chart is drawn once, at a phone's width: 3.9 in x 96 dpi = 374 px, its text 9 pt
+#: (12 px) and more. Drawing it twice (this and a 7 in rendition for wider screens) cost a
+#: 5,000-case monthly report about 2.5 s (docs/performance.md, "Charts drawn once").
+WIDTH = 3.9
+#: On a screen wider than a phone the chart shows at this multiple of its drawn size (an SVG
+#: scales without blur): its 9 pt text at 16 px, the page's own text size. On a phone the page's
+#: ``img { max-width: 100% }`` shows it at about its drawn size.
+SCREEN_SCALE = 4 / 3
+#: The one chart whose content differs on a wider screen, the heat map (its cells hold their
+#: values only where there is room), gets a second drawing at this width (672 px on screen).
+WIDE = 5.25
+#: Where the phone's drawing of a chart drawn twice is chosen (the page's phone layout).
+PHONE_MEDIA = "(max-width: 600px)"
 DPI = 96
 FONT = 9
 #: Okabe-Ito: distinct for deuteranopia, protanopia and tritanopia; black for the overall.
@@ -47,7 +59,7 @@ HATCH = "///"
 
 @dataclass
 class Chart:
-    """A chart: how to draw it at a width, its title and its alt text; Jupyter shows a PNG."""
+    """A chart: how to draw it at a width, its title and its alt text; Jupyter shows an SVG."""
 
     draw: Callable[[float], Figure]
     title: str
@@ -55,10 +67,13 @@ class Chart:
     synthetic: bool = False
     #: nothing to draw: shown as one line of text, no image (a section of nothing folds)
     quiet: bool = False
+    #: the content at :data:`WIDE` differs from the phone's (more than the layout): drawn a
+    #: second time there for wider screens, the phone's drawing chosen by :data:`PHONE_MEDIA`
+    wide: bool = False
 
     @property
     def figure(self) -> Figure:
-        """The chart at the report's width (drawn once)."""
+        """The chart at :data:`WIDTH` (drawn once)."""
         if not hasattr(self, "_figure"):
             self._figure = self._drawn(WIDTH)
         return self._figure
@@ -70,7 +85,7 @@ class Chart:
         return figure
 
     def png(self, width: float = WIDTH) -> bytes:
-        """The chart as PNG bytes, at ``width`` inches."""
+        """The chart as PNG bytes, at ``width`` inches (for authors; reports show :meth:`svg`)."""
         figure = self.figure if width == WIDTH else self._drawn(width)
         buffer = io.BytesIO()
         figure.savefig(
@@ -78,24 +93,56 @@ class Chart:
         )
         return buffer.getvalue()
 
+    def svg(self, width: float = WIDTH) -> str:
+        """The chart as an SVG document drawn at ``width`` inches, its text as outlines (the
+        same on every machine, no font fetched), sized to show at :data:`SCREEN_SCALE` times its
+        drawn size; the same chart gives the same bytes (no date, fixed element ids)."""
+        from matplotlib import rc_context
+
+        figure = self.figure if width == WIDTH else self._drawn(width)
+        buffer = io.StringIO()
+        with rc_context({"svg.hashsalt": "ta-outcomes", "svg.fonttype": "path"}):
+            figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        return _scaled(buffer.getvalue(), SCREEN_SCALE)
+
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         if self.quiet:
             line = html.escape(self.alt, quote=True)
             return {"text/html": f'<p class="ta-note ta-quiet">{line}</p>', "text/plain": self.alt}
-        wide = base64.b64encode(self.png()).decode()
-        narrow = base64.b64encode(self.png(NARROW)).decode()
+        svg = self.svg()
         alt = html.escape(self.alt, quote=True)
-        # A phone gets the narrow rendition (the same type sizes on fewer pixels): <picture>
-        # picks it without CSS or script, in JupyterLab and in the exported page alike.
-        picture = (
-            '<picture class="ta-chart">'
-            f'<source media="(max-width: 600px)" srcset="data:image/png;base64,{narrow}">'
-            f'<img src="data:image/png;base64,{wide}" alt="{alt}"></picture>'
-        )
-        return {"text/html": picture, "image/png": wide, "text/plain": self.alt}
+        # One drawing, shown in <img> (an SVG as an image runs nothing and fetches nothing):
+        # the same markup in JupyterLab and in the exported page. A chart drawn twice puts the
+        # wider drawing in the <img> and the phone's in a <source> that <picture> picks by
+        # width, without CSS or script.
+        image = f'<img src="{_data_url(self.svg(WIDE) if self.wide else svg)}" alt="{alt}">'
+        phone = f'<source media="{PHONE_MEDIA}" srcset="{_data_url(svg)}">' if self.wide else ""
+        picture = f'<picture class="ta-chart">{phone}{image}</picture>'
+        return {"text/html": picture, "image/svg+xml": svg, "text/plain": self.alt}
 
     def __repr__(self) -> str:
         return f"<chart: {self.title}>"
+
+
+_SVG_SIZE = re.compile(r'<svg ([^>]*?)width="([0-9.]+)pt" height="([0-9.]+)pt"')
+
+
+def _scaled(svg: str, scale: float) -> str:
+    """``svg`` (matplotlib's: its size in pt, its drawing in a viewBox) with its size, and so
+    the size a page shows it at, multiplied by ``scale``."""
+
+    def size(match: re.Match) -> str:
+        width, height = float(match[2]) * scale, float(match[3]) * scale
+        return f'<svg {match[1]}width="{width:.2f}pt" height="{height:.2f}pt"'
+
+    scaled, found = _SVG_SIZE.subn(size, svg, count=1)
+    if not found:  # matplotlib changed its output: fail loudly rather than show a tiny chart
+        raise ValueError("the SVG from matplotlib carries no width and height in pt")
+    return scaled
+
+
+def _data_url(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode()
 
 
 def _watermark(figure: Figure) -> None:
@@ -298,9 +345,7 @@ def heatmap(source: Any, title: str = "Supplier-sided rate by category and claim
         withheld = data.pivot(index=rows_label, columns=cols_label, values="suppressed")
         withheld = withheld.astype("boolean").fillna(False).astype(bool)
         shown = rates.where(~withheld)
-        # a value is written in its cell only where the cell can hold '100%' (about 0.32 in of
-        # the grid's width after the row labels and the colour bar); else the table gives it
-        roomy = (width - 2.6) / max(len(shown.columns), 1) >= 0.32
+        roomy = _roomy(width, len(shown.columns))
         notes = shown.map(lambda v: f"{100 * v:.0f}%" if _finite(v) and roomy else "")
         sns.heatmap(
             shown.astype(float), ax=ax, mask=shown.isna(), vmin=0, vmax=1, cmap="cividis",
@@ -336,7 +381,17 @@ def heatmap(source: Any, title: str = "Supplier-sided rate by category and claim
         + (f", from {100 * shown['supplier_sided_rate'].min():.0f}% to "
            f"{100 * shown['supplier_sided_rate'].max():.0f}%." if len(shown) else ".")
     )  # fmt: skip
-    return Chart(draw, title, alt, _synthetic(data))
+    # the values fit in the cells on a wider screen and not on a phone: a second drawing
+    columns = data[cols_label].nunique() if len(shown) else 0
+    wide = bool(columns) and _roomy(WIDE, columns) and not _roomy(WIDTH, columns)
+    return Chart(draw, title, alt, _synthetic(data), wide=wide)
+
+
+def _roomy(width: float, columns: int) -> bool:
+    """Whether a heat map ``width`` inches wide writes a value in each of its ``columns``
+    cells: where a cell can hold '100%' (about 0.32 in of the grid's width after the row labels
+    and the colour bar); else the table beside it gives the values."""
+    return (width - 2.6) / max(columns, 1) >= 0.32
 
 
 def refund_ratios(source: Any, title: str = "Refund ratio, pooled") -> Chart:

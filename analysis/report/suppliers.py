@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis import settings
 from analysis.metrics.suppliers import EXCESS_OE, ranked
 from analysis.report import figures, fmt
 from analysis.report.context import ReportContext
@@ -78,4 +79,14 @@ def supplier_comparison(ctx: ReportContext) -> Table:
         "compares disputes, not suppliers' whole trade."
     )
     note = f"{len(named)} supplier(s) named; {unnamed} with fewer than {p.min_n_named} decided cases not named."
-    return Table(frame=frame, caption=caption, name="supplier_comparison", data=data, note=note)
+    # the flagged are listed first: the page shows them all and the next PAGE_ROWS
+    flagged = int(named["flag"].notna().sum())
+    page_rows = flagged + settings.PAGE_ROWS
+    if len(named) > page_rows:
+        note += (
+            f" This page lists the {flagged} called out and the next {settings.PAGE_ROWS}; the "
+            f"other {len(named) - page_rows} named are in the table's CSV (Download CSV), which "
+            f"holds all {len(named)}."
+        )
+    return Table(frame=frame, caption=caption, name="supplier_comparison", data=data, note=note,
+                 page_rows=page_rows)  # fmt: skip
