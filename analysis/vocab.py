@@ -143,7 +143,16 @@ def key(text: str) -> str:
     """The lookup key of a spelling: lower case, every run of characters that are not letters
     or digits as one space, trimmed. The same rule as the ingest's SQL macro ``ta_key``
     (``tests/test_vocab.py`` checks that the two agree)."""
-    return _NON_ALNUM.sub(" ", str(text).lower()).strip()
+    return _NON_ALNUM.sub(" ", _lower(str(text))).strip()
+
+
+def _lower(text: str) -> str:
+    """Lower case as DuckDB's ``lower()`` gives it: character by character. Python's
+    ``str.lower`` applies the one context rule of Unicode (a capital sigma ending a word becomes
+    the final 'ς', 'AΣ' -> 'aς', where DuckDB gives 'aσ') and lowers the dotted capital 'İ' to
+    'i' plus a combining dot (which the key then turns into a space: 'İzmir' -> 'i zmir'), where
+    DuckDB gives 'i'. Checked against DuckDB over every character up to U+2FFFF."""
+    return "".join("i" if ch == "\u0130" else ch.lower() for ch in text)
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:

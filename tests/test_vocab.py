@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analysis import metrics, sqlfiles, store, vocab
@@ -51,6 +51,9 @@ def _macros():
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(SPELLINGS, min_size=1, max_size=30))
+# found by Hypothesis: Python's final sigma ('AΣ' -> 'aς') and dotted capital I ('İ' -> 'i' and a
+# combining dot); DuckDB lowers each character alone
+@example(["AΣ", "ΣΑΣ Σ", "İzmir", "\u0130"])
 def test_the_python_key_is_the_sql_key(texts):
     sql = (
         _macros()
