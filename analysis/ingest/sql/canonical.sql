@@ -12,7 +12,8 @@
 --   flags       the file's yes/no columns of the mapping's evidence_flags (their slug and header
 --               are the constants _flag_slug_<i> and _flag_header_<i>)
 --   extra       the file's columns kept in `extra`, in name order (the JSON object's keys in
---               name order: the same columns in another order are the same case)
+--               name order, not the file's: the same columns in another order are the same
+--               case, extra being in the content hash; schema migration "4" sorts older stores')
 --   raw_columns every column of raw_input, for the raw record's hash
 --   mask_columns the raw columns whose texts may need contact details masked
 -- Parameters: $k0, $k1, ... (the constants), $literals (the constants and value-map
