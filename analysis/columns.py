@@ -1,10 +1,13 @@
-"""The column registry: every intake column and every column of the ``cases`` table, once.
+"""The column registry: every intake column, every column of ``cases`` and of ``loads``, once.
 
 Everything that lists columns derives from here: the mapping's column set and the required
-columns (:mod:`analysis.ingest.mapping`), the staging SQL's per-column parsing and problem list
-and the content hash (``analysis/ingest/sql/staged.sql``, rendered from this registry), the clean
-step's select list and the insert (``clean.sql``, :mod:`analysis.ingest.load`), the ``cases``
-table of the schema (:func:`cases_ddl`), the column tables of ``docs/data-dictionary.md``
+columns (:mod:`analysis.ingest.mapping`), the ingest's SQL (``analysis/ingest/sql/``, rendered
+from this registry: the canonical view, the staging's per-column parsing and problem list, the
+content hash, the field coverage, the clean step's select list, the insert and the load's row),
+the ``cases`` and ``loads`` tables of the schema (:func:`cases_ddl`, :func:`loads_ddl`), the
+columns of each period case the metrics read (``metrics/sql/cases.sql``), the blanks the
+data-quality report counts (``metrics/sql/missing_fields.sql``), the fields reported "not
+recorded" (:mod:`analysis.metrics.coverage`), the column tables of ``docs/data-dictionary.md``
 (:func:`data_dictionary_markdown`), the demo's export layout and the tests' case factory.
 
 Adding a field: add an :class:`IntakeColumn` (what files carry) and, when it is stored, a
@@ -46,6 +49,9 @@ class IntakeColumn:
     #: kind 'text': free text, stored with e-mail addresses and phone numbers masked
     #: (``ta_mask_contacts``, analysis/ingest/personal.py); never an identifier
     masked: bool = False
+    #: another intake column whose absence this one makes up for: the field is recorded when
+    #: either carries a value (a yes/no ``escalated`` records the escalation of ``escalated_date``)
+    records: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -71,6 +77,13 @@ class CaseColumn:
     hashed: bool
     meaning: str
     source: str | None = None  # for origin 'usd': the amount converted
+    #: read by the metrics: a column of each period case (``metrics/sql/cases.sql``), beside
+    #: the per-case flags computed there
+    metrics: bool = False
+    #: an optional field whose blanks the data-quality report counts, under this name; among
+    #: the decided cases only when ``blank_among_decided`` (who settled an open case is no gap)
+    blank_label: str | None = None
+    blank_among_decided: bool = False
 
     def __post_init__(self) -> None:
         if self.origin not in ("staged", "fx", "usd", "load"):
@@ -83,6 +96,12 @@ EARLIEST_DATE = "2000-01-01"
 #: The dates of a dispute's own course, none of which can come after the day the export
 #: describes (the load's as-of date, else today): a later one is quarantined.
 NOT_AFTER_AS_OF = ("opened_date", "escalated_date", "closed_date", "after_closed_date")
+#: The intake fields whose absence changes what the reports can say, in the order they are
+#: listed as "not recorded" (analysis.metrics.coverage; a figure of the metric catalogue, a
+#: breakdown or a model factor that needs a field names one of these).
+NOT_RECORDED_FIELDS = (
+    "escalated_date", "evidence", "inspection", "decided_by", "received_date", "claim_amount",
+)  # fmt: skip
 #: The SQL type of a stored amount: three decimals, the most any currency's minor unit has
 #: (KWD, BHD, OMR, JOD, TND), so a typed 12.345 is stored as 12.345, not rounded to the cent.
 AMOUNT_TYPE = "DECIMAL(18, 3)"
@@ -139,7 +158,8 @@ INTAKE: tuple[IntakeColumn, ...] = (
                  "whether the dispute was escalated to the platform (a tracker's \"Escalated?\" "
                  "column)",
                  _YES_NO + "; a yes without an `escalated_date` is escalated on a date \"not "
-                 "recorded\"; an `escalated_date`, when given, wins over a no"),
+                 "recorded\"; an `escalated_date`, when given, wins over a no",
+                 records="escalated_date"),
     IntakeColumn("closed_date", "date", False, "the day the dispute closed",
                  _DATE + "; required for every outcome except `open`, not before `opened_date`, not after "
                  "the as-of date"),
@@ -186,34 +206,36 @@ INTAKE: tuple[IntakeColumn, ...] = (
     IntakeColumn("after_closed_date", "date", False, "the day the route after the platform ended",
                  _DATE + "; not before `closed_date`, not after the as-of date"),
 )  # fmt: skip
+if set(NOT_RECORDED_FIELDS) - {c.name for c in INTAKE}:
+    raise ValueError(f"NOT_RECORDED_FIELDS names a column not in INTAKE: {NOT_RECORDED_FIELDS}")
 if len(INTAKE) > 64:  # staged.sql marks the columns a record has in one 64-bit mask (_present)
     raise ValueError(f"{len(INTAKE)} intake columns: staged.sql's _present mask holds 64")
 
 #: The columns of ``cases``, in table order.
 CASES: tuple[CaseColumn, ...] = (
-    CaseColumn("case_id", "VARCHAR", True, "staged", False, "the tracker's id of the dispute"),
-    CaseColumn("order_id", "VARCHAR", False, "staged", True, "the platform's order number"),
+    CaseColumn("case_id", "VARCHAR", True, "staged", False, "the tracker's id of the dispute", metrics=True),
+    CaseColumn("order_id", "VARCHAR", False, "staged", True, "the platform's order number", blank_label="Order id"),
     CaseColumn("buyer_key", "VARCHAR", False, "staged", True,
                "keyed hash of buyer_ref; the raw reference is never stored"),
-    CaseColumn("supplier_id", "VARCHAR", True, "staged", True, "the supplier's identifier"),
-    CaseColumn("supplier_name", "VARCHAR", False, "staged", True, "as received"),
-    CaseColumn("supplier_country", "VARCHAR", False, "staged", True, "upper-cased"),
+    CaseColumn("supplier_id", "VARCHAR", True, "staged", True, "the supplier's identifier", metrics=True),
+    CaseColumn("supplier_name", "VARCHAR", False, "staged", True, "as received", metrics=True, blank_label="Supplier name"),
+    CaseColumn("supplier_country", "VARCHAR", False, "staged", True, "upper-cased", metrics=True, blank_label="Supplier country"),
     CaseColumn("category", "VARCHAR", True, "staged", True,
-               "slug from data/reference/categories.csv ('other' if unmapped)"),
+               "slug from data/reference/categories.csv ('other' if unmapped)", metrics=True),
     CaseColumn("category_raw", "VARCHAR", False, "staged", True, "the category text as received"),
     CaseColumn("category_mapped", "BOOLEAN", True, "staged", False,
                "false when category_raw matched no slug, name or synonym"),
     CaseColumn("claim_type", "VARCHAR", True, "staged", True,
-               "slug from data/reference/claim_types.csv"),
-    CaseColumn("outcome", "VARCHAR", True, "staged", True, "slug from data/reference/outcomes.csv"),
+               "slug from data/reference/claim_types.csv", metrics=True),
+    CaseColumn("outcome", "VARCHAR", True, "staged", True, "slug from data/reference/outcomes.csv", metrics=True),
     CaseColumn("currency", "VARCHAR", False, "staged", True,
                "ISO 4217 code of the original amounts; NULL for a case without amounts"),
     CaseColumn("order_value", AMOUNT_TYPE, False, "staged", True,
                "original amount; NULL when not recorded"),
     CaseColumn("claim_amount", AMOUNT_TYPE, False, "staged", True,
-               "original amount; NULL when not recorded"),
+               "original amount; NULL when not recorded", metrics=True),
     CaseColumn("refund_amount", AMOUNT_TYPE, False, "staged", True,
-               "original amount; NULL while open"),
+               "original amount; NULL while open", metrics=True),
     CaseColumn("inspection_fee", AMOUNT_TYPE, False, "staged", True, "original amount"),
     CaseColumn("usd_per_unit", "DOUBLE", False, "fx", False,
                "ECB reference rate for opened_date, as USD per 1 unit of currency (NULL without "
@@ -223,53 +245,102 @@ CASES: tuple[CaseColumn, ...] = (
     CaseColumn("fx_fallback", "BOOLEAN", True, "fx", False,
                "true when opened_date lies outside the shipped rates"),
     CaseColumn("order_value_usd", "DOUBLE", False, "usd", False, "order_value x usd_per_unit",
-               source="order_value"),
+               source="order_value", metrics=True),
     CaseColumn("claim_usd", "DOUBLE", False, "usd", False, "claim_amount x usd_per_unit",
-               source="claim_amount"),
+               source="claim_amount", metrics=True),
     CaseColumn("refund_usd", "DOUBLE", False, "usd", False, "refund_amount x usd_per_unit",
-               source="refund_amount"),
+               source="refund_amount", metrics=True),
     CaseColumn("inspection_fee_usd", "DOUBLE", False, "usd", False,
                "inspection_fee x usd_per_unit", source="inspection_fee"),
-    CaseColumn("order_date", "DATE", False, "staged", True, ""),
-    CaseColumn("received_date", "DATE", False, "staged", True, ""),
-    CaseColumn("opened_date", "DATE", True, "staged", True, ""),
+    CaseColumn("order_date", "DATE", False, "staged", True, "", blank_label="Order date"),
+    CaseColumn("received_date", "DATE", False, "staged", True, "", metrics=True, blank_label="Date goods received"),
+    CaseColumn("opened_date", "DATE", True, "staged", True, "", metrics=True),
     CaseColumn("escalated_date", "DATE", False, "staged", True,
-               "NULL when not escalated, or escalated on a day not recorded (see escalated)"),
+               "NULL when not escalated, or escalated on a day not recorded (see escalated)", metrics=True),
     CaseColumn("escalated", "BOOLEAN", True, "staged", True,
                "escalated to the platform: an escalated_date, or a yes in the export's "
                "escalated column"),
-    CaseColumn("closed_date", "DATE", False, "staged", True, ""),
-    CaseColumn("decided_by", "VARCHAR", False, "staged", True, "agreement | platform | external"),
-    CaseColumn("inspection", "VARCHAR", False, "staged", True, "none | sgs | tuv | bv | other"),
-    CaseColumn("evidence", "VARCHAR[]", False, "staged", True, "sorted, distinct evidence slugs"),
-    CaseColumn("coverage", "VARCHAR", False, "staged", True, "pre_shipment | post_delivery"),
+    CaseColumn("closed_date", "DATE", False, "staged", True, "", metrics=True),
+    CaseColumn("decided_by", "VARCHAR", False, "staged", True, "agreement | platform | external", metrics=True, blank_label="Decided by (decided cases only)", blank_among_decided=True),
+    CaseColumn("inspection", "VARCHAR", False, "staged", True, "none | sgs | tuv | bv | other", metrics=True, blank_label="Inspection"),
+    CaseColumn("evidence", "VARCHAR[]", False, "staged", True, "sorted, distinct evidence slugs", metrics=True, blank_label="Evidence"),
+    CaseColumn("coverage", "VARCHAR", False, "staged", True, "pre_shipment | post_delivery", blank_label="Coverage"),
     CaseColumn("description", "VARCHAR", False, "staged", True,
-               "free text as received, e-mail addresses and phone numbers masked"),
+               "free text as received, e-mail addresses and phone numbers masked", blank_label="Description"),
     CaseColumn("extra", "VARCHAR", False, "staged", True,
                "the export's columns outside the intake format, as a JSON object {normalised "
                "header: text} (the load's extra_columns gives each header as written); a "
                "column whose header names a person or a contact is not kept, e-mail addresses "
                "and phone numbers are masked"),
     CaseColumn("platform_reason", "VARCHAR", False, "staged", True,
-               "slug of the platform's stated reason (vocabularies.csv); NULL when not recorded"),
+               "slug of the platform's stated reason (vocabularies.csv); NULL when not recorded", metrics=True),
     CaseColumn("after_route", "VARCHAR", False, "staged", True,
-               "none | chargeback | paypal | legal | arbitration | supplier_settlement | other"),
+               "none | chargeback | paypal | legal | arbitration | supplier_settlement | other", metrics=True),
     CaseColumn("after_outcome", "VARCHAR", False, "staged", True,
-               "recovered_full | recovered_partial | nothing | pending"),
+               "recovered_full | recovered_partial | nothing | pending", metrics=True),
     CaseColumn("after_refund_amount", AMOUNT_TYPE, False, "staged", True,
                "original amount recovered after the platform; NULL when not recorded"),
     CaseColumn("after_refund_usd", "DOUBLE", False, "usd", False,
-               "after_refund_amount x usd_per_unit", source="after_refund_amount"),
+               "after_refund_amount x usd_per_unit", source="after_refund_amount", metrics=True),
     CaseColumn("after_closed_date", "DATE", False, "staged", True,
-               "the day the route after the platform ended"),
-    CaseColumn("is_synthetic", "BOOLEAN", True, "load", True, "generated by `ta-outcomes demo`"),
+               "the day the route after the platform ended", metrics=True),
+    CaseColumn("is_synthetic", "BOOLEAN", True, "load", True, "generated by `ta-outcomes demo`", metrics=True),
     CaseColumn("content_hash", "VARCHAR", True, "load", False,
                "hash of the hashed columns: tells an unchanged snapshot from an update"),
     CaseColumn("source_file", "VARCHAR", True, "load", False, "the file that last wrote the case"),
-    CaseColumn("source_row", "BIGINT", True, "load", False, "its data record in that file"),
-    CaseColumn("load_id", "BIGINT", True, "load", False, "the load that last wrote this case"),
+    CaseColumn("source_row", "BIGINT", True, "load", False, "its data record in that file", metrics=True),
+    CaseColumn("load_id", "BIGINT", True, "load", False, "the load that last wrote this case", metrics=True),
     CaseColumn("first_loaded_at", "TIMESTAMP", True, "load", False, "when the case was first stored"),
     CaseColumn("updated_at", "TIMESTAMP", True, "load", False, "when the case last changed"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LoadColumn:
+    """A column of the ``loads`` table (one row per ingest of a file).
+
+    ``result``: the load's :class:`analysis.ingest.load.LoadResult` carries it under the same
+    name (the counts, the file's identity); the others the load sets itself.
+    """
+
+    name: str
+    sql_type: str  # the type with its constraints, as in CREATE TABLE
+    result: bool
+    meaning: str
+
+
+#: The columns of ``loads``, in table order: the table (``store/sql/schema.sql``), the load's
+#: INSERT (``ingest/sql/write.sql``) and the data dictionary's table come from here.
+LOADS: tuple[LoadColumn, ...] = (
+    LoadColumn("load_id", "BIGINT PRIMARY KEY", True, "the load's number, in load order"),
+    LoadColumn("source_file", "VARCHAR NOT NULL", True, "the file's path as given, resolved to absolute"),
+    LoadColumn("file_sha256", "VARCHAR NOT NULL", True, "the SHA-256 of the file's content"),
+    LoadColumn("file_bytes", "BIGINT", False, "the file's size"),
+    LoadColumn("file_format", "VARCHAR", True, "csv | tsv | xlsx | json | parquet"),
+    LoadColumn("mapping_file", "VARCHAR", False, "the `--mapping` file, if any"),
+    LoadColumn("started_at", "TIMESTAMP NOT NULL", False, "when the load started"),
+    LoadColumn("finished_at", "TIMESTAMP NOT NULL", False, "when it wrote its last row"),
+    LoadColumn("rows_read", "BIGINT NOT NULL", True,
+               "data records read = inserted + updated + unchanged + repeats + quarantined"),
+    LoadColumn("inserted", "BIGINT NOT NULL", True, "cases new to the store"),
+    LoadColumn("updated", "BIGINT NOT NULL", True, "cases whose content changed"),
+    LoadColumn("unchanged", "BIGINT NOT NULL", True, "cases stored as they were"),
+    LoadColumn("repeats", "BIGINT NOT NULL", True, "records repeating another of the file"),
+    LoadColumn("quarantined", "BIGINT NOT NULL", True, "records quarantined, with their reason"),
+    LoadColumn("unmapped_categories", "BIGINT NOT NULL DEFAULT 0", True,
+               "cases written whose category matched no slug, name or synonym"),
+    LoadColumn("fx_fallbacks", "BIGINT NOT NULL DEFAULT 0", True,
+               "cases written at the latest FX rate (opened after the shipped history)"),
+    LoadColumn("tool_version", "VARCHAR", False, "the version of ta-outcomes that loaded it"),
+    LoadColumn("as_of", "DATE", False,
+               "the day the export describes: `--as-of`, the mapping's `export_date` or a date in "
+               "the file's name; NULL when none gives it"),
+    LoadColumn("field_coverage", "VARCHAR", False,
+               "JSON {intake field: rows with a value} of the fields the file carried (a field "
+               "not listed was not recorded)"),
+    LoadColumn("extra_columns", "VARCHAR", False,
+               "JSON {normalised name: header as written} of the file's columns outside the "
+               "intake format (`cases.extra`)"),
 )  # fmt: skip
 
 
@@ -281,6 +352,12 @@ def intake(kind: str | None = None) -> tuple[IntakeColumn, ...]:
 def intake_names(kind: str | None = None) -> tuple[str, ...]:
     """The names of :func:`intake`."""
     return tuple(c.name for c in intake(kind))
+
+
+def recorders(field_name: str) -> tuple[str, ...]:
+    """The intake columns whose values record ``field_name``: itself, and any column that
+    ``records`` it."""
+    return (field_name, *(c.name for c in INTAKE if c.records == field_name))
 
 
 def required_names() -> tuple[str, ...]:
@@ -308,6 +385,17 @@ def cases_ddl() -> str:
     return "CREATE TABLE IF NOT EXISTS cases (\n" + ",\n".join(lines) + "\n)"
 
 
+def loads_ddl() -> str:
+    """``CREATE TABLE IF NOT EXISTS loads (...)`` from :data:`LOADS`."""
+    lines = [f"    {c.name:<19} {c.sql_type}" for c in LOADS]
+    return "CREATE TABLE IF NOT EXISTS loads (\n" + ",\n".join(lines) + "\n)"
+
+
+def load_names(result: bool | None = None) -> tuple[str, ...]:
+    """The ``loads`` columns, or those a load's result carries (``result=True``) or not."""
+    return tuple(c.name for c in LOADS if result is None or c.result == result)
+
+
 def sql_context() -> dict:
     """What the project's SQL templates may loop over (identifiers only, never values)."""
     return {
@@ -318,9 +406,16 @@ def sql_context() -> dict:
         "required": required_names(),
         "staged_columns": case_names("staged"),
         "fx_columns": case_names("fx"),
+        # what the load writes of a case from the cleaning, in table order
+        "written_columns": case_names("staged", "fx", "usd"),
         "usd_columns": tuple((c.name, c.source) for c in CASES if c.origin == "usd"),
         "hashed": hashed_names(),
+        "metrics_columns": tuple(c.name for c in CASES if c.metrics),
+        "blank_counted": tuple(c for c in CASES if c.blank_label),
+        "free_text": tuple(c.name for c in INTAKE if c.masked),
         "cases_table": cases_ddl(),
+        "loads_table": loads_ddl(),
+        "loads": load_names(),
         "earliest_date": EARLIEST_DATE,
         "not_after_as_of": NOT_AFTER_AS_OF,
         "amount_type": AMOUNT_TYPE,
@@ -352,10 +447,14 @@ def data_dictionary_tables() -> dict[str, str]:
         f"{_cell(c.meaning)}{' (in the content hash)' if c.hashed else ''} |"
         for c in CASES
     ]
+    loads = ["| column | type | meaning |", "|---|---|---|"] + [
+        f"| `{c.name}` | {c.sql_type} | {_cell(c.meaning)} |" for c in LOADS
+    ]
     return {
         "required-columns": "\n".join(required),
         "optional-columns": "\n".join(optional),
         "cases-columns": "\n".join(store),
+        "loads-columns": "\n".join(loads),
     }
 
 

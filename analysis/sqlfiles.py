@@ -3,7 +3,9 @@
 A file is rendered with Jinja2 over :func:`analysis.columns.sql_context` (the column registry), so
 per-column SQL (one parse per amount column, the content hash, the clean step's select list) is
 written once as a loop. Only identifiers from the registry are ever placed into SQL text this
-way; every value reaches DuckDB as a bound parameter.
+way; every value reaches DuckDB as a bound parameter. A step whose SQL depends on the file being
+loaded (its columns, the mapping's value maps) is rendered by :func:`render` with that plan added:
+identifiers again (a file's sanitised column names, quoted by the ``ident`` filter), never values.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from importlib import resources
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         # '{% from "metrics/sql/flags.sql" import supplier_sided %}': a file may import the
         # macros of another, so one SQL expression serves several queries
         loader=jinja2.FunctionLoader(_source),
@@ -26,6 +28,13 @@ def _environment():
         keep_trailing_newline=True,
         autoescape=False,  # noqa: S701 (SQL identifiers from the registry, not HTML)
     )
+    env.filters["ident"] = ident
+    return env
+
+
+def ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier (a file's column name may be any text)."""
+    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _source(name: str) -> str:
@@ -40,3 +49,12 @@ def sql(layer: str, name: str) -> str:
 
     template = _environment().get_template(f"{layer}/sql/{name}")
     return template.render(**columns.sql_context())
+
+
+def render(layer: str, name: str, **plan) -> str:
+    """``analysis/<layer>/sql/<name>`` rendered over the column registry and ``plan``: what one
+    run adds (identifiers, flags and counts; never a value, which is bound)."""
+    from analysis import columns
+
+    template = _environment().get_template(f"{layer}/sql/{name}")
+    return template.render(**(columns.sql_context() | plan))

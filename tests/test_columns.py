@@ -94,3 +94,66 @@ def _mapping(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "m.yaml"
     path.write_text(text)
     return path
+
+
+def test_a_loads_column_added_to_the_registry_reaches_the_table_and_the_load_s_row(
+    monkeypatch, tmp_path
+):
+    # issue 25.4: the loads table's columns were stated three times (schema.sql, LoadResult and
+    # the INSERT); now the registry states them, and a column the load's result carries (here
+    # the reader's note) is recorded with nothing else to edit
+    note = columns.LoadColumn("note", "VARCHAR", True, "what the reader says of the file")
+    monkeypatch.setattr(columns, "LOADS", (*columns.LOADS, note))
+    sqlfiles.sql.cache_clear()
+    try:
+        db = tmp_path / "cases.duckdb"
+        path = write_csv(tmp_path / "a.csv", [good_row("L1"), good_row("L2")])
+        assert cli.main(["ingest", str(path), "--db", str(db)]) == 0
+        assert fetch(db, "SELECT note, rows_read, inserted, quarantined FROM loads") == [
+            ("", 2, 2, 0)
+        ]
+        table = fetch(
+            db,
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'loads' "
+            "ORDER BY ordinal_position",
+        )
+        assert [name for (name,) in table] == [*columns.load_names()]
+        assert columns.load_names()[-1] == "note"
+    finally:
+        sqlfiles.sql.cache_clear()
+
+
+def test_a_case_column_marked_in_the_registry_reaches_the_period_cases_and_the_blank_counts(
+    registry_with_incoterm, monkeypatch, tmp_path
+):
+    # issue 25.4: metrics/sql/cases.sql and the data-quality blank counts listed their columns by
+    # hand; a column marked in the registry now reaches both
+    from datetime import date
+
+    from analysis import store
+    from analysis.metrics import quality
+    from analysis.metrics.case_flags import bind, period_cases_sql
+    from analysis.metrics.params import Params
+
+    marked = tuple(
+        dataclasses.replace(c, metrics=True, blank_label="Incoterm") if c.name == "incoterm" else c
+        for c in columns.CASES
+    )
+    monkeypatch.setattr(columns, "CASES", marked)
+    sqlfiles.sql.cache_clear()
+    db = tmp_path / "cases.duckdb"
+    rows = [
+        good_row("I1", incoterm="FOB"),
+        good_row("I2", incoterm=""),
+        good_row("I3", incoterm="CIF"),
+    ]
+    path = write_csv(tmp_path / "a.csv", rows, [*HEADER, "incoterm"])
+    assert cli.main(["ingest", str(path), "--db", str(db)]) == 0
+    with store.connect(db) as con:
+        period = con.execute(
+            f"SELECT case_id, incoterm FROM ({period_cases_sql()}) ORDER BY case_id",  # noqa: S608 (fixed SQL)
+            bind(date(2026, 3, 1), date(2026, 3, 31), Params(), None),
+        ).fetchall()
+    assert period == [("I1", "FOB"), ("I2", None), ("I3", "CIF")]
+    blanks = quality.missing_fields(quality.AuditScope(db=db))
+    assert (blanks["cases"], blanks["incoterm"]) == (3, 1)

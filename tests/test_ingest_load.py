@@ -1103,3 +1103,23 @@ def test_two_copies_in_a_new_folder_load_once(tmp_path, db):
         (0, results[1].seen_before),
     ]
     assert results[1].seen_before.startswith("a.csv, loaded as load 1")
+
+
+def test_the_ingest_writes_its_sql_in_its_sql_files_not_in_python_strings():
+    # issue 25.4: load.py built SQL in f-strings (the value maps' joins, the quarantine's raw
+    # records, the insert's column list) beside the Jinja-rendered files of analysis/ingest/sql;
+    # now an f-string of the ingest holds no SQL: what varies with the file is rendered from the
+    # registry and the load's plan (sqlfiles.render)
+    import ast
+    import re
+
+    sql = re.compile(r"\b(SELECT|INSERT|JOIN|CREATE|DELETE|UPDATE|ALTER)\b")
+    root = Path(__file__).resolve().parents[1] / "analysis" / "ingest"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+                if sql.search(text):
+                    found.append(f"{path.name}:{node.lineno}")
+    assert found == []

@@ -4,11 +4,12 @@ Layers, each a small step you can read on one screen:
 
 1. raw      ``readers.read_raw``: the file as text columns (``raw_input``), plus records the reader
             could not split (rejects).
-2. canonical ``_canonical_view``: every intake column present (missing optional ones as NULL), the
-            mapping's value maps applied.
+2. canonical ``sql/canonical.sql``: every intake column present (missing optional ones as NULL),
+            the mapping's value maps applied (rendered with the file's plan: _canonical_view).
 3. staged   ``sql/staged.sql``: blanks, amounts, dates, vocabularies parsed; every problem listed.
 4. cases    ``sql/clean.sql``: repeats, conflicts, USD conversion, buyer keys, and the action per
-            case against the store (inserted / updated / unchanged).
+            case against the store (inserted / updated / unchanged); ``sql/write.sql`` and
+            ``sql/record.sql`` write them, the quarantine and the load's row.
 
 Each file is written in ONE transaction under the store's lock: all of it or none of it. The counts
 always add up, and the load is refused (rolled back) if they do not:
@@ -35,6 +36,7 @@ from analysis import columns as registry
 from analysis.errors import BadFile, BadParameter
 from analysis.ingest import fx, personal, pseudonym, readers, reference
 from analysis.ingest.mapping import Mapping
+from analysis.store.schema import LATEST_NAME
 
 
 @dataclass
@@ -279,14 +281,10 @@ def _raw_column(raw: readers.RawFile, canonical_source: str) -> str | None:
     return canonical_source if canonical_source in raw.columns else None
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mapping: Mapping) -> dict:
-    """Create ``raw_canonical``: every intake column (from the file, a copy of another, a
-    constant, or a fallback column where it is blank), value maps and supplier aliases applied,
-    the export's other columns as one JSON ``extra``, plus a raw-row hash.
+    """Create ``raw_canonical`` (``sql/canonical.sql``): every intake column (from the file, a
+    copy of another, a constant, or a fallback column where it is blank), value maps and supplier
+    aliases applied, the export's other columns as one JSON ``extra``, plus a raw-row hash.
 
     Returns what the load records of the file: ``carried`` (the intake columns it gave),
     ``extra`` ({normalised name: header as written} of the columns kept in ``extra``), and what
@@ -300,91 +298,62 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     intake = set(registry.intake_names())
     copies = mapping.copies()
     reference.add_value_map(con, mapping.values, mapping.source)
-    # constants are values: they reach the view through a one-row table, never as SQL text
+    # constants are values: bound, in the order of mapping_constants' columns
     constants = dict(mapping.constants)
     if mapping.currency and "currency" not in present:
         constants.setdefault("currency", mapping.currency)
-    # evidence_flags: each yes/no column's evidence slug and its header, as values
-    flags = [
-        (_raw_column(raw, source), slug, mapping.named.get(source, source))
-        for source, slug in mapping.evidence_flags.items()
-    ]
+    # evidence_flags: each yes/no column, with its evidence slug and its header bound as values
+    flags = [_raw_column(raw, source) for source in mapping.evidence_flags]
     bound = dict(constants)
-    for i, (_, slug, header) in enumerate(flags):
-        bound[f"_flag_slug_{i}"], bound[f"_flag_header_{i}"] = slug, header
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE mapping_constants AS SELECT "  # noqa: S608 (identifiers only; values are bound)
-        + (", ".join(f"?::VARCHAR AS {_quoted(c)}" for c in bound) or "NULL AS _none"),
-        list(bound.values()),
-    )
-    fallback_sources = {
-        target: _raw_column(raw, source) for target, source in mapping.fallbacks.items()
-    }
+    for i, (source, slug) in enumerate(mapping.evidence_flags.items()):
+        bound[f"_flag_slug_{i}"], bound[f"_flag_header_{i}"] = (
+            slug,
+            mapping.named.get(source, source),
+        )
+    fallbacks = {target: _raw_column(raw, source) for target, source in mapping.fallbacks.items()}
     has_aliases = con.execute("SELECT count(*) > 0 FROM supplier_alias").fetchone()[0]
-    selects, joins, carried, sources = [], [], [], {}
-    for i, col in enumerate(registry.intake_names()):
-        if col in constants:
-            src = f"k.{_quoted(col)}"
-        elif col in copies:
-            src = f"r.{_quoted(copies[col])}"
-        elif col in present:
-            src = f"r.{_quoted(col)}"
-        else:
-            src = "NULL::VARCHAR"
-        sources[col] = {copies[col] if col in copies else col} & present
-        if fallback_sources.get(col):
-            src = f"coalesce(ta_blank({src}), r.{_quoted(fallback_sources[col])})"
-            sources[col].add(fallback_sources[col])
-        if col == "evidence" and flags:
-            src = _evidence_with_flags(src, flags, joins)
-        if src != "NULL::VARCHAR":
+    columns, carried, sources = [], [], {}
+    for col in registry.intake_names():
+        # a constant wins over the file; a copy reads its source column
+        given = None if col in constants else copies.get(col, col if col in present else None)
+        sources[col] = {copies.get(col, col)} & present
+        if fallbacks.get(col):
+            sources[col].add(fallbacks[col])
+        if col in constants or given or fallbacks.get(col) or (col == "evidence" and flags):
             carried.append(col)
-        # A blank cell (or a blank's marker: ta_blank) has no key, so it matches no value-map
-        # key and no alias: it stays blank, to be quarantined as missing. (Every key has a
-        # letter or digit and the keys of one column are unique: mapping.py, reference.py.)
-        if col in mapping.values:
-            joins.append(
-                f"LEFT JOIN value_map vm{i} ON vm{i}.field = '{col}' "
-                f"AND vm{i}.key = ta_key(ta_blank({src}))"
-            )
-            src = f"coalesce(vm{i}.replacement, {src})"
-        if col == "supplier_id" and has_aliases:
-            # data/reference/supplier_aliases.csv: several spellings of one supplier (the
-            # lookup key is a regex per row: skipped when the file lists no alias)
-            joins.append(f"LEFT JOIN supplier_alias sa ON sa.key = ta_key(ta_blank({src}))")
-            src = f"coalesce(sa.supplier_id, {src})"
-        selects.append(f"{src} AS {_quoted(col)}")
-    used = set(fallback_sources.values()) | {column for column, _, _ in flags}
+        columns.append(
+            {
+                "name": col,
+                "constant": col in constants,
+                "raw": given,
+                "fallback": fallbacks.get(col),
+                "value_map": col in mapping.values,
+                "alias": col == "supplier_id" and has_aliases,
+            }
+        )
+    used = set(fallbacks.values()) | set(flags)
     headers = dict(zip(raw.columns, raw.headers or raw.columns, strict=False))
     extra = {c: str(headers.get(c, c)) for c in raw.columns if c not in intake and c not in used}
     # a column naming a person or a contact is not kept; what is kept has contact details masked
     dropped = {c: h for c, h in extra.items() if personal.names_a_person_or_contact(h)}
     extra = {c: h for c, h in extra.items() if c not in dropped}
-    # the JSON object's keys in name order, not the file's: the same columns in another order
-    # are the same case (extra is in the content hash); schema migration "4" sorts older stores'
-    kept = sorted(extra)
-    extra_sql = (
-        "to_json(struct_pack("
-        + ", ".join(
-            f"{_quoted(c)} := coalesce(m{i}.masked, r.{_quoted(c)})" for i, c in enumerate(kept)
-        )
-        + "))::VARCHAR"
-        if extra
-        else "NULL::VARCHAR"
-    )
-    joins += [
-        f"LEFT JOIN contact_masks m{i} ON m{i}.text = r.{_quoted(c)}" for i, c in enumerate(kept)
-    ]
     masked = set(extra).union(*(sources[c.name] for c in registry.INTAKE if c.masked))
-    _contact_masks(con, masked, mapping)
-    # Identifiers here come from the column registry and the file's sanitised names;
-    # values never enter the SQL text.
-    all_raw = ", ".join(f"r.{_quoted(c)}" for c in raw.columns) or "NULL"
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW raw_canonical AS SELECT r._row, "  # noqa: S608 (identifiers only; values are bound)
-        f"hash({all_raw}) AS _raw_hash, {', '.join(selects)}, {extra_sql} AS extra, "
-        f"{_flag_problem_sql(flags)} AS _flag_problem "
-        f"FROM raw_input r CROSS JOIN mapping_constants k {' '.join(joins)}"
+    masked_intake = [c.name for c in registry.INTAKE if c.masked]
+    literals = [mapping.constants[c] for c in masked_intake if c in mapping.constants]
+    literals += [v for c in masked_intake for v in mapping.values.get(c, {}).values()]
+    store.run_script(
+        con,
+        sqlfiles.render(
+            "ingest",
+            "canonical.sql",
+            columns=columns,
+            constants=list(bound),
+            flags=flags,
+            extra=sorted(extra),
+            raw_columns=list(raw.columns),
+            mask_columns=sorted(masked),
+        ),
+        {f"k{i}": value for i, value in enumerate(bound.values())} | {"literals": literals},
     )
     return {
         "carried": carried,
@@ -395,57 +364,6 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     }
 
 
-def _contact_masks(con: duckdb.DuckDBPyConnection, columns: set[str], mapping: Mapping) -> None:
-    """Create ``contact_masks(text, masked)``: each distinct text of the raw ``columns`` (and
-    each constant or value-map replacement of a masked intake column) that may hold an e-mail
-    address or a phone number, with them masked (``ta_mask_contacts``). A text absent from it
-    holds none. Masking distinct candidates only, gathered first, keeps the macro's lambdas off
-    the batches of rows that need nothing (most texts): 0.4 s instead of 3 s per million texts
-    of which 2% hold a phone number."""
-    masked_intake = [c.name for c in registry.INTAKE if c.masked]
-    literals = [mapping.constants[c] for c in masked_intake if c in mapping.constants]
-    literals += [v for c in masked_intake for v in mapping.values.get(c, {}).values()]
-    parts = [f"SELECT {_quoted(c)} AS text FROM raw_input" for c in sorted(columns)]  # noqa: S608 (identifiers only)
-    parts.append("SELECT unnest(?::VARCHAR[]) AS text")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE contact_masks AS
-        WITH candidates AS (
-            -- a text as in the file, and trimmed (as a fallback column's value reaches the view)
-            SELECT DISTINCT unnest([text, ta_blank(text)]) AS text
-            FROM ({" UNION ALL ".join(parts)}) t
-            WHERE ta_may_hold_contacts(text)
-        )
-        SELECT text, ta_mask_contacts(text) AS masked FROM candidates
-        """,  # noqa: S608 (identifiers only; values are bound)
-        [literals],
-    )
-
-
-def _evidence_with_flags(src: str, flags: list, joins: list[str]) -> str:
-    """The evidence text with the slug of each evidence flag that says yes added to it (the
-    staging splits it on ';'); adds each flag's yes/no lookup to ``joins``."""
-    parts = [f"ta_blank({src})"] if src != "NULL::VARCHAR" else []
-    for i, (column, _, _) in enumerate(flags):
-        joins.append(f"LEFT JOIN yes_no yf{i} ON yf{i}.key = lower(trim(r.{_quoted(column)}))")
-        parts.append(f"CASE WHEN yf{i}.yes THEN k.{_quoted(f'_flag_slug_{i}')} END")
-    return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
-
-
-def _flag_problem_sql(flags: list) -> str:
-    """SQL of the problem of an evidence flag's cell that is neither a yes nor a no (NULL when
-    none is; the staging quarantines the row for it)."""
-    if not flags:
-        return "NULL::VARCHAR"
-    cases = [
-        f"CASE WHEN ta_blank(r.{_quoted(column)}) IS NOT NULL AND yf{i}.yes IS NULL THEN "
-        f"'evidence: ''' || k.{_quoted(f'_flag_header_{i}')} || ''' not a yes or no ''' "
-        f"|| left(ta_blank(r.{_quoted(column)}), 60) || '''' END"
-        for i, (column, _, _) in enumerate(flags)
-    ]
-    return f"nullif(concat_ws('; ', {', '.join(cases)}), '')"
-
-
 def _date_orders(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> list[str]:
     """Create ``date_orders(field, dayfirst)``: for each date column whose numeric d/m/y dates
     show one order (a value above 12 in one place, none in the other), that order for the whole
@@ -453,28 +371,7 @@ def _date_orders(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> list[str]:
     con.execute("CREATE OR REPLACE TEMP TABLE date_orders(field VARCHAR, dayfirst BOOLEAN)")
     if mapping.date_format:
         return []
-    parts = " UNION ALL ".join(
-        f"SELECT '{d}' AS field, {_quoted(d)} AS x FROM raw_canonical"  # noqa: S608 (identifiers only)
-        for d in registry.intake_names("date")
-    )
-    rows = con.execute(
-        rf"""
-        WITH texts AS (
-            -- distinct texts first: trimming and matching run once per text, not per row
-            SELECT DISTINCT field, x FROM ({parts}) t WHERE x IS NOT NULL
-        ), v AS (
-            -- (a two-digit year written out, as ta_date reads it)
-            SELECT DISTINCT field, ta_date_text(trim(x)) AS x FROM texts
-            WHERE regexp_full_match(ta_date_text(trim(x)), '\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{4}}')
-        ), p AS (
-            SELECT field, regexp_extract(x, '^(\d{{1,2}})', 1)::INT AS a,
-                   regexp_extract(x, '^\d{{1,2}}[/.-](\d{{1,2}})', 1)::INT AS b FROM v
-        )
-        SELECT field, count_if(a > 12 AND b <= 12) AS day_first, count_if(b > 12 AND a <= 12)
-            AS month_first, count_if(a <= 12 AND b <= 12 AND a <> b) AS ambiguous
-        FROM p GROUP BY field ORDER BY field
-        """  # noqa: S608 (identifiers only; values are bound)
-    ).fetchall()
+    rows = con.execute(sqlfiles.sql("ingest", "date_orders.sql")).fetchall()
     notices = []
     for field_name, day_first, month_first, ambiguous in rows:
         if day_first and month_first:
@@ -500,10 +397,9 @@ def _field_coverage(con: duckdb.DuckDBPyConnection, carried: list[str]) -> dict[
     after ta_blank)."""
     if not carried:
         return {}
-    position = {name: i for i, name in enumerate(registry.intake_names())}
-    select = ", ".join(f"count_if((_present >> {position[c]}) & 1 = 1)" for c in carried)
-    counts = con.execute(f"SELECT {select} FROM staged").fetchone()  # noqa: S608 (fixed SQL: bit positions from the registry)
-    return dict(zip(carried, (int(n) for n in counts), strict=True))
+    counts = con.execute(sqlfiles.sql("ingest", "coverage.sql")).fetchone()
+    by_name = dict(zip(registry.intake_names(), counts, strict=True))
+    return {c: int(by_name[c]) for c in carried}
 
 
 def _vocab_defaults(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> None:
@@ -667,17 +563,7 @@ def _refuse_mixing(con, db: Path) -> None:
 
 def _top_reasons(con, raw, limit: int = 3) -> list[tuple[str, int]]:
     """The commonest kinds of problem among the quarantined rows (values left out)."""
-    rows = con.execute(
-        r"""
-        WITH p AS (
-            SELECT regexp_replace(regexp_replace(unnest(problems), ' ''[^'']*''$', ''),
-                                  ' \(.*\)$', '') AS kind
-            FROM rejected
-        )
-        SELECT kind, count(*) AS n FROM p GROUP BY kind
-        """
-    ).fetchall()
-    counts = dict(rows)
+    counts = dict(con.execute("SELECT kind, n FROM problem_kinds").fetchall())
     for reject in raw.rejects:
         kind = reject.reason.split(" (")[0]
         counts[kind] = counts.get(kind, 0) + 1
@@ -688,41 +574,25 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
     source = str(path.resolve())
     now = dt.datetime.now()
     # The work tables (temp, so the store is not touched) are built before the transaction, under
-    # the store's lock; the raw records the write no longer needs are dropped first, so that at
-    # 10M rows their gigabytes are not held (or spilled to <db>.tmp) while the cases are inserted
-    # (from staged, through the view case_rows).
-    _release_raw_rows(con)
+    # the store's lock: the cases and their actions, the quarantine, the counts, the touched
+    # suppliers (clean.sql); the transaction then only writes.
     store.run_script(con, sqlfiles.sql("ingest", "clean.sql"), {"now": now})
-    staged_rows = con.execute("SELECT count(*) FROM staged").fetchone()[0]
+    counts = con.execute("SELECT * FROM load_counts").fetchone()
+    staged_rows, inserted, updated, unchanged, rejected_rows, unmapped, fallbacks = counts
+    touched = con.execute("SELECT count(*) FROM touched_suppliers").fetchone()[0]
     con.execute("BEGIN TRANSACTION")
     try:
         # first: a re-key clears the old keys before this load writes new ones
         pseudonym.apply(con, key)
         load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
-        counts = con.execute(
-            """
-            SELECT
-                ?,
-                (SELECT count(*) FILTER (WHERE action = 'inserted') FROM actions),
-                (SELECT count(*) FILTER (WHERE action = 'updated') FROM actions),
-                (SELECT count(*) FILTER (WHERE action = 'unchanged') FROM actions),
-                (SELECT count(*) FROM rejected),
-                (SELECT count(*) FILTER (WHERE NOT category_mapped) FROM actions WHERE action <> 'unchanged'),
-                (SELECT count(*) FILTER (WHERE fx_fallback) FROM actions WHERE action <> 'unchanged')
-            """,
-            [staged_rows],
-        ).fetchone()
-        staged_rows, inserted, updated, unchanged, rejected_rows, unmapped, fallbacks = counts
-        quarantined = rejected_rows + len(raw.rejects)
-        repeats = staged_rows - inserted - updated - unchanged - rejected_rows
         result = LoadResult(
             source_file=source,
             rows_read=raw.rows_read,
             inserted=inserted,
             updated=updated,
             unchanged=unchanged,
-            repeats=repeats,
-            quarantined=quarantined,
+            repeats=staged_rows - inserted - updated - unchanged - rejected_rows,
+            quarantined=rejected_rows + len(raw.rejects),
             unmapped_categories=unmapped,
             fx_fallbacks=fallbacks,
             load_id=load_id,
@@ -732,70 +602,52 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
             notices=list(raw.notices),
             top_reasons=_top_reasons(con, raw),
         )
-        if not result.adds_up() or repeats < 0:
+        if not result.adds_up() or result.repeats < 0:
             raise RuntimeError(f"internal error: counts do not add up for {path}: {result}")
-        _write_quarantine(con, raw, load_id, source, file_sha, key.secret, now, view)
-        # the columns of `cases` the cleaning gives (the rest is provenance set by the load)
-        cols = ", ".join(registry.case_names("staged", "fx", "usd"))
-        touched = _touched_suppliers(con)
-        con.execute(
-            "DELETE FROM cases WHERE case_id IN (SELECT case_id FROM actions WHERE action = 'updated')"
-        )
-        con.execute(
-            f"""
-            INSERT INTO cases ({cols}, is_synthetic, content_hash, source_file, source_row, load_id,
-                               first_loaded_at, updated_at)
-            SELECT {cols}, ?, content_hash, ?, _row, ?, first_loaded_at, ?
-            FROM case_rows WHERE action IN ('inserted', 'updated')
-            -- stored in the order the reports filter on, so that DuckDB's per-row-group min/max
-            -- of closed_date and opened_date skip the row groups outside a report's window
-            -- (docs/performance.md); later loads append later cases, which keeps the order.
-            -- Cases with the same dates keep the file's order (_row): the stored order must not
-            -- depend on how the rows reached the sort (an arg_max over tied dates reads it)
-            ORDER BY closed_date NULLS LAST, opened_date, _row
-            """,  # noqa: S608 (identifiers only; values are bound)
-            [synthetic, source, load_id, now],
-        )
-        if touched:
-            _name_suppliers(con)
-        con.execute(
-            """
-            INSERT INTO loads BY NAME SELECT $load_id AS load_id, $source AS source_file,
-                $sha AS file_sha256, $bytes AS file_bytes, $fmt AS file_format,
-                $mapping AS mapping_file, $started AS started_at, $finished AS finished_at,
-                $read AS rows_read, $inserted AS inserted, $updated AS updated,
-                $unchanged AS unchanged, $repeats AS repeats, $quarantined AS quarantined,
-                $unmapped AS unmapped_categories, $fallbacks AS fx_fallbacks,
-                $version AS tool_version, $as_of AS as_of, $coverage AS field_coverage,
-                $extra AS extra_columns
-            """,
+        # A raw record keeps of a buyer's identity what the case keeps: each column that fills
+        # buyer_ref is replaced by its key, the columns naming a person or a contact are left
+        # out, and contact details are masked in the columns a case stores masked (``view``:
+        # see _canonical_view).
+        buyer = [c for c in view["buyer"] if c in raw.columns]
+        rejects = _cleaned_rejects(con, raw, view, buyer, key.secret)
+        store.run_script(
+            con,
+            sqlfiles.render(
+                "ingest",
+                "write.sql",
+                buyer=buyer,
+                masked=[c for c in view["masked"] if c in raw.columns and c not in buyer],
+                dropped=list(view["dropped"]),
+                rejects=bool(raw.rejects),
+                name_suppliers=bool(touched),
+                latest_name=LATEST_NAME,
+            ),
             {
                 "load_id": load_id,
-                "source": source,
-                "sha": file_sha,
-                "bytes": path.stat().st_size,
-                "fmt": raw.file_format,
-                "mapping": str(mapping.source) if mapping.source else None,
-                "started": started,
-                "finished": dt.datetime.now(),
-                "read": result.rows_read,
-                "inserted": inserted,
-                "updated": updated,
-                "unchanged": unchanged,
-                "repeats": repeats,
-                "quarantined": quarantined,
-                "unmapped": unmapped,
-                "fallbacks": fallbacks,
-                "version": __version__,
-                "as_of": as_of,
-                "coverage": json.dumps(view["coverage"]),
-                "extra": json.dumps(view["extra"]) if view["extra"] else None,
+                "source_file": source,
+                "file_sha256": file_sha,
+                "now": now,
+                "synthetic": synthetic,
+                "secret": key.secret,
+                **rejects,
             },
         )
-        marker = "contains_synthetic" if synthetic else "contains_real_data"
-        con.execute(
-            "INSERT INTO store_meta VALUES (?, 'true') ON CONFLICT (key) DO UPDATE SET value = 'true'",
-            [marker],
+        # the load's row: what its result says, and what the load knows of the file
+        own = {
+            "file_bytes": path.stat().st_size,
+            "mapping_file": str(mapping.source) if mapping.source else None,
+            "started_at": started,
+            "finished_at": dt.datetime.now(),
+            "tool_version": __version__,
+            "as_of": as_of,
+            "field_coverage": json.dumps(view["coverage"]),
+            "extra_columns": json.dumps(view["extra"]) if view["extra"] else None,
+        }
+        row = {name: getattr(result, name) for name in registry.load_names(result=True)} | own
+        store.run_script(
+            con,
+            sqlfiles.sql("ingest", "record.sql"),
+            row | {"marker": "contains_synthetic" if synthetic else "contains_real_data"},
         )
         con.execute("COMMIT")
     except BaseException:
@@ -807,123 +659,20 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
     return result
 
 
-def _touched_suppliers(con) -> int:
-    """``touched_suppliers``: the suppliers whose one name (``suppliers.name``) this load may
-    change: those of the cases it writes, those its updated cases had, and those whose name in
-    supplier_aliases.csv differs from the stored one. Returns how many."""
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE touched_suppliers AS
-        SELECT supplier_id FROM case_rows WHERE action IN ('inserted', 'updated')
-        UNION SELECT c.supplier_id FROM cases c JOIN actions a USING (case_id)
-            WHERE a.action = 'updated'
-        UNION SELECT r.supplier_id FROM supplier_name_ref r LEFT JOIN suppliers s USING (supplier_id)
-            WHERE s.name IS DISTINCT FROM r.name
-        """
-    )
-    return con.execute("SELECT count(*) FROM touched_suppliers").fetchone()[0]
-
-
-def _name_suppliers(con) -> None:
-    """Set ``suppliers.name`` of the touched suppliers: the alias file's name, else the name on
-    the supplier's latest case (:data:`analysis.store.schema.LATEST_NAME`)."""
-    from analysis.store.schema import LATEST_NAME
-
-    con.execute(
-        "DELETE FROM suppliers WHERE supplier_id IN (SELECT supplier_id FROM touched_suppliers)"
-    )
-    con.execute(
-        f"""
-        INSERT INTO suppliers
-        SELECT supplier_id, coalesce(any_value(r.name), {LATEST_NAME}) AS name
-        FROM cases LEFT JOIN supplier_name_ref r USING (supplier_id)
-        WHERE supplier_id IN (SELECT supplier_id FROM touched_suppliers)
-        GROUP BY supplier_id
-        """  # noqa: S608 (fixed text)
-    )
-
-
-def _release_raw_rows(con) -> None:
-    """Keep of ``raw_input`` only the rows that may be quarantined (a problem, or a case_id seen
-    twice: a conflict), for their raw record; the rest are parsed into ``staged`` by now."""
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE raw_kept AS
-        SELECT r.* FROM raw_input r SEMI JOIN (
-            SELECT _row FROM staged WHERE len(problems) > 0
-            UNION ALL
-            SELECT _row FROM staged WHERE case_id IN (
-                SELECT case_id FROM staged GROUP BY case_id HAVING count(*) > 1)
-        ) k ON k._row = r._row
-        """
-    )
-    con.execute("DROP TABLE raw_input")
-    con.execute("ALTER TABLE raw_kept RENAME TO raw_input")
-
-
-def _write_quarantine(con, raw, load_id, source, file_sha, secret, now, view) -> None:
-    """Quarantine rows (keyed by file content and row: reloading a file adds none twice).
-
-    A raw record keeps of a buyer's identity what the case keeps: each column that fills
-    ``buyer_ref`` is replaced by its key, the columns naming a person or a contact are left out,
-    and contact details are masked in the columns a case stores masked (``view``: see
-    :func:`_canonical_view`)."""
-    buyer = [c for c in view["buyer"] if c in raw.columns]
-    masked = [c for c in view["masked"] if c in raw.columns and c not in buyer]
-    replaced = [
-        f"'buyer_key:' || ta_buyer_key($secret, r.{_quoted(c)}) AS {_quoted(c)}" for c in buyer
-    ]
-    replaced += [
-        f"coalesce(m{i}.masked, r.{_quoted(c)}) AS {_quoted(c)}" for i, c in enumerate(masked)
-    ]
-    masks = " ".join(
-        f"LEFT JOIN contact_masks m{i} ON m{i}.text = r.{_quoted(c)}" for i, c in enumerate(masked)
-    )
-    excluded = ", ".join(["_row", *map(_quoted, view["dropped"])])
-    replace = f"REPLACE ({', '.join(replaced)})" if replaced else ""
-    con.execute(
-        f"""
-        INSERT INTO quarantine
-        SELECT $load_id, $source, $sha, j._row, j.case_id, j.reason, to_json(t)::VARCHAR, $now
-        FROM rejected j
-        JOIN (SELECT r._row AS __row, r.* EXCLUDE ({excluded}) {replace} FROM raw_input r {masks}) t
-            ON t.__row = j._row
-        WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_sha256 = $sha AND q.row_number = j._row)
-        """,  # noqa: S608 (identifiers only; values are bound)
-        {
-            "load_id": load_id,
-            "source": source,
-            "sha": file_sha,
-            "now": now,
-            **({"secret": secret} if buyer else {}),
-        },
-    )
-    if raw.rejects:
-        cleaned = _clean_rejected_lines(con, raw, view, buyer, secret)
-        for r, text in zip(raw.rejects, cleaned, strict=True):
-            r.raw_text = text
-        con.executemany(
-            """
-            INSERT INTO quarantine
-            SELECT ?, ?, ?, ?, ?, ?, to_json({'raw_line': ?})::VARCHAR, ?
-            WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.file_sha256 = ? AND q.row_number = ?)
-            """,
-            [
-                [
-                    load_id,
-                    source,
-                    file_sha,
-                    r.row_number,
-                    r.case_id,
-                    r.reason,
-                    r.raw_text,
-                    now,
-                    file_sha,
-                    r.row_number,
-                ]
-                for r in raw.rejects
-            ],
-        )
+def _cleaned_rejects(con, raw, view, buyer: list[str], secret: str) -> dict:
+    """The reader-rejected lines for write.sql, as lists bound side by side (their raw text
+    cleaned of the buyer's identity: :func:`_clean_rejected_lines`); none without rejects."""
+    if not raw.rejects:
+        return {}
+    cleaned = _clean_rejected_lines(con, raw, view, buyer, secret)
+    for r, text in zip(raw.rejects, cleaned, strict=True):
+        r.raw_text = text
+    return {
+        "reject_rows": [r.row_number for r in raw.rejects],
+        "reject_case_ids": [r.case_id for r in raw.rejects],
+        "reject_reasons": [r.reason for r in raw.rejects],
+        "reject_lines": [r.raw_text for r in raw.rejects],
+    }
 
 
 #: What a reader-rejected line shows instead of what it must not.

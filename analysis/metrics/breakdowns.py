@@ -41,6 +41,9 @@ class Breakdown:
     order: tuple[str, ...] | None = None  # groups in this order (else alphabetical)
     #: a case may sit in several groups (evidence), so the groups add up to more than the total
     multi: bool = False
+    #: the intake field the groups come from, when an export may not record it (its groups are
+    #: then "not recorded": analysis.metrics.coverage)
+    needs: str | None = None
 
     def label(self, group: Any) -> str:
         """A reader's name for one group of this breakdown."""
@@ -80,7 +83,11 @@ _ALL = (
         order=(*(g for g, _, _, _ in ORDER_VALUE_BANDS), NOT_RECORDED_BAND[0]),
     ),
     Breakdown(
-        "inspection", "Inspection", f"coalesce(inspection, '{UNKNOWN}')", vocabulary="inspection"
+        "inspection",
+        "Inspection",
+        f"coalesce(inspection, '{UNKNOWN}')",
+        vocabulary="inspection",
+        needs="inspection",
     ),
     # A case counts once in each evidence kind it has (the store holds them distinct, see
     # sql/cases.sql); a case with none counts under 'none'.
@@ -90,16 +97,22 @@ _ALL = (
         "unnest(CASE WHEN evidence IS NULL OR len(evidence) = 0 THEN ['none'] ELSE evidence END)",
         vocabulary="evidence",
         multi=True,
+        needs="evidence",
     ),
     Breakdown(
         "escalated",
         "Escalation",
         "CASE WHEN is_escalated THEN 'escalated' ELSE 'not_escalated' END",
         labels={"escalated": "escalated to the platform", "not_escalated": "not escalated"},
+        needs="escalated_date",
     ),
     Breakdown("supplier_id", "Supplier", "supplier_id"),
     Breakdown(
-        "decided_by", "Decided by", f"coalesce(decided_by, '{UNKNOWN}')", vocabulary="decided_by"
+        "decided_by",
+        "Decided by",
+        f"coalesce(decided_by, '{UNKNOWN}')",
+        vocabulary="decided_by",
+        needs="decided_by",
     ),
 )
 BY_NAME = {b.name: b for b in _ALL}

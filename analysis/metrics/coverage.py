@@ -12,29 +12,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from analysis.metrics import catalogue
+from analysis import columns
+from analysis.metrics import breakdowns, catalogue
 from analysis.metrics.case_flags import bind, compose, period_cases_sql, window
 from analysis.metrics.params import Params
 from analysis.store import Source, connect
 
-#: Fields whose absence changes what the reports can say, and the block fields built on them
-#: (the figures of the metric catalogue that need the field).
+#: Fields whose absence changes what the reports can say (the column registry's), and the block
+#: fields built on them (the figures of the metric catalogue that need the field).
 FIELD_FIGURES: dict[str, tuple[str, ...]] = {
-    field_name: catalogue.fields_of(field_name)
-    for field_name in (
-        "escalated_date", "evidence", "inspection", "decided_by", "received_date", "claim_amount",
-    )
-}  # fmt: skip
-#: The intake fields whose values record a field of FIELD_FIGURES besides the field itself:
-#: escalation is recorded by its date or by a yes/no column (issue 28), either one.
-RECORDED_BY: dict[str, tuple[str, ...]] = {"escalated_date": ("escalated_date", "escalated")}
-#: The breakdowns that group by a field, and the field.
-BREAKDOWN_FIELDS = {
-    "escalated": "escalated_date",
-    "evidence": "evidence",
-    "inspection": "inspection",
-    "decided_by": "decided_by",
+    field_name: catalogue.fields_of(field_name) for field_name in columns.NOT_RECORDED_FIELDS
 }
+#: The breakdowns that group by a field, and the field.
+BREAKDOWN_FIELDS = {b.name: b.needs for b in breakdowns.BY_NAME.values() if b.needs}
 
 #: Whether load ``l`` carried ``f.field`` through its intake column ``f.recorder``: a value in at
 #: least one of its rows (a load written before coverage was recorded carried every field).
@@ -58,8 +48,9 @@ _LOAD_RECORDED = """
 
 def _recorders(fields=None) -> dict[str, list[str]]:
     """$fields and $recorders: every field of ``fields`` (default FIELD_FIGURES) with each column
-    that records it."""
-    pairs = [(f, r) for f in (fields or FIELD_FIGURES) for r in RECORDED_BY.get(f, (f,))]
+    that records it (the column registry's ``records``: escalation is recorded by its date or by
+    a yes/no column, issue 28)."""
+    pairs = [(f, r) for f in (fields or FIELD_FIGURES) for r in columns.recorders(f)]
     return {"fields": [f for f, _ in pairs], "recorders": [r for _, r in pairs]}
 
 

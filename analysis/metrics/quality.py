@@ -12,7 +12,7 @@ from datetime import date
 
 import pandas as pd
 
-from analysis import vocab
+from analysis import columns, sqlfiles, vocab
 from analysis.metrics import periods
 from analysis.store import Source, connect
 
@@ -138,39 +138,8 @@ SELECT currency, count(*) AS cases, min(opened_date) AS first_opened, max(opened
 FROM scope_cases WHERE fx_fallback GROUP BY ALL ORDER BY cases DESC, currency
 """
 )
-# Optional fields, one count each (written out: column names are never formatted into SQL).
-_MISSING_SQL = (
-    SCOPE_SQL
-    + """
-SELECT
-    count(*) AS cases,
-    count_if(order_id IS NULL) AS order_id,
-    count_if(supplier_name IS NULL) AS supplier_name,
-    count_if(supplier_country IS NULL) AS supplier_country,
-    count_if(order_date IS NULL) AS order_date,
-    count_if(received_date IS NULL) AS received_date,
-    count_if(decided_by IS NULL AND is_decided) AS decided_by,
-    count_if(inspection IS NULL) AS inspection,
-    count_if(evidence IS NULL OR len(evidence) = 0) AS evidence,
-    count_if(coverage IS NULL) AS coverage,
-    count_if(description IS NULL OR trim(description) = '') AS description,
-    count_if(is_decided) AS decided
-FROM scope_cases
-"""
-)
 #: The optional fields whose blanks are counted, with their names for a reader.
-OPTIONAL_FIELDS = {
-    "order_id": "Order id",
-    "supplier_name": "Supplier name",
-    "supplier_country": "Supplier country",
-    "order_date": "Order date",
-    "received_date": "Date goods received",
-    "decided_by": "Decided by (decided cases only)",
-    "inspection": "Inspection",
-    "evidence": "Evidence",
-    "coverage": "Coverage",
-    "description": "Description",
-}
+OPTIONAL_FIELDS = {c.name: c.blank_label for c in columns.CASES if c.blank_label}
 _OVERVIEW_SQL = (
     SCOPE_SQL  # noqa: S608 - two fixed SQL texts; values are bound
     + """
@@ -227,7 +196,10 @@ def fx_fallbacks(scope: AuditScope) -> pd.DataFrame:
 def missing_fields(scope: AuditScope) -> pd.Series:
     """How many cases leave each optional field blank (and ``cases``, ``decided``)."""
     # count_if over no rows is NULL in DuckDB: an empty scope counts 0 everywhere
-    return _query(scope, _MISSING_SQL).iloc[0].fillna(0)
+    # the optional fields whose blanks are counted: the column registry's (blank_label)
+    return (
+        _query(scope, SCOPE_SQL + sqlfiles.sql("metrics", "missing_fields.sql")).iloc[0].fillna(0)
+    )
 
 
 _COVERAGE_SQL = (

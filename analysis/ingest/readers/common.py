@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis import columns as registry
+from analysis import sqlfiles
 from analysis.errors import BadFile
 from analysis.ingest.mapping import Mapping
 
@@ -251,12 +252,10 @@ def second_headers(con, path: Path, raw: RawFile, names: list) -> None:
     header = [str(n).strip().lower() for n in names]
     wanted = set(header) - {""}
     key = "case_id" if "case_id" in raw.columns else raw.columns[0]
-    quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in raw.columns)
     # Cheap first: only records whose key column holds a header name can be a header.
     candidates = con.execute(
-        f'SELECT _row, {quoted} FROM raw_input WHERE lower(trim("{key}")) IN (SELECT unnest(?)) '  # noqa: S608 (identifiers only; values are bound)
-        "ORDER BY _row LIMIT 100",
-        [sorted(wanted)],
+        sqlfiles.render("ingest", "second_headers.sql", raw_columns=raw.columns, key=key),
+        {"names": sorted(wanted)},
     ).fetchall()
     repeats = []
     for row_number, *values in candidates:

@@ -1,5 +1,19 @@
 -- staged -> cases: repeats, conflicts, USD conversion, and the action for each case against
--- the store. Parameter: $now.
+-- the store; the load's counts and the suppliers it touches. Parameter: $now. Run under the
+-- store's lock, before the load's transaction (write.sql) writes anything.
+
+-- Of raw_input only the rows that may be quarantined are kept (a problem, or a case_id seen
+-- twice: a conflict), for their raw record; the rest are parsed into staged by now, and at 10M
+-- rows their gigabytes must not be held (or spilled to <db>.tmp) while the cases are inserted.
+CREATE OR REPLACE TEMP TABLE raw_kept AS
+SELECT r.* FROM raw_input r SEMI JOIN (
+    SELECT _row FROM staged WHERE len(problems) > 0
+    UNION ALL
+    SELECT _row FROM staged WHERE case_id IN (
+        SELECT case_id FROM staged GROUP BY case_id HAVING count(*) > 1)
+) k ON k._row = r._row;
+DROP TABLE raw_input;
+ALTER TABLE raw_kept RENAME TO raw_input;
 
 -- case_ids that occur more than once in this file (usually none): only their rows need sorting out.
 CREATE OR REPLACE TEMP TABLE repeated_rows AS
@@ -81,3 +95,37 @@ SELECT _row, case_id,
        || ' of this file with different values' AS reason,
        ['case_id: appears on several rows of this file with different values'] AS problems
 FROM repeated_rows WHERE role = 'conflict';
+
+-- What the load did, counted once (repeats = staged - the rest, and the reader's rejects join
+-- the quarantined in analysis.ingest.load): checked to add up before anything is written.
+CREATE OR REPLACE TEMP TABLE load_counts AS
+SELECT
+    (SELECT count(*) FROM staged) AS staged,
+    (SELECT count(*) FILTER (WHERE action = 'inserted') FROM actions) AS inserted,
+    (SELECT count(*) FILTER (WHERE action = 'updated') FROM actions) AS updated,
+    (SELECT count(*) FILTER (WHERE action = 'unchanged') FROM actions) AS unchanged,
+    (SELECT count(*) FROM rejected) AS rejected,
+    (SELECT count(*) FILTER (WHERE NOT category_mapped) FROM actions WHERE action <> 'unchanged')
+        AS unmapped_categories,
+    (SELECT count(*) FILTER (WHERE fx_fallback) FROM actions WHERE action <> 'unchanged')
+        AS fx_fallbacks;
+
+-- The suppliers whose one name (suppliers.name) this load may change: those of the cases it
+-- writes, those its updated cases had, and those whose name in supplier_aliases.csv differs
+-- from the stored one.
+CREATE OR REPLACE TEMP TABLE touched_suppliers AS
+SELECT supplier_id FROM case_rows WHERE action IN ('inserted', 'updated')
+UNION SELECT c.supplier_id FROM cases c JOIN actions a USING (case_id)
+    WHERE a.action = 'updated'
+UNION SELECT r.supplier_id FROM supplier_name_ref r LEFT JOIN suppliers s USING (supplier_id)
+    WHERE s.name IS DISTINCT FROM r.name;
+
+-- The kinds of problem among the quarantined rows (their values left out), for the load line's
+-- "quarantined for" (analysis.ingest.load._top_reasons adds the reader's rejects).
+CREATE OR REPLACE TEMP TABLE problem_kinds AS
+WITH p AS (
+    SELECT regexp_replace(regexp_replace(unnest(problems), ' ''[^'']*''$', ''),
+                          ' \(.*\)$', '') AS kind
+    FROM rejected
+)
+SELECT kind, count(*) AS n FROM p GROUP BY kind;

@@ -22,28 +22,10 @@
 -- such, and left out of `is_decided`, so of every rate's denominator.
 {% import "metrics/sql/flags.sql" as flags with context %}
 SELECT
-    c.case_id,
-    c.supplier_id,
-    c.supplier_name,
-    c.supplier_country,
-    c.category,
-    c.claim_type,
-    c.outcome,
-    c.order_value_usd,
-    c.claim_amount,
-    c.refund_amount,
-    c.claim_usd,
-    c.refund_usd,
-    c.opened_date,
-    c.closed_date,
-    c.escalated_date,
-    c.received_date,
-    c.decided_by,
-    c.inspection,
-    c.evidence,
-    c.is_synthetic,
-    c.load_id,
-    c.source_row,
+    -- the stored columns the metrics read (the column registry's, analysis/columns.py)
+{% for name in metrics_columns %}
+    c.{{ name }},
+{% endfor %}
     (c.claim_amount IS NOT NULL AND c.refund_amount IS NOT NULL) AS has_amounts,
     c.opened_date BETWEEN $start AND $end AS opened_in,
     coalesce(list_contains($final_outcomes, c.outcome) AND c.closed_date BETWEEN $start AND $end, false) AS closed_in,
@@ -95,12 +77,6 @@ SELECT
         AS other_evidence_kinds,
     -- opened more than the claim window after the buyer confirmed receipt
     c.opened_date - c.received_date > $claim_window AS opened_late,
-    -- issue 29: the platform's stated reason, and what the buyer did after its decision
-    c.platform_reason,
-    c.after_route,
-    c.after_outcome,
-    c.after_refund_usd,
-    c.after_closed_date,
     -- a decision for the supplier that the platform made: decided_by says so, or the export
     -- records the platform's reason for it (only the platform gives one)
     coalesce(is_decided AND is_supplier_sided

@@ -1,33 +1,9 @@
 -- The store's tables. Created in an empty database by analysis.store.schema.ensure_schema().
 CREATE SEQUENCE IF NOT EXISTS load_id_seq START 1;
 
--- One row per ingest of one file.
-CREATE TABLE IF NOT EXISTS loads (
-    load_id       BIGINT PRIMARY KEY,
-    source_file   VARCHAR NOT NULL,   -- path as given, resolved to absolute
-    file_sha256   VARCHAR NOT NULL,
-    file_bytes    BIGINT,
-    file_format   VARCHAR,            -- csv | tsv | xlsx | json | parquet
-    mapping_file  VARCHAR,
-    started_at    TIMESTAMP NOT NULL,
-    finished_at   TIMESTAMP NOT NULL,
-    rows_read     BIGINT NOT NULL,    -- = inserted + updated + unchanged + repeats + quarantined
-    inserted      BIGINT NOT NULL,
-    updated       BIGINT NOT NULL,
-    unchanged     BIGINT NOT NULL,
-    repeats       BIGINT NOT NULL,
-    quarantined   BIGINT NOT NULL,
-    unmapped_categories BIGINT NOT NULL DEFAULT 0,
-    fx_fallbacks  BIGINT NOT NULL DEFAULT 0,
-    tool_version  VARCHAR,
-    as_of         DATE,               -- the export's date: the day the data describe (--as-of,
-                                      -- export_date in the mapping, a date in the file's name);
-                                      -- NULL when none gave it
-    field_coverage VARCHAR,           -- JSON {intake field: rows with a value} of the fields the
-                                      -- file carried (a field not listed was not recorded)
-    extra_columns VARCHAR             -- JSON {normalised name: header as written} of the file's
-                                      -- columns outside the intake format (cases.extra)
-);
+-- One row per ingest of one file. Its columns are the column registry's (analysis/columns.py,
+-- LOADS); rows_read = inserted + updated + unchanged + repeats + quarantined.
+{{ loads_table }};
 
 -- One row per rejected raw row; one per (file_sha256, row_number), so loading the same file
 -- again does not duplicate it (the ingest checks before it inserts).
