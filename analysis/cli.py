@@ -29,9 +29,17 @@ EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): reported in one line, traceback with 
 def _add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db",
+        type=settings.store_location,
+        default=None,
+        help=f"the DuckDB case store (default: {settings.default_db()}; TA_OUTCOMES_DB sets it), "
+        "or a pooled store 'ducklake:<metadata>' (README: Pooling many agencies' data)",
+    )
+    p.add_argument(
+        "--data-path",
         type=Path,
         default=None,
-        help=f"the DuckDB case store (default: {settings.default_db()}; TA_OUTCOMES_DB sets it)",
+        metavar="DIR",
+        help="a NEW lake's folder for its data files (the lake remembers it afterwards)",
     )
 
 
@@ -141,6 +149,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--end", required=True, help="last day of the period (YYYY-MM-DD), inclusive")
     p.add_argument("--format", choices=["json", "table"], default="json")
     _add_metric_params(p)
+    _add_snapshot(p)
     p.add_argument("--category", help="restrict to one category (a slug or a display name)")
     _add_client(p)
     p.set_defaults(func=_cmd_metrics)
@@ -160,6 +169,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "latest complete month",
     )
     _add_db(p)
+    _add_snapshot(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -210,6 +220,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     return parser, commands
 
 
+def _add_snapshot(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of-snapshot",
+        type=int,
+        metavar="N",
+        help="a lake read as it was at its snapshot N (the id a report's stamp names): "
+        "reproduces an old report exactly",
+    )
+
+
 def _add_client(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--client",
@@ -228,8 +248,20 @@ def _buyer_key(args: argparse.Namespace) -> str | None:
     return pseudonym.client_key(_db(args), args.client)
 
 
-def _db(args: argparse.Namespace) -> Path:
-    return args.db if args.db is not None else settings.default_db()
+def _db(args: argparse.Namespace) -> Path | str:
+    db = args.db if args.db is not None else settings.default_db()
+    if args.data_path is not None:
+        from analysis.errors import BadParameter
+        from analysis.store import lake
+
+        if not lake.is_lake(db):
+            raise BadParameter("--data-path is for a lake (--db ducklake:...), not a DuckDB file")
+        lake.use_data_path(db, args.data_path)
+    if getattr(args, "as_of_snapshot", None) is not None:
+        from analysis.store import lake
+
+        db = lake.pinned(db, args.as_of_snapshot)
+    return db
 
 
 def _category(text: str | None) -> str | None:

@@ -20,10 +20,13 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
+import random
 import re
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +38,7 @@ from analysis import columns as registry
 from analysis.errors import BadFile, BadParameter
 from analysis.ingest import fx, personal, pseudonym, readers, reference
 from analysis.ingest.mapping import Mapping
+from analysis.store import lake
 
 
 @dataclass
@@ -196,7 +200,7 @@ def main(
     def show(r: LoadResult) -> None:
         print(format_result(r), file=sys.stdout if r.ok else sys.stderr, flush=True)
 
-    if not Path(db).exists():
+    if not store.is_lake(db) and not Path(db).exists():
         # a mistyped --db must not pass unnoticed
         print(f"ta-outcomes ingest: creating a new store at {db}", file=sys.stderr, flush=True)
     results = ingest_paths(
@@ -227,7 +231,7 @@ def _described(source_file: str, load_id: int | None, when: dt.datetime | None =
 def _loaded_contents(db: Path) -> dict[str, str]:
     """{file SHA-256: its latest load, described} of the files ``db`` has loaded (none for a
     store that does not exist yet, or a database that is not a store: the load refuses that)."""
-    if not Path(db).exists():
+    if not store.is_lake(db) and not Path(db).exists():
         return {}
     try:
         with store.connect(db, read_only=True) as con:
@@ -235,7 +239,7 @@ def _loaded_contents(db: Path) -> dict[str, str]:
                 "SELECT file_sha256, arg_max(source_file, load_id), max(load_id), "
                 "max(finished_at) FROM loads GROUP BY file_sha256"
             ).fetchall()
-    except duckdb.Error:
+    except (duckdb.Error, store.StoreMissing):  # (a lake without a store yet)
         return {}
     return {sha: _described(source, load_id, when) for sha, source, load_id, when in rows}
 
@@ -556,57 +560,37 @@ def ingest_file(
     readers.detect_format(path)
     if not path.is_file():
         raise BadFile(f"{path}: not a readable file")
-    db = Path(db)
-    new_store = not db.exists()
+    pooled = store.is_lake(db)
+    db = db if pooled else Path(db)
+    # (a new lake is not removed after a refused first load: other members may be attaching it)
+    new_store = not pooled and not db.exists()
     new_key = not pseudonym.key_path(db).exists()
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             # hashing runs beside the read (hashlib releases the GIL), unless the folder's
             # check for content loaded before has hashed the file already
             sha_future = pool.submit(_sha256, path) if file_sha is None else None
-            started = dt.datetime.now()
-            with store.connect(db, read_only=False) as con:
-                if not synthetic and not allow_mixed:
-                    _refuse_mixing(con, db)
-                key = pseudonym.check(con, db, rekey=rekey)
-                prepare_connection(con, reference_dir)
-                raw = readers.read_raw(con, path, mapping)
-                mapping.check_against(path, raw.headers or raw.columns)
-                _check_columns(path, raw, mapping)
-                view = _canonical_view(con, raw, mapping)
-                if view["dropped"]:
-                    raw.notices.append(
-                        "not kept, as naming a person or a contact: "
-                        + ", ".join(view["dropped"].values())
+            sha_of = sha_future.result if sha_future is not None else (lambda: file_sha)
+            load = functools.partial(
+                _load_once, path, db, mapping, synthetic, today, reference_dir, rekey, as_of,
+                allow_mixed, sha_of, dated_by,
+            )  # fmt: skip
+            if not pooled:
+                return load()
+            # a lake: another member's load that committed first makes this one's commit
+            # conflict; the load runs again on the lake as that load left it, and says so
+            for attempt in range(1, lake.RETRIES + 1):
+                try:
+                    result = load()
+                except duckdb.Error as exc:
+                    if not lake.is_conflict(exc) or attempt == lake.RETRIES:
+                        raise
+                    time.sleep(random.random() * 0.25 * attempt)
+                    continue
+                if attempt > 1:
+                    result.notices.append(
+                        f"committed at attempt {attempt}, after a conflict with another load"
                     )
-                raw.notices.extend(_date_orders(con, mapping))
-                if dated_by:
-                    raw.notices.append(f"as of {as_of.isoformat()} ({dated_by})")
-                _vocab_defaults(con, mapping)
-                store.run_script(
-                    con,
-                    sqlfiles.sql("ingest", "staged.sql"),
-                    {
-                        "date_format": mapping.date_format,
-                        "default_currency": mapping.currency,
-                        "today": today,
-                        "secret": key.secret,
-                        "synthetic": synthetic,
-                    },
-                )
-                view["coverage"] = _field_coverage(con, view["carried"])
-                fx.create_rate_table(
-                    con,
-                    "SELECT DISTINCT currency, opened_date AS rate_date FROM staged "
-                    "WHERE len(problems) = 0 AND currency IS NOT NULL",
-                )
-                file_sha = file_sha or sha_future.result()
-                # loads.as_of: the export's own date, NULL when nothing gives it (the day of the
-                # load is then no date of the data: analysis.metrics.provenance.as_of)
-                result = _write(
-                    con, path, raw, mapping, file_sha, key, started, synthetic, as_of, view
-                )
-                result.store = str(db)
                 return result
     except BaseException:
         if new_store:
@@ -616,6 +600,56 @@ def ingest_file(
             for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
         raise
+    raise AssertionError("unreachable")
+
+
+def _load_once(
+    path, db, mapping, synthetic, today, reference_dir, rekey, as_of, allow_mixed, sha_of,
+    dated_by,
+) -> LoadResult:  # fmt: skip
+    """One attempt at :func:`ingest_file`'s load, in one transaction (``sha_of()``: the file's
+    SHA-256, computed beside the read)."""
+    started = dt.datetime.now()
+    with store.connect(db, read_only=False) as con:
+        if not synthetic and not allow_mixed:
+            _refuse_mixing(con, db)
+        key = pseudonym.check(con, db, rekey=rekey)
+        prepare_connection(con, reference_dir)
+        raw = readers.read_raw(con, path, mapping)
+        mapping.check_against(path, raw.headers or raw.columns)
+        _check_columns(path, raw, mapping)
+        view = _canonical_view(con, raw, mapping)
+        if view["dropped"]:
+            raw.notices.append(
+                "not kept, as naming a person or a contact: " + ", ".join(view["dropped"].values())
+            )
+        raw.notices.extend(_date_orders(con, mapping))
+        if dated_by:
+            raw.notices.append(f"as of {as_of.isoformat()} ({dated_by})")
+        _vocab_defaults(con, mapping)
+        store.run_script(
+            con,
+            sqlfiles.sql("ingest", "staged.sql"),
+            {
+                "date_format": mapping.date_format,
+                "default_currency": mapping.currency,
+                "today": today,
+                "secret": key.secret,
+                "synthetic": synthetic,
+            },
+        )
+        view["coverage"] = _field_coverage(con, view["carried"])
+        fx.create_rate_table(
+            con,
+            "SELECT DISTINCT currency, opened_date AS rate_date FROM staged "
+            "WHERE len(problems) = 0 AND currency IS NOT NULL",
+        )
+        file_sha = sha_of()
+        # loads.as_of: the export's own date, NULL when nothing gives it (the day of the
+        # load is then no date of the data: analysis.metrics.provenance.as_of)
+        result = _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, view)
+        result.store = lake.redacted(db) if store.is_lake(db) else str(db)
+        return result
 
 
 #: A date in a file's name (tracker_2026-11-30.csv, export 2026.11.30.xlsx): the export's date.
@@ -698,7 +732,7 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
     try:
         # first: a re-key clears the old keys before this load writes new ones
         pseudonym.apply(con, key)
-        load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+        load_id = store.next_load_id(con)
         counts = con.execute(
             """
             SELECT
@@ -793,10 +827,9 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
             },
         )
         marker = "contains_synthetic" if synthetic else "contains_real_data"
-        con.execute(
-            "INSERT INTO store_meta VALUES (?, 'true') ON CONFLICT (key) DO UPDATE SET value = 'true'",
-            [marker],
-        )
+        # a delete and an insert rather than ON CONFLICT: a lake declares no key on store_meta
+        con.execute("DELETE FROM store_meta WHERE key = ?", [marker])
+        con.execute("INSERT INTO store_meta VALUES (?, 'true')", [marker])
         con.execute("COMMIT")
     except BaseException:
         # A failed statement (a full disk) may already have ended the transaction: the

@@ -19,6 +19,7 @@ from analysis.store.connection import (
     run_script,
     writer_lock,
 )
+from analysis.store.lake import is_lake, next_load_id, snapshot_id
 from analysis.store.schema import SCHEMA_VERSION, ensure_schema, is_store, meta
 
 __all__ = [
@@ -35,12 +36,15 @@ __all__ = [
     "hold",
     "holding",
     "is_open",
+    "is_lake",
     "is_store",
     "meta",
+    "next_load_id",
     "open_duckdb",
     "open_sealed",
     "query_df",
     "release",
     "run_script",
+    "snapshot_id",
     "writer_lock",
 ]

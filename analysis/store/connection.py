@@ -335,8 +335,12 @@ def connect(
     file that holds something else. Both wait for a process holding the store the other way,
     up to ``timeout`` seconds (default :func:`analysis.settings.lock_timeout`).
     """
-    from analysis.store import schema
+    from analysis.store import lake, schema
 
+    if lake.is_lake(db):  # a pooled store: no lock file, DuckLake's transactions instead
+        with lake.connect(db, read_only=read_only) as con:
+            yield con
+        return
     db = Path(db)
     timeout = settings.lock_timeout() if timeout is None else timeout
     if read_only:
@@ -366,6 +370,12 @@ def connect_sealed(
     """Open the store read-only on a sealed connection (:func:`open_sealed`: no other file, no
     extension, no setting can be reached) and close it afterwards; a missing store and a store
     another process writes are handled as by :func:`connect`."""
+    from analysis.store import lake
+
+    if lake.is_lake(db):
+        with lake.connect(db, read_only=True, sealed=True) as con:
+            yield con
+        return
     db = Path(db)
     timeout = settings.lock_timeout() if timeout is None else timeout
     _must_exist(db)
