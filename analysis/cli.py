@@ -26,7 +26,7 @@ EXIT_FAILED = 1  # the work ran and something in it failed (a bad file, a failin
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): reported in one line, traceback with TA_OUTCOMES_DEBUG=1
 
 
-def _add_db(p: argparse.ArgumentParser) -> None:
+def _add_db(p: argparse.ArgumentParser, data_path: bool = True) -> None:
     p.add_argument(
         "--db",
         type=settings.store_location,
@@ -34,8 +34,14 @@ def _add_db(p: argparse.ArgumentParser) -> None:
         help=f"the DuckDB case store (default: {settings.default_db()}; TA_OUTCOMES_DB sets it), "
         "or a pooled store 'ducklake:<metadata>' (README: Pooling many agencies' data)",
     )
+    if data_path:
+        _add_data_path(p)
+
+
+def _add_data_path(p: argparse.ArgumentParser, dest: str = "data_path") -> None:
     p.add_argument(
         "--data-path",
+        dest=dest,
         type=Path,
         default=None,
         metavar="DIR",
@@ -212,6 +218,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     p.set_defaults(func=_cmd_report)
 
+    p = commands["export-store"] = sub.add_parser(
+        "export-store",
+        help="copy a store between a DuckDB file and a lake (a member's store founds a pool; a "
+        "lake is taken home as a file)",
+    )
+    _add_db(p, data_path=False)
+    _add_data_path(p, dest="to_data_path")
+    p.add_argument(
+        "--to",
+        required=True,
+        type=settings.store_location,
+        help="the new store: a DuckDB file that does not exist yet, or a lake without a store",
+    )
+    p.set_defaults(func=_cmd_export_store)
+
     p = commands["catalogue"] = sub.add_parser(
         "catalogue", help="rebuild DIR/index.html, the catalogue of reports"
     )
@@ -250,7 +271,7 @@ def _buyer_key(args: argparse.Namespace) -> str | None:
 
 def _db(args: argparse.Namespace) -> Path | str:
     db = args.db if args.db is not None else settings.default_db()
-    if args.data_path is not None:
+    if getattr(args, "data_path", None) is not None:
         from analysis.errors import BadParameter
         from analysis.store import lake
 
@@ -347,6 +368,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
         pdf=args.pdf,
         each=args.each,
     )
+
+
+def _cmd_export_store(args: argparse.Namespace) -> int:
+    from analysis.store import lake
+
+    source = _db(args)
+    if args.to_data_path is not None:
+        lake.use_data_path(str(args.to), args.to_data_path)
+    copied = lake.export_store(source, args.to)
+    print(
+        f"copied {lake.redacted(source)} to {lake.redacted(args.to)}: "
+        + ", ".join(f"{table} {n}" for table, n in copied.items())
+    )
+    return EXIT_OK
 
 
 def _cmd_catalogue(args: argparse.Namespace) -> int:

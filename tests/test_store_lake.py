@@ -127,7 +127,7 @@ def _two_files(tmp_path: Path) -> tuple[Path, Path]:
     b = write_csv(
         tmp_path / "agency_b.csv",
         [good_row(f"B{i}", supplier_id="S2", outcome="full_refund", refund_amount="1000")
-         for i in range(3)],
+         for i in range(3)] + [good_row("B9", claim_amount="-5")],  # (quarantined: negative)
     )  # fmt: skip
     return a, b
 
@@ -352,3 +352,35 @@ def test_a_report_renders_from_the_lake_and_its_stamp_names_the_snapshot(pool, t
     snapshot = lake.split(pinned)[1]
     assert f"DuckLake PostgreSQL {db.split('dbname=')[1].split()[0]}, snapshot {snapshot}" in text
     assert "host=" not in text
+
+
+def test_export_store_takes_a_file_store_into_a_new_lake_and_back(pool, tmp_path, capsys):
+    db, data = pool
+    a, b = _two_files(tmp_path)
+    member = tmp_path / "member" / "cases.duckdb"
+    load.ingest_paths([a, b], member, today=TODAY)
+    assert (
+        cli.main(["export-store", "--db", str(member), "--to", db, "--data-path", str(data)]) == 0
+    )
+    assert "cases 8" in capsys.readouterr().out
+    home = tmp_path / "home" / "cases.duckdb"
+    assert cli.main(["export-store", "--db", db, "--to", str(home)]) == 0
+    capsys.readouterr()
+    tables = "SELECT * FROM {} ORDER BY ALL"
+    with store.connect(member) as m, store.connect(db) as p, store.connect(home) as h:
+        for table in ("cases", "loads", "quarantine", "suppliers"):
+            rows = m.execute(tables.format(table)).fetchall()
+            assert rows and p.execute(tables.format(table)).fetchall() == rows
+            assert h.execute(tables.format(table)).fetchall() == rows
+        assert dict(p.execute("SELECT * FROM store_meta").fetchall())["last_load_id"] == "2"
+        assert "last_load_id" not in dict(h.execute("SELECT * FROM store_meta").fetchall())
+    # both go on loading where the store was: the next load is load 3
+    c = write_csv(tmp_path / "agency_c.csv", [good_row("C1", supplier_id="S3")])
+    for target in (db, home):
+        (result,) = load.ingest_paths([c], target, today=TODAY)
+        assert result.load_id == 3 and result.inserted == 1
+    # a target holding a store is refused, one line, nothing written
+    assert cli.main(["export-store", "--db", str(member), "--to", db]) == 2
+    assert "already holds a case store" in capsys.readouterr().err
+    assert cli.main(["export-store", "--db", db, "--to", str(home)]) == 2
+    assert "exists: export-store writes a new file only" in capsys.readouterr().err

@@ -336,3 +336,129 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, db: str) -> None:
                 time.sleep(0.05 + random.random() * 0.2 * (attempt + 1))
                 continue
             raise
+
+
+#: The tables a copy between a file store and a lake carries (every table of a store).
+_COPIED = ("loads", "quarantine", "cases", "suppliers", "store_meta")
+#: The order a file store keeps its cases in (analysis.ingest.load: the reports' zone maps).
+_CASE_ORDER = "closed_date NULLS LAST, opened_date, load_id, source_row"
+
+
+def export_store(source: Path | str, target: Path | str) -> dict[str, int]:
+    """``ta-outcomes export-store``: copy the store ``source`` into ``target``, one a DuckDB file
+    and the other a lake (a member's store founds a pool; a lake is taken home as a file).
+
+    The target must hold no store yet: a lake is written in one transaction (a failed copy
+    leaves it without a store), a file is written beside its name and renamed into place when
+    complete. The source is read at one snapshot and must be of the current schema version.
+    The buyer-key secret travels too: copied to the target's key file when that has none, and
+    the copy is refused when it holds another secret. Returns the rows copied per table.
+    """
+    import os
+    import shutil
+
+    from analysis.errors import BadParameter
+    from analysis.ingest import pseudonym
+    from analysis.store import schema
+    from analysis.store.connection import StoreError, StoreMissing
+
+    if is_lake(str(source)) == is_lake(str(target)):
+        raise BadParameter(
+            "export-store copies between a DuckDB file and a lake (--db one, --to the other)"
+        )
+    the_lake = str(source) if is_lake(str(source)) else str(target)
+    file = Path(target if is_lake(str(source)) else source)
+    to_lake = is_lake(str(target))
+    if to_lake and not file.is_file():
+        raise StoreMissing(f"{file}: no case store here to export")
+    if not to_lake and (file.exists() or Path(f"{file}.wal").exists()):
+        raise BadParameter(f"{file} exists: export-store writes a new file only")
+    if to_lake and split(the_lake)[1] is not None:
+        raise BadParameter(f"{redacted(the_lake)}: a pinned snapshot cannot be written to")
+    key_from, key_to = pseudonym.key_path(source), pseudonym.key_path(target)
+    written = file.with_name(f".{file.name}.export-{os.getpid()}") if not to_lake else None
+    if written is not None:
+        written.parent.mkdir(parents=True, exist_ok=True)
+    con = open_lake(the_lake, read_only=not to_lake)
+    try:
+        con.execute(
+            f"ATTACH {_quote(str(written or file))} AS ta_file"
+            + ("" if written else " (READ_ONLY)")
+        )
+        src, dst = ("ta_file", ALIAS) if to_lake else (ALIAS, "ta_file")
+        con.execute(f"USE {src}")
+        if not schema.is_store(con):
+            raise StoreMissing(f"{redacted(source)}: no case store here to export")
+        version = schema.meta(con).get("schema_version")
+        if version != schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"{redacted(source)}: a store of schema version {version}; load a file into it "
+                f"once with this version (it is brought up to {schema.SCHEMA_VERSION}), then export"
+            )
+        recorded = schema.meta(con).get(pseudonym.META_KEY)
+        _check_key(key_from, key_to, recorded)
+        con.execute(f"USE {dst}")
+        if schema.is_store(con):
+            raise BadParameter(
+                f"{redacted(target)} already holds a case store; export-store writes a new one only"
+            )
+        con.execute("BEGIN TRANSACTION")
+        schema.ensure_schema(con, redacted(target))
+        con.execute("DELETE FROM store_meta")  # (the source's own rows follow)
+        copied = {}
+        for table in _COPIED:
+            order = f" ORDER BY {_CASE_ORDER}" if table == "cases" else ""
+            where = f" WHERE key <> '{LAST_LOAD_ID}'" if table == "store_meta" else ""
+            copied[table] = con.execute(
+                f"INSERT INTO {dst}.main.{table} BY NAME SELECT * FROM {src}.main.{table}"  # noqa: S608 (fixed names)
+                + where
+                + order
+            ).fetchone()[0]
+        last = con.execute(f"SELECT coalesce(max(load_id), 0) FROM {dst}.main.loads").fetchone()[0]  # noqa: S608 (fixed name)
+        if to_lake:
+            con.execute("INSERT INTO store_meta VALUES (?, ?)", [LAST_LOAD_ID, str(last)])
+        else:  # the file's next load takes the id after the lake's last
+            con.execute("DROP SEQUENCE load_id_seq")
+            con.execute(f"CREATE SEQUENCE load_id_seq START {int(last) + 1}")
+        con.execute("COMMIT")
+    except BaseException as exc:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        con.close()
+        if written is not None:
+            for leftover in (written, Path(f"{written}.wal")):
+                leftover.unlink(missing_ok=True)
+        if isinstance(exc, duckdb.Error):  # (another writer's commit, a refused attach...)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise StoreError(
+                f"{redacted(target)}: the copy failed ({first}); nothing was written"
+            ) from None
+        raise
+    con.close()
+    if written is not None:
+        os.replace(written, file)
+    if recorded and key_from.exists() and not key_to.exists():
+        key_to.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(key_from, key_to)
+        os.chmod(key_to, 0o600)
+    return copied
+
+
+def _check_key(key_from: Path, key_to: Path, recorded: str | None) -> None:
+    """Refuse a copy whose target key file holds another secret than the store's buyers were
+    keyed with (the target's later loads would give every returning buyer a new identity)."""
+    from analysis.ingest import pseudonym
+
+    if not recorded:
+        return
+    if not key_from.exists() and not key_to.exists():
+        raise pseudonym.BuyerKeyError(
+            f"the store's buyer-key file {key_from} is missing: copy it there (or point "
+            "TA_OUTCOMES_BUYER_KEY_FILE at it) before exporting, or the target's loads cannot "
+            "key buyers as the store did"
+        )
+    if key_to.exists() and pseudonym.fingerprint(pseudonym._read(key_to)) != recorded:
+        raise pseudonym.BuyerKeyError(
+            f"{key_to} holds another buyer-key secret than the store's (fingerprint {recorded}); "
+            "nothing was copied: move it aside or set TA_OUTCOMES_BUYER_KEY_FILE"
+        )
