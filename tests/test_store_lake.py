@@ -3,22 +3,19 @@ PostgreSQL server started for these tests (initdb/pg_ctl on a unix socket in a t
 run as the ``postgres`` user when the tests run as root: initdb refuses root).
 
 Without PostgreSQL's binaries the tests are skipped, saying so (CI installs Debian's
-``postgresql``: .ci/run).
+``postgresql``: .ci/run). The ones that load several files or start processes are marked slow
+(``make test`` runs them; ``make test-fast`` does not).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import json
 import math
 import os
-import pwd
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -27,68 +24,30 @@ import pytest
 from analysis import cli, store
 from analysis.ingest import load
 from analysis.store import lake
+from tests import pg_server
 from tests.conftest import TODAY, good_row, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _pg_bindir() -> Path | None:
-    """The folder of initdb and pg_ctl: on PATH, else Debian's /usr/lib/postgresql/N/bin."""
-    found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).resolve().parent
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if (Path(candidate) / "initdb").exists():
-            return Path(candidate)
-    return None
-
-
 @pytest.fixture(scope="session")
 def postgres():
-    """A private PostgreSQL on a unix socket: yields (bindir, socket folder); stopped at the end."""
-    bindir = _pg_bindir()
-    if bindir is None:
-        pytest.skip(
-            "PostgreSQL's initdb/pg_ctl are not installed (Debian: apt-get install postgresql): "
-            "the DuckLake tests need a private PostgreSQL server"
-        )
-    as_user: list[str] = []
-    root = Path(tempfile.mkdtemp(prefix="ta-pg-"))  # short: a socket path has ~100 characters
-    if os.geteuid() == 0:
-        try:
-            account = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no `postgres` user to run PostgreSQL as")
-        os.chown(root, account.pw_uid, account.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data = root / "data"
-    run = {"check": True, "capture_output": True}
-    subprocess.run(
-        [*as_user, bindir / "initdb", "-D", data, "-A", "trust", "-U", "ta", "--no-sync"], **run
-    )
-    options = f"-k {root} -c listen_addresses='' -c fsync=off -c max_connections=60"
-    subprocess.run(
-        [*as_user, bindir / "pg_ctl", "-D", data, "-o", options, "-l", root / "log", "-w", "start"],
-        **run,
-    )
+    """A private PostgreSQL server (tests/pg_server.py) for the session, stopped at the end."""
     try:
-        yield bindir, root
+        server = pg_server.start()
+    except pg_server.Unavailable as exc:
+        pytest.skip(f"{exc}: the DuckLake tests need a private PostgreSQL server")
+    try:
+        yield server
     finally:
-        subprocess.run(
-            [*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        pg_server.stop(server)
 
 
 @pytest.fixture
 def pool(postgres, tmp_path, monkeypatch):
     """A new, empty PostgreSQL database for a lake: (its ducklake: name, its data path)."""
-    bindir, socket = postgres
-    name = "lake_" + uuid.uuid4().hex[:12]
-    subprocess.run([bindir / "createdb", "-h", socket, "-U", "ta", name], check=True)
     monkeypatch.setenv("TA_OUTCOMES_BUYER_KEY_FILE", str(tmp_path / "pool-buyer.key"))
-    return f"ducklake:postgres:dbname={name} host={socket} user=ta", tmp_path / "lake-data"
+    return postgres.createdb("lake_" + uuid.uuid4().hex[:12]), tmp_path / "lake-data"
 
 
 def _cli(*args: str, env: dict | None = None, **popen) -> subprocess.Popen:
@@ -139,6 +98,7 @@ def test_lake_schema_is_the_store_schema_without_keys_or_sequence():
     assert lake.lake_ddl(ddl).strip() == "CREATE TABLE t (a BIGINT, b INT);"
 
 
+@pytest.mark.slow
 def test_two_ingests_from_two_processes_at_once_both_land(pool, tmp_path):
     # a new lake: the two processes' first attaches race too (one creates the catalog, the
     # other meets its duplicate key and retries), then their loads (one may retry after the
@@ -159,6 +119,7 @@ def test_two_ingests_from_two_processes_at_once_both_land(pool, tmp_path):
     assert meta["last_load_id"] == "2" and meta["schema_version"] == store.SCHEMA_VERSION
 
 
+@pytest.mark.slow
 def test_a_load_meeting_another_loads_commit_retries_and_says_so(pool, tmp_path, monkeypatch):
     db, data = pool
     lake.use_data_path(db, data)
@@ -209,6 +170,7 @@ def test_a_member_with_another_buyer_key_is_refused(pool, tmp_path, monkeypatch,
         assert _state(db) == before
 
 
+@pytest.mark.slow
 def test_a_load_killed_midway_leaves_the_lake_as_it_was(pool, tmp_path, capsys):
     db, data = pool
     a, _ = _two_files(tmp_path)
@@ -268,6 +230,7 @@ def _compare(file_value, lake_value, where: str, differences: list) -> None:
         differences.append((where, file_value, lake_value))
 
 
+@pytest.mark.slow
 def test_the_lakes_metrics_equal_a_file_stores_loaded_with_the_same_files(pool, tmp_path, capsys):
     from analysis.demo import generate
 
@@ -310,6 +273,7 @@ def test_a_lakes_name_pins_a_snapshot_and_the_stamp_names_it_without_the_host():
     assert lake.describe("ducklake:/shared/pool.ducklake") == "DuckLake pool.ducklake"
 
 
+@pytest.mark.slow
 def test_as_of_snapshot_reads_the_lake_as_it_was(pool, tmp_path, capsys):
     db, data = pool
     lake.use_data_path(db, data)
@@ -333,6 +297,7 @@ def test_as_of_snapshot_reads_the_lake_as_it_was(pool, tmp_path, capsys):
     assert "--as-of-snapshot is for a lake" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.notebook
 def test_a_report_renders_from_the_lake_and_its_stamp_names_the_snapshot(pool, tmp_path):
     from analysis.publish import runner
@@ -354,6 +319,7 @@ def test_a_report_renders_from_the_lake_and_its_stamp_names_the_snapshot(pool, t
     assert "host=" not in text
 
 
+@pytest.mark.slow
 def test_export_store_takes_a_file_store_into_a_new_lake_and_back(pool, tmp_path, capsys):
     db, data = pool
     a, b = _two_files(tmp_path)
@@ -384,3 +350,16 @@ def test_export_store_takes_a_file_store_into_a_new_lake_and_back(pool, tmp_path
     assert "already holds a case store" in capsys.readouterr().err
     assert cli.main(["export-store", "--db", db, "--to", str(home)]) == 2
     assert "exists: export-store writes a new file only" in capsys.readouterr().err
+
+
+def test_explore_works_on_a_lake_and_refuses_sql_typed_by_hand(pool, tmp_path):
+    from analysis import explore
+    from analysis.errors import BadParameter
+
+    db, data = pool
+    lake.use_data_path(db, data)
+    load.ingest_paths(list(_two_files(tmp_path)), db, today=TODAY)
+    cases = explore.cases("2026-04-01", "2026-04-30", db=db)
+    assert len(cases) == 8 and int(cases["supplier_sided"].sum()) == 5
+    with pytest.raises(BadParameter, match="runs no SQL typed by hand on a lake"):
+        explore.query("SELECT count(*) FROM cases", db=db)

@@ -131,9 +131,12 @@ def open_sealed(db: Path | str) -> duckdb.DuckDBPyConnection:
     per file in a process, and its settings with it: a report holding the store open
     (:func:`hold`) would otherwise refuse a connection with other settings.
     """
+    from analysis.store.lake import literal
+
     con = duckdb.connect(":memory:", config=SEALED_CONFIG)
     try:
-        con.execute("ATTACH ? AS store (READ_ONLY)", [str(db)])
+        # a literal: DuckDB 1.5 binds no parameter in ATTACH
+        con.execute(f"ATTACH {literal(str(db))} AS store (READ_ONLY)")
         con.execute("USE store")
         with contextlib.suppress(duckdb.Error):  # see open_duckdb
             con.execute("SET enable_progress_bar = false")

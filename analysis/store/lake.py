@@ -141,7 +141,9 @@ def extension_file(name: str) -> Path:
     return path
 
 
-def _quote(text: str) -> str:
+def literal(text: str) -> str:
+    """``text`` as a SQL string literal, for the statements DuckDB binds no parameter in
+    (``ATTACH``, ``INSTALL``, an attach's options)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -154,12 +156,10 @@ def redacted(db: object) -> str:
     return re.sub(r"(password\s*=\s*)\S+", r"\1***", str(db), flags=re.IGNORECASE)
 
 
-def _attach_once(
-    db: str, read_only: bool, snapshot: int | None, sealed: bool
-) -> duckdb.DuckDBPyConnection:
-    from analysis.store.connection import DUCKDB_CONFIG, SEALED_CONFIG
+def _attach_once(db: str, read_only: bool, snapshot: int | None) -> duckdb.DuckDBPyConnection:
+    from analysis.store.connection import DUCKDB_CONFIG
 
-    con = duckdb.connect(":memory:", config=SEALED_CONFIG if sealed else DUCKDB_CONFIG)
+    con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
     try:
         with contextlib.suppress(duckdb.Error):
             con.execute("SET enable_progress_bar = false")
@@ -167,7 +167,7 @@ def _attach_once(
         for name in needed:
             # INSTALL copies the packaged file into DuckDB's extension folder (no network);
             # LOAD then loads it by name
-            con.execute(f"INSTALL {_quote(str(extension_file(name)))}")
+            con.execute(f"INSTALL {literal(str(extension_file(name)))}")
             con.execute(f"LOAD {name}")
         options = []
         if read_only:
@@ -175,16 +175,13 @@ def _attach_once(
         if snapshot is not None:
             options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
         if split(db)[0] in _data_paths:
-            options.append(f"DATA_PATH {_quote(_data_paths[split(db)[0]])}")
+            options.append(f"DATA_PATH {literal(_data_paths[split(db)[0]])}")
         # the attach string is no value DuckDB can bind: quoted as a literal
         con.execute(
-            f"ATTACH {_quote(split(db)[0])} AS {ALIAS}"
+            f"ATTACH {literal(split(db)[0])} AS {ALIAS}"
             + (f" ({', '.join(options)})" if options else "")
         )
         con.execute(f"USE {ALIAS}")
-        if sealed:  # as analysis.store.connection.open_sealed: the lake and nothing else
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()
         raise
@@ -192,7 +189,7 @@ def _attach_once(
 
 
 def open_lake(
-    db: str, read_only: bool = True, snapshot: int | None = None, sealed: bool = False
+    db: str, read_only: bool = True, snapshot: int | None = None
 ) -> duckdb.DuckDBPyConnection:
     """A connection with the lake ``db`` attached as the default database.
 
@@ -210,7 +207,7 @@ def open_lake(
             )
     for attempt in range(RETRIES):
         try:
-            return _attach_once(db, read_only, snapshot, sealed)
+            return _attach_once(db, read_only, snapshot)
         except duckdb.Error as exc:
             if is_conflict(exc) and attempt < RETRIES - 1:
                 time.sleep(0.05 + random.random() * 0.2 * (attempt + 1))
@@ -260,8 +257,8 @@ def connect(
     db: str, read_only: bool = True, snapshot: int | None = None, sealed: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """:func:`analysis.store.connect` for a lake: readers attach it read-only (a missing or
-    foreign lake refused as a missing or foreign file is; ``sealed``: for SQL a user typed, as
-    :func:`analysis.store.connect_sealed`); a writer creates the tables of a new
+    foreign lake refused as a missing or foreign file is; ``sealed``, for SQL a user typed
+    (:func:`analysis.store.connect_sealed`), is refused on a lake); a writer creates the tables of a new
     lake in one transaction (retried when another writer created them first)."""
     from analysis.store import schema
     from analysis.store.connection import StoreMissing
@@ -270,7 +267,17 @@ def connect(
     snapshot = named if snapshot is None else snapshot
     if snapshot is not None and not read_only:
         raise AssertionError("a pinned snapshot is read, never written")
-    con = _connection(db, read_only, snapshot, sealed)
+    if sealed:
+        # DuckDB cannot confine SQL to the lake's data files read-only (allowed_directories
+        # would let COPY ... TO write into the shared data path): SQL typed by hand is refused
+        from analysis.errors import BadParameter
+
+        raise BadParameter(
+            "explore.query runs no SQL typed by hand on a lake (DuckDB cannot confine it to the "
+            "lake's files, read-only); use explore.cases/rates/figures, or copy the lake to a "
+            "file with `ta-outcomes export-store` and query that"
+        )
+    con = _connection(db, read_only, snapshot)
     try:
         if read_only:
             if not schema.is_store(con):
@@ -290,9 +297,7 @@ _instances: dict[tuple[str, bool, int | None], duckdb.DuckDBPyConnection] = {}
 _instances_lock = threading.Lock()
 
 
-def _connection(
-    db: str, read_only: bool, snapshot: int | None, sealed: bool
-) -> duckdb.DuckDBPyConnection:
+def _connection(db: str, read_only: bool, snapshot: int | None) -> duckdb.DuckDBPyConnection:
     """A connection of its own (its own temp tables) to the lake.
 
     Loading the two extensions into a new DuckDB instance costs a quarter of a second, and a
@@ -302,8 +307,8 @@ def _connection(
     attached afresh each time: an instance kept open would hold its catalog file, and DuckDB
     lets no other process write a file one holds.
     """
-    if sealed or not _metadata(db).startswith("postgres:"):
-        return open_lake(db, read_only=read_only, snapshot=snapshot, sealed=sealed)
+    if not _metadata(db).startswith("postgres:"):
+        return open_lake(db, read_only=read_only, snapshot=snapshot)
     key = (str(db), read_only, snapshot)  # (a snapshot's attach never changes: kept too)
     with _instances_lock:
         if key not in _instances:
@@ -382,7 +387,7 @@ def export_store(source: Path | str, target: Path | str) -> dict[str, int]:
     con = open_lake(the_lake, read_only=not to_lake)
     try:
         con.execute(
-            f"ATTACH {_quote(str(written or file))} AS ta_file"
+            f"ATTACH {literal(str(written or file))} AS ta_file"
             + ("" if written else " (READ_ONLY)")
         )
         src, dst = ("ta_file", ALIAS) if to_lake else (ALIAS, "ta_file")
