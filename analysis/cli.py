@@ -150,7 +150,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p = commands["metrics"] = sub.add_parser(
         "metrics", help="outcome metrics for a period, as JSON or a table"
     )
-    _add_db(p)
+    _add_db(p, data_path=False)
     p.add_argument("--start", required=True, help="first day of the period (YYYY-MM-DD), inclusive")
     p.add_argument("--end", required=True, help="last day of the period (YYYY-MM-DD), inclusive")
     p.add_argument("--format", choices=["json", "table"], default="json")
@@ -174,7 +174,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help="the latest complete month, quarter or year before today, or the 12 months to the "
         "latest complete month",
     )
-    _add_db(p)
+    _add_db(p, data_path=False)
     _add_snapshot(p)
     p.add_argument(
         "--out",

@@ -363,3 +363,11 @@ def test_explore_works_on_a_lake_and_refuses_sql_typed_by_hand(pool, tmp_path):
     assert len(cases) == 8 and int(cases["supplier_sided"].sum()) == 5
     with pytest.raises(BadParameter, match="runs no SQL typed by hand on a lake"):
         explore.query("SELECT count(*) FROM cases", db=db)
+
+
+def test_a_password_in_db_is_refused_before_anything_connects(capsys):
+    db = "ducklake:postgres:dbname=pool host=db.example.org user=a7 password=hunter2"
+    argv = ["metrics", "--start", "2026-01-01", "--end", "2026-01-31", "--db", db]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "no password in --db" in err and "hunter2" not in err

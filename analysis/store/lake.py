@@ -196,8 +196,15 @@ def open_lake(
     Retries an attach that met another process's (two first attaches of a new catalog at once:
     one creates it, the other meets its duplicate key); any other failure is one line.
     """
+    from analysis.errors import BadParameter
     from analysis.store.connection import StoreError, StoreMissing
 
+    if re.search(r"password\s*=", _metadata(db), re.IGNORECASE):
+        # a password on the command line shows in the process list and the shell's history
+        raise BadParameter(
+            f"{redacted(db)}: no password in --db; put it in PGPASSWORD, ~/.pgpass or a libpq "
+            "service file (ducklake:postgres:service=NAME)"
+        )
     if read_only and not _metadata(db).startswith("postgres:"):
         local = Path(_metadata(db)).expanduser()
         if not local.exists():
