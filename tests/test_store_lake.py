@@ -371,3 +371,27 @@ def test_a_password_in_db_is_refused_before_anything_connects(capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert "no password in --db" in err and "hunter2" not in err
+
+
+@pytest.mark.slow
+def test_a_load_out_of_retries_is_one_line_and_loads_nothing(pool, tmp_path, monkeypatch):
+    db, data = pool
+    lake.use_data_path(db, data)
+    a, b = _two_files(tmp_path)
+    load.ingest_paths([a], db, today=TODAY)
+    real = store.next_load_id
+
+    def meanwhile(con):
+        load_id = real(con)
+        monkeypatch.setattr(store, "next_load_id", real)
+        assert load.ingest_paths([b], db, today=TODAY)[0].ok  # another load commits first
+        return load_id
+
+    monkeypatch.setattr(store, "next_load_id", meanwhile)
+    monkeypatch.setattr(lake, "RETRIES", 1)
+    c = write_csv(tmp_path / "agency_c.csv", [good_row("C1", supplier_id="S3")])
+    with pytest.raises(store.StoreBusy, match="nothing of it was loaded: try again later") as err:
+        load.ingest_paths([c], db, today=TODAY)
+    assert err.value.exit_code == 75
+    state = _state(db)
+    assert state["cases"][0][0] == 8 and [row[0] for row in state["loads"]] == [1, 2]

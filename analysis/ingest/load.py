@@ -583,8 +583,13 @@ def ingest_file(
                 try:
                     result = load()
                 except duckdb.Error as exc:
-                    if not lake.is_conflict(exc) or attempt == lake.RETRIES:
+                    if not lake.is_conflict(exc):
                         raise
+                    if attempt == lake.RETRIES:
+                        raise store.StoreBusy(
+                            f"{path}: {attempt} attempts met other loads' commits into "
+                            f"{lake.redacted(db)}; nothing of it was loaded: try again later"
+                        ) from None
                     time.sleep(random.random() * 0.25 * attempt)
                     continue
                 if attempt > 1:

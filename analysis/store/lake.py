@@ -347,6 +347,13 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, db: str) -> None:
             if is_conflict(exc) and attempt < RETRIES - 1:
                 time.sleep(0.05 + random.random() * 0.2 * (attempt + 1))
                 continue
+            if is_conflict(exc):
+                from analysis.store.connection import StoreBusy
+
+                raise StoreBusy(
+                    f"{redacted(db)}: {RETRIES} attempts to create the store's tables met other "
+                    "writers' commits; try again later"
+                ) from None
             raise
 
 
