@@ -367,20 +367,28 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     # the JSON object's keys in name order, not the file's: the same columns in another order
     # are the same case (extra is in the content hash); schema migration "4" sorts older stores'
     kept = sorted(extra)
+    masked = set(extra).union(*(sources[c.name] for c in registry.INTAKE if c.masked))
+    contacts = _contact_masks(con, masked, mapping)
+    # a mask lookup only for the columns with a text that may hold contact details: a column
+    # with none is kept as it is (its lookup could only miss), and an export of 300 extra
+    # columns does not make 300 joins (DuckDB 1.5 runs out of memory planning them)
+    looked_up = [c for c in kept if c in contacts]
     extra_sql = (
         "to_json(struct_pack("
         + ", ".join(
-            f"{_quoted(c)} := coalesce(m{i}.masked, r.{_quoted(c)})" for i, c in enumerate(kept)
+            f"{_quoted(c)} := coalesce(m{looked_up.index(c)}.masked, r.{_quoted(c)})"
+            if c in contacts
+            else f"{_quoted(c)} := r.{_quoted(c)}"
+            for c in kept
         )
         + "))::VARCHAR"
         if extra
         else "NULL::VARCHAR"
     )
     joins += [
-        f"LEFT JOIN contact_masks m{i} ON m{i}.text = r.{_quoted(c)}" for i, c in enumerate(kept)
+        f"LEFT JOIN contact_masks m{i} ON m{i}.text = r.{_quoted(c)}"
+        for i, c in enumerate(looked_up)
     ]
-    masked = set(extra).union(*(sources[c.name] for c in registry.INTAKE if c.masked))
-    _contact_masks(con, masked, mapping)
     # Identifiers here come from the column registry and the file's sanitised names;
     # values never enter the SQL text.
     all_raw = ", ".join(f"r.{_quoted(c)}" for c in raw.columns) or "NULL"
@@ -395,35 +403,46 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
         "extra": extra,
         "dropped": dropped,
         "masked": sorted(masked),
+        "contacts": sorted(contacts),
         "buyer": sorted(sources["buyer_ref"]),
     }
 
 
-def _contact_masks(con: duckdb.DuckDBPyConnection, columns: set[str], mapping: Mapping) -> None:
+def _contact_masks(con: duckdb.DuckDBPyConnection, columns: set[str], mapping: Mapping) -> set[str]:
     """Create ``contact_masks(text, masked)``: each distinct text of the raw ``columns`` (and
     each constant or value-map replacement of a masked intake column) that may hold an e-mail
     address or a phone number, with them masked (``ta_mask_contacts``). A text absent from it
     holds none. Masking distinct candidates only, gathered first, keeps the macro's lambdas off
     the batches of rows that need nothing (most texts): 0.4 s instead of 3 s per million texts
-    of which 2% hold a phone number."""
+    of which 2% hold a phone number. Returns the raw columns with at least one such text (the
+    only ones whose texts a lookup in ``contact_masks`` can change)."""
     masked_intake = [c.name for c in registry.INTAKE if c.masked]
     literals = [mapping.constants[c] for c in masked_intake if c in mapping.constants]
     literals += [v for c in masked_intake for v in mapping.values.get(c, {}).values()]
-    parts = [f"SELECT {_quoted(c)} AS text FROM raw_input" for c in sorted(columns)]  # noqa: S608 (identifiers only)
-    parts.append("SELECT unnest(?::VARCHAR[]) AS text")
+    parts = [
+        f"SELECT '{c.replace(chr(39), chr(39) * 2)}' AS col, {_quoted(c)} AS text FROM raw_input"  # noqa: S608 (identifiers only)
+        for c in sorted(columns)
+    ]
+    parts.append("SELECT NULL AS col, unnest(?::VARCHAR[]) AS text")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE contact_masks AS
-        WITH candidates AS (
-            -- a text as in the file, and trimmed (as a fallback column's value reaches the view)
-            SELECT DISTINCT unnest([text, ta_blank(text)]) AS text
-            FROM ({" UNION ALL ".join(parts)}) t
-            WHERE ta_may_hold_contacts(text)
-        )
-        SELECT text, ta_mask_contacts(text) AS masked FROM candidates
+        CREATE OR REPLACE TEMP TABLE contact_candidates AS
+        -- a text as in the file, and trimmed (as a fallback column's value reaches the view)
+        SELECT DISTINCT col, unnest([text, ta_blank(text)]) AS text
+        FROM ({" UNION ALL ".join(parts)}) t
+        WHERE ta_may_hold_contacts(text)
         """,  # noqa: S608 (identifiers only; values are bound)
         [literals],
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE contact_masks AS SELECT text, ta_mask_contacts(text) AS "
+        "masked FROM (SELECT DISTINCT text FROM contact_candidates)"
+    )
+    found = con.execute(
+        "SELECT DISTINCT col FROM contact_candidates WHERE col IS NOT NULL"
+    ).fetchall()
+    con.execute("DROP TABLE contact_candidates")
+    return {col for (col,) in found}
 
 
 def _evidence_with_flags(src: str, flags: list, joins: list[str]) -> str:
@@ -907,7 +926,8 @@ def _write_quarantine(con, raw, load_id, source, file_sha, secret, now, view) ->
     and contact details are masked in the columns a case stores masked (``view``: see
     :func:`_canonical_view`)."""
     buyer = [c for c in view["buyer"] if c in raw.columns]
-    masked = [c for c in view["masked"] if c in raw.columns and c not in buyer]
+    # (a masked column without a text that may hold contacts is kept as it is: see _canonical_view)
+    masked = [c for c in view["contacts"] if c in raw.columns and c not in buyer]
     replaced = [
         f"'buyer_key:' || ta_buyer_key($secret, r.{_quoted(c)}) AS {_quoted(c)}" for c in buyer
     ]
