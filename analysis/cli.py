@@ -26,12 +26,26 @@ EXIT_FAILED = 1  # the work ran and something in it failed (a bad file, a failin
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE): reported in one line, traceback with TA_OUTCOMES_DEBUG=1
 
 
-def _add_db(p: argparse.ArgumentParser) -> None:
+def _add_db(p: argparse.ArgumentParser, data_path: bool = True) -> None:
     p.add_argument(
         "--db",
+        type=settings.store_location,
+        default=None,
+        help=f"the DuckDB case store (default: {settings.default_db()}; TA_OUTCOMES_DB sets it), "
+        "or a pooled store 'ducklake:<metadata>' (README: Pooling many agencies' data)",
+    )
+    if data_path:
+        _add_data_path(p)
+
+
+def _add_data_path(p: argparse.ArgumentParser, dest: str = "data_path") -> None:
+    p.add_argument(
+        "--data-path",
+        dest=dest,
         type=Path,
         default=None,
-        help=f"the DuckDB case store (default: {settings.default_db()}; TA_OUTCOMES_DB sets it)",
+        metavar="DIR",
+        help="a NEW lake's folder for its data files (the lake remembers it afterwards)",
     )
 
 
@@ -136,11 +150,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p = commands["metrics"] = sub.add_parser(
         "metrics", help="outcome metrics for a period, as JSON or a table"
     )
-    _add_db(p)
+    _add_db(p, data_path=False)
     p.add_argument("--start", required=True, help="first day of the period (YYYY-MM-DD), inclusive")
     p.add_argument("--end", required=True, help="last day of the period (YYYY-MM-DD), inclusive")
     p.add_argument("--format", choices=["json", "table"], default="json")
     _add_metric_params(p)
+    _add_snapshot(p)
     p.add_argument("--category", help="restrict to one category (a slug or a display name)")
     _add_client(p)
     p.set_defaults(func=_cmd_metrics)
@@ -159,7 +174,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help="the latest complete month, quarter or year before today, or the 12 months to the "
         "latest complete month",
     )
-    _add_db(p)
+    _add_db(p, data_path=False)
+    _add_snapshot(p)
     p.add_argument(
         "--out",
         type=Path,
@@ -202,12 +218,37 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     p.set_defaults(func=_cmd_report)
 
+    p = commands["export-store"] = sub.add_parser(
+        "export-store",
+        help="copy a store between a DuckDB file and a lake (a member's store founds a pool; a "
+        "lake is taken home as a file)",
+    )
+    _add_db(p, data_path=False)
+    _add_data_path(p, dest="to_data_path")
+    p.add_argument(
+        "--to",
+        required=True,
+        type=settings.store_location,
+        help="the new store: a DuckDB file that does not exist yet, or a lake without a store",
+    )
+    p.set_defaults(func=_cmd_export_store)
+
     p = commands["catalogue"] = sub.add_parser(
         "catalogue", help="rebuild DIR/index.html, the catalogue of reports"
     )
     p.add_argument("--out", type=Path, default=settings.REPORTS_DIR)
     p.set_defaults(func=_cmd_catalogue)
     return parser, commands
+
+
+def _add_snapshot(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of-snapshot",
+        type=int,
+        metavar="N",
+        help="a lake read as it was at its snapshot N (the id a report's stamp names): "
+        "reproduces an old report exactly",
+    )
 
 
 def _add_client(p: argparse.ArgumentParser) -> None:
@@ -228,8 +269,20 @@ def _buyer_key(args: argparse.Namespace) -> str | None:
     return pseudonym.client_key(_db(args), args.client)
 
 
-def _db(args: argparse.Namespace) -> Path:
-    return args.db if args.db is not None else settings.default_db()
+def _db(args: argparse.Namespace) -> Path | str:
+    db = args.db if args.db is not None else settings.default_db()
+    if getattr(args, "data_path", None) is not None:
+        from analysis.errors import BadParameter
+        from analysis.store import lake
+
+        if not lake.is_lake(db):
+            raise BadParameter("--data-path is for a lake (--db ducklake:...), not a DuckDB file")
+        lake.use_data_path(db, args.data_path)
+    if getattr(args, "as_of_snapshot", None) is not None:
+        from analysis.store import lake
+
+        db = lake.pinned(db, args.as_of_snapshot)
+    return db
 
 
 def _category(text: str | None) -> str | None:
@@ -315,6 +368,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
         pdf=args.pdf,
         each=args.each,
     )
+
+
+def _cmd_export_store(args: argparse.Namespace) -> int:
+    from analysis.store import lake
+
+    source = _db(args)
+    if args.to_data_path is not None:
+        lake.use_data_path(str(args.to), args.to_data_path)
+    copied = lake.export_store(source, args.to)
+    print(
+        f"copied {lake.redacted(source)} to {lake.redacted(args.to)}: "
+        + ", ".join(f"{table} {n}" for table, n in copied.items())
+    )
+    return EXIT_OK
 
 
 def _cmd_catalogue(args: argparse.Namespace) -> int:

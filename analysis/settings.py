@@ -10,7 +10,8 @@ Environment variables (all optional):
 =================================  ===========================================================
 ``TA_OUTCOMES_DB``                 the store used when ``--db`` is not given
 ``TA_OUTCOMES_REFERENCE``          the folder of taxonomies (default ``data/reference``)
-``TA_OUTCOMES_BUYER_KEY_FILE``     the buyer-key secret (default: beside the store)
+``TA_OUTCOMES_BUYER_KEY_FILE``     the buyer-key secret (default: beside the store; for a lake
+                                   ``~/.config/ta-outcomes/lake-buyer.key``)
 ``TA_OUTCOMES_MEMORY_LIMIT``       DuckDB's memory limit for an ingest (default ``3GB``)
 ``TA_OUTCOMES_LOCK_TIMEOUT``       seconds a command waits for the store (default 600)
 ``TA_OUTCOMES_REPORT_LOCK_TIMEOUT`` seconds a report waits for another run of itself (3600)
@@ -45,6 +46,11 @@ RAW_DIR = Path("data/raw")
 REPORTS_DIR = Path("reports")
 #: The buyer-key secret's file name, beside the store.
 BUYER_KEY_FILENAME = ".ta-outcomes-buyer.key"
+#: What names a pooled store (a DuckLake: analysis.store.lake) where a store's path goes.
+LAKE_PREFIX = "ducklake:"
+#: A lake's buyer-key secret when TA_OUTCOMES_BUYER_KEY_FILE does not say: each member's own copy
+#: of the pool's shared secret, in the member's home (never in the lake's shared data path).
+LAKE_BUYER_KEY = Path("~/.config/ta-outcomes/lake-buyer.key")
 
 
 def project_root() -> Path:
@@ -54,9 +60,19 @@ def project_root() -> Path:
     return cwd if (cwd / "pyproject.toml").exists() else PROJECT_ROOT
 
 
-def default_db() -> Path:
+def is_lake(db: object) -> bool:
+    """Whether ``db`` names a lake (``ducklake:<metadata>``) rather than a DuckDB file."""
+    return isinstance(db, str) and db.startswith(LAKE_PREFIX)
+
+
+def store_location(text: str | Path) -> Path | str:
+    """A store as given (``--db``, TA_OUTCOMES_DB): a lake's name as written, else a path."""
+    return str(text) if isinstance(text, str) and is_lake(text) else Path(text)
+
+
+def default_db() -> Path | str:
     """The store used when ``--db`` is not given."""
-    return Path(_env("TA_OUTCOMES_DB") or DEFAULT_DB_TEXT)
+    return store_location(_env("TA_OUTCOMES_DB") or DEFAULT_DB_TEXT)
 
 
 def reference_dir() -> Path:
@@ -73,7 +89,11 @@ def notebooks_dir() -> Path:
 def buyer_key_file(db: Path | str) -> Path:
     """Where the buyer-key secret of store ``db`` lives."""
     env = os.environ.get("TA_OUTCOMES_BUYER_KEY_FILE")
-    return Path(env) if env else Path(db).resolve().parent / BUYER_KEY_FILENAME
+    if env:
+        return Path(env)
+    if is_lake(db):
+        return LAKE_BUYER_KEY.expanduser()
+    return Path(db).resolve().parent / BUYER_KEY_FILENAME
 
 
 # -- resources and timeouts ----------------------------------------------------------------------

@@ -383,6 +383,12 @@ def test_fx_after_the_shipped_history_uses_the_latest_rate_flagged(tmp_path, db)
     assert rate == pytest.approx(fx.converter().convert(1, "EUR", "USD", date=last))
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="DuckDB 1.5.5 (the release the pooled store's extensions need, issue 31) imports numpy "
+    "and pandas to bind any parameter; strict: passes again, and must lose this mark, on a DuckDB "
+    "that does not",
+)
 def test_an_ingest_loads_no_pandas(tmp_path):
     # a load runs in DuckDB and passes only the (currency, date) pairs through Python: pandas
     # (a third of a second of every ingest's start) is not imported on its way

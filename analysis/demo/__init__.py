@@ -171,15 +171,29 @@ def run_demo(
     from analysis import store
     from analysis.ingest import format_result, ingest_paths
 
-    db, raw_dir = Path(db), Path(raw_dir)
+    db, raw_dir = (db if store.is_lake(db) else Path(db)), Path(raw_dir)
     if n_cases < 10:
         raise BadParameter(f"--cases must be at least 10 (got {n_cases})")
     check_vocabulary()
-    with store.writer_lock(db):
-        _check_store_is_demo(db)
+    if store.is_lake(db):
+        # a pooled store is never emptied: the demo loads only into a lake without a store yet
+        try:
+            with store.connect(db, read_only=True):
+                pass
+        except store.StoreMissing:
+            pass
+        else:
+            raise UserError(
+                f"{db} already holds a case store; the demo loads only into a new lake (a "
+                "pooled store is never replaced). Give the demo its own catalog with --db."
+            )
         _clear_raw_dir(raw_dir)
-        for path in (db, Path(f"{db}.wal")):
-            path.unlink(missing_ok=True)
+    else:
+        with store.writer_lock(db):
+            _check_store_is_demo(db)
+            _clear_raw_dir(raw_dir)
+            for path in (db, Path(f"{db}.wal")):
+                path.unlink(missing_ok=True)
     files = generate(raw_dir, n_cases=n_cases, seed=seed, today=today)
     # oldest snapshot first, so later snapshots update earlier ones; each as of its own day
     results = []

@@ -21,10 +21,13 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
+import random
 import re
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +39,7 @@ from analysis import columns as registry
 from analysis.errors import BadFile, BadParameter
 from analysis.ingest import fx, personal, pseudonym, readers, reference
 from analysis.ingest.mapping import Mapping
+from analysis.store import lake
 from analysis.store.schema import LATEST_NAME
 
 
@@ -198,7 +202,7 @@ def main(
     def show(r: LoadResult) -> None:
         print(format_result(r), file=sys.stdout if r.ok else sys.stderr, flush=True)
 
-    if not Path(db).exists():
+    if not store.is_lake(db) and not Path(db).exists():
         # a mistyped --db must not pass unnoticed
         print(f"ta-outcomes ingest: creating a new store at {db}", file=sys.stderr, flush=True)
     results = ingest_paths(
@@ -229,7 +233,7 @@ def _described(source_file: str, load_id: int | None, when: dt.datetime | None =
 def _loaded_contents(db: Path) -> dict[str, str]:
     """{file SHA-256: its latest load, described} of the files ``db`` has loaded (none for a
     store that does not exist yet, or a database that is not a store: the load refuses that)."""
-    if not Path(db).exists():
+    if not store.is_lake(db) and not Path(db).exists():
         return {}
     try:
         with store.connect(db, read_only=True) as con:
@@ -237,7 +241,7 @@ def _loaded_contents(db: Path) -> dict[str, str]:
                 "SELECT file_sha256, arg_max(source_file, load_id), max(load_id), "
                 "max(finished_at) FROM loads GROUP BY file_sha256"
             ).fetchall()
-    except duckdb.Error:
+    except (duckdb.Error, store.StoreMissing):  # (a lake without a store yet)
         return {}
     return {sha: _described(source, load_id, when) for sha, source, load_id, when in rows}
 
@@ -338,9 +342,7 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
     dropped = {c: h for c, h in extra.items() if personal.names_a_person_or_contact(h)}
     extra = {c: h for c, h in extra.items() if c not in dropped}
     masked = set(extra).union(*(sources[c.name] for c in registry.INTAKE if c.masked))
-    masked_intake = [c.name for c in registry.INTAKE if c.masked]
-    literals = [mapping.constants[c] for c in masked_intake if c in mapping.constants]
-    literals += [v for c in masked_intake for v in mapping.values.get(c, {}).values()]
+    contacts = _contact_masks(con, sorted(masked), mapping)
     store.run_script(
         con,
         sqlfiles.render(
@@ -351,17 +353,42 @@ def _canonical_view(con: duckdb.DuckDBPyConnection, raw: readers.RawFile, mappin
             flags=flags,
             extra=sorted(extra),
             raw_columns=list(raw.columns),
-            mask_columns=sorted(masked),
+            # a mask lookup only for the kept columns with a text that may hold contact
+            # details: a column with none is kept as it is (its lookup could only miss), and an
+            # export of 300 extra columns does not make 300 joins (DuckDB 1.5 runs out of
+            # memory planning them)
+            looked_up=[c for c in sorted(extra) if c in contacts],
         ),
-        {f"k{i}": value for i, value in enumerate(bound.values())} | {"literals": literals},
+        {f"k{i}": value for i, value in enumerate(bound.values())},
     )
     return {
         "carried": carried,
         "extra": extra,
         "dropped": dropped,
         "masked": sorted(masked),
+        "contacts": sorted(contacts),
         "buyer": sorted(sources["buyer_ref"]),
     }
+
+
+def _contact_masks(
+    con: duckdb.DuckDBPyConnection, columns: list[str], mapping: Mapping
+) -> set[str]:
+    """Create ``contact_masks(text, masked)`` (``contacts.sql``) over the raw ``columns`` and the
+    constants and value-map replacements of the masked intake columns; return the raw columns
+    with at least one text that may hold contact details (the only ones whose texts a lookup in
+    ``contact_masks`` can change)."""
+    masked_intake = [c.name for c in registry.INTAKE if c.masked]
+    literals = [mapping.constants[c] for c in masked_intake if c in mapping.constants]
+    literals += [v for c in masked_intake for v in mapping.values.get(c, {}).values()]
+    store.run_script(
+        con, sqlfiles.render("ingest", "contacts.sql", mask_columns=columns), {"literals": literals}
+    )
+    found = con.execute(
+        "SELECT DISTINCT col FROM contact_candidates WHERE col IS NOT NULL"
+    ).fetchall()
+    con.execute("DROP TABLE contact_candidates")
+    return {columns[i] for (i,) in found}
 
 
 def _date_orders(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> list[str]:
@@ -452,57 +479,42 @@ def ingest_file(
     readers.detect_format(path)
     if not path.is_file():
         raise BadFile(f"{path}: not a readable file")
-    db = Path(db)
-    new_store = not db.exists()
+    pooled = store.is_lake(db)
+    db = db if pooled else Path(db)
+    # (a new lake is not removed after a refused first load: other members may be attaching it)
+    new_store = not pooled and not db.exists()
     new_key = not pseudonym.key_path(db).exists()
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             # hashing runs beside the read (hashlib releases the GIL), unless the folder's
             # check for content loaded before has hashed the file already
             sha_future = pool.submit(_sha256, path) if file_sha is None else None
-            started = dt.datetime.now()
-            with store.connect(db, read_only=False) as con:
-                if not synthetic and not allow_mixed:
-                    _refuse_mixing(con, db)
-                key = pseudonym.check(con, db, rekey=rekey)
-                prepare_connection(con, reference_dir)
-                raw = readers.read_raw(con, path, mapping)
-                mapping.check_against(path, raw.headers or raw.columns)
-                _check_columns(path, raw, mapping)
-                view = _canonical_view(con, raw, mapping)
-                if view["dropped"]:
-                    raw.notices.append(
-                        "not kept, as naming a person or a contact: "
-                        + ", ".join(view["dropped"].values())
+            sha_of = sha_future.result if sha_future is not None else (lambda: file_sha)
+            load = functools.partial(
+                _load_once, path, db, mapping, synthetic, today, reference_dir, rekey, as_of,
+                allow_mixed, sha_of, dated_by,
+            )  # fmt: skip
+            if not pooled:
+                return load()
+            # a lake: another member's load that committed first makes this one's commit
+            # conflict; the load runs again on the lake as that load left it, and says so
+            for attempt in range(1, lake.RETRIES + 1):
+                try:
+                    result = load()
+                except duckdb.Error as exc:
+                    if not lake.is_conflict(exc):
+                        raise
+                    if attempt == lake.RETRIES:
+                        raise store.StoreBusy(
+                            f"{path}: {attempt} attempts met other loads' commits into "
+                            f"{lake.redacted(db)}; nothing of it was loaded: try again later"
+                        ) from None
+                    time.sleep(random.random() * 0.25 * attempt)
+                    continue
+                if attempt > 1:
+                    result.notices.append(
+                        f"committed at attempt {attempt}, after a conflict with another load"
                     )
-                raw.notices.extend(_date_orders(con, mapping))
-                if dated_by:
-                    raw.notices.append(f"as of {as_of.isoformat()} ({dated_by})")
-                _vocab_defaults(con, mapping)
-                store.run_script(
-                    con,
-                    sqlfiles.sql("ingest", "staged.sql"),
-                    {
-                        "date_format": mapping.date_format,
-                        "default_currency": mapping.currency,
-                        "today": today,
-                        "secret": key.secret,
-                        "synthetic": synthetic,
-                    },
-                )
-                view["coverage"] = _field_coverage(con, view["carried"])
-                fx.create_rate_table(
-                    con,
-                    "SELECT DISTINCT currency, opened_date AS rate_date FROM staged "
-                    "WHERE len(problems) = 0 AND currency IS NOT NULL",
-                )
-                file_sha = file_sha or sha_future.result()
-                # loads.as_of: the export's own date, NULL when nothing gives it (the day of the
-                # load is then no date of the data: analysis.metrics.provenance.as_of)
-                result = _write(
-                    con, path, raw, mapping, file_sha, key, started, synthetic, as_of, view
-                )
-                result.store = str(db)
                 return result
     except BaseException:
         if new_store:
@@ -512,6 +524,56 @@ def ingest_file(
             for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
         raise
+    raise AssertionError("unreachable")
+
+
+def _load_once(
+    path, db, mapping, synthetic, today, reference_dir, rekey, as_of, allow_mixed, sha_of,
+    dated_by,
+) -> LoadResult:  # fmt: skip
+    """One attempt at :func:`ingest_file`'s load, in one transaction (``sha_of()``: the file's
+    SHA-256, computed beside the read)."""
+    started = dt.datetime.now()
+    with store.connect(db, read_only=False) as con:
+        if not synthetic and not allow_mixed:
+            _refuse_mixing(con, db)
+        key = pseudonym.check(con, db, rekey=rekey)
+        prepare_connection(con, reference_dir)
+        raw = readers.read_raw(con, path, mapping)
+        mapping.check_against(path, raw.headers or raw.columns)
+        _check_columns(path, raw, mapping)
+        view = _canonical_view(con, raw, mapping)
+        if view["dropped"]:
+            raw.notices.append(
+                "not kept, as naming a person or a contact: " + ", ".join(view["dropped"].values())
+            )
+        raw.notices.extend(_date_orders(con, mapping))
+        if dated_by:
+            raw.notices.append(f"as of {as_of.isoformat()} ({dated_by})")
+        _vocab_defaults(con, mapping)
+        store.run_script(
+            con,
+            sqlfiles.sql("ingest", "staged.sql"),
+            {
+                "date_format": mapping.date_format,
+                "default_currency": mapping.currency,
+                "today": today,
+                "secret": key.secret,
+                "synthetic": synthetic,
+            },
+        )
+        view["coverage"] = _field_coverage(con, view["carried"])
+        fx.create_rate_table(
+            con,
+            "SELECT DISTINCT currency, opened_date AS rate_date FROM staged "
+            "WHERE len(problems) = 0 AND currency IS NOT NULL",
+        )
+        file_sha = sha_of()
+        # loads.as_of: the export's own date, NULL when nothing gives it (the day of the
+        # load is then no date of the data: analysis.metrics.provenance.as_of)
+        result = _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, view)
+        result.store = lake.redacted(db) if store.is_lake(db) else str(db)
+        return result
 
 
 #: A date in a file's name (tracker_2026-11-30.csv, export 2026.11.30.xlsx): the export's date.
@@ -584,7 +646,7 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
     try:
         # first: a re-key clears the old keys before this load writes new ones
         pseudonym.apply(con, key)
-        load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+        load_id = store.next_load_id(con)
         result = LoadResult(
             source_file=source,
             rows_read=raw.rows_read,
@@ -616,7 +678,7 @@ def _write(con, path, raw, mapping, file_sha, key, started, synthetic, as_of, vi
                 "ingest",
                 "write.sql",
                 buyer=buyer,
-                masked=[c for c in view["masked"] if c in raw.columns and c not in buyer],
+                masked=[c for c in view["contacts"] if c in raw.columns and c not in buyer],
                 dropped=list(view["dropped"]),
                 rejects=bool(raw.rejects),
                 name_suppliers=bool(touched),

@@ -141,6 +141,11 @@ def check(con: duckdb.DuckDBPyConnection, db: Path | str, rekey: bool = False) -
         f"store), or re-key every case on purpose with `ta-outcomes ingest --rekey-buyers ...` "
         "(repeat-buyer figures then start afresh)"
     )
+    if settings.is_lake(db):  # a pool's members share one secret, handed out by its keeper
+        how = (
+            f"put the pool's shared buyer-key file at {path} (or point "
+            "TA_OUTCOMES_BUYER_KEY_FILE at it): ask the pool's keeper for it"
+        )
     if not path.exists():
         if stored or keyed:
             raise BuyerKeyError(
@@ -174,10 +179,9 @@ def apply(con: duckdb.DuckDBPyConnection, state: KeyState) -> None:
     if state.cleared:
         con.execute("UPDATE cases SET buyer_key = NULL WHERE buyer_key IS NOT NULL")
     if state.record:
-        con.execute(
-            "INSERT INTO store_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [META_KEY, state.fingerprint],
-        )
+        # a delete and an insert rather than ON CONFLICT: a lake declares no key on store_meta
+        con.execute("DELETE FROM store_meta WHERE key = ?", [META_KEY])
+        con.execute("INSERT INTO store_meta VALUES (?, ?)", [META_KEY, state.fingerprint])
 
 
 def client_key(db: Path | str, name: str) -> str:

@@ -59,7 +59,8 @@ _CELLS = """
         -- its file (a tie on the date alone would leave it to the order the rows are read in)
         arg_max(supplier_name, (closed_date, load_id, source_row))
             FILTER (WHERE supplier_name IS NOT NULL) AS name,
-        max((closed_date, load_id, source_row))
+        -- (a struct with named fields: DuckDB 1.5 stores no unnamed struct in a table)
+        max(struct_pack(closed_date, load_id, source_row))
             FILTER (WHERE supplier_name IS NOT NULL) AS name_key
     FROM period_cases WHERE closed_in AND is_decided
     GROUP BY ALL

@@ -44,7 +44,7 @@ def main(
     )
     if each is not None:
         return batch.run_each(
-            name, each, the_period, Path(db if db is not None else settings.default_db()),
+            name, each, the_period, settings.store_location(db) if db is not None else settings.default_db(),
             out, effective, progress=progress, notify_cmd=notify_cmd,
             notebook_dir=notebook_dir, pdf=pdf,
         )  # fmt: skip

@@ -58,6 +58,7 @@ from analysis import settings, store, vocab
 from analysis.errors import BadParameter, EnvironmentProblem, UserError, environment_problem
 from analysis.files import write_atomic
 from analysis.publish.params import RUNNER_KEYS, declared_parameters, notebook_path
+from analysis.store import lake
 from analysis.store.lock import held
 
 if TYPE_CHECKING:
@@ -226,7 +227,8 @@ def plan_report(
     unknown = sorted((set(params) - set(declared)) | (set(params) & set(RUNNER_KEYS)))
     if unknown:
         raise BadParameter(f"parameters not settable for notebook {name!r}: {', '.join(unknown)}")
-    db = Path(db).resolve()
+    # a lake is read at one snapshot for the whole run (the notebook's figures and metrics.json)
+    db = lake.pin(db) if store.is_lake(db) else Path(db).resolve()
     runner_values = {
         "db": str(db),
         "period": period.label,
@@ -295,7 +297,7 @@ def check_same_store(plan: Plan) -> None:
         # replaced (the demo's removed by hand and the user's own loaded in its place)
         if bool(earlier["synthetic"]) != provenance.store_facts(plan.db)["synthetic"]:
             other = f"{other}, when it held {'demo' if earlier['synthetic'] else 'real'} data"
-    if other != str(plan.db):
+    if lake.split(other)[0] != lake.split(plan.db)[0]:  # (a lake's reports: any snapshot)
         raise BadParameter(
             f"{plan.report_dir} holds the {plan.name} {plan.period.label} report of another "
             f"store ({other}); this run's store is {plan.db}. Pass --out FOLDER to keep each "

@@ -22,6 +22,12 @@ def resolve_db(db: str | Path) -> Path:
     ``data/cases.duckdb`` does not exist; the project root's does. Raises
     :class:`analysis.store.StoreMissing`, saying what to do, when neither exists.
     """
+    if store.is_lake(str(db)):
+        # a pooled store: found by its catalog, not as a file, and read at one snapshot (the
+        # runner's pin, else the current one) so that a load landing meanwhile never mixes in
+        from analysis.store import lake
+
+        return lake.pin(str(db))
     given = Path(str(db)).expanduser()
     candidates = [given]
     if not given.is_absolute():

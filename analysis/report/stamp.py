@@ -14,6 +14,7 @@ from analysis.metrics.quality import AuditScope
 from analysis.report import fmt
 from analysis.report.context import ReportContext, period_text
 from analysis.report.display import Table, TableGroup, user_errors_one_line
+from analysis.store import lake
 
 
 @user_errors_one_line
@@ -39,8 +40,10 @@ def _stamp(ctx: ReportContext | AuditScope, now: datetime | None) -> TableGroup:
     versions = provenance.library_versions()
     parameters = dict(ctx.parameters)
     if "db" in parameters:
-        # The reader needs the store's name, not this machine's folder layout.
-        parameters["db"] = Path(str(parameters["db"])).name
+        # The reader needs the store's name, not this machine's folder layout (a lake: its
+        # catalog's name and the snapshot the report read)
+        given = str(parameters["db"])
+        parameters["db"] = lake.describe(given) if store.is_lake(given) else Path(given).name
     items = [("Generated at", generated.strftime("%Y-%m-%d %H:%M:%S UTC"))]
     items += [(f"Parameter {k}", str(v) if v != "" else "(empty)") for k, v in parameters.items()]
     period_record = None
@@ -67,6 +70,9 @@ def _stamp(ctx: ReportContext | AuditScope, now: datetime | None) -> TableGroup:
                 "start": ctx.period.start,
                 "end": ctx.period.end,
             }
+    location = store.location_of(ctx.store)
+    if store.is_lake(str(location)):
+        items.append(("Lake read", lake.describe(location)))
     items += [
         ("Data fingerprint (SHA-256)", str(fingerprint["digest"])),
         ("Cases in the store", fmt.count(fingerprint["cases"])),

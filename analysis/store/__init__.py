@@ -8,15 +8,16 @@ from analysis.store.connection import (
     connect,
     connect_sealed,
     first_line,
+    location_of,
     open_duckdb,
     open_sealed,
-    path_of,
     query_df,
     reading,
     run_script,
     writer_lock,
 )
 from analysis.store.errors import StoreBusy, StoreError, StoreMissing
+from analysis.store.lake import is_lake, next_load_id, snapshot_id
 from analysis.store.schema import SCHEMA_VERSION, ensure_schema, is_store, meta
 
 __all__ = [
@@ -32,13 +33,16 @@ __all__ = [
     "connect_sealed",
     "ensure_schema",
     "first_line",
+    "is_lake",
     "is_store",
     "meta",
+    "next_load_id",
     "open_duckdb",
     "open_sealed",
-    "path_of",
+    "location_of",
     "query_df",
     "reading",
     "run_script",
+    "snapshot_id",
     "writer_lock",
 ]

@@ -41,7 +41,7 @@ import duckdb
 
 from analysis import settings
 from analysis.errors import EnvironmentProblem, UserError, environment_problem
-from analysis.store import schema
+from analysis.store import lake, schema
 from analysis.store.errors import StoreBusy, StoreError, StoreMissing
 from analysis.store.lock import held
 
@@ -124,9 +124,12 @@ def open_sealed(db: Path | str) -> duckdb.DuckDBPyConnection:
     per file in a process, and its settings with it: a report holding the store open
     (a :class:`Reader`) would otherwise refuse a connection with other settings.
     """
+    from analysis.store.lake import literal
+
     con = duckdb.connect(":memory:", config=SEALED_CONFIG)
     try:
-        con.execute("ATTACH ? AS store (READ_ONLY)", [str(db)])
+        # a literal: DuckDB 1.5 binds no parameter in ATTACH
+        con.execute(f"ATTACH {literal(str(db))} AS store (READ_ONLY)")
         con.execute("USE store")
         with contextlib.suppress(duckdb.Error):  # see open_duckdb
             con.execute("SET enable_progress_bar = false")
@@ -192,11 +195,14 @@ class Reader:
     store), checked once against the schema, and closed by :meth:`close` or at the end of a
     ``with`` block; a use after :meth:`close` opens it again (a notebook cell run again in
     JupyterLab after its report's last section). While it is open, no process can write the store:
-    every figure of the run describes one state.
+    every figure of the run describes one state. A lake (``ducklake:...``, pinned to a snapshot by
+    the report: :func:`analysis.store.lake.pin`) is attached once for the run the same way
+    (:func:`analysis.store.lake.open_reader`), and reads that one snapshot.
     """
 
     def __init__(self, db: Path | str, timeout: float | None = None, quiet: bool = False):
-        self.path = Path(db)
+        #: the store: a file's path, or a lake's name (``ducklake:...``, with its pinned snapshot)
+        self.location: Path | str = str(db) if lake.is_lake(str(db)) else Path(db)
         self._timeout = timeout
         self._quiet = quiet
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -204,7 +210,20 @@ class Reader:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"Reader({str(self.path)!r}, {'open' if self.is_open else 'closed'})"
+        where = lake.redacted(self.location) if self.on_lake else str(self.location)
+        return f"Reader({where!r}, {'open' if self.is_open else 'closed'})"
+
+    @property
+    def on_lake(self) -> bool:
+        """Whether the reader reads a lake rather than a DuckDB file."""
+        return isinstance(self.location, str)
+
+    @property
+    def path(self) -> Path:
+        """The store file the reader reads (a lake has none: ValueError)."""
+        if self.on_lake:
+            raise ValueError(f"{lake.redacted(self.location)} is a lake, not a file")
+        return self.location
 
     @property
     def is_open(self) -> bool:
@@ -219,6 +238,8 @@ class Reader:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         # under self._lock
+        if self._con is None and self.on_lake:
+            self._con = lake.open_reader(self.location)
         if self._con is None:
             _must_exist(self.path)
             timeout = settings.lock_timeout() if self._timeout is None else self._timeout
@@ -234,7 +255,10 @@ class Reader:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own on the reader's open database (close it after use)."""
         with self._lock:
-            return self._connection().cursor()
+            cursor = self._connection().cursor()
+        if self.on_lake:
+            cursor.execute(f"USE {lake.ALIAS}")  # a cursor starts in its own memory database
+        return cursor
 
     def close(self) -> None:
         """Close the connection (a later use opens it again)."""
@@ -251,7 +275,7 @@ class Reader:
         self.close()
 
 
-#: What a figure reads: the store's path, or the run's :class:`Reader` of it.
+#: What a figure reads: the store's path (or a lake's name), or the run's :class:`Reader` of it.
 Source = Path | str | Reader
 
 
@@ -266,9 +290,11 @@ def reading(source: Source) -> Iterator[Reader]:
         yield reader
 
 
-def path_of(source: Source) -> Path:
-    """The store file a source reads."""
-    return source.path if isinstance(source, Reader) else Path(source)
+def location_of(source: Source) -> Path | str:
+    """The store a source reads: a file's path, or a lake's name."""
+    if isinstance(source, Reader):
+        return source.location
+    return str(source) if lake.is_lake(str(source)) else Path(source)
 
 
 def _must_exist(db: Path) -> None:
@@ -297,7 +323,8 @@ def connect(
     up to ``timeout`` seconds (default :func:`analysis.settings.lock_timeout`).
 
     ``db`` may be the run's :class:`Reader` (read-only): the connection is then a cursor of the
-    reader's, and nothing is opened.
+    reader's, and nothing is opened. A lake (``ducklake:...``) is opened by
+    :func:`analysis.store.lake.connect`.
     """
     if isinstance(db, Reader):
         if not read_only:
@@ -307,6 +334,10 @@ def connect(
             yield cursor
         finally:
             cursor.close()
+        return
+    if lake.is_lake(db):  # a pooled store: no lock file, DuckLake's transactions instead
+        with lake.connect(db, read_only=read_only) as con:
+            yield con
         return
     db = Path(db)
     timeout = settings.lock_timeout() if timeout is None else timeout
@@ -335,8 +366,12 @@ def connect_sealed(
     """Open the store read-only on a sealed connection (:func:`open_sealed`: no other file, no
     extension, no setting can be reached) and close it afterwards; a missing store and a store
     another process writes are handled as by :func:`connect`. A :class:`Reader` is read through
-    its path: the sealed connection is always one of its own."""
-    db = path_of(db)
+    its location: the sealed connection is always one of its own (and refused on a lake)."""
+    db = location_of(db)
+    if lake.is_lake(db):
+        with lake.connect(db, read_only=True, sealed=True) as con:
+            yield con
+        return
     timeout = settings.lock_timeout() if timeout is None else timeout
     _must_exist(db)
     con = _open_waiting(db, True, timeout, quiet, sealed=True)

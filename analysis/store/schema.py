@@ -143,9 +143,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, db: Path | str = "") -> None:
             f"{db}: a DuckDB database that is not a ta-outcomes case store (it holds the "
             f"table(s) {shown}); nothing was written to it. Give --db a new file or a case store"
         )
-    con.execute(sqlfiles.sql("store", "schema.sql"))
+    from analysis.store import lake
+
+    ddl = sqlfiles.sql("store", "schema.sql")
+    con.execute(lake.lake_ddl(ddl) if lake.on_lake(con) else ddl)
+    # (no ON CONFLICT: a lake declares no key on store_meta)
     con.execute(
-        "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO store_meta SELECT 'schema_version', ? "
+        "WHERE NOT EXISTS (SELECT 1 FROM store_meta WHERE key = 'schema_version')",
         [SCHEMA_VERSION],
     )
 

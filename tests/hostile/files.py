@@ -757,7 +757,9 @@ CASES: list[Case] = [
         "json_deeply_nested",
         "json_not_records",
         _bytes("deep.json", b"[" * 5000 + b"]" * 5000),
-        _refuse(r"cannot read as JSON"),
+        # a list of lists, no record in it: DuckDB 1.5.5 reads the 5,000 levels and the file is
+        # refused for what it is (DuckDB 2.0.1 stopped at its depth limit: "cannot read as JSON")
+        _refuse(r"not a list of records"),
     ),
     Case(
         "json_mixed_value_types",

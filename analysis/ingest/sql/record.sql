@@ -4,4 +4,6 @@
 INSERT INTO loads BY NAME
 SELECT {% for name in loads %}${{ name }} AS {{ name }}{{ ", " if not loop.last }}{% endfor %};
 
-INSERT INTO store_meta VALUES ($marker, 'true') ON CONFLICT (key) DO UPDATE SET value = 'true';
+-- a delete and an insert rather than ON CONFLICT: a lake declares no key on store_meta
+DELETE FROM store_meta WHERE key = $marker;
+INSERT INTO store_meta VALUES ($marker, 'true');

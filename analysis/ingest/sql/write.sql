@@ -4,7 +4,8 @@
 -- Rendered per file over the column registry and the load's plan (analysis.ingest.load._write),
 -- identifiers and flags only:
 --   buyer       the raw columns that fill buyer_ref: replaced by their key in a raw record
---   masked      the raw columns a case stores with contact details masked: masked there too
+--   masked      the raw columns a case stores with contact details masked and holding a text
+--               that may hold some (contacts.sql): masked there too; the others hold none
 --   dropped     the raw columns naming a person or a contact: left out of a raw record
 --   rejects     whether the reader rejected lines (bound as lists, one entry per line)
 --   name_suppliers  whether any supplier's name may change (touched_suppliers is not empty)
