@@ -155,5 +155,5 @@ def test_a_case_column_marked_in_the_registry_reaches_the_period_cases_and_the_b
             bind(date(2026, 3, 1), date(2026, 3, 31), Params(), None),
         ).fetchall()
     assert period == [("I1", "FOB"), ("I2", None), ("I3", "CIF")]
-    blanks = quality.missing_fields(quality.AuditScope(db=db))
+    blanks = quality.missing_fields(quality.AuditScope(store=db))
     assert (blanks["cases"], blanks["incoterm"]) == (3, 1)

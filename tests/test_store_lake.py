@@ -182,15 +182,17 @@ def test_a_load_killed_midway_leaves_the_lake_as_it_was(pool, tmp_path, capsys):
         [good_row(f"A{i}", outcome="full_refund", refund_amount="1000") for i in range(8)],
     )
     # stops inside the load's transaction, after its cases are written and before its COMMIT
+    # (record.sql, the load's row, is the last script of the transaction)
     stall = (
         "import sys, time\n"
-        "from analysis.ingest import load\n"
-        "written = load._name_suppliers\n"
-        "def stall(con):\n"
-        "    written(con)\n"
-        "    print('MIDWAY', flush=True)\n"
-        "    time.sleep(120)\n"
-        "load._name_suppliers = stall\n"
+        "from analysis import store\n"
+        "run = store.run_script\n"
+        "def stall(con, sql, params=None):\n"
+        "    run(con, sql, params)\n"
+        "    if 'INSERT INTO loads' in sql:\n"
+        "        print('MIDWAY', flush=True)\n"
+        "        time.sleep(120)\n"
+        "store.run_script = stall\n"
         "from analysis.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
@@ -300,14 +302,14 @@ def test_as_of_snapshot_reads_the_lake_as_it_was(pool, tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.notebook
 def test_a_report_renders_from_the_lake_and_its_stamp_names_the_snapshot(pool, tmp_path):
-    from analysis.publish import runner
+    from analysis.publish import command
 
     db, data = pool
     lake.use_data_path(db, data)
     a, b = _two_files(tmp_path)
     load.ingest_paths([a, b], db, today=TODAY)
     pinned = lake.pin(db)
-    code = runner.main(
+    code = command.main(
         name="data_quality", period="2026-04", last=None, db=db, out=tmp_path / "reports",
         params=[], notify_cmd=None, progress=False,
     )  # fmt: skip
