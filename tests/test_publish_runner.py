@@ -26,6 +26,7 @@ from bs4 import BeautifulSoup
 from analysis import cli, metrics, settings
 from analysis.errors import BadParameter
 from analysis.publish import command, runner
+from analysis.publish.params import resolve_params
 from analysis.store import StoreMissing
 from tests.casefactory import build_store
 
@@ -371,7 +372,7 @@ def test_malformed_notify_command_refused(no_kernel, store, tmp_path):
 
 
 def test_parameters_coerced_to_their_declared_types():
-    period, params = runner.resolve_params(
+    period, params = resolve_params(
         "params",
         period="2026-Q3",
         params=["threshold=0.2", "min_n=12", "show_watchlist=no", "category=machinery", "top_n=5"],
@@ -390,7 +391,7 @@ def test_parameters_coerced_to_their_declared_types():
 
 
 def test_parameters_none_for_optional_and_dict_form():
-    _, params = runner.resolve_params(
+    _, params = resolve_params(
         "params", period="2025", params={"category": "None", "threshold": "0.3", "show_watchlist": "true"},
         notebook_dir=NOTEBOOKS,
     )  # fmt: skip
@@ -412,15 +413,15 @@ def test_parameters_none_for_optional_and_dict_form():
     ],
 )
 def test_last_picks_the_latest_complete_period(kind, today, label, start, end):
-    period, _ = runner.resolve_params("ok", last=kind, today=today, notebook_dir=NOTEBOOKS)
+    period, _ = resolve_params("ok", last=kind, today=today, notebook_dir=NOTEBOOKS)
     assert (period.label, period.start, period.end) == (label, start, end)
 
 
 def test_period_and_last_are_exclusive():
     with pytest.raises(BadParameter, match="exactly one of --period"):
-        runner.resolve_params("ok", period="2026-10", last="month", notebook_dir=NOTEBOOKS)
+        resolve_params("ok", period="2026-10", last="month", notebook_dir=NOTEBOOKS)
     with pytest.raises(BadParameter, match="exactly one of --period"):
-        runner.resolve_params("ok", notebook_dir=NOTEBOOKS)
+        resolve_params("ok", notebook_dir=NOTEBOOKS)
 
 
 # -- two runs of the same report and period ----------------------------------------------------
@@ -434,7 +435,7 @@ def test_concurrent_runs_of_one_period_do_not_interleave(store, tmp_path, capsys
 
     def run(tag: str) -> None:
         try:
-            the_period, params = runner.resolve_params(
+            the_period, params = resolve_params(
                 "ok", period="2026-10", params=[f"trace_file={trace}", f"run_tag={tag}", "min_n=0"],
                 notebook_dir=NOTEBOOKS,
             )  # fmt: skip
@@ -568,7 +569,7 @@ def test_each_supplier_renders_the_named_suppliers_only(two_category_store, tmp_
 
 
 def test_the_last_12_months_is_a_range_to_the_latest_complete_month():
-    period, _ = runner.resolve_params(
+    period, _ = resolve_params(
         "subject", last="12-months", today=date(2026, 12, 2), notebook_dir=NOTEBOOKS
     )
     assert (period.start, period.end) == (date(2025, 12, 1), date(2026, 11, 30))
