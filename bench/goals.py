@@ -94,7 +94,12 @@ def _wall(task: str) -> Callable[[dict], Outcome | None]:
         seconds = median(tasks, task)
         if seconds is None:
             return None
-        return Outcome(seconds, f"{seconds:.0f} s ({seconds / 60:.1f} min)")
+        summary = tasks[task].get("summary")
+        return Outcome(
+            seconds,
+            f"{seconds:.0f} s ({seconds / 60:.1f} min)" + (f": {summary}" if summary else ""),
+            failed=tasks[task].get("failed"),
+        )
 
     return evaluate
 
