@@ -57,8 +57,8 @@ format: install  ## ruff format
 lab: install  ## JupyterLab on notebooks/ with the project's kernel; ARGS="--no-browser --port 8899"
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) $(ARGS)
 
-bench: install  ## benchmarks at 1M and 10M cases (see docs/performance.md); ROWS="1000000" to choose
-	$(BIN)/python bench/run.py $(if $(ROWS),--rows $(ROWS),)
+bench: install  ## the speed goals, measured (docs/performance.md); TASKS="small,1M,10M,demo,test" to choose
+	$(BIN)/python bench/run.py $(if $(TASKS),--tasks $(TASKS),)
 
 clean-demo:  ## remove the demo store, demo exports and reports
 	rm -rf data/raw/demo data/cases.duckdb data/cases.duckdb.wal data/cases.duckdb.lock

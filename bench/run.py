@@ -1,29 +1,42 @@
-"""`make bench`: ingest, metrics and reports at 1M and 10M cases, against the floor and pandas.
+"""`make bench`: the speed goals of issue 30 (bench/goals.py), each measured beside its floor.
 
-For each size in ``--rows`` it generates a messy intake export (bench/generate.py, the demo's mess)
-and measures, ``--repeat`` times each, every task in a fresh process:
+``--tasks`` chooses the groups of tasks to run (``make bench TASKS=small,1M``); each measurement
+runs in a fresh process:
 
-- ``floor``: DuckDB's own read_csv of the file into a table of a database file, no cleaning;
-- ``ingest``: ``ta-outcomes ingest FILE`` into an empty store;
-- ``reload``: the same file again into the store that holds it (a snapshot reload, all unchanged);
-- ``pandas``: bench/pandas_baseline.py, the same cleaning in straightforward pandas (only at
-  sizes up to ``--pandas-max-rows``: at 10M rows it needs more memory than the goal allows and
-  minutes per run);
-- ``metrics_quarter`` / ``metrics_all``: ``ta-outcomes metrics`` for the last complete quarter and
-  for the whole range, as a process and as the in-process function call;
-- ``report_month``: ``ta-outcomes report outcome_report --period <last complete month>``, against
-  ``notebook_floor``: papermill running an empty notebook from the same environment;
-- ``passes_quarter`` / ``passes_all`` / ``passes_trailing``: the two passes over a window's
-  decided cases that the per-supplier figures rest on, as bare SQL (bench/tasks.py ``passes``),
-  and ``report_parts``: the report's imports and HTML export; what each goal cannot get below,
-  stated beside it.
+- ``small`` (default): the demo store at 5,000 cases, its monthly report alternating with the
+  floor (papermill running an empty notebook plus its nbconvert export), ``--repeat`` times each;
+  and on a 250-case demo store one monthly report alternating with ``--each category``
+  (``--each-repeat`` times each);
+- a size, ``1M``, ``10M`` (default) or a number of cases: a messy intake export of that many
+  cases (bench/generate.py, the demo's mess), and, ``--repeat`` times each:
+
+  - ``floor``: DuckDB's own read_csv of the file into a table of a database file, no cleaning;
+  - ``ingest``: ``ta-outcomes ingest FILE`` into an empty store;
+  - ``reload``: the same file again into the store that holds it (a snapshot reload);
+  - ``pandas``: bench/pandas_baseline.py, the same cleaning in straightforward pandas (only up
+    to ``--pandas-max-rows``);
+  - ``metrics_quarter`` / ``metrics_all``: ``ta-outcomes metrics`` for the last complete quarter
+    and for the whole range, as a process and as the in-process function call;
+  - ``report_month``: ``ta-outcomes report outcome_report --period <last complete month>``,
+    against ``notebook_floor``: papermill running an empty notebook;
+  - ``passes_quarter`` / ``passes_all`` / ``passes_trailing``: the two passes over a window's
+    decided cases that the per-supplier figures rest on, as bare SQL (bench/tasks.py
+    ``passes``), and ``report_parts``: the report's imports and HTML export;
+
+- ``demo`` (opt-in): ``make install`` then ``make demo`` in a fresh clone of this repository's
+  committed HEAD in a temporary folder (the uv and pip caches are used as a user's would be);
+- ``test`` (opt-in): ``make test-fast`` and ``make test`` in this working tree (on a shared
+  machine, hold the test lock around the whole run: ``flock /work/testlock make bench
+  TASKS=test``).
 
 Per run it records the wall time of the process, its CPU time and its peak RSS (from
 ``os.wait4``: the child and the descendants it waited for, e.g. the report's kernel), the time of
 the work itself where the child reports it (``BENCH {...}`` line), and the load average before
-the run. It prints a table (median and min-max) and writes ``--out`` (JSON).
+the run. It prints a table (median and min-max) and every goal with its value and floor, and
+updates ``--out`` (JSON): the groups run now replace their earlier figures, the others keep
+theirs with their date, and the goals they measure are printed as "not run this time".
 
-    .venv/bin/python bench/run.py [--rows 1000000,10000000] [--repeat 3] [--out bench/results.json]
+    .venv/bin/python bench/run.py [--tasks small,1M,10M] [--repeat 3] [--out bench/results.json]
 """
 
 from __future__ import annotations
@@ -39,12 +52,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import generate  # noqa: E402  (bench/ is a folder of scripts, not a package)
+import goals  # noqa: E402
 
 from analysis.metrics.periods import parse_period  # noqa: E402
 from analysis.report.context import trailing_window  # noqa: E402
@@ -68,12 +83,16 @@ def _month_before(day: dt.date) -> str:
     return f"{end.year}-{end.month:02d}"
 
 
-def run_process(argv: list[str], env: dict | None = None) -> dict:
-    """Run ``argv`` in a fresh process; wall and CPU seconds, peak RSS (MB), the BENCH line."""
+def run_process(
+    argv: list[str], env: dict | None = None, cwd: Path = ROOT, check: bool = True
+) -> dict:
+    """Run ``argv`` in a fresh process; wall and CPU seconds, peak RSS (MB), the BENCH line.
+    A failure raises RuntimeError, or with ``check=False`` is recorded as ``failed`` (the last
+    line of its stderr): a goal measured by a failing command is reported as not met."""
     load = os.getloadavg()[0]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT, env=env)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd, env=env)
         # wait4, not communicate(): it returns the child's own resource usage (peak RSS of the
         # child and of the descendants it waited for).
         _, status, usage = os.wait4(proc.pid, 0)
@@ -82,7 +101,7 @@ def run_process(argv: list[str], env: dict | None = None) -> dict:
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if proc.returncode != 0:
+    if proc.returncode != 0 and check:
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{stderr[-2000:]}")
     result = {
         "wall_s": round(wall, 3),
@@ -97,6 +116,10 @@ def run_process(argv: list[str], env: dict | None = None) -> dict:
             if "parts" in bench:
                 result["parts"] = bench["parts"]
     result["stdout_tail"] = stdout.strip().splitlines()[-1][:300] if stdout.strip() else ""
+    if proc.returncode != 0:
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        first = lines[0].split("; partial notebook:")[0] if lines else ""
+        result["failed"] = f"exit {proc.returncode}: {first[:300]}"
     return result
 
 
@@ -109,6 +132,9 @@ def remove_store(db: Path) -> None:
 def summarise(runs: list[dict]) -> dict:
     """Median and spread (min-max) of each measured figure."""
     out: dict = {"runs": runs, "n": len(runs)}
+    failed = [r["failed"] for r in runs if "failed" in r]
+    if failed:
+        out["failed"] = failed[0]
     for key in ("wall_s", "cpu_s", "peak_rss_mb", "inner_s"):
         values = [r[key] for r in runs if key in r]
         if values:
@@ -142,16 +168,7 @@ def bench_size(
     )
 
     def measure(task: str, argv: list[str], before=None, times: int = repeat) -> None:
-        runs = []
-        for i in range(times):
-            if before:
-                before()
-            runs.append(run_process(argv))
-            log(
-                f"[{rows:,}] {task} {i + 1}/{times}: {runs[-1]['wall_s']:.2f} s, "
-                f"{runs[-1]['peak_rss_mb']:.0f} MB (load {runs[-1]['load_before']})"
-            )
-        results[task] = summarise(runs)
+        measure_task(results, f"{rows:,}", task, argv, times, before, log)
 
     measure("floor", [PY, "bench/tasks.py", "floor", str(csv_path), str(floor_db)])
     remove_store(floor_db)
@@ -259,110 +276,223 @@ def _cell(summary: dict, key: str = "wall_s") -> str:
     return f"{s['median']:.2f} ({s['min']:.2f}-{s['max']:.2f})"
 
 
-def table(results: dict) -> str:
-    """The figures as a text table: median (min-max) seconds and peak RSS per task and size."""
+def table(results: dict, run_now: set[str]) -> str:
+    """The figures as a text table: median (min-max) seconds and peak RSS per group and task;
+    a group not run this time is marked with the date it was measured."""
     lines = [
-        f"{'task':<26}{'rows':>12}  {'process s, median (min-max)':<30}"
+        f"{'task':<26}{'group':>12}  {'process s, median (min-max)':<30}"
         f"{'work s':<24}{'peak RSS MB':>12}"
     ]
-    for rows, tasks in results["sizes"].items():
-        for task, s in tasks.items():
-            if task == "generate":
+    for name, group in results["groups"].items():
+        label = goals._task_name(name) if name.isdigit() else name
+        if name not in run_now:
+            lines.append(f"{'':<26}{label:>12}  (not run this time: recorded {group['date'][:10]})")
+        for task, s in group["tasks"].items():
+            if not isinstance(s, dict) or task == "generate":
                 continue
             if "runs" not in s:
                 lines.append(
-                    f"{task:<26}{int(rows):>12,}  {s.get('skipped') or s.get('error', '')[:80]}"
+                    f"{task:<26}{label:>12}  {s.get('skipped') or s.get('error', '')[:80]}"
                 )
                 continue
             rss = s["peak_rss_mb"]["max"]
             lines.append(
-                f"{task:<26}{int(rows):>12,}  {_cell(s):<30}{_cell(s, 'inner_s'):<24}{rss:>12,.0f}"
+                f"{task:<26}{label:>12}  {_cell(s):<30}{_cell(s, 'inner_s'):<24}{rss:>12,.0f}"
             )
     return "\n".join(lines)
 
 
-#: The monthly report's allowance above the empty-notebook floor, by store size (issue 13).
-REPORT_ALLOWANCE_S = {1_000_000: 3.0, 10_000_000: 5.0}
-
-
-def _inner(tasks: dict, task: str) -> float | None:
-    """The median of what ``task``'s child timed itself (its ``inner_s``), if measured."""
-    return tasks.get(task, {}).get("inner_s", {}).get("median")
-
-
-def goals(results: dict) -> list[str]:
-    """The issue's goals, each checked against the medians."""
-    out = []
-    for rows, t in results["sizes"].items():
-        med = {
-            k: v["wall_s"]["median"] for k, v in t.items() if isinstance(v, dict) and "wall_s" in v
-        }
-        n = f"{int(rows):,}"
-        if "ingest" in med and "floor" in med:
-            ratio = med["ingest"] / med["floor"]
-            out.append(
-                f"{n}: ingest / floor = {ratio:.2f} (goal <= 2): {'met' if ratio <= 2 else 'NOT met'}"
-            )
-        if "pandas" in med and "ingest" in med:
-            ratio = med["pandas"] / med["ingest"]
-            out.append(
-                f"{n}: pandas / ingest = {ratio:.1f} (goal >= 10): {'met' if ratio >= 10 else 'NOT met'}"
-            )
-        if "reload" in med and "ingest" in med:
-            ok = med["reload"] <= med["ingest"]
-            out.append(
-                f"{n}: reload {med['reload']:.2f} s vs first load {med['ingest']:.2f} s: "
-                f"{'met' if ok else 'NOT met'}"
-            )
-        for task in ("metrics_quarter_function", "metrics_all_function"):
-            if task in t and "inner_s" in t[task]:
-                v = t[task]["inner_s"]["median"]
-                line = f"{n}: {task} {v:.2f} s (goal < 1 s): {'met' if v < 1 else 'NOT met'}"
-                floor = _inner(t, task.replace("metrics", "passes").replace("_function", ""))
-                if floor is not None:
-                    line += (
-                        f"; its two per-supplier passes alone, as bare SQL: {floor:.2f} s "
-                        f"({100 * floor:.0f}% of the goal)"
-                    )
-                out.append(line)
-        if "report_month" in med and "notebook_floor" in med:
-            extra = med["report_month"] - med["notebook_floor"]
-            allowed = REPORT_ALLOWANCE_S.get(int(rows), max(REPORT_ALLOWANCE_S.values()))
-            line = (
-                f"{n}: report - empty-notebook floor = {extra:.1f} s (goal <= {allowed:g} s): "
-                f"{'met' if extra <= allowed else 'NOT met'}"
-            )
-            parts = t.get("report_parts", {}).get("parts")
-            passes = _inner(t, "passes_trailing")
-            if parts and passes is not None:
-                least = parts["imports"] + parts["export"] + passes
-                line += (
-                    f"; before any table or chart it pays pandas and matplotlib's import "
-                    f"{parts['imports']:.1f} s + the HTML export {parts['export']:.1f} s + the "
-                    f"trailing 12 months' per-supplier passes {passes:.1f} s = {least:.1f} s "
-                    f"({100 * least / allowed:.0f}% of the goal)"
-                )
-            out.append(line)
-        peak = max(
-            (
-                v["peak_rss_mb"]["max"]
-                for v in t.values()
-                if isinstance(v, dict) and "peak_rss_mb" in v and v is not t.get("pandas")
-            ),
-            default=None,
+def measure_task(
+    results: dict, label: str, task: str, argv: list[str], times: int, before=None, log=print
+) -> None:
+    """Run ``argv`` ``times`` times (``before`` first each time); its summary in results[task]."""
+    runs = []
+    for i in range(times):
+        if before:
+            before()
+        runs.append(run_process(argv))
+        log(
+            f"[{label}] {task} {i + 1}/{times}: {runs[-1]['wall_s']:.2f} s, "
+            f"{runs[-1]['peak_rss_mb']:.0f} MB (load {runs[-1]['load_before']})"
         )
-        if peak is not None:
-            out.append(
-                f"{n}: peak RSS of the project's commands {peak:,.0f} MB (goal < 4096 MB): "
-                f"{'met' if peak < 4096 else 'NOT met'}"
+    results[task] = summarise(runs)
+
+
+def alternate(
+    results: dict, label: str, argvs: dict[str, Callable[[int], list[str]]], times: int, log=print
+) -> None:
+    """Run the tasks of ``argvs`` in turn, ``times`` rounds (a, b, a, b, ...), so that a change
+    in the machine's load falls on both alike; ``argvs[task](i)`` is the i-th run's command.
+    A run that fails is timed all the same and its failure recorded (see :func:`run_process`)."""
+    runs: dict[str, list[dict]] = {task: [] for task in argvs}
+    for i in range(times):
+        for task, argv in argvs.items():
+            runs[task].append(run_process(argv(i), check=False))
+            log(
+                f"[{label}] {task} {i + 1}/{times}: {runs[task][-1]['wall_s']:.2f} s, "
+                f"{runs[task][-1]['peak_rss_mb']:.0f} MB (load {runs[task][-1]['load_before']})"
+            )
+    for task, done in runs.items():
+        results[task] = summarise(done)
+
+
+def _demo_store(folder: Path, cases: int) -> Path:
+    """A fresh demo store of ``cases`` cases in ``folder`` (``ta-outcomes demo``)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    db = folder / "cases.duckdb"
+    run_process(
+        [TA, "demo", "--cases", str(cases), "--db", str(db), "--raw-dir", str(folder / "raw")]
+    )
+    return db
+
+
+def _report_argv(db: Path, month: str, out: Path, *extra: str) -> list[str]:
+    return [TA, "report", "outcome_report", "--period", month, "--db", str(db), "--out", str(out),
+            "--no-progress", *extra]  # fmt: skip
+
+
+def bench_small(repeat: int, each_repeat: int, work: Path, today: dt.date, log=print) -> dict:
+    """The small-store goals: the monthly report of the 5,000-case demo store against the empty
+    notebook plus its export, alternating; ``--each category`` on a 250-case store against one
+    report of the same store, alternating. Each report is written to a new folder."""
+    results: dict = {}
+    month = _month_before(today)
+    folder = work / "small"
+    db = _demo_store(folder / "store", goals.SMALL_CASES)
+    log(f"[small] demo store of {goals.SMALL_CASES:,} cases built")
+    alternate(
+        results,
+        "small",
+        {
+            "notebook_floor_export": lambda i: [
+                PY, "bench/tasks.py", "notebook-floor-export", str(folder / f"floor_{i}")
+            ],
+            "report_month": lambda i: _report_argv(db, month, folder / f"reports_{i}"),
+        },
+        repeat,
+        log,
+    )  # fmt: skip
+    results["report_month"]["period"] = month
+    each_db = _demo_store(folder / "each_store", goals.EACH_CASES)
+    log(f"[small] demo store of {goals.EACH_CASES:,} cases built")
+    alternate(
+        results,
+        "small",
+        {
+            "report_month_each_store": lambda i: _report_argv(each_db, month, folder / f"one_{i}"),
+            "each_category": lambda i: _report_argv(
+                each_db, month, folder / f"each_{i}", "--each", "category"
+            ),
+        },
+        each_repeat,
+        log,
+    )
+    # the batch's reports: its pages (less each folder's index) and the notebooks that failed
+    batch = folder / "each_0"
+    pages = [p for p in batch.rglob("*.html") if p.name != "index.html"]
+    results["each_category"]["reports"] = len(pages) + len(list(batch.rglob("*.failed.ipynb")))
+    results["each_category"]["period"] = month
+    shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
+def _clean_env() -> dict:
+    """The environment a user's shell would give ``make``: no virtualenv, no outer make."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+    }
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if Path(p).resolve() != BIN.resolve()
+    )
+    return env
+
+
+def bench_demo(work: Path, log=print) -> dict:
+    """``make install`` then ``make demo`` in a fresh clone of the committed HEAD (temporary
+    folder; the uv and pip caches are used, as on a user's second project)."""
+    results: dict = {}
+    with tempfile.TemporaryDirectory(dir=work, prefix="fresh-clone-") as tmp:
+        clone = Path(tmp) / "ta-outcomes"
+        subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+        for task, target in (("make_install", "install"), ("make_demo", "demo")):
+            results[task] = summarise([run_process(["make", target], env=_clean_env(), cwd=clone)])
+            log(f"[demo] {task}: {results[task]['wall_s']['median']:.1f} s")
+    return results
+
+
+def bench_test(work: Path, log=print) -> dict:
+    """``make test-fast`` and ``make test`` in this working tree, once each; a failing suite is
+    timed all the same (not met), its output kept in ``work/<task>.log``."""
+    results: dict = {}
+    for task, target in (("make_test_fast", "test-fast"), ("make_test", "test")):
+        log_file = work / f"{task}.log"
+        argv = ["sh", "-c", f'make {target} > "{log_file}" 2>&1']
+        results[task] = summarise([run_process(argv, env=_clean_env(), check=False)])
+        lines = log_file.read_text(errors="replace").strip().splitlines()
+        results[task]["summary"] = lines[-1] if lines else ""  # pytest's "N passed in S s"
+        log(
+            f"[test] {task}: {results[task]['wall_s']['median']:.1f} s ({results[task]['summary']})"
+        )
+    return results
+
+
+#: The groups ``--tasks`` knows besides sizes, and the default selection.
+GROUPS = ("small", "demo", "test")
+DEFAULT_TASKS = "small,1M,10M"
+
+
+def parse_tasks(text: str) -> list[str]:
+    """``small,1M,10M,demo,test`` -> group names (a size as its number of cases: '1000000')."""
+    out = []
+    for name in (t.strip() for t in text.split(",") if t.strip()):
+        if name in GROUPS:
+            out.append(name)
+        elif name.upper().endswith("M") and name[:-1].isdigit():
+            out.append(str(int(name[:-1]) * 1_000_000))
+        elif name.replace("_", "").isdigit():
+            out.append(str(int(name.replace("_", ""))))
+        else:
+            raise SystemExit(
+                f"bench: unknown task {name!r}: use {', '.join(GROUPS)}, 1M, 10M or a number of cases"
             )
     return out
 
 
+def previous(path: Path) -> dict:
+    """The groups recorded in ``path`` by earlier runs (a run before groups existed recorded
+    its sizes and one date: read as one group per size, with that date)."""
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text(encoding="utf-8"))
+    if "groups" in old:
+        return old["groups"]
+    return {
+        size: {
+            "date": old["machine"]["date"],
+            "machine": old["machine"],
+            "command": old.get("command"),
+            "load_at_start": old.get("load_at_start"),
+            "tasks": tasks,
+        }
+        for size, tasks in old.get("sizes", {}).items()
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rows", default="1000000,10000000", help="comma-separated sizes (cases)")
+    ap.add_argument(
+        "--tasks",
+        default=DEFAULT_TASKS,
+        help=f"comma-separated groups: small, 1M, 10M (or a number of cases), demo, test "
+        f"(default {DEFAULT_TASKS})",
+    )
     ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement (3)")
+    ap.add_argument(
+        "--each-repeat", type=int, default=1, help="runs of the --each category batch (1)"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     ap.add_argument(
         "--work",
@@ -378,33 +508,53 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--keep", action="store_true", help="keep the generated exports and stores")
     args = ap.parse_args(argv)
-    sizes = [int(s.replace("_", "")) for s in args.rows.split(",") if s.strip()]
+    selected = parse_tasks(args.tasks)
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     today = dt.date.today()
-    results = {
-        "machine": machine(),
-        "command": "make bench (" + " ".join(sys.argv) + ")",
-        "repeat": args.repeat,
-        "today": str(today),
-        "load_at_start": os.getloadavg(),
-        "sizes": {},
-    }
+    this_machine = machine()
+    groups = previous(args.out)
     t0 = time.perf_counter()
-    for rows in sizes:
-        results["sizes"][str(rows)] = bench_size(
-            rows, args.repeat, work, args.pandas_max_rows, today
-        )
-        if not args.keep:
-            (work / f"intake_{rows}.csv").unlink(missing_ok=True)
-            shutil.rmtree(work / f"store_{rows}", ignore_errors=True)
-    results["total_seconds"] = round(time.perf_counter() - t0, 1)
-    results["load_at_end"] = os.getloadavg()
-    results["goals"] = goals(results)
+    for name in selected:
+        record = {
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "machine": this_machine,
+            "command": "make bench (" + " ".join(sys.argv) + ")",
+            "repeat": args.repeat,
+            "today": str(today),
+            "load_at_start": os.getloadavg(),
+        }
+        start = time.perf_counter()
+        if name == "small":
+            tasks = bench_small(args.repeat, args.each_repeat, work, today)
+        elif name == "demo":
+            tasks = bench_demo(work)
+        elif name == "test":
+            tasks = bench_test(work)
+        else:
+            rows = int(name)
+            tasks = bench_size(rows, args.repeat, work, args.pandas_max_rows, today)
+            if not args.keep:
+                (work / f"intake_{rows}.csv").unlink(missing_ok=True)
+                shutil.rmtree(work / f"store_{rows}", ignore_errors=True)
+        groups[name] = {
+            **record,
+            "seconds": round(time.perf_counter() - start, 1),
+            "load_at_end": os.getloadavg(),
+            "tasks": tasks,
+        }
+    run_now = set(selected)
+    results = {
+        "machine": this_machine,
+        "command": "make bench (" + " ".join(sys.argv) + ")",
+        "total_seconds": round(time.perf_counter() - t0, 1),
+        "groups": groups,
+        "goals": goals.report(groups, run_now),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print()
-    print(table(results))
+    print(table(results, run_now))
     print()
     print("\n".join(results["goals"]))
     print(f"\nwritten {args.out} ({results['total_seconds']} s in all)")

@@ -20,6 +20,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import generate  # noqa: E402  (bench/ is a folder of scripts)
+import goals  # noqa: E402
 import run  # noqa: E402
 
 TODAY = dt.date(2026, 11, 27)
@@ -81,16 +82,14 @@ def test_generated_export_loads_with_about_one_percent_quarantined(export, tmp_p
 @pytest.mark.slow
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
     out = tmp_path / "results.json"
+    # a group measured by an earlier run, kept with its date (and its goals marked so)
+    out.write_text(json.dumps({"groups": {"test": _group("2026-12-06T10:00:00", TEST)}}))
     # the report and the empty-notebook floor start Jupyter kernels: measured, but not here
     monkeypatch.setattr(run, "REPORTS", False)
-    assert (
-        run.main(
-            ["--rows", "2000", "--repeat", "1", "--out", str(out), "--work", str(tmp_path / "w")]
-        )
-        == 0
-    )
+    argv = ["--tasks", "2000", "--repeat", "1", "--out", str(out), "--work", str(tmp_path / "w")]
+    assert run.main(argv) == 0
     results = json.loads(out.read_text())
-    tasks = results["sizes"]["2000"]
+    tasks = results["groups"]["2000"]["tasks"]
     for task in ("floor", "ingest", "reload", "pandas", "metrics_quarter", "metrics_all_function"):
         assert tasks[task]["n"] == 1
         assert tasks[task]["wall_s"]["median"] > 0
@@ -103,51 +102,141 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
         assert tasks[task]["inner_s"]["median"] == pytest.approx(
             parts["by_supplier"] + parts["by_supplier_and_pattern"], abs=2e-3
         )
-    assert any("metrics_all_function" in g and "per-supplier passes" in g for g in results["goals"])
     # the reload of the same file changes nothing: every case unchanged
     assert "inserted 0 + updated 0" in tasks["reload"]["counts"]
-    assert results["machine"]["nproc"] >= 1 and results["goals"]
+    assert results["machine"]["nproc"] >= 1
+    # the earlier group is kept as it was; its goals say they were not run this time
+    assert results["groups"]["test"] == _group("2026-12-06T10:00:00", TEST)
+    assert (
+        "`make test` on 2 cores (goal under 240 s): 300 s (5.0 min); floor -: NOT met "
+        "[NOT RUN THIS TIME: recorded 2026-12-06]"
+    ) in results["goals"]
     assert not (tmp_path / "w" / "intake_2000.csv").exists()  # scratch removed unless --keep
 
 
-def _timed(wall: float, inner: float | None = None, parts: dict | None = None) -> dict:
-    runs = [{"wall_s": wall, "peak_rss_mb": 100.0}]
-    if inner is not None:
-        runs[0]["inner_s"] = inner
-    if parts is not None:
-        runs[0]["parts"] = parts
+def _timed(wall: float, inner: float | None = None, parts: dict | None = None, n: int = 1) -> dict:
+    runs = [{"wall_s": wall, "peak_rss_mb": 100.0} for _ in range(n)]
+    for r in runs:
+        if inner is not None:
+            r["inner_s"] = inner
+        if parts is not None:
+            r["parts"] = parts
     return run.summarise(runs)
 
 
-def test_goals_state_each_goal_beside_what_its_floors_leave():
-    # 1M: ingest 9 s against a 3 s floor (3.00x); metrics of the whole range 2.5 s of work, of
-    # which its two passes 0.4 + 1.1 = 1.5 s; the report 12 s against a 2 s empty notebook, so
-    # 10 s above it, of which imports 0.5 + export 0.7 + trailing passes 1.3 = 2.5 s, 83% of
-    # the 3 s allowed
-    sizes = {
-        "1000000": {
-            "floor": _timed(3.0),
-            "ingest": _timed(9.0),
-            "metrics_all_function": _timed(3.0, 2.5),
-            "passes_all": _timed(1.6, 1.5, {"by_supplier": 0.4, "by_supplier_and_pattern": 1.1}),
-            "notebook_floor": _timed(2.0),
-            "report_month": _timed(12.0),
-            "report_parts": _timed(2.0, 1.2, {"imports": 0.5, "export": 0.7}),
-            "passes_trailing": _timed(1.4, 1.3),
-        }
+def _group(date: str, tasks: dict) -> dict:
+    return {"date": date, "tasks": tasks}
+
+
+TEST = {"make_test": _timed(300.0), "make_test_fast": _timed(45.0)}
+# 1M: ingest 9 s against a 3 s floor (3.00x); metrics of a quarter 2.5 s of work; the report
+# 12 s against a 2 s empty notebook, so 10 s above it, of which imports 0.5 + export 0.7 +
+# trailing passes 1.3 = 2.5 s; the reload 6 s against the first load's 9 s
+ONE_MILLION = {
+    "floor": _timed(3.0),
+    "ingest": _timed(9.0),
+    "reload": _timed(6.0),
+    "metrics_quarter_function": _timed(3.0, 2.5),
+    "passes_quarter": _timed(1.6, 1.5, {"by_supplier": 0.4, "by_supplier_and_pattern": 1.1}),
+    "notebook_floor": _timed(2.0),
+    "report_month": _timed(12.0),
+    "report_parts": _timed(2.0, 1.2, {"imports": 0.5, "export": 0.7}),
+    "passes_trailing": _timed(1.4, 1.3),
+}
+# the 5,000-case report: 13.5 s against the empty notebook and its export's 11.0 s (+2.5 s, three
+# runs each); the batch of 10 reports 40 s against one report of the same store's 12.5 s (3.20x)
+SMALL = {
+    "notebook_floor_export": _timed(11.0, n=3),
+    "report_month": _timed(13.5, n=3),
+    "report_month_each_store": _timed(12.5),
+    "each_category": {**_timed(40.0), "reports": 10},
+}
+
+
+def test_goals_state_each_goal_with_its_value_its_floor_and_when_it_was_measured():
+    groups = {
+        "small": _group("2026-12-07T09:30:00", SMALL),
+        "1000000": _group("2026-12-07T09:40:00", ONE_MILLION),
+        "test": _group("2026-12-06T10:00:00", TEST),
     }
-    lines = run.goals({"sizes": sizes})
-    assert "1,000,000: ingest / floor = 3.00 (goal <= 2): NOT met" in lines
+    lines = goals.report(groups, run_now={"small", "1000000"})
     assert (
-        "1,000,000: metrics_all_function 2.50 s (goal < 1 s): NOT met; its two per-supplier "
-        "passes alone, as bare SQL: 1.50 s (150% of the goal)"
+        lines[0]
+        == "`make demo` on a fresh clone (goal under 90 s): not measured (make bench TASKS=demo)"
+    )
+    assert lines[1] == (
+        "a monthly report of the 5,000-case demo store (goal floor + 3 s): 13.5 s = floor + "
+        "2.5 s; floor 11.0 s (empty notebook + its nbconvert export; median of 3, alternating): "
+        "met [this run]"
+    )
+    assert lines[2] == (
+        "`--each category` on a 250-case store (goal under 4x one report): 40.0 s (10 reports) = "
+        "3.20x one report; floor 12.5 s: met [this run]"
+    )
+    assert lines[3] == (
+        "`make test` on 2 cores (goal under 240 s): 300 s (5.0 min); floor -: NOT met "
+        "[NOT RUN THIS TIME: recorded 2026-12-06]"
+    )
+    assert lines[4].endswith(
+        "45 s (0.8 min); floor -: met [NOT RUN THIS TIME: recorded 2026-12-06]"
+    )
+    assert (
+        "ingest of the 1M messy export (goal <= 2.0x DuckDB's read_csv): 3.00x (9.0 s); floor "
+        "read_csv 3.0 s: NOT met [this run]"
     ) in lines
-    report = next(line for line in lines if "report - empty-notebook floor" in line)
-    assert report.startswith(
-        "1,000,000: report - empty-notebook floor = 10.0 s (goal <= 3 s): NOT met"
+    assert (
+        "monthly report at 1M (goal floor + 5 s): 12.0 s = floor + 10.0 s; before any table or "
+        "chart: imports 0.5 s + HTML export 0.7 s + the trailing 12 months' per-supplier passes "
+        "1.3 s = 2.5 s; floor 2.0 s (empty notebook): NOT met [this run]"
+    ) in lines
+    assert (
+        "snapshot reload at 1M (goal no dearer than the first load): 6.0 s; floor first load "
+        "9.0 s: met [this run]"
+    ) in lines
+    assert "peak memory at 1M (goal under 4,096 MB): 100 MB; floor -: met [this run]" in lines
+    # the 10M goals: never measured in these groups, and say how to measure them
+    assert "monthly report at 10M (goal floor + 20 s): not measured (make bench TASKS=10M)" in lines
+    assert (
+        "metrics of a quarter at 10M (goal 3 s of work): not measured (make bench TASKS=10M)"
+    ) in lines
+    assert len(lines) == len(goals.GOALS)
+
+
+def test_results_of_a_run_before_groups_are_read_as_one_group_per_size(tmp_path):
+    # bench/results.json as written before issue 30: its sizes and one date for the run
+    old = {"machine": {"date": "2026-12-06T00:16:50"}, "sizes": {"1000000": ONE_MILLION}}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(old))
+    groups = run.previous(path)
+    assert list(groups) == ["1000000"]
+    assert groups["1000000"]["date"] == "2026-12-06T00:16:50"
+    assert groups["1000000"]["tasks"] == json.loads(json.dumps(ONE_MILLION))
+    assert run.previous(tmp_path / "none.json") == {}
+
+
+def test_tasks_name_groups_and_sizes():
+    assert run.parse_tasks("small, 1M,10M,demo,test,2000") == [
+        "small", "1000000", "10000000", "demo", "test", "2000"
+    ]  # fmt: skip
+    with pytest.raises(SystemExit, match="unknown task 'tests'"):
+        run.parse_tasks("tests")
+
+
+def test_a_goal_measured_by_a_failing_command_is_not_met_and_says_why():
+    # the batch took 30 s (2.40x one report's 12.5 s) but one of its reports failed
+    failed = {**SMALL, "each_category": {**_timed(30.0), "failed": "exit 1: FAILED outcome_report"}}
+    (line,) = [
+        g for g in goals.report({"small": _group("2026-12-07", failed)}, {"small"}) if "--each" in g
+    ]
+    assert line == (
+        "`--each category` on a 250-case store (goal under 4x one report): 30.0 s = 2.40x one "
+        "report (FAILED: exit 1: FAILED outcome_report); floor 12.5 s: NOT met [this run]"
     )
-    assert report.endswith(
-        "import 0.5 s + the HTML export 0.7 s + the trailing 12 months' per-supplier passes "
-        "1.3 s = 2.5 s (83% of the goal)"
+    # a failing run is timed all the same, and its first line of stderr kept
+    result = run.run_process(
+        [sys.executable, "-c", "import sys; sys.exit('no such period')"], check=False
     )
-    assert "1,000,000: peak RSS of the project's commands 100 MB (goal < 4096 MB): met" in lines
+    assert result["failed"] == "exit 1: no such period"
+    assert run.summarise([result])["failed"] == "exit 1: no such period"
+    with pytest.raises(RuntimeError, match="no such period"):
+        run.run_process([sys.executable, "-c", "import sys; sys.exit('no such period')"])

@@ -41,6 +41,7 @@ def hostile(tmp_path_factory):
     return text, BeautifulSoup(text, "html.parser")
 
 
+@pytest.mark.notebook  # its fixture executes a notebook
 def test_only_script_is_the_pinned_sorter(hostile):
     text, soup = hostile
     scripts = soup.find_all("script")
@@ -57,6 +58,7 @@ def test_only_script_is_the_pinned_sorter(hostile):
         assert marker not in text
 
 
+@pytest.mark.notebook  # its fixture executes a notebook
 def test_no_event_handlers_or_active_elements(hostile):
     _, soup = hostile
     for tag in soup.find_all(True):
@@ -67,6 +69,7 @@ def test_no_event_handlers_or_active_elements(hostile):
     assert all(meta.parent.name == "head" for meta in soup.find_all("meta"))
 
 
+@pytest.mark.notebook  # its fixture executes a notebook
 def test_nothing_is_fetched_from_the_network(hostile):
     text, soup = hostile
     # Every image is embedded; no element but a plain link names a URL.
@@ -85,6 +88,7 @@ def test_nothing_is_fetched_from_the_network(hostile):
     assert "example.invalid" not in text
 
 
+@pytest.mark.notebook  # its fixture executes a notebook
 def test_hostile_text_shows_as_text(hostile):
     _, soup = hostile
     visible = soup.main.get_text()
@@ -116,6 +120,7 @@ def test_hostile_text_shows_as_text(hostile):
     assert md_link is not None and "href" not in md_link.attrs
 
 
+@pytest.mark.notebook  # its fixture executes a notebook
 def test_hostile_parameter_value_is_escaped_in_the_box(hostile):
     _, soup = hostile
     box = dict(
@@ -132,6 +137,7 @@ def test_hostile_parameter_value_is_escaped_in_the_box(hostile):
     assert soup.find("h1").get_text() == "Hostile <b>fixture</b>"
 
 
+@pytest.mark.notebook  # its fixture executes a notebook
 def test_no_code_and_no_prompts(hostile):
     text, soup = hostile
     assert soup.find(class_="jp-InputArea-editor") is None
@@ -144,6 +150,7 @@ def test_no_code_and_no_prompts(hostile):
     assert "IPython.core.display.Javascript" not in text
 
 
+@pytest.mark.notebook  # its fixture executes a notebook
 def test_images_are_embedded(hostile):
     _, soup = hostile
     sources = [img.get("src", "") for img in soup.find_all("img")]
@@ -153,6 +160,7 @@ def test_images_are_embedded(hostile):
     )  # SVG as an <img>: inert
 
 
+@pytest.mark.notebook  # its fixture executes a notebook
 def test_tables_get_sortable_headers_and_column_alignment(hostile):
     _, soup = hostile
     table = soup.find("table", class_="dataframe")
@@ -397,6 +405,7 @@ def _csv_of(link) -> str:
     return text[1:]
 
 
+@pytest.mark.notebook  # its fixture executes a notebook
 def test_every_table_offers_its_own_data_as_csv(hostile):
     _, soup = hostile
     tables = soup.main.find_all("table")

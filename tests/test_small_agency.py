@@ -30,6 +30,9 @@ from analysis.report import sections
 from tests.chromium import CHROMIUM, chromium_context
 from tests.small_agency import PERIOD, small_agency_store
 
+#: every test reads the report its fixture renders (make test-fast leaves them out)
+pytestmark = pytest.mark.notebook
+
 
 @pytest.fixture(scope="module")
 def agency(tmp_path_factory) -> dict:
