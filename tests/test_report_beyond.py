@@ -54,3 +54,18 @@ def test_an_old_export_says_not_recorded(tmp_path):
         (table,) = section(ctx)
         assert table.frame.iloc[0, 0] == f"{field}: not recorded"
         assert "not recorded (not zero)" in table.note
+
+
+def test_a_period_without_a_platform_decision_for_the_supplier_shows_zero(tmp_path):
+    # the trailing 12 months hold April's decisions, May none: the period's counts over no case
+    # came back NULL (count_if over no row) and the section failed on int(NaN), in 7 of the 10
+    # reports of `--each category` on a 250-case store
+    db = tmp_path / "cases.duckdb"
+    load.ingest_paths([write_csv(tmp_path / "t.csv", ROWS, [*HEADER, *AFTER])], db, today=TODAY)
+    ctx = sections.open_report(db=str(db), period="2026-05")
+    group = sections.beyond_platform(ctx)
+    routes = group["beyond_routes"].frame.set_index("Route")
+    assert routes.loc["All routes", "Period: taken further"] == "0"
+    assert routes.loc["All routes", "12 months: taken further"] == "3 of 4"
+    said = sections.platform_said(ctx)["platform_reasons"].frame
+    assert list(said["12 months: cases (share of reasons)"]) == ["2 of 3", "1 of 3"]

@@ -273,3 +273,22 @@ def test_a_reader_does_not_write(small_store):
     with store.Reader(small_store) as reader, pytest.raises(ValueError, match="a Reader reads"):
         with store.connect(reader, read_only=False):
             pass
+
+
+def test_a_store_of_a_newer_duckdb_says_to_rebuild_it_from_its_raw_exports(tmp_path):
+    # issue 31 pinned DuckDB 1.5.5: a store written by the 2.0.1 this project ran before is
+    # refused by DuckDB with its storage version; the message says what to do about it
+    from analysis.store import connection
+
+    refused = duckdb.IOException(
+        "IO Error: Trying to read a database file with version number 999, but we can only read "
+        "versions between 64 and 68."
+    )
+    error = connection._open_error(tmp_path / "cases.duckdb", refused)
+    assert isinstance(error, store.StoreError)
+    assert str(error) == (
+        f"{tmp_path / 'cases.duckdb'}: written by a newer DuckDB (storage version 999) than this "
+        f"project's {duckdb.__version__}; rebuild it from its raw exports into a new store "
+        "(`ta-outcomes ingest data/raw/ --db NEW.duckdb`: the same files give the same cases with "
+        "the same buyer key) and use that"
+    )

@@ -38,7 +38,7 @@ _REASONS = """
     SELECT platform_reason AS reason, category, claim_type,
         GROUPING(category, claim_type) AS grouping_id,
         count(*) AS cases,
-        count_if(has_contrary_evidence) AS with_contrary_evidence
+        count(*) FILTER (WHERE has_contrary_evidence) AS with_contrary_evidence
     FROM period_cases
     WHERE closed_in AND is_platform_supplier_sided AND platform_reason IS NOT NULL
     GROUP BY GROUPING SETS ((platform_reason), (platform_reason, category),
@@ -49,10 +49,10 @@ _REASONS = """
 #: those of them with a reason recorded (with contrary evidence or not).
 _REASON_TOTALS = """
     WITH period_cases AS ({period_cases})
-    SELECT count_if(is_decided AND is_supplier_sided) AS supplier_sided,
-        count_if(is_platform_supplier_sided) AS platform_supplier_sided,
-        count_if(is_platform_supplier_sided AND platform_reason IS NOT NULL) AS with_reason,
-        count_if(is_platform_supplier_sided AND platform_reason IS NOT NULL
+    SELECT count(*) FILTER (WHERE is_decided AND is_supplier_sided) AS supplier_sided,
+        count(*) FILTER (WHERE is_platform_supplier_sided) AS platform_supplier_sided,
+        count(*) FILTER (WHERE is_platform_supplier_sided AND platform_reason IS NOT NULL) AS with_reason,
+        count(*) FILTER (WHERE is_platform_supplier_sided AND platform_reason IS NOT NULL
                  AND has_contrary_evidence) AS with_reason_contrary
     FROM period_cases WHERE closed_in
 """
@@ -60,18 +60,18 @@ _ROUTES = """
     WITH period_cases AS ({period_cases})
     SELECT after_route AS route, GROUPING(after_route) AS grouping_id,
         count(*) AS cases,
-        count_if(is_taken_further) AS taken,
-        count_if(is_recovered_after) AS recovered,
-        count_if(is_recovered_after AND after_outcome = 'recovered_full') AS recovered_full,
-        count_if(is_taken_further AND after_outcome = 'pending') AS pending,
+        count(*) FILTER (WHERE is_taken_further) AS taken,
+        count(*) FILTER (WHERE is_recovered_after) AS recovered,
+        count(*) FILTER (WHERE is_recovered_after AND after_outcome = 'recovered_full') AS recovered_full,
+        count(*) FILTER (WHERE is_taken_further AND after_outcome = 'pending') AS pending,
         coalesce(fsum(after_refund_usd) FILTER (WHERE is_recovered_after), 0) AS recovered_usd,
-        count_if(is_recovered_after AND after_refund_usd IS NULL) AS recovered_amount_missing,
+        count(*) FILTER (WHERE is_recovered_after AND after_refund_usd IS NULL) AS recovered_amount_missing,
         median(after_closed_date - closed_date) FILTER (WHERE is_recovered_after)
             AS median_days_to_recover,
-        count_if(is_recovered_after AND after_closed_date IS NOT NULL) AS recovered_dated,
+        count(*) FILTER (WHERE is_recovered_after AND after_closed_date IS NOT NULL) AS recovered_dated,
         -- both stages, over the cases whose claim is recorded: the claim, the platform's refund,
         -- and what came back beyond it
-        count_if(claim_usd IS NOT NULL) AS with_claim,
+        count(*) FILTER (WHERE claim_usd IS NOT NULL) AS with_claim,
         fsum(claim_usd) AS claimed_usd,
         fsum(refund_usd) FILTER (WHERE claim_usd IS NOT NULL) AS platform_refund_usd,
         fsum(after_refund_usd) FILTER (WHERE claim_usd IS NOT NULL AND is_recovered_after)
@@ -84,7 +84,7 @@ _ROUTES = """
 
 
 def _n(value) -> int:
-    """A count (count_if over no row is NULL in DuckDB: 0 cases)."""
+    """A count (0 where the query gave none)."""
     return 0 if pd.isna(value) else int(value)
 
 

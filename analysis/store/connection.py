@@ -94,6 +94,15 @@ def _open_error(db: Path, exc: BaseException) -> UserError:
     text = str(exc)
     if "sqlite" in text.lower():
         return StoreError(f"{db}: a SQLite database, not a DuckDB case store")
+    newer = re.search(r"database file with version number (\d+), but we can only read", text)
+    if newer:
+        # a store written by DuckDB 2.x (this project ran it before issue 31 pinned 1.5.5)
+        return StoreError(
+            f"{db}: written by a newer DuckDB (storage version {newer[1]}) than this project's "
+            f"{duckdb.__version__}; rebuild it from its raw exports into a new store "
+            "(`ta-outcomes ingest data/raw/ --db NEW.duckdb`: the same files give the same cases "
+            "with the same buyer key) and use that"
+        )
     if "different configuration than existing connections" in text:
         # this process reads the store through an open Reader (a report's context in a
         # notebook): DuckDB will not open the file for writing beside it
