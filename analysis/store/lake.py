@@ -28,7 +28,6 @@ import contextlib
 import functools
 import random
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -283,7 +282,10 @@ def connect(
             "lake's files, read-only); use explore.cases/rates/figures, or copy the lake to a "
             "file with `ta-outcomes export-store` and query that"
         )
-    con = _connection(db, read_only, snapshot)
+    # a connection of its own for each use: what a run reads many times it reads through its
+    # Reader (open_reader), which attaches the lake once (loading the two extensions into a new
+    # DuckDB instance costs about a quarter of a second); no registry of attached lakes
+    con = open_lake(db, read_only=read_only, snapshot=snapshot)
     try:
         if read_only:
             if not schema.is_store(con):
@@ -316,31 +318,6 @@ def open_reader(db: str) -> duckdb.DuckDBPyConnection:
     except BaseException:
         con.close()
         raise
-    return con
-
-
-_instances: dict[tuple[str, bool, int | None], duckdb.DuckDBPyConnection] = {}
-_instances_lock = threading.Lock()
-
-
-def _connection(db: str, read_only: bool, snapshot: int | None) -> duckdb.DuckDBPyConnection:
-    """A connection of its own (its own temp tables) to the lake.
-
-    Loading the two extensions into a new DuckDB instance costs a quarter of a second, and a
-    report opens the store some forty times: a PostgreSQL-catalogued lake stays attached to one
-    instance per process (one read-only, one for writing), and each connection is a cursor of it
-    (every transaction still reads the lake's latest snapshot). A local ``.ducklake`` file is
-    attached afresh each time: an instance kept open would hold its catalog file, and DuckDB
-    lets no other process write a file one holds.
-    """
-    if not _metadata(db).startswith("postgres:"):
-        return open_lake(db, read_only=read_only, snapshot=snapshot)
-    key = (str(db), read_only, snapshot)  # (a snapshot's attach never changes: kept too)
-    with _instances_lock:
-        if key not in _instances:
-            _instances[key] = open_lake(db, read_only=read_only, snapshot=snapshot)
-        con = _instances[key].cursor()
-    con.execute(f"USE {ALIAS}")
     return con
 
 
