@@ -233,6 +233,9 @@ NOTABLE_LIMIT = 15
 #: many more in the page; the whole table is its CSV download (a 1.2 MB table made the page slow
 #: to export and to read).
 PAGE_ROWS = 25
+#: A folded reference table (the suppliers too small to rate) shows at most this many rows: all
+#: of a small agency's, the first of a large store's thousands; its CSV download holds them all.
+REFERENCE_ROWS = 200
 #: At most this many of the client's cases in the one-page client summary (one A4 page).
 SUMMARY_CASES = 12
 #: The notable cases of each kind the findings name by id; the rest are counted and listed in

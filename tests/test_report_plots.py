@@ -426,3 +426,15 @@ def test_bars_of_groups_that_are_all_withheld_are_one_line_not_a_chart():
     assert chart.quiet
     data.loc[2, ["supplier_sided_rate", "suppressed"]] = [0.4, False]  # one bar to draw
     assert not plots.interval_bars(data, title="By inspection").quiet
+
+
+def test_a_funnel_of_thousands_of_suppliers_draws_its_points_as_one_image(monkeypatch):
+    # at 1M cases the funnel plot's thousands of points were each an element of the SVG (47 MB
+    # of page with its table): past DENSE_POINTS they are one embedded image, the axes and the
+    # labels stay vectors
+    vector = plots.funnel_plot(oe_frame()).svg()
+    assert "<image" not in vector
+    monkeypatch.setattr(plots, "DENSE_POINTS", 1)
+    dense = plots.funnel_plot(oe_frame()).svg()
+    assert dense.count("<image") == 1
+    assert "<path" in dense  # the limits, axes and labels are still drawn as vectors

@@ -461,3 +461,22 @@ def test_groups_not_shown_to_differ_are_not_named_highest_or_lowest(store, tmp_p
     assert (
         "; highest Machinery 100.0% (" in apart.note and ", lowest Electronics 0.0% (" in apart.note
     )
+
+
+def test_a_long_list_of_suppliers_too_small_to_rate_shows_its_first_rows_and_keeps_all_in_csv(
+    store, monkeypatch
+):
+    # at 1M cases this table held every one of thousands of suppliers (84 MB of page, most of a
+    # 160 s export): past REFERENCE_ROWS the page lists the first, the CSV holds all
+    from analysis import settings
+
+    whole = sections.small_suppliers(context(store, min_n_named=50))
+    assert not whole.cut and len(whole.frame) > 2
+    monkeypatch.setattr(settings, "REFERENCE_ROWS", 2)
+    table = sections.small_suppliers(context(store, min_n_named=50))
+    assert table.cut and table.page_rows == 2
+    assert table.frame.equals(whole.frame)  # the whole frame, for the CSV
+    assert table.note.endswith(
+        f"This page lists the first 2 by supplier id; the table's CSV (Download CSV) holds all "
+        f"{len(whole.frame)}."
+    )

@@ -47,6 +47,8 @@ SCREEN_SCALE = 4 / 3
 WIDE = 5.25
 #: Where the phone's drawing of a chart drawn twice is chosen (the page's phone layout).
 PHONE_MEDIA = "(max-width: 600px)"
+#: A scatter of more points than this is drawn as an image inside its SVG (see funnel_plot).
+DENSE_POINTS = 2000
 DPI = 96
 FONT = 9
 #: Okabe-Ito: distinct for deuteranopia, protanopia and tritanopia; black for the overall.
@@ -633,13 +635,24 @@ def funnel_plot(source: Any, title: str = "Suppliers against their case mix") ->
         ax.axhline(1, color=OVERALL, linewidth=0.8)
         below = small[small["oe_ratio"] <= top]
         above = small[small["oe_ratio"] > top]
+        # thousands of points (a large store's suppliers) are drawn as one embedded image: as
+        # vectors each is an element of the SVG (47 MB at 1M cases); the axes and text stay vectors
+        dense = len(usable) > DENSE_POINTS
         ax.scatter(below["expected"], below["oe_ratio"], s=10, color=MUTED, alpha=0.6,
-                   label=f"fewer than {data.attrs.get('min_n_named', '')} decided: not named")  # fmt: skip
+                   label=f"fewer than {data.attrs.get('min_n_named', '')} decided: not named",
+                   rasterized=dense)  # fmt: skip
         if len(above):
             ax.scatter(above["expected"], np.full(len(above), top * 0.98), s=16, marker="^",
-                       color=MUTED, label=f"not named, O/E above {top:g} ({len(above)})")  # fmt: skip
+                       color=MUTED, label=f"not named, O/E above {top:g} ({len(above)})",
+                       rasterized=dense)  # fmt: skip
         ax.scatter(
-            named["expected"], named["oe_ratio"], s=28, color=ACCENT, marker="o", label="named"
+            named["expected"],
+            named["oe_ratio"],
+            s=28,
+            color=ACCENT,
+            marker="o",
+            label="named",
+            rasterized=dense,
         )
         flagged = named[named["flag"].notna()]
         ax.scatter(flagged["expected"], flagged["oe_ratio"], s=80, facecolors="none",

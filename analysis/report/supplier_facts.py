@@ -50,7 +50,15 @@ def small_suppliers(ctx: ReportContext, high_value_usd: float = settings.HIGH_VA
         f"{fmt.usd(high_value_usd)} or more."
     )
     note = f"{len(frame)} supplier(s)."
+    if len(frame) > settings.REFERENCE_ROWS:
+        # a large store has thousands here (84 MB of page at 1M cases): the page lists the
+        # first, the CSV holds them all
+        note += (
+            f" This page lists the first {settings.REFERENCE_ROWS} by supplier id; the table's "
+            f"CSV (Download CSV) holds all {len(frame)}."
+        )
     # folded: on a small store nearly every supplier is here, a long list kept one click away
     fold = f"What happened with each of the {len(frame)} suppliers too small to rate (counts)"
     return Table(frame=frame, caption=caption, name="small_suppliers", data=data, note=note,
-                 fold=fold if len(frame) else "", record=data.to_dict(orient="records"))  # fmt: skip
+                 fold=fold if len(frame) else "", record=data.to_dict(orient="records"),
+                 page_rows=settings.REFERENCE_ROWS)  # fmt: skip
