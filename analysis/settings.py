@@ -174,6 +174,10 @@ def debug() -> bool:
 NOTIFY_TIMEOUT = 300.0
 #: How long a report's kernel may take to start (seconds).
 KERNEL_START_TIMEOUT = 120
+#: How long a report waits for a cell's outputs once the kernel has said the cell is done
+#: (seconds). nbclient's default is 4 and papermill fails the report past it: a 10M store's
+#: supplier tables (their CSV download and record) took longer than that to arrive.
+OUTPUT_WAIT_TIMEOUT = 120
 #: How long Chromium may take to print a report to PDF (seconds).
 PDF_TIMEOUT = 180.0
 

@@ -23,6 +23,10 @@ runs in a fresh process:
     decided cases that the per-supplier figures rest on, as bare SQL (bench/tasks.py
     ``passes``), and ``report_parts``: the report's imports and HTML export;
 
+- ``lake-10M`` (opt-in; ``lake-1M``, ``lake-<cases>``): the pooled store beside the file store
+  (issue 31): one export of that size loaded into an empty DuckDB file and into an empty DuckLake
+  on a private PostgreSQL server, then a quarter's metrics and the monthly report from each, file
+  and lake alternating, ``--repeat`` rounds (:func:`bench_lake`);
 - ``demo`` (opt-in): ``make install`` then ``make demo`` in a fresh clone of this repository's
   committed HEAD in a temporary folder (the uv and pip caches are used as a user's would be);
 - ``test`` (opt-in): ``make test-fast`` and ``make test`` in this working tree (on a shared
@@ -56,7 +60,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
+# bench/ for its scripts, the project root for tests/pg_server.py (the lake's private server)
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
 import generate  # noqa: E402  (bench/ is a folder of scripts, not a package)
 import goals  # noqa: E402
@@ -284,11 +289,18 @@ def table(results: dict, run_now: set[str]) -> str:
         f"{'work s':<24}{'peak RSS MB':>12}"
     ]
     for name, group in results["groups"].items():
-        label = goals._task_name(name) if name.isdigit() else name
+        label = goals._task_name(name)
         if name not in run_now:
             lines.append(f"{'':<26}{label:>12}  (not run this time: recorded {group['date'][:10]})")
+        if "skipped" in group["tasks"]:
+            lines.append(f"{'':<26}{label:>12}  skipped: {group['tasks']['skipped'][:80]}")
         for task, s in group["tasks"].items():
             if not isinstance(s, dict) or task == "generate":
+                continue
+            if "differ" in s:  # the lake's figures against the file store's
+                lines.append(
+                    f"{task:<26}{label:>12}  {s['fields']:,} fields, {len(s['differ'])} differ"
+                )
                 continue
             if "runs" not in s:
                 lines.append(
@@ -319,7 +331,12 @@ def measure_task(
 
 
 def alternate(
-    results: dict, label: str, argvs: dict[str, Callable[[int], list[str]]], times: int, log=print
+    results: dict,
+    label: str,
+    argvs: dict[str, Callable[[int], list[str]]],
+    times: int,
+    log=print,
+    env: dict | None = None,
 ) -> None:
     """Run the tasks of ``argvs`` in turn, ``times`` rounds (a, b, a, b, ...), so that a change
     in the machine's load falls on both alike; ``argvs[task](i)`` is the i-th run's command.
@@ -327,7 +344,7 @@ def alternate(
     runs: dict[str, list[dict]] = {task: [] for task in argvs}
     for i in range(times):
         for task, argv in argvs.items():
-            runs[task].append(run_process(argv(i), check=False))
+            runs[task].append(run_process(argv(i), env=env, check=False))
             log(
                 f"[{label}] {task} {i + 1}/{times}: {runs[task][-1]['wall_s']:.2f} s, "
                 f"{runs[task][-1]['peak_rss_mb']:.0f} MB (load {runs[task][-1]['load_before']})"
@@ -397,6 +414,160 @@ def bench_small(repeat: int, each_repeat: int, work: Path, today: dt.date, log=p
     return results
 
 
+def _bytes(path: Path) -> int:
+    """The size on disk of a file, or of every file under a folder."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def differences(a, b, path: str = "", rel: float = 1e-9) -> list[str]:
+    """Where two JSON values differ (a dotted path each); numbers equal within ``rel``
+    (relative): the same sums of doubles read in another order differ in the last digits."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}.{k}".lstrip(".") for k in a.keys() ^ b.keys()]
+        for k in a.keys() & b.keys():
+            out += differences(a[k], b[k], f"{path}.{k}", rel)
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path} ({len(a)} against {len(b)} items)".lstrip(".")]
+        pairs = enumerate(zip(a, b, strict=True))
+        return [d for i, (x, y) in pairs for d in differences(x, y, f"{path}[{i}]", rel)]
+    if isinstance(a, bool) or isinstance(b, bool):  # JSON's true is not its 1
+        return [] if a is b else [path.lstrip(".")]
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if a == b or abs(a - b) <= rel * max(abs(a), abs(b)):
+            return []
+    elif a == b:
+        return []
+    return [path.lstrip(".")]
+
+
+def _same_figures(stores: dict[str, str], start: dt.date, end: dt.date, env: dict) -> dict:
+    """The quarter's ``ta-outcomes metrics`` JSON from each store, compared field by field:
+    {"fields": how many leaves, "differ": the paths that differ (empty: every figure equal)}."""
+    figures = {}
+    for kind, db in stores.items():
+        done = subprocess.run(
+            [TA, "metrics", "--db", db, "--start", str(start), "--end", str(end)],
+            capture_output=True, text=True, env=env, check=True,
+        )  # fmt: skip
+        figures[kind] = json.loads(done.stdout)
+    file, lake = figures["file"], figures["lake"]
+    return {"fields": _leaves(file), "differ": differences(file, lake)}
+
+
+def _leaves(value) -> int:
+    if isinstance(value, dict):
+        return sum(_leaves(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_leaves(v) for v in value)
+    return 1
+
+
+def bench_lake(
+    rows: int, repeat: int, work: Path, today: dt.date, keep: bool = False, log=print
+) -> dict:
+    """The pooled store beside the file store at one size (issue 31): one generated export
+    loaded into an empty DuckDB file and into an empty DuckLake whose catalog is a private
+    PostgreSQL server (tests/pg_server.py, fsync on, on a unix socket of this machine) and whose
+    Parquet files are on the same disk as the file; then a quarter's metrics and the monthly
+    report from each. Each task alternates file and lake, ``repeat`` rounds; each ingest starts
+    from an empty store (a new file; a new PostgreSQL database and data folder)."""
+    from tests import pg_server
+
+    label = f"lake {rows:,}"
+    try:
+        server = pg_server.start(fsync=True)
+    except pg_server.Unavailable as exc:
+        log(f"[{label}] skipped: {exc}")
+        return {"skipped": f"{exc}: the lake is measured on a private PostgreSQL server"}
+    folder = work / f"lake_{rows}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    results: dict = {}
+    try:
+        csv_path = folder / "intake.csv"
+        t0 = time.perf_counter()
+        info = generate.generate(csv_path, rows, today=today)
+        results["generate"] = {**info, "seconds": round(time.perf_counter() - t0, 2)}
+        log(f"[{label}] generated {info['rows']:,} rows in {results['generate']['seconds']} s")
+        env = {**os.environ, "TA_OUTCOMES_BUYER_KEY_FILE": str(folder / "buyer.key")}
+        file_db = folder / "store" / "cases.duckdb"
+        file_db.parent.mkdir()
+        lakes: list[tuple[str, Path]] = []
+
+        def fresh_file(_: int) -> list[str]:
+            remove_store(file_db)
+            return [TA, "ingest", str(csv_path), "--db", str(file_db)]
+
+        def fresh_lake(i: int) -> list[str]:
+            if lakes:  # the previous round's lake: its data are not needed again
+                shutil.rmtree(lakes[-1][1], ignore_errors=True)
+            lakes.append((server.createdb(f"bench_{i}"), folder / f"lake-data-{i}"))
+            db, data = lakes[-1]
+            return [TA, "ingest", str(csv_path), "--db", db, "--data-path", str(data)]
+
+        alternate(results, label, {"ingest_file": fresh_file, "ingest_lake": fresh_lake},
+                  repeat, log, env=env)  # fmt: skip
+        for kind in ("file", "lake"):
+            results[f"ingest_{kind}"]["counts"] = results[f"ingest_{kind}"]["runs"][-1][
+                "stdout_tail"
+            ]
+        lake_db, lake_data = lakes[-1]
+        results["ingest_file"]["bytes"] = _bytes(file_db)
+        results["ingest_lake"]["bytes"] = _bytes(lake_data)  # the Parquet files (not the catalog)
+        stores = {"file": str(file_db), "lake": lake_db}
+        start, end = _quarter_before(today)
+        alternate(
+            results,
+            label,
+            {
+                f"metrics_quarter_{kind}": (
+                    lambda _, db=db: [TA, "metrics", "--db", db, "--start", str(start),
+                                      "--end", str(end)]
+                )
+                for kind, db in stores.items()
+            },
+            repeat,
+            log,
+            env=env,
+        )  # fmt: skip
+        # not timed: the lake's figures are the file store's, field by field, at this size too
+        results["same_figures"] = _same_figures(stores, start, end, env)
+        log(
+            f"[{label}] the quarter's metrics, file against lake: "
+            f"{results['same_figures']['fields']:,} fields, "
+            f"{len(results['same_figures']['differ'])} differ"
+        )
+        if REPORTS:
+            month = _month_before(today)
+            alternate(
+                results,
+                label,
+                {
+                    f"report_month_{kind}": (
+                        lambda i, db=db, kind=kind: [
+                            TA, "report", "outcome_report", "--period", month, "--db", db,
+                            "--out", str(folder / f"reports-{kind}-{i}"), "--no-progress"
+                        ]
+                    )
+                    for kind, db in stores.items()
+                },
+                repeat,
+                log,
+                env=env,
+            )  # fmt: skip
+            for kind in stores:
+                results[f"report_month_{kind}"]["period"] = month
+    finally:
+        pg_server.stop(server)  # the catalog goes with it: a kept folder keeps the file store
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
 def _clean_env() -> dict:
     """The environment a user's shell would give ``make``: no virtualenv, no outer make."""
     env = {
@@ -444,19 +615,34 @@ GROUPS = ("small", "demo", "test")
 DEFAULT_TASKS = "small,1M,10M"
 
 
+#: The prefix of the pooled store's groups: ``lake-10M`` is a 10M lake beside a 10M file store.
+LAKE = "lake-"
+
+
+def _size(name: str) -> str | None:
+    """``1M`` -> '1000000', ``2_000`` -> '2000'; None if ``name`` is not a size."""
+    if name.upper().endswith("M") and name[:-1].isdigit():
+        return str(int(name[:-1]) * 1_000_000)
+    if name.replace("_", "").isdigit():
+        return str(int(name.replace("_", "")))
+    return None
+
+
 def parse_tasks(text: str) -> list[str]:
-    """``small,1M,10M,demo,test`` -> group names (a size as its number of cases: '1000000')."""
+    """``small,1M,10M,lake-10M,demo,test`` -> group names (a size as its number of cases:
+    '1000000'; a lake as 'lake-' and its number of cases)."""
     out = []
     for name in (t.strip() for t in text.split(",") if t.strip()):
         if name in GROUPS:
             out.append(name)
-        elif name.upper().endswith("M") and name[:-1].isdigit():
-            out.append(str(int(name[:-1]) * 1_000_000))
-        elif name.replace("_", "").isdigit():
-            out.append(str(int(name.replace("_", ""))))
+        elif _size(name):
+            out.append(_size(name))
+        elif name.startswith(LAKE) and _size(name[len(LAKE) :]):
+            out.append(LAKE + _size(name[len(LAKE) :]))
         else:
             raise SystemExit(
-                f"bench: unknown task {name!r}: use {', '.join(GROUPS)}, 1M, 10M or a number of cases"
+                f"bench: unknown task {name!r}: use {', '.join(GROUPS)}, 1M, 10M or a number of "
+                "cases, lake-1M, lake-10M or lake-<cases>"
             )
     return out
 
@@ -486,7 +672,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--tasks",
         default=DEFAULT_TASKS,
-        help=f"comma-separated groups: small, 1M, 10M (or a number of cases), demo, test "
+        help=f"comma-separated groups: small, 1M, 10M (or a number of cases), lake-10M (or "
+        f"lake-<cases>), demo, test "
         f"(default {DEFAULT_TASKS})",
     )
     ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement (3)")
@@ -531,6 +718,8 @@ def main(argv: list[str] | None = None) -> int:
             tasks = bench_demo(work)
         elif name == "test":
             tasks = bench_test(work)
+        elif name.startswith(LAKE):
+            tasks = bench_lake(int(name[len(LAKE) :]), args.repeat, work, today, args.keep)
         else:
             rows = int(name)
             tasks = bench_size(rows, args.repeat, work, args.pandas_max_rows, today)

@@ -45,8 +45,9 @@ def bindir() -> Path | None:
     return None
 
 
-def start() -> Server:
-    """Start a server (trust authentication, role ``ta``, fsync off); raises Unavailable."""
+def start(fsync: bool = False) -> Server:
+    """Start a server (trust authentication, role ``ta``); raises Unavailable. ``fsync`` off by
+    default (a test's server is thrown away); the benchmark turns it on, as a real server runs."""
     found = bindir()
     if found is None:
         raise Unavailable(
@@ -65,7 +66,10 @@ def start() -> Server:
         os.chown(root, account.pw_uid, account.pw_gid)
         as_user = ("runuser", "-u", "postgres", "--")
     data = root / "data"
-    options = f"-k {root} -c listen_addresses='' -c fsync=off -c max_connections=60"
+    options = (
+        f"-k {root} -c listen_addresses='' -c fsync={'on' if fsync else 'off'} "
+        "-c max_connections=60"
+    )
     try:
         subprocess.run(
             [*as_user, found / "initdb", "-D", data, "-A", "trust", "-U", "ta", "--no-sync"],

@@ -215,11 +215,96 @@ def test_results_of_a_run_before_groups_are_read_as_one_group_per_size(tmp_path)
 
 
 def test_tasks_name_groups_and_sizes():
-    assert run.parse_tasks("small, 1M,10M,demo,test,2000") == [
-        "small", "1000000", "10000000", "demo", "test", "2000"
+    assert run.parse_tasks("small, 1M,10M,demo,test,2000,lake-10M,lake-2_000") == [
+        "small", "1000000", "10000000", "demo", "test", "2000", "lake-10000000", "lake-2000"
     ]  # fmt: skip
     with pytest.raises(SystemExit, match="unknown task 'tests'"):
         run.parse_tasks("tests")
+    with pytest.raises(SystemExit, match="unknown task 'lake'"):
+        run.parse_tasks("lake")  # a lake needs its size
+    assert goals._task_name("lake-10000000") == "lake-10M"
+    assert goals._task_name("lake-2000") == "lake-2000"
+
+
+# a 10M lake beside the 10M file store, two rounds each: the lake's ingest 240 s against the
+# file's 200 s (1.20x), its quarter's metrics 12 s against 10 s (1.20x), its report 330 s against
+# 200 s (1.65x, over the 1.5x allowed)
+LAKE = {
+    "ingest_file": _timed(200.0, n=2),
+    "ingest_lake": _timed(240.0, n=2),
+    "metrics_quarter_file": _timed(10.0, n=2),
+    "metrics_quarter_lake": _timed(12.0, n=2),
+    "report_month_file": _timed(200.0, n=2),
+    "report_month_lake": _timed(330.0, n=2),
+}
+
+
+def test_the_lake_goals_compare_it_with_the_file_store_measured_beside_it():
+    lines = goals.report({"lake-10000000": _group("2026-12-07T12:00:00", LAKE)}, {"lake-10000000"})
+    assert lines[-3:] == [
+        "ingest of a 10M lake (goal within 1.5x the 10M file store): 1.20x (240.0 s); floor the "
+        "file store 200.0 s (median of 2, alternating): met [this run]",
+        "metrics of a quarter of a 10M lake (goal within 1.5x the 10M file store): 1.20x "
+        "(12.0 s); floor the file store 10.0 s (median of 2, alternating): met [this run]",
+        "monthly report of a 10M lake (goal within 1.5x the 10M file store): 1.65x (330.0 s); "
+        "floor the file store 200.0 s (median of 2, alternating): NOT met [this run]",
+    ]
+    # a machine without PostgreSQL: the group says why it measured nothing, and so do its goals
+    skipped = {"skipped": "PostgreSQL's initdb/pg_ctl are not installed"}
+    lines = goals.report({"lake-10000000": _group("2026-12-07", skipped)}, {"lake-10000000"})
+    assert lines[-1] == (
+        "monthly report of a 10M lake (goal within 1.5x the 10M file store): not measured: "
+        "PostgreSQL's initdb/pg_ctl are not installed"
+    )
+    assert goals.report({}, set())[-1] == (
+        "monthly report of a 10M lake (goal within 1.5x the 10M file store): not measured "
+        "(make bench TASKS=lake-10M)"
+    )
+
+
+STORES = ("file", "lake")
+
+
+@pytest.mark.slow
+def test_the_lake_group_loads_one_export_into_a_file_and_a_lake(tmp_path, monkeypatch):
+    from tests import pg_server
+
+    if pg_server.bindir() is None:
+        pytest.skip("PostgreSQL's initdb/pg_ctl are not installed: the lake bench needs them")
+    monkeypatch.setattr(run, "REPORTS", False)  # the reports start Jupyter kernels: not here
+    out, work = tmp_path / "results.json", tmp_path / "w"
+    argv = ["--tasks", "lake-2000", "--repeat", "2", "--out", str(out), "--work", str(work)]
+    assert run.main(argv) == 0
+    tasks = json.loads(out.read_text())["groups"]["lake-2000"]["tasks"]
+    for task in ("ingest", "metrics_quarter"):
+        for kind in STORES:
+            summary = tasks[f"{task}_{kind}"]
+            assert summary["n"] == 2 and "failed" not in summary
+            assert summary["wall_s"]["median"] > 0
+    # each ingest started from an empty store: the second round inserted every case again, and
+    # the lake and the file counted the same rows the same way
+    assert "inserted 0" not in tasks["ingest_lake"]["counts"]
+    counts = {kind: tasks[f"ingest_{kind}"]["counts"].split(" (load 1 into ") for kind in STORES}
+    assert counts["lake"][0] == counts["file"][0]  # read ... = inserted ... + quarantined ...
+    assert counts["lake"][1].startswith("ducklake:postgres:dbname=bench_1 ")  # the 2nd round's
+    # the quarter's metrics from the lake equal the file store's, every field (to 1e-9 relative)
+    assert tasks["same_figures"]["differ"] == [] and tasks["same_figures"]["fields"] > 500
+    assert tasks["ingest_file"]["bytes"] > 0 and tasks["ingest_lake"]["bytes"] > 0
+    assert "report_month_file" not in tasks
+    assert not (work / "lake_2000").exists()  # scratch removed unless --keep
+
+
+def test_differences_name_the_fields_that_differ_with_numbers_equal_to_1e_9():
+    file = {"overall": {"decided": 609, "rate": 0.3875, "ci": [0.35, 0.42]}, "category": None}
+    assert run.differences(file, json.loads(json.dumps(file))) == []
+    # the last digits of a sum read in another order: equal; the 7th digit: not
+    assert run.differences({"r": 0.3875}, {"r": 0.3875 * (1 + 1e-12)}) == []
+    lake = {"overall": {"decided": 608, "rate": 0.38750004, "ci": [0.35]}, "client": "x"}
+    assert sorted(run.differences(file, lake)) == [
+        "category", "client", "overall.ci (2 against 1 items)", "overall.decided", "overall.rate"
+    ]  # fmt: skip
+    assert run.differences([{"a": True}], [{"a": 1}]) == ["[0].a"]  # true is not 1
+    assert run.differences({"a": "4"}, {"a": 4}) == ["a"]
 
 
 def test_a_goal_measured_by_a_failing_command_is_not_met_and_says_why():

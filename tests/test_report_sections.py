@@ -476,6 +476,10 @@ def test_a_long_list_of_suppliers_too_small_to_rate_shows_its_first_rows_and_kee
     table = sections.small_suppliers(context(store, min_n_named=50))
     assert table.cut and table.page_rows == 2
     assert table.frame.equals(whole.frame)  # the whole frame, for the CSV
+    # its record, the page's rows (at 10M the whole list was a million rows of JSON in the page)
+    record = table._repr_mimebundle_()[sections.RECORD_MIME]["data"]
+    assert [r["supplier_id"] for r in record] == whole.data["supplier_id"].tolist()[:2]
+    assert len(whole._repr_mimebundle_()[sections.RECORD_MIME]["data"]) == len(whole.frame)
     assert table.note.endswith(
         f"This page lists the first 2 by supplier id; the table's CSV (Download CSV) holds all "
         f"{len(whole.frame)}."

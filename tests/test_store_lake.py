@@ -152,6 +152,44 @@ def test_a_load_meeting_another_loads_commit_retries_and_says_so(pool, tmp_path,
     assert [row[0] for row in state["loads"]] == [1, 2, 3]
 
 
+@pytest.mark.slow
+def test_a_new_pools_first_loads_racing_for_the_key_file_both_key_with_the_winner(
+    pool, tmp_path, monkeypatch
+):
+    # two members' first loads into a new pool, one key path: each found no key file and made
+    # a secret; the later one either met the other's file at its commit and failed (the
+    # two-process test above, in one full run of the suite) or, a moment later, moved the
+    # winner's file aside as if re-keying. Now it loads again with the secret that won.
+    from analysis.ingest import pseudonym
+
+    db, data = pool
+    lake.use_data_path(db, data)
+    key_file = Path(os.environ["TA_OUTCOMES_BUYER_KEY_FILE"])
+    winner = "b" * 64
+    real = pseudonym.check
+
+    def meanwhile(con, db, rekey=False):
+        state = real(con, db, rekey=rekey)
+        if state.new_file and not key_file.exists():  # the other member's key lands first
+            pseudonym._write_new(key_file, winner)
+        return state
+
+    monkeypatch.setattr(pseudonym, "check", meanwhile)
+    a, _ = _two_files(tmp_path)
+    (result,) = load.ingest_paths([a], db, today=TODAY)
+    assert result.ok and result.inserted == 5
+    assert "committed at attempt 2, after a conflict with another load" in load.format_result(
+        result
+    )
+    assert key_file.read_text().strip() == winner
+    with store.connect(db) as con:
+        meta = dict(con.execute("SELECT * FROM store_meta").fetchall())
+        stored = con.execute("SELECT buyer_key FROM cases WHERE case_id = 'A3'").fetchone()[0]
+        expected = pseudonym.keys(con, winner, ["Buyer 3"])[0]
+    assert meta[pseudonym.META_KEY] == pseudonym.fingerprint(winner)
+    assert stored == expected  # keyed with the winner's secret, not the lost one
+
+
 def test_a_member_with_another_buyer_key_is_refused(pool, tmp_path, monkeypatch, capsys):
     db, data = pool
     a, b = _two_files(tmp_path)

@@ -501,8 +501,10 @@ def ingest_file(
             for attempt in range(1, lake.RETRIES + 1):
                 try:
                     result = load()
-                except duckdb.Error as exc:
-                    if not lake.is_conflict(exc):
+                except (duckdb.Error, pseudonym.KeyRace) as exc:
+                    # a commit refused for another's, or a new pool's key file written by
+                    # another member's first load after this one's check: run again
+                    if not (isinstance(exc, pseudonym.KeyRace) or lake.is_conflict(exc)):
                         raise
                     if attempt == lake.RETRIES:
                         raise store.StoreBusy(

@@ -47,6 +47,12 @@ class BuyerKeyError(UserError):
     exit_code = 1
 
 
+class KeyRace(BuyerKeyError):
+    """Another process wrote the key file between this load's check and its commit (two first
+    loads into a new lake at once, on one machine or one shared key path): the load is keyed
+    with a secret that lost, and runs again with the one that won (:func:`ingest_file`)."""
+
+
 def key_path(db: Path | str) -> Path:
     """Where the secret for store ``db`` lives (overridable with TA_OUTCOMES_BUYER_KEY_FILE)."""
     return settings.buyer_key_file(db)
@@ -120,6 +126,7 @@ class KeyState:
     record: bool  # store_meta lacks this fingerprint: write it with the load
     new_file: bool = False  # the secret is new: write the key file with the load
     cleared: int = 0  # cases whose keys a re-key clears
+    rekey: bool = False  # a re-key: the old key file is kept beside as .bak-<time>
 
 
 def check(con: duckdb.DuckDBPyConnection, db: Path | str, rekey: bool = False) -> KeyState:
@@ -135,7 +142,7 @@ def check(con: duckdb.DuckDBPyConnection, db: Path | str, rekey: bool = False) -
     keyed = con.execute("SELECT count(*) FROM cases WHERE buyer_key IS NOT NULL").fetchone()[0]
     if rekey:
         secret = secrets.token_hex(32)
-        return KeyState(path, secret, fingerprint(secret), True, True, keyed)
+        return KeyState(path, secret, fingerprint(secret), True, True, keyed, rekey=True)
     how = (
         f"restore the key file from a backup of the store's folder ({path.name} beside the "
         f"store), or re-key every case on purpose with `ta-outcomes ingest --rekey-buyers ...` "
@@ -170,12 +177,14 @@ def apply(con: duckdb.DuckDBPyConnection, state: KeyState) -> None:
     old one beside it as ``.bak-<time>``), clear the keys a re-key replaces, record the
     fingerprint. A load refused before this point leaves no key file behind."""
     if state.new_file:
-        if state.path.exists():
+        # only a re-key replaces a key file; a first load that finds one written since its
+        # check lost a race (KeyRace, below), and must not move the winner's aside
+        if state.rekey and state.path.exists():
             state.path.rename(
                 state.path.with_name(f"{state.path.name}.bak-{dt.datetime.now():%Y%m%dT%H%M%S}")
             )
         if _write_new(state.path, state.secret) != state.secret:
-            raise BuyerKeyError(f"{state.path}: another process wrote a different buyer key")
+            raise KeyRace(f"{state.path}: another process wrote a different buyer key")
     if state.cleared:
         con.execute("UPDATE cases SET buyer_key = NULL WHERE buyer_key IS NOT NULL")
     if state.record:

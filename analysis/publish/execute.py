@@ -71,6 +71,7 @@ def execute_notebook(nb_path: Path, output: Path, parameters: dict, progress: bo
             progress_bar=progress,
             request_save_on_cell_execute=False,
             start_timeout=settings.KERNEL_START_TIMEOUT,
+            iopub_timeout=settings.OUTPUT_WAIT_TIMEOUT,  # passed on to nbclient's client
             cwd=str(
                 nb_path.parent
             ),  # as JupyterLab does: the kernel starts in the notebook's folder

@@ -128,6 +128,7 @@ class Table:
     #: CSV download (:meth:`csv`, linked by the exported page). The section's note says which
     #: rows show and how many more the CSV holds.
     page_rows: int | None = None
+    _csv: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def cut(self) -> bool:
@@ -135,8 +136,11 @@ class Table:
         return self.page_rows is not None and len(self.frame) > self.page_rows
 
     def csv(self) -> str:
-        """The whole frame as CSV text (the exported page neutralises formulas in it)."""
-        return self.frame.to_csv(index=False, lineterminator="\r\n")
+        """The whole frame as CSV text (the exported page neutralises formulas in it); written
+        once per table (a 10M store's list of small suppliers is a million rows)."""
+        if self._csv is None:
+            self._csv = self.frame.to_csv(index=False, lineterminator="\r\n")
+        return self._csv
 
     def to_html(self) -> str:
         """The table as HTML; every header and cell escaped, the caption escaped too. A cut
@@ -167,9 +171,13 @@ class Table:
         return f'<div class="{_TABLE_CLASSES}">{caption}{body}{note}</div>'
 
     def to_text(self) -> str:
-        """The table as plain text (JupyterLab's fallback and the console)."""
+        """The table as plain text (JupyterLab's fallback); a cut table's first ``page_rows``
+        rows, as on the page (a 10M store's million small suppliers were 100 MB of text)."""
         parts = [self.caption] if self.caption else []
-        parts.append(self.frame.to_string(index=False) if len(self.frame) else "(no rows)")
+        shown = self.frame.iloc[: self.page_rows] if self.cut else self.frame
+        parts.append(shown.to_string(index=False) if len(shown) else "(no rows)")
+        if self.cut:
+            parts.append(f"(the first {len(shown)} of {len(self.frame)} rows: the CSV holds all)")
         if self.note:
             parts.append(self.note)
         return "\n".join(parts)

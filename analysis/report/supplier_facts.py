@@ -60,5 +60,7 @@ def small_suppliers(ctx: ReportContext, high_value_usd: float = settings.HIGH_VA
     # folded: on a small store nearly every supplier is here, a long list kept one click away
     fold = f"What happened with each of the {len(frame)} suppliers too small to rate (counts)"
     return Table(frame=frame, caption=caption, name="small_suppliers", data=data, note=note,
-                 fold=fold if len(frame) else "", record=data.to_dict(orient="records"),
+                 fold=fold if len(frame) else "",
+                 # the page's rows: the CSV holds them all (a 10M store's record was 1M rows)
+                 record=data.iloc[: settings.REFERENCE_ROWS].to_dict(orient="records"),
                  page_rows=settings.REFERENCE_ROWS)  # fmt: skip
