@@ -209,7 +209,9 @@ def bench_size(
     if not REPORTS:
         return results
     month = _month_before(today)
-    reports = work / "reports"
+    # a folder per size: a report folder holds one store's reports (the runner refuses to write
+    # a 10M store's report where the 1M store's is)
+    reports = work / f"reports_{rows}"
     measure(
         "notebook_floor", [PY, "bench/tasks.py", "notebook-floor", str(work / "notebook_floor")]
     )
